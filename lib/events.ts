@@ -1,0 +1,71 @@
+/**
+ * Events the engine records instead of printing (DESIGN.md "Data flows one way"):
+ * trace lines, kernel-style log messages, undefined-behaviour reports and DMA-API
+ * debug reports. The REPL drains them after each command and renders them.
+ *
+ * @module
+ */
+
+/** What an event is. */
+export type EventKind =
+  /** One engine step, recorded only while tracing is on (SPEC §9 `trace`). */
+  | "trace"
+  /** A message the kernel would print (pr_info / pr_warn / pr_err). */
+  | "log"
+  /** The faithful policy performed something the kernel leaves undefined (SPEC §3). */
+  | "ub"
+  /** A DMA-API debug report (SPEC §8). */
+  | "debug";
+
+/** One recorded event. */
+export interface LabEvent {
+  kind: EventKind;
+  /** Subsystem that recorded it: "swiotlb", "swiotlb-xen", "xen", "dma", "fixup", … */
+  source: string;
+  message: string;
+}
+
+/**
+ * An append-only log of events with a cheap "is tracing on?" flag, so hot paths build a
+ * trace string only when somebody will read it.
+ */
+export class EventLog {
+  /** When false, {@link trace} records nothing; check it before building a message. */
+  tracing = false;
+  #events: LabEvent[] = [];
+  /** Counts per kind since creation (draining does not reset them). */
+  readonly counts: Record<EventKind, number> = { trace: 0, log: 0, ub: 0, debug: 0 };
+
+  /** Records an event. */
+  push(kind: EventKind, source: string, message: string): void {
+    this.counts[kind]++;
+    this.#events.push({ kind, source, message });
+  }
+
+  /** Records a trace line if tracing is on. */
+  trace(source: string, message: string): void {
+    if (this.tracing) this.push("trace", source, message);
+  }
+
+  /** Records a kernel-style log message. */
+  log(source: string, message: string): void {
+    this.push("log", source, message);
+  }
+
+  /** Records an undefined-behaviour event naming the call (SPEC §3 faithful policy). */
+  ub(source: string, message: string): void {
+    this.push("ub", source, message);
+  }
+
+  /** Events recorded since the last drain, oldest first; empties the buffer. */
+  drain(): LabEvent[] {
+    const out = this.#events;
+    this.#events = [];
+    return out;
+  }
+
+  /** Events recorded since the last drain, without removing them. */
+  peek(): readonly LabEvent[] {
+    return this.#events;
+  }
+}

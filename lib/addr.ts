@@ -169,10 +169,12 @@ export function formatNumber(x: number, radix: 10 | 16 = 16): string {
 
 /** A size with a binary unit when it divides evenly: 4 KiB, 256 KiB, 64 MiB, 3000 bytes. */
 export function formatSize(bytes: number): string {
-  for (const [unit, scale] of [["TiB", KIB ** 4], ["GiB", KIB ** 3], ["MiB", KIB ** 2], [
-    "KiB",
-    KIB,
-  ]] as const) {
+  for (
+    const [unit, scale] of [["TiB", KIB ** 4], ["GiB", KIB ** 3], ["MiB", KIB ** 2], [
+      "KiB",
+      KIB,
+    ]] as const
+  ) {
     if (bytes >= scale && bytes % scale === 0) return `${bytes / scale} ${unit}`;
   }
   return bytes === 1 ? "1 byte" : `${bytes} bytes`;

@@ -1,0 +1,490 @@
+/**
+ * The software IO TLB core of Linux 3.11 (SPEC §3): the free-run counters, the next-fit
+ * slot search with stride, wrap and segment-boundary skip, per-slot original addresses,
+ * and the map / unmap / sync bounce rules.
+ *
+ * Kernel names, once: `io_tlb_list` → {@link SwiotlbCore.freeRun}, `io_tlb_index` →
+ * {@link SwiotlbCore.hint}, `io_tlb_orig_addr` → {@link SwiotlbCore.origAddr},
+ * `swiotlb_tbl_map_single` → {@link SwiotlbCore.mapSingle},
+ * `swiotlb_tbl_unmap_single` → {@link SwiotlbCore.unmapSingle},
+ * `swiotlb_tbl_sync_single` → {@link SwiotlbCore.syncSingle}.
+ *
+ * The free list invariant: `freeRun[i]` is the number of free slots in the run starting
+ * at slot i, capped at the end of i's segment; 0 means in use. Because the cap stops at
+ * every 128-slot segment end, no mapping can ever cross a segment, which is what makes a
+ * segment the largest possible bounce buffer.
+ *
+ * The kernel validates nothing here. The `checked` policy refuses a call that would
+ * corrupt the counters and changes nothing; `faithful` does what the kernel does, records
+ * an undefined-behaviour event, and traps out-of-bounds indexes instead of crashing.
+ *
+ * @module
+ */
+
+import {
+  ALL_ONES,
+  andMask,
+  formatHex,
+  IO_TLB_SEGSIZE,
+  IO_TLB_SHIFT,
+  IO_TLB_SIZE,
+} from "../addr.ts";
+import {
+  type Direction,
+  directionName,
+  DMA_BIDIRECTIONAL,
+  DMA_FROM_DEVICE,
+  DMA_NONE,
+  DMA_TO_DEVICE,
+} from "../direction.ts";
+import { LabError } from "../errors.ts";
+import { EventLog } from "../events.ts";
+import type { PhysMemory } from "../memory.ts";
+
+/** SWIOTLB_MAP_ERROR: `(phys_addr_t)~0`, the all-ones sentinel. */
+export const MAP_ERROR = ALL_ONES;
+
+/** The default segment boundary mask of a device (SPEC §2). */
+export const DEFAULT_SEG_BOUNDARY = 0xffffffff;
+
+/** How invalid calls are treated (SPEC §3). */
+export type Policy = "checked" | "faithful";
+
+/** Whom a sync is for: SYNC_FOR_CPU or SYNC_FOR_DEVICE. */
+export type SyncTarget = "cpu" | "device";
+
+/** Options of {@link SwiotlbCore}. */
+export interface SwiotlbCoreOptions {
+  /** io_tlb_nslabs: number of 2 KiB slots. */
+  nslabs: number;
+  /** io_tlb_start: guest-physical address of slot 0 (page aligned). */
+  start: number;
+  /** Where bounce copies go; without one no bytes move (SPEC §11). */
+  memory?: PhysMemory;
+  /** Default "checked". */
+  policy?: Policy;
+  /** Where trace lines and undefined-behaviour events go. */
+  events?: EventLog;
+}
+
+/** Arguments of {@link SwiotlbCore.mapSingle}. */
+export interface MapSingleArgs {
+  /** The table's bus base as the caller believes it (start_dma_addr / seg[0].dma_addr). */
+  tblDmaAddr: number;
+  /** Guest-physical address of the original buffer. */
+  orig: number;
+  size: number;
+  dir: Direction;
+  /** dma_get_seg_boundary(dev): a mask of the form 2^n - 1; default 0xffffffff. */
+  segBoundary?: number;
+}
+
+/** Counters of the core (SPEC §9 `stats`). */
+export interface SwiotlbStats {
+  maps: number;
+  unmaps: number;
+  syncs: number;
+  /** Maps that found no room ("swiotlb buffer is full"). */
+  failedMaps: number;
+  /** Slots currently allocated. */
+  slotsUsed: number;
+  /** Highest slotsUsed ever seen. */
+  highWater: number;
+  /** Bytes copied original → bounce. */
+  bytesToDevice: number;
+  /** Bytes copied bounce → original. */
+  bytesFromDevice: number;
+  /** Undefined-behaviour events performed under the faithful policy. */
+  ubEvents: number;
+}
+
+/** The last successful or failed search, for `trace` and the REPL's answer. */
+export interface MapOutcome {
+  /** Slot index chosen, or -1 on failure. */
+  index: number;
+  nslots: number;
+  stride: number;
+  /** Slot indexes examined before the answer (including skipped ones). */
+  probes: number;
+  /** Indexes skipped because the run would cross the boundary mask. */
+  boundarySkips: number;
+}
+
+/** One live mapping as the core knows it (for checks and inspection). */
+export interface LiveMapping {
+  index: number;
+  nslots: number;
+  size: number;
+}
+
+/** How a call is named in undefined-behaviour events. */
+function unmapCall(tlbAddr: number, size: number, dir: Direction): string {
+  return `swiotlb_tbl_unmap_single(${formatHex(tlbAddr)}, ${size}, ${directionName(dir)})`;
+}
+
+/** Slot count of a size: ALIGN(size, 2048) >> IO_TLB_SHIFT. */
+export function slotsFor(size: number): number {
+  return Math.ceil(size / IO_TLB_SIZE);
+}
+
+/** The 3.11 swiotlb slot allocator and bounce engine (SPEC §3). */
+export class SwiotlbCore {
+  readonly nslabs: number;
+  readonly start: number;
+  readonly end: number;
+  /** io_tlb_list: free-run counters, one per slot (an `int` in the kernel). */
+  readonly freeRun: Int32Array;
+  /** io_tlb_orig_addr: original address of each slot's data. */
+  readonly origAddr: Float64Array;
+  /** io_tlb_index: where the next search starts. */
+  hint = 0;
+  policy: Policy;
+  readonly stats: SwiotlbStats = {
+    maps: 0,
+    unmaps: 0,
+    syncs: 0,
+    failedMaps: 0,
+    slotsUsed: 0,
+    highWater: 0,
+    bytesToDevice: 0,
+    bytesFromDevice: 0,
+    ubEvents: 0,
+  };
+  readonly events: EventLog;
+  /** The result of the most recent mapSingle (reused object: no allocation per map). */
+  readonly lastMap: MapOutcome = { index: -1, nslots: 0, stride: 1, probes: 0, boundarySkips: 0 };
+  memory: PhysMemory | undefined;
+  /**
+   * Size of the mapping that starts at each slot, 0 when none: the bookkeeping the
+   * checked policy needs and the kernel does not have.
+   */
+  readonly #liveSize: Int32Array;
+  /** Out-of-bounds indexes touched by the current call (faithful policy). */
+  readonly #trapped: number[] = [];
+
+  constructor(opts: SwiotlbCoreOptions) {
+    const { nslabs, start } = opts;
+    if (!Number.isInteger(nslabs) || nslabs <= 0) {
+      throw new LabError(
+        `Cannot create a swiotlb pool of ${nslabs} slots: expected a positive whole number`,
+      );
+    }
+    if (start % IO_TLB_SIZE !== 0) {
+      throw new LabError(`Cannot create a swiotlb pool at ${formatHex(start)}: not slot aligned`);
+    }
+    this.nslabs = nslabs;
+    this.start = start;
+    this.end = start + nslabs * IO_TLB_SIZE;
+    this.memory = opts.memory;
+    this.policy = opts.policy ?? "checked";
+    this.events = opts.events ?? new EventLog();
+    this.freeRun = new Int32Array(nslabs);
+    this.origAddr = new Float64Array(nslabs);
+    this.#liveSize = new Int32Array(nslabs);
+    // Boot state: each segment counts down 128, 127, …, 1 (a short last segment too:
+    // the counter is capped by the segment end, not by nslabs).
+    const list = this.freeRun;
+    for (let i = 0; i < nslabs; i++) list[i] = IO_TLB_SEGSIZE - (i & (IO_TLB_SEGSIZE - 1));
+  }
+
+  /** True when `addr` lies inside the pool (is_swiotlb_buffer). */
+  isSwiotlbBuffer(addr: number): boolean {
+    return addr >= this.start && addr < this.end;
+  }
+
+  /** Slot index of a pool address. */
+  slotIndex(addr: number): number {
+    return Math.floor((addr - this.start) / IO_TLB_SIZE);
+  }
+
+  /** Guest-physical address of a slot. */
+  slotAddr(index: number): number {
+    return this.start + index * IO_TLB_SIZE;
+  }
+
+  /**
+   * swiotlb_tbl_map_single: find `nslots` free slots by next-fit from the hint and
+   * bounce the original in for TO_DEVICE / BIDIRECTIONAL. Returns the slot's
+   * guest-physical address, or {@link MAP_ERROR} when no run fits.
+   */
+  mapSingle(args: MapSingleArgs): number {
+    const { tblDmaAddr, orig, size, dir } = args;
+    const mask = args.segBoundary ?? DEFAULT_SEG_BOUNDARY;
+    if (!(size > 0)) {
+      throw new LabError(`BUG: swiotlb_tbl_map_single of ${size} bytes (nslots is 0)`, "bug");
+    }
+    const nslots = slotsFor(size);
+    // The boundary test works in slots relative to the mask: the table's bus base inside
+    // the mask, rounded up to a slot, and the mask's span in slots (2^53 for all-ones).
+    const offsetSlots = Math.ceil(andMask(tblDmaAddr, mask) / IO_TLB_SIZE);
+    const maxSlots = Math.ceil((mask + 1) / IO_TLB_SIZE);
+    // A mapping larger than a page is searched at even slots only (page granularity).
+    const stride = size > 4096 ? 2 : 1;
+    const nslabs = this.nslabs;
+    const list = this.freeRun;
+    const out = this.lastMap;
+    out.nslots = nslots;
+    out.stride = stride;
+    out.probes = 0;
+    out.boundarySkips = 0;
+    out.index = -1;
+
+    let index = Math.ceil(this.hint / stride) * stride;
+    if (index >= nslabs) index = 0;
+    const wrap = index;
+    let found = -1;
+    search: do {
+      // iommu_is_span_boundary: would [index, index+nslots) cross a multiple of maxSlots?
+      while (((offsetSlots + index) % maxSlots) + nslots > maxSlots) {
+        out.boundarySkips++;
+        out.probes++;
+        index += stride;
+        if (index >= nslabs) index = 0;
+        if (index === wrap) break search;
+      }
+      out.probes++;
+      if (list[index] >= nslots) {
+        found = index;
+        break;
+      }
+      index += stride;
+      if (index >= nslabs) index = 0;
+    } while (index !== wrap);
+
+    if (found < 0) {
+      this.stats.failedMaps++;
+      if (this.events.tracing) {
+        this.events.trace(
+          "swiotlb",
+          `map ${size} bytes: no run of ${nslots} slots (stride ${stride}, ${out.probes} probes, ${out.boundarySkips} boundary skips) → SWIOTLB_MAP_ERROR`,
+        );
+      }
+      return MAP_ERROR;
+    }
+
+    for (let i = found; i < found + nslots; i++) list[i] = 0;
+    // Renumber the free run that now ends at `found`, stopping at a segment's last slot.
+    let count = 0;
+    for (let i = found - 1; (i & (IO_TLB_SEGSIZE - 1)) !== IO_TLB_SEGSIZE - 1 && list[i]; i--) {
+      list[i] = ++count;
+    }
+    this.hint = found + nslots < nslabs ? found + nslots : 0;
+    const origAddr = this.origAddr;
+    for (let k = 0; k < nslots; k++) origAddr[found + k] = orig + k * IO_TLB_SIZE;
+    this.#liveSize[found] = size;
+    out.index = found;
+
+    const stats = this.stats;
+    stats.maps++;
+    stats.slotsUsed += nslots;
+    if (stats.slotsUsed > stats.highWater) stats.highWater = stats.slotsUsed;
+    const tlbAddr = this.start + found * IO_TLB_SIZE;
+    if (this.events.tracing) {
+      this.events.trace(
+        "swiotlb",
+        `map ${size} bytes (${nslots} slots, stride ${stride}): slot ${found} after ${out.probes} probes` +
+          (out.boundarySkips ? `, ${out.boundarySkips} boundary skips` : "") +
+          `; hint → ${this.hint}`,
+      );
+    }
+    if (dir === DMA_TO_DEVICE || dir === DMA_BIDIRECTIONAL) this.#bounce(tlbAddr, orig, size, "in");
+    return tlbAddr;
+  }
+
+  /**
+   * swiotlb_tbl_unmap_single: bounce out for FROM_DEVICE / BIDIRECTIONAL, then give
+   * the slots back and merge them with the free run on their right (same segment) and
+   * the free slots on their left. Returns the bytes copied.
+   */
+  unmapSingle(tlbAddr: number, size: number, dir: Direction): number {
+    const nslots = slotsFor(size);
+    const index = this.slotIndex(tlbAddr);
+    const problem = this.#unmapProblem(tlbAddr, index, nslots, size);
+    if (problem) {
+      if (this.policy === "checked") throw new LabError(problem, "refused");
+      this.#ub(`${unmapCall(tlbAddr, size, dir)}: ${problem}`);
+    }
+    const nslabs = this.nslabs;
+    let copied = 0;
+    const orig = index >= 0 && index < nslabs ? this.origAddr[index] : 0;
+    if (orig !== 0 && (dir === DMA_FROM_DEVICE || dir === DMA_BIDIRECTIONAL)) {
+      copied = this.#bounce(tlbAddr, orig, size, "out");
+    }
+    // The run to the right counts only if it lies in the same segment.
+    const segEnd = (Math.floor(index / IO_TLB_SEGSIZE) + 1) * IO_TLB_SEGSIZE;
+    let count = index + nslots < segEnd ? this.#get(index + nslots) : 0;
+    let freed = 0;
+    for (let i = index + nslots - 1; i >= index; i--) {
+      if (this.#get(i) === 0) freed++;
+      this.#set(i, ++count);
+    }
+    for (
+      let i = index - 1;
+      (i & (IO_TLB_SEGSIZE - 1)) !== IO_TLB_SEGSIZE - 1 && this.#get(i);
+      i--
+    ) {
+      this.#set(i, ++count);
+    }
+    if (index >= 0 && index < nslabs) this.#liveSize[index] = 0;
+    if (this.#trapped.length) this.#reportTrapped(unmapCall(tlbAddr, size, dir));
+    this.stats.unmaps++;
+    this.stats.slotsUsed -= freed;
+    if (this.events.tracing) {
+      this.events.trace(
+        "swiotlb",
+        `unmap slots ${index}-${index + nslots - 1}: run counter now ${count}`,
+      );
+    }
+    return copied;
+  }
+
+  /**
+   * swiotlb_tbl_sync_single: copy between bounce and original for the CPU (FROM_DEVICE,
+   * BIDIRECTIONAL) or for the device (TO_DEVICE, BIDIRECTIONAL). Returns bytes copied.
+   */
+  syncSingle(tlbAddr: number, size: number, dir: Direction, target: SyncTarget): number {
+    if (dir === DMA_NONE) {
+      throw new LabError(`BUG: swiotlb_tbl_sync_single with DMA_NONE`, "bug");
+    }
+    const index = this.slotIndex(tlbAddr);
+    const call = `swiotlb_tbl_sync_single(${formatHex(tlbAddr)}, ${size}, ${
+      directionName(dir)
+    }, for ${target})`;
+    const problem = this.#syncProblem(tlbAddr, size);
+    if (problem) {
+      if (this.policy === "checked") throw new LabError(problem, "refused");
+      this.#ub(`${call}: ${problem}`);
+    }
+    this.stats.syncs++;
+    if (index < 0 || index >= this.nslabs) return 0;
+    const orig = this.origAddr[index] + (tlbAddr % IO_TLB_SIZE);
+    if (target === "cpu") {
+      if (dir === DMA_FROM_DEVICE || dir === DMA_BIDIRECTIONAL) {
+        return this.#bounce(tlbAddr, orig, size, "out");
+      }
+    } else if (dir === DMA_TO_DEVICE || dir === DMA_BIDIRECTIONAL) {
+      return this.#bounce(tlbAddr, orig, size, "in");
+    }
+    return 0;
+  }
+
+  /** The live mapping that contains slot `index`, if any (bookkeeping, not kernel state). */
+  mappingAt(index: number): LiveMapping | undefined {
+    if (index < 0 || index >= this.nslabs) return undefined;
+    const segStart = index - (index % IO_TLB_SEGSIZE);
+    for (let i = index; i >= segStart; i--) {
+      const size = this.#liveSize[i];
+      if (size > 0) {
+        const nslots = slotsFor(size);
+        return i + nslots > index ? { index: i, nslots, size } : undefined;
+      }
+    }
+    return undefined;
+  }
+
+  /** Every live mapping in slot order (bookkeeping; O(nslabs)). */
+  liveMappings(): LiveMapping[] {
+    const out: LiveMapping[] = [];
+    const live = this.#liveSize;
+    for (let i = 0; i < this.nslabs; i++) {
+      if (live[i] > 0) out.push({ index: i, nslots: slotsFor(live[i]), size: live[i] });
+    }
+    return out;
+  }
+
+  /** Slots whose counter is 0 (in use, by the kernel's own reckoning). */
+  slotsInUse(): number {
+    let n = 0;
+    for (let i = 0; i < this.nslabs; i++) if (this.freeRun[i] === 0) n++;
+    return n;
+  }
+
+  #unmapProblem(tlbAddr: number, index: number, nslots: number, size: number): string | undefined {
+    if (!this.isSwiotlbBuffer(tlbAddr)) {
+      return `${formatHex(tlbAddr)} is outside the swiotlb pool [${formatHex(this.start)}, ${
+        formatHex(this.end)
+      })`;
+    }
+    const mapped = this.#liveSize[index];
+    if (mapped === 0) {
+      const inside = this.mappingAt(index);
+      return inside
+        ? `${formatHex(tlbAddr)} is inside the mapping at slot ${inside.index}, not its start`
+        : `slot ${index} (${formatHex(tlbAddr)}) is not mapped (double unmap?)`;
+    }
+    if (slotsFor(mapped) !== nslots) {
+      return `unmap of ${
+        formatHex(tlbAddr)
+      } with ${size} bytes, but it was mapped with ${mapped} bytes`;
+    }
+    return undefined;
+  }
+
+  #syncProblem(tlbAddr: number, size: number): string | undefined {
+    if (!this.isSwiotlbBuffer(tlbAddr)) {
+      return `${formatHex(tlbAddr)} is outside the swiotlb pool [${formatHex(this.start)}, ${
+        formatHex(this.end)
+      })`;
+    }
+    const m = this.mappingAt(this.slotIndex(tlbAddr));
+    if (!m) return `sync of ${formatHex(tlbAddr)}: no live mapping there`;
+    const mStart = this.slotAddr(m.index);
+    if (tlbAddr + size > mStart + m.size) {
+      return `sync of ${formatHex(tlbAddr)}+${size} runs past the mapping [${
+        formatHex(mStart)
+      }, +${m.size})`;
+    }
+    return undefined;
+  }
+
+  /** Counter read that traps an out-of-bounds index (only the faithful policy gets here). */
+  #get(i: number): number {
+    if (i >= 0 && i < this.nslabs) return this.freeRun[i];
+    this.#trapped.push(i);
+    return 0;
+  }
+
+  #set(i: number, v: number): void {
+    if (i >= 0 && i < this.nslabs) this.freeRun[i] = v;
+    else this.#trapped.push(i);
+  }
+
+  /** One event per call for all its out-of-bounds accesses, however many there were. */
+  #reportTrapped(call: string): void {
+    const t = this.#trapped;
+    if (t.length === 0) return;
+    const lo = Math.min(...t.slice(0, 1024)), hi = Math.max(...t.slice(0, 1024));
+    this.#ub(
+      `${call}: ${t.length} access(es) to io_tlb_list[${lo}…${hi}] outside the ${this.nslabs}-slot pool (trapped: reads as 0, writes dropped)`,
+    );
+    t.length = 0;
+  }
+
+  #ub(message: string): void {
+    this.stats.ubEvents++;
+    this.events.ub("swiotlb", message);
+  }
+
+  /** swiotlb_bounce: "in" copies original → bounce, "out" bounce → original. */
+  #bounce(tlbAddr: number, orig: number, size: number, way: "in" | "out"): number {
+    if (way === "in") this.stats.bytesToDevice += size;
+    else this.stats.bytesFromDevice += size;
+    const mem = this.memory;
+    if (mem) {
+      if (way === "in") mem.copy(tlbAddr, orig, size);
+      else mem.copy(orig, tlbAddr, size);
+    }
+    if (this.events.tracing) {
+      this.events.trace(
+        "swiotlb",
+        way === "in"
+          ? `bounce ${size} bytes ${formatHex(orig)} → ${formatHex(tlbAddr)} (CPU → bounce)`
+          : `bounce ${size} bytes ${formatHex(tlbAddr)} → ${formatHex(orig)} (bounce → CPU)`,
+      );
+    }
+    return size;
+  }
+}
+
+/** IO_TLB_SHIFT re-exported for callers that count slots. */
+export { IO_TLB_SHIFT };

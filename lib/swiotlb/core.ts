@@ -262,6 +262,15 @@ export class SwiotlbCore {
       return MAP_ERROR;
     }
 
+    if (found + nslots > nslabs) {
+      // Only a pool whose last segment is short (a halved swiotlb= that is not a
+      // multiple of 128, SPEC §5 step 4) gets here: its counters still count 128.
+      const problem = `map of ${size} bytes at slot ${found} runs ${
+        found + nslots - nslabs
+      } slot(s) past the end of the ${nslabs}-slot pool (short last segment)`;
+      if (this.policy === "checked") throw new LabError(problem, "refused");
+      this.#ub(`swiotlb_tbl_map_single(${formatHex(orig)}, ${size}): ${problem}`);
+    }
     for (let i = found; i < found + nslots; i++) list[i] = 0;
     // Renumber the free run that now ends at `found`, stopping at a segment's last slot.
     let count = 0;

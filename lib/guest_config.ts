@@ -1,0 +1,268 @@
+/**
+ * Guest configuration: the schema, the presets of SPEC §12, and TOML/JSON guest files
+ * whose keys are the `guest new` flags.
+ *
+ * @module
+ */
+
+import { parse as parseToml } from "@std/toml";
+import { parseSize } from "./addr.ts";
+import { LabError } from "./errors.ts";
+import type { Policy } from "./swiotlb/mod.ts";
+import type { Variant } from "./swiotlb_xen/engine.ts";
+
+/** PV (the guest sees machine frames) or autotranslated (it does not). */
+export type Mode = "pv" | "auto";
+
+/** Initial machine layout of the guest's pages (SPEC §4). */
+export type Layout = "contiguous" | "fragmented" | "reverse";
+
+/** Fault injection applied before swiotlb-xen initialises (SPEC §4). */
+export interface FaultConfig {
+  /** Make the next N exchanges fail. */
+  failNext?: number;
+  /** Fail every exchange asking for fewer address bits than this. */
+  failBelowBits?: number;
+  /** Take every free machine frame below 2^bits away. */
+  exhaustLowBits?: number;
+}
+
+/** Everything that defines a guest. */
+export interface GuestConfig {
+  /** Preset name, or "custom". */
+  name: string;
+  mode: Mode;
+  iommu: boolean;
+  arch: "x86" | "arm";
+  dom0: boolean;
+  /** Guest memory in bytes (default 2 GiB). */
+  mem: number;
+  /** Machine memory in bytes (default 8 GiB). */
+  machine: number;
+  layout: Layout;
+  /** `swiotlb=` in slots, rounded up to 128; undefined for the default 32768. */
+  swiotlb: number | undefined;
+  /** swiotlb_force. */
+  force: boolean;
+  /** A PCI device is passed through (makes a PV domU use swiotlb-xen). */
+  passthrough: boolean;
+  /** Guest-physical = machine for every page (an ARM dom0 in 3.11). */
+  identity: boolean;
+  policy: Policy;
+  variant: Variant;
+  seed: number;
+  /** Bytes of guest memory skipped before the pool (to unalign it, SPEC §6 rfc-v1). */
+  poolOffset: number;
+  /** DMA-API debug layer (SPEC §8). */
+  debug: boolean;
+  faults: FaultConfig;
+}
+
+/** The input of {@link resolveConfig}: any subset, plus an optional preset to start from. */
+export type GuestInput = Partial<GuestConfig> & { preset?: string };
+
+const GiB = 1024 ** 3;
+
+/** The defaults every preset starts from. */
+export const DEFAULT_CONFIG: GuestConfig = {
+  name: "custom",
+  mode: "pv",
+  iommu: false,
+  arch: "x86",
+  dom0: true,
+  mem: 2 * GiB,
+  machine: 8 * GiB,
+  layout: "contiguous",
+  swiotlb: undefined,
+  force: false,
+  passthrough: false,
+  identity: false,
+  policy: "checked",
+  variant: "rfc",
+  seed: 1,
+  poolOffset: 0,
+  debug: true,
+  faults: {},
+};
+
+/** SPEC §12. */
+export const PRESETS: Record<string, { description: string; config: Partial<GuestConfig> }> = {
+  "pv-dom0": {
+    description: "x86 PV dom0 on a fragmented layout: swiotlb-xen translates with its own p2m",
+    config: { mode: "pv", arch: "x86", dom0: true, layout: "fragmented" },
+  },
+  "pv-domu-passthrough": {
+    description: "x86 PV domU with a passed-through PCI device: swiotlb-xen because of the device",
+    config: {
+      mode: "pv",
+      arch: "x86",
+      dom0: false,
+      passthrough: true,
+      layout: "fragmented",
+      mem: 1 * GiB,
+    },
+  },
+  "arm-dom0": {
+    description:
+      "ARM dom0, autotranslated, no IOMMU: the RFC's case (segment array + bus→phys tree)",
+    config: { mode: "auto", arch: "arm", dom0: true, identity: true, layout: "contiguous" },
+  },
+  "arm-dom0-smmu": {
+    description: "ARM dom0 behind an SMMU: no swiotlb-xen at all, bus = guest-physical",
+    config: { mode: "auto", arch: "arm", dom0: true, iommu: true, layout: "contiguous" },
+  },
+  "pvh-dom0": {
+    description: "x86 PVH dom0 without an IOMMU: every segment's bus address is 0, init fails",
+    config: { mode: "auto", arch: "x86", dom0: true, layout: "contiguous" },
+  },
+  "pvh-dom0-iommu": {
+    description: "x86 PVH dom0 with an IOMMU: no swiotlb-xen, bus = guest-physical",
+    config: { mode: "auto", arch: "x86", dom0: true, iommu: true, layout: "contiguous" },
+  },
+};
+
+function oneOf<T extends string>(key: string, v: unknown, allowed: readonly T[]): T {
+  if (typeof v === "string" && (allowed as readonly string[]).includes(v)) return v as T;
+  throw new LabError(
+    `Bad guest setting ${key} = ${JSON.stringify(v)}: expected ${allowed.join(", ")}`,
+  );
+}
+
+/**
+ * Merges preset → overrides onto the defaults and validates the result.
+ * Flags given with a preset override the preset's values (SPEC §10).
+ */
+export function resolveConfig(input: GuestInput): GuestConfig {
+  let base: GuestConfig = { ...DEFAULT_CONFIG, faults: {} };
+  if (input.preset !== undefined) {
+    const p = PRESETS[input.preset];
+    if (!p) {
+      throw new LabError(
+        `Unknown preset "${input.preset}": expected one of ${Object.keys(PRESETS).join(", ")}`,
+      );
+    }
+    base = { ...base, ...p.config, name: input.preset };
+  }
+  const { preset: _preset, ...rest } = input;
+  const cfg: GuestConfig = { ...base, ...stripUndefined(rest) };
+  cfg.faults = { ...base.faults, ...(input.faults ?? {}) };
+  oneOf("mode", cfg.mode, ["pv", "auto"] as const);
+  oneOf("arch", cfg.arch, ["x86", "arm"] as const);
+  oneOf("layout", cfg.layout, ["contiguous", "fragmented", "reverse"] as const);
+  oneOf("policy", cfg.policy, ["checked", "faithful"] as const);
+  oneOf("variant", cfg.variant, ["rfc", "rfc-v1"] as const);
+  if (cfg.arch === "arm" && cfg.mode === "pv") {
+    throw new LabError("Bad guest: ARM guests are always autotranslated (use --mode auto)");
+  }
+  if (cfg.identity && (cfg.mode !== "auto" || cfg.layout !== "contiguous")) {
+    throw new LabError(
+      "Bad guest: an identity-mapped guest must be autotranslated with the contiguous layout",
+    );
+  }
+  for (const [key, min] of [["mem", 4 * 1024 * 1024], ["machine", 64 * 1024 * 1024]] as const) {
+    const v = cfg[key];
+    if (!Number.isInteger(v) || v < min || v % 4096 !== 0) {
+      throw new LabError(
+        `Bad guest setting ${key} = ${v}: expected whole pages, at least ${min} bytes`,
+      );
+    }
+  }
+  if (cfg.mem > cfg.machine / 2) {
+    throw new LabError(
+      `Bad guest: ${cfg.mem} bytes of guest memory on a ${cfg.machine}-byte machine (at most half, so Xen keeps low memory)`,
+    );
+  }
+  if (cfg.swiotlb !== undefined) {
+    if (!Number.isInteger(cfg.swiotlb) || cfg.swiotlb <= 0) {
+      throw new LabError(
+        `Bad guest setting swiotlb = ${cfg.swiotlb}: expected a positive slot count`,
+      );
+    }
+    // setup_io_tlb_npages: ALIGN(nslabs, IO_TLB_SEGSIZE).
+    cfg.swiotlb = Math.ceil(cfg.swiotlb / 128) * 128;
+  }
+  if (!Number.isInteger(cfg.seed)) throw new LabError(`Bad guest setting seed = ${cfg.seed}`);
+  if (!Number.isInteger(cfg.poolOffset) || cfg.poolOffset < 0) {
+    throw new LabError(`Bad guest setting pool_offset = ${cfg.poolOffset}`);
+  }
+  return cfg;
+}
+
+function stripUndefined<T extends object>(o: T): Partial<T> {
+  return Object.fromEntries(Object.entries(o).filter(([, v]) => v !== undefined)) as Partial<T>;
+}
+
+/** `--swiotlb` / `swiotlb =`: a slot count (`65536`) or a size with a unit (`64M`). */
+export function parseSwiotlb(v: string | number): number {
+  if (typeof v === "number") return v;
+  const t = v.trim();
+  if (/[kmgt]i?b?$/i.test(t)) return Math.ceil(parseSize(t, "swiotlb size") / 2048);
+  return parseSize(t, "swiotlb slots");
+}
+
+const FILE_KEYS: Record<string, (v: unknown, out: GuestInput) => void> = {
+  preset: (v, o) => (o.preset = String(v)),
+  mode: (v, o) => (o.mode = oneOf("mode", v, ["pv", "auto"] as const)),
+  iommu: (v, o) => (o.iommu = bool("iommu", v)),
+  arch: (v, o) => (o.arch = oneOf("arch", v, ["x86", "arm"] as const)),
+  dom0: (v, o) => (o.dom0 = bool("dom0", v)),
+  mem: (v, o) => (o.mem = size("mem", v)),
+  machine: (v, o) => (o.machine = size("machine", v)),
+  layout: (
+    v,
+    o,
+  ) => (o.layout = oneOf("layout", v, ["contiguous", "fragmented", "reverse"] as const)),
+  swiotlb: (v, o) => (o.swiotlb = parseSwiotlb(typeof v === "number" ? v : String(v))),
+  force: (v, o) => (o.force = bool("force", v)),
+  passthrough: (v, o) => (o.passthrough = bool("passthrough", v)),
+  identity: (v, o) => (o.identity = bool("identity", v)),
+  policy: (v, o) => (o.policy = oneOf("policy", v, ["checked", "faithful"] as const)),
+  variant: (v, o) => (o.variant = oneOf("variant", v, ["rfc", "rfc-v1"] as const)),
+  seed: (v, o) => (o.seed = Number(v)),
+  pool_offset: (v, o) => (o.poolOffset = size("pool_offset", v)),
+  debug: (v, o) => (o.debug = bool("debug", v)),
+  fail_exchanges: (v, o) => (o.faults = { ...o.faults, failNext: Number(v) }),
+  fail_below: (v, o) => (o.faults = { ...o.faults, failBelowBits: Number(v) }),
+  exhaust_low: (v, o) => (o.faults = { ...o.faults, exhaustLowBits: Number(v) }),
+};
+
+function bool(key: string, v: unknown): boolean {
+  if (typeof v === "boolean") return v;
+  throw new LabError(`Bad guest setting ${key} = ${JSON.stringify(v)}: expected true or false`);
+}
+
+function size(key: string, v: unknown): number {
+  if (typeof v === "number") return v;
+  if (typeof v === "string") return parseSize(v, key);
+  throw new LabError(`Bad guest setting ${key} = ${JSON.stringify(v)}: expected a size`);
+}
+
+/** The keys a guest file may hold (the `guest new` flags, snake_case). */
+export const GUEST_FILE_KEYS: readonly string[] = Object.keys(FILE_KEYS);
+
+/** Parses a TOML (`.toml`) or JSON guest file into a {@link GuestInput}. */
+export function parseGuestFile(text: string, fileName: string): GuestInput {
+  let raw: unknown;
+  try {
+    raw = fileName.toLowerCase().endsWith(".json") ? JSON.parse(text) : parseToml(text);
+  } catch (e) {
+    throw new LabError(`Cannot read guest file ${fileName}: ${(e as Error).message}`);
+  }
+  if (typeof raw !== "object" || raw === null || Array.isArray(raw)) {
+    throw new LabError(`Cannot read guest file ${fileName}: expected a table of settings`);
+  }
+  const out: GuestInput = {};
+  for (const [k, v] of Object.entries(raw)) {
+    const key = k.replaceAll("-", "_");
+    const set = FILE_KEYS[key];
+    if (!set) {
+      throw new LabError(
+        `Unknown key "${k}" in guest file ${fileName}: expected one of ${
+          GUEST_FILE_KEYS.join(", ")
+        }`,
+      );
+    }
+    set(v, out);
+  }
+  return out;
+}

@@ -1,0 +1,472 @@
+/**
+ * swiotlb-xen's dma_map_ops (SPEC §6, §7) for PV and autotranslated guests: the
+ * translations of the RFC (segment array phys→bus, tree bus→phys), the fast path and
+ * the bounce path of map_page, unmap / sync, scatter-gather and coherent memory.
+ *
+ * @module
+ */
+
+import { fls, formatHex, IO_TLB_SEGSIZE, IO_TLB_SIZE, SEGMENT_BYTES } from "../addr.ts";
+import { type Arch, type Device, dmaCapable, dmaErrorCode } from "../dma/device.ts";
+import type { CoherentResult, DmaOps, MapResult, SgElement, SgResult } from "../dma/ops.ts";
+import { type Direction, DMA_BIDIRECTIONAL, DMA_NONE, DMA_TO_DEVICE } from "../direction.ts";
+import { LabError } from "../errors.ts";
+import type { EventLog } from "../events.ts";
+import type { IntervalStep } from "../rbtree.ts";
+import { MAP_ERROR, type Policy, SwiotlbCore, type SyncTarget } from "../swiotlb/mod.ts";
+import { getOrder, type XenSwiotlbInit } from "./init.ts";
+import type { XenPlatform } from "./platform.ts";
+import {
+  type BusTree,
+  xenDmaAddEntry,
+  type XenDmaInfo,
+  xenDmaRemoveEntry,
+  xenGetDmaInfoFromDma,
+} from "./tree.ts";
+
+/** The two RFC revisions (SPEC §6). */
+export type Variant = "rfc" | "rfc-v1";
+
+/** Options of {@link XenSwiotlb}. */
+export interface XenSwiotlbOptions {
+  policy: Policy;
+  variant: Variant;
+  /** swiotlb_force. */
+  force: boolean;
+  events: EventLog;
+}
+
+/** How `lookup phys` answered (SPEC §9). */
+export interface PhysLookup {
+  bus: number;
+  /** Segment index used, or null when the address is not in the pool / PV translation. */
+  segment: number | null;
+  how: string;
+}
+
+/** How `lookup bus` answered (SPEC §9). */
+export interface BusLookup {
+  phys: number;
+  segment: number | null;
+  /** The tree node found, if any (segment or coherent). */
+  node: XenDmaInfo | null;
+  visited: IntervalStep[];
+  how: string;
+}
+
+/** A coherent buffer the engine handed out (needed to free it the way it was made). */
+interface CoherentRecord {
+  phys: number;
+  size: number;
+  exchanged: boolean;
+  node: XenDmaInfo | null;
+}
+
+const SEG_MASK = SEGMENT_BYTES - 1;
+
+/** swiotlb-xen on a Xen guest (PV or autotranslated, SPEC §5–§7). */
+export class XenSwiotlb implements DmaOps {
+  readonly name: string;
+  readonly core: SwiotlbCore;
+  readonly seg: XenDmaInfo[];
+  readonly tree: BusTree;
+  readonly poolPhys: number;
+  readonly poolEnd: number;
+  readonly arch: Arch;
+  readonly autotranslate: boolean;
+  readonly variant: Variant;
+  readonly force: boolean;
+  /** The bus address swiotlb-xen passes to the core as the table base. */
+  readonly startDmaAddr: number;
+  readonly #platform: XenPlatform;
+  readonly #events: EventLog;
+  readonly #coherent = new Map<number, CoherentRecord>();
+  /** PV free_coherent leaks counted (faithful). */
+  leakedCoherentBytes = 0;
+
+  constructor(platform: XenPlatform, init: XenSwiotlbInit, opts: XenSwiotlbOptions) {
+    if (!init.ok) throw new LabError("Cannot start swiotlb-xen: its init failed", "failed");
+    this.#platform = platform;
+    this.#events = opts.events;
+    this.arch = platform.arch;
+    this.autotranslate = platform.autotranslate;
+    this.variant = opts.variant;
+    this.force = opts.force;
+    this.seg = init.seg;
+    this.tree = init.tree;
+    this.poolPhys = init.poolPhys;
+    this.poolEnd = init.poolPhys + init.nslabs * IO_TLB_SIZE;
+    this.name = `swiotlb-xen (${this.autotranslate ? `autotranslate, ${opts.variant}` : "PV"})`;
+    this.core = new SwiotlbCore({
+      nslabs: init.nslabs,
+      start: init.poolPhys,
+      memory: platform.memory,
+      policy: opts.policy,
+      events: opts.events,
+    });
+    // 3.11: start_dma_addr = xen_virt_to_bus(xen_io_tlb_start); the RFC passes
+    // xen_dma_seg[0].dma_addr at every map (SPEC §5 step 5, §7).
+    this.startDmaAddr = this.autotranslate ? this.seg[0].dmaAddr : this.physToBus(this.poolPhys);
+  }
+
+  get policy(): Policy {
+    return this.core.policy;
+  }
+
+  /** xen_phys_to_bus (SPEC §6). */
+  physToBus(phys: number): number {
+    if (!this.autotranslate) return this.#platform.physToMachine(phys);
+    if (phys < this.poolPhys || phys >= this.poolEnd) return dmaErrorCode(this.arch);
+    const s = this.seg[Math.floor((phys - this.poolPhys) / SEGMENT_BYTES)];
+    return this.variant === "rfc"
+      ? s.dmaAddr + (phys - s.physAddr)
+      : s.dmaAddr + (phys % SEGMENT_BYTES);
+  }
+
+  /** xen_bus_to_phys (SPEC §6); the error code when the tree knows no such bus address. */
+  busToPhys(bus: number, steps?: IntervalStep[]): number {
+    if (!this.autotranslate) {
+      const p = this.#platform.machineToPhys(bus);
+      return p === undefined ? dmaErrorCode(this.arch) : p;
+    }
+    const e = xenGetDmaInfoFromDma(this.tree, bus, steps);
+    if (e === null) return dmaErrorCode(this.arch);
+    return this.variant === "rfc" ? e.physAddr + (bus - e.dmaAddr) : e.physAddr + (bus & SEG_MASK);
+  }
+
+  /** is_xen_swiotlb_buffer: PV — the frame is ours and inside the pool; autotranslate — always. */
+  isXenSwiotlbBuffer(bus: number): boolean {
+    if (this.autotranslate) return true;
+    const p = this.#platform.machineToPhys(bus);
+    return p !== undefined && p >= this.poolPhys && p < this.poolEnd;
+  }
+
+  /** `lookup phys`: the translation and the path it took. */
+  lookupPhys(phys: number): PhysLookup {
+    const bus = this.physToBus(phys);
+    if (!this.autotranslate) {
+      return { bus, segment: this.#segmentOf(phys), how: "PV: p2m(pfn) << 12 | offset" };
+    }
+    const segment = this.#segmentOf(phys);
+    if (segment === null) {
+      return { bus, segment, how: "outside the pool: the RFC has no translation (DMA error code)" };
+    }
+    const s = this.seg[segment];
+    return {
+      bus,
+      segment,
+      how: this.variant === "rfc"
+        ? `seg[${segment}].dma_addr + (phys - seg[${segment}].phys_addr) = ${
+          formatHex(s.dmaAddr)
+        } + ${formatHex(phys - s.physAddr)}`
+        : `seg[${segment}].dma_addr + (phys & (256K - 1)) = ${formatHex(s.dmaAddr)} + ${
+          formatHex(phys % SEGMENT_BYTES)
+        }`,
+    };
+  }
+
+  /** `lookup bus`: the translation and every tree node compared on the way. */
+  lookupBus(bus: number): BusLookup {
+    const visited: IntervalStep[] = [];
+    const phys = this.busToPhys(bus, this.autotranslate ? visited : undefined);
+    if (!this.autotranslate) {
+      return {
+        phys,
+        segment: phys === dmaErrorCode(this.arch) ? null : this.#segmentOf(phys),
+        node: null,
+        visited,
+        how: "PV: m2p(mfn) << 12 | offset",
+      };
+    }
+    const hit = visited.length > 0 && visited[visited.length - 1].cmp === "hit"
+      ? visited[visited.length - 1].node as XenDmaInfo
+      : null;
+    return {
+      phys,
+      segment: hit && hit.kind === "segment" ? hit.index : null,
+      node: hit,
+      visited,
+      how: hit
+        ? (hit.kind === "segment" ? `segment ${hit.index}` : "coherent buffer")
+        : "no node holds it",
+    };
+  }
+
+  #segmentOf(phys: number): number | null {
+    if (phys < this.poolPhys || phys >= this.poolEnd) return null;
+    return Math.floor((phys - this.poolPhys) / SEGMENT_BYTES);
+  }
+
+  #bounceResult(map: number, dir: Direction, size: number, why: string): MapResult {
+    const slot = this.core.slotIndex(map);
+    return {
+      bus: this.physToBus(map),
+      phys: map,
+      bounced: true,
+      slot,
+      segment: Math.floor(slot / IO_TLB_SEGSIZE),
+      copied: dir === DMA_TO_DEVICE || dir === DMA_BIDIRECTIONAL ? size : 0,
+      error: false,
+      why,
+    };
+  }
+
+  #fail(phys: number, why: string, bus = dmaErrorCode(this.arch)): MapResult {
+    return { bus, phys, bounced: false, slot: null, segment: null, copied: 0, error: true, why };
+  }
+
+  /** xen_swiotlb_map_page (3.11 + RFC). */
+  mapPage(dev: Device, phys: number, size: number, dir: Direction): MapResult {
+    if (dir === DMA_NONE) throw new LabError("BUG: xen_swiotlb_map_page with DMA_NONE", "bug");
+    const devAddr = this.physToBus(phys);
+    let why: string;
+    if (this.autotranslate) {
+      why = "autotranslated guests always bounce (the p2m of a random page is unknown)";
+    } else {
+      const capable = dmaCapable(this.arch, dev, devAddr, size);
+      const contiguous = this.#platform.isMachineContiguous(phys, size);
+      if (capable && contiguous && !this.force) {
+        return {
+          bus: devAddr,
+          phys,
+          bounced: false,
+          slot: null,
+          segment: null,
+          copied: 0,
+          error: false,
+          why: `fast path: bus ${
+            formatHex(devAddr)
+          } is under the device mask and machine-contiguous`,
+        };
+      }
+      why = this.force
+        ? "swiotlb_force"
+        : !capable
+        ? `bus ${formatHex(devAddr)}+${size} is beyond ${dev.name}'s DMA mask`
+        : "the buffer straddles a page boundary onto a non-consecutive machine frame";
+    }
+    const map = this.core.mapSingle({
+      tblDmaAddr: this.startDmaAddr,
+      orig: phys,
+      size,
+      dir,
+      segBoundary: dev.segBoundary,
+    });
+    if (map === MAP_ERROR) {
+      return this.#fail(phys, `swiotlb buffer is full (${size} bytes): ${why}`);
+    }
+    const bus = this.physToBus(map);
+    if (!dmaCapable(this.arch, dev, bus, size)) {
+      // 3.11 unmaps (bouncing back for FROM_DEVICE/BIDIRECTIONAL) and returns 0 — not the
+      // arch's error code, which arm's dma_mapping_error does not recognise (SPEC §7).
+      this.core.unmapSingle(map, size, dir);
+      return this.#fail(
+        phys,
+        `bounce buffer bus ${formatHex(bus)} is not DMA-capable for ${dev.name}`,
+        0,
+      );
+    }
+    return this.#bounceResult(map, dir, size, why);
+  }
+
+  /** The phys an unmap/sync of `bus` resolves to, refusing (checked) an unknown bus address. */
+  #resolve(call: string, bus: number): { phys: number; swiotlb: boolean } {
+    const phys = this.busToPhys(bus);
+    const swiotlb = this.isXenSwiotlbBuffer(bus);
+    if (this.autotranslate && swiotlb && !this.core.isSwiotlbBuffer(phys)) {
+      const problem = phys === dmaErrorCode(this.arch)
+        ? `${call}: bus ${formatHex(bus)} is in no tree node, so xen_bus_to_phys returns ${
+          formatHex(phys)
+        } and the core would index outside the pool`
+        : `${call}: bus ${formatHex(bus)} maps to phys ${
+          formatHex(phys)
+        }, outside the swiotlb pool, yet is_xen_swiotlb_buffer says yes under autotranslate`;
+      if (this.policy === "checked") throw new LabError(problem, "refused");
+      this.#events.ub("swiotlb-xen", problem);
+    }
+    return { phys, swiotlb };
+  }
+
+  /** xen_unmap_single. */
+  unmapPage(_dev: Device, bus: number, size: number, dir: Direction): number {
+    if (dir === DMA_NONE) throw new LabError("BUG: xen_unmap_single with DMA_NONE", "bug");
+    const { phys, swiotlb } = this.#resolve("unmap", bus);
+    if (swiotlb) return this.core.unmapSingle(phys, size, dir);
+    // Not a bounce buffer: FROM_DEVICE only "marks clean", a no-op here.
+    return 0;
+  }
+
+  /** xen_swiotlb_sync_single. */
+  syncSingle(_dev: Device, bus: number, size: number, dir: Direction, target: SyncTarget): number {
+    if (dir === DMA_NONE) throw new LabError("BUG: xen_swiotlb_sync_single with DMA_NONE", "bug");
+    const { phys, swiotlb } = this.#resolve("sync", bus);
+    if (swiotlb) return this.core.syncSingle(phys, size, dir, target);
+    return 0;
+  }
+
+  /** xen_swiotlb_map_sg_attrs: bounce an element iff forced, autotranslated, not capable or straddling. */
+  mapSg(dev: Device, elems: { phys: number; length: number }[], dir: Direction): SgResult {
+    if (dir === DMA_NONE) throw new LabError("BUG: xen_swiotlb_map_sg_attrs with DMA_NONE", "bug");
+    const out: SgElement[] = [];
+    for (let i = 0; i < elems.length; i++) {
+      const { phys, length } = elems[i];
+      const devAddr = this.physToBus(phys);
+      if (
+        this.force || this.autotranslate || !dmaCapable(this.arch, dev, devAddr, length) ||
+        !this.#platform.isMachineContiguous(phys, length)
+      ) {
+        const map = this.core.mapSingle({
+          tblDmaAddr: this.startDmaAddr,
+          orig: phys,
+          size: length,
+          dir,
+          segBoundary: dev.segBoundary,
+        });
+        if (map === MAP_ERROR) {
+          // Unmap the prefix, zero element 0's dma length, return the error code.
+          this.unmapSg(dev, out, dir);
+          const failed = elems.map((e, k) => ({
+            phys: e.phys,
+            length: e.length,
+            dmaAddress: k < out.length ? out[k].dmaAddress : 0,
+            dmaLength: k === 0 ? 0 : (k < out.length ? out[k].dmaLength : 0),
+            bounced: false,
+            slot: null,
+          }));
+          return {
+            ret: dmaErrorCode(this.arch),
+            error: true,
+            elements: failed,
+            why:
+              `swiotlb buffer is full at element ${i} (${length} bytes); ${out.length} mapped element(s) undone`,
+          };
+        }
+        out.push({
+          phys,
+          length,
+          dmaAddress: this.physToBus(map),
+          dmaLength: length,
+          bounced: true,
+          slot: this.core.slotIndex(map),
+        });
+      } else {
+        out.push({
+          phys,
+          length,
+          dmaAddress: devAddr,
+          dmaLength: length,
+          bounced: false,
+          slot: null,
+        });
+      }
+    }
+    return {
+      ret: elems.length,
+      error: false,
+      elements: out,
+      why: `${elems.length} element(s) mapped, none merged`,
+    };
+  }
+
+  /** xen_swiotlb_unmap_sg_attrs: xen_unmap_single per element. */
+  unmapSg(dev: Device, elems: SgElement[], dir: Direction): number {
+    let copied = 0;
+    for (const e of elems) copied += this.unmapPage(dev, e.dmaAddress, e.dmaLength, dir);
+    return copied;
+  }
+
+  /** xen_swiotlb_sync_sg. */
+  syncSg(dev: Device, elems: SgElement[], dir: Direction, target: SyncTarget): number {
+    let copied = 0;
+    for (const e of elems) copied += this.syncSingle(dev, e.dmaAddress, e.dmaLength, dir, target);
+    return copied;
+  }
+
+  /** xen_swiotlb_alloc_coherent (3.11 + RFC). */
+  allocCoherent(dev: Device, size: number): CoherentResult | undefined {
+    const order = getOrder(size);
+    const bytes = 4096 * 2 ** order;
+    const phys = this.#platform.allocPages(bytes, bytes);
+    if (phys === undefined) return undefined;
+    const mask = dev.coherentMask;
+    const devAddr = this.physToBus(phys);
+    let bus = devAddr;
+    let exchanged = false;
+    let node: XenDmaInfo | null = null;
+    let why = "already under the coherent mask and machine-contiguous";
+    if (
+      this.autotranslate || devAddr + size - 1 > mask ||
+      !this.#platform.isMachineContiguous(phys, size)
+    ) {
+      const bits = fls(mask);
+      const res = this.#platform.createContiguousRegion(phys, order, bits);
+      if (!res.ok) {
+        this.#platform.freePages(phys, bytes);
+        return undefined;
+      }
+      exchanged = true;
+      bus = res.dmaHandle ?? (this.autotranslate ? 0 : this.#platform.physToMachine(phys));
+      why = `exchanged with Xen for memory under ${bits} bits`;
+      if (this.autotranslate) {
+        node = { dmaAddr: bus, physAddr: phys, size: bytes, kind: "coherent", index: -1 };
+        const added = xenDmaAddEntry(this.tree, node);
+        if ("warning" in added) {
+          this.#events.log("swiotlb-xen", added.warning);
+          this.#platform.destroyContiguousRegion(phys, order);
+          this.#platform.freePages(phys, bytes);
+          return undefined;
+        }
+        why += "; bus→phys tree node added";
+      }
+    }
+    this.#platform.memory.write(phys, new Uint8Array(size));
+    this.#coherent.set(bus, { phys, size, exchanged, node });
+    return { bus, phys, size, exchanged, why };
+  }
+
+  /** xen_swiotlb_free_coherent; 3.11's PV leak of exchanged memory under faithful. */
+  freeCoherent(
+    dev: Device,
+    phys: number,
+    bus: number,
+    size: number,
+  ): { leaked: boolean; why: string } {
+    const order = getOrder(size);
+    const bytes = 4096 * 2 ** order;
+    const rec = this.#coherent.get(bus);
+    if (this.autotranslate) {
+      const node = xenGetDmaInfoFromDma(this.tree, bus);
+      if (node !== null && node.kind === "coherent") xenDmaRemoveEntry(this.tree, node);
+      this.#platform.destroyContiguousRegion(phys, order);
+      this.#platform.freePages(phys, bytes);
+      this.#coherent.delete(bus);
+      return { leaked: false, why: "region destroyed and tree node erased" };
+    }
+    // 3.11 PV: destroy only if the handle is above the mask or the range straddles —
+    // which an exchanged region never is, so the exchanged low memory is never returned.
+    const destroy = bus + size - 1 > dev.coherentMask ||
+      !this.#platform.isMachineContiguous(phys, size);
+    const exchanged = rec?.exchanged ?? false;
+    let leaked = false;
+    if (destroy || (exchanged && this.policy === "checked")) {
+      this.#platform.destroyContiguousRegion(phys, order);
+    } else if (exchanged) {
+      leaked = true;
+      this.leakedCoherentBytes += bytes;
+      this.#events.ub(
+        "swiotlb-xen",
+        `xen_swiotlb_free_coherent(${formatHex(bus)}, ${size}): exchanged region below ${
+          formatHex(dev.coherentMask)
+        } is not destroyed, ${bytes} bytes of low machine memory leak (3.11)`,
+      );
+    }
+    this.#platform.freePages(phys, bytes);
+    this.#coherent.delete(bus);
+    return { leaked, why: leaked ? "3.11 leaks the exchanged region (faithful)" : "freed" };
+  }
+
+  /** xen_swiotlb_dma_supported: the bus address of the pool's last byte is under the mask. */
+  dmaSupported(_dev: Device, mask: number): boolean {
+    return this.physToBus(this.poolEnd - 1) <= mask;
+  }
+}

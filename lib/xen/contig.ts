@@ -1,0 +1,131 @@
+/**
+ * The arch helpers swiotlb-xen calls to make guest memory machine-contiguous and low:
+ * xen_create_contiguous_region / xen_destroy_contiguous_region (SPEC §4, §5, §7).
+ *
+ * Three behaviours, by guest kind:
+ * - x86 PV: scrub, then exchange 2^order single pages for one extent below the limit;
+ *   the handle is the machine address of the new extent.
+ * - x86 autotranslated (PVH): Linux 3.11 returns success at once and writes no handle,
+ *   so callers keep dma_handle = 0 and every pool segment gets bus address 0 (SPEC §4).
+ * - ARM (always autotranslated): the RFC's "exchange and pin": the pfns stay, their
+ *   backing becomes one pinned extent below the limit, and its bus address comes back.
+ *
+ * @module
+ */
+
+import { formatHex, PAGE_SIZE } from "../addr.ts";
+import { LabError } from "../errors.ts";
+import type { Domain } from "./domain.ts";
+import { exchange, maxExchangeOrder } from "./exchange.ts";
+import type { Xen } from "./xen.ts";
+
+/** Result of {@link createContiguousRegion}. */
+export type CreateContiguousResult =
+  /** `dmaHandle` is absent exactly when the helper is the x86 autotranslate no-op. */
+  | { ok: true; dmaHandle?: number }
+  | { ok: false; reason: string };
+
+/** Result of {@link destroyContiguousRegion}. */
+export type DestroyContiguousResult = { ok: true } | { ok: false; reason: string };
+
+/** True for the x86 autotranslated guest, where both helpers do nothing (SPEC §4). */
+function isX86Autotranslated(dom: Domain): boolean {
+  return dom.arch === "x86" && dom.autotranslate;
+}
+
+/** The pfn of a region start, checking the alignment the callers guarantee. */
+function regionPfn(dom: Domain, pstart: number, order: number, what: string): number {
+  const bytes = PAGE_SIZE * 2 ** order;
+  if (!Number.isInteger(order) || order < 0) {
+    throw new LabError(`Cannot ${what} a region of order ${order}: expected 0 or more`);
+  }
+  if (pstart % bytes !== 0) {
+    throw new LabError(
+      `Cannot ${what} at ${formatHex(pstart)}: not aligned to its size ${formatHex(bytes)}`,
+      "bug",
+    );
+  }
+  const pfn = dom.physToPfn(pstart);
+  dom.physToPfn(pstart + bytes - 1);
+  return pfn;
+}
+
+/**
+ * xen_create_contiguous_region: makes the 2^order pages at guest-physical `pstart`
+ * machine-contiguous below 2^addressBits. On failure the old frames stay (the chunk is
+ * restored by the exchange) and the region has still been scrubbed.
+ *
+ * @example
+ * ```ts
+ * import { Xen, createContiguousRegion } from "./mod.ts";
+ * const xen = new Xen({ machineBytes: 2 ** 33, seed: 1 });
+ * const dom = xen.createDomain({
+ *   nrPages: 4096, autotranslate: false, iommu: false, dom0: true, arch: "x86",
+ *   layout: "fragmented",
+ * });
+ * const pool = dom.allocPhys(256 * 1024, 256 * 1024);
+ * const r = createContiguousRegion(xen, dom, pool, 6, 32);
+ * if (r.ok) r.dmaHandle; // machine address of a 256 KiB extent below 4 GiB
+ * ```
+ */
+export function createContiguousRegion(
+  xen: Xen,
+  dom: Domain,
+  pstart: number,
+  order: number,
+  addressBits: number,
+): CreateContiguousResult {
+  const pfn = regionPfn(dom, pstart, order, "make contiguous");
+  if (isX86Autotranslated(dom)) {
+    xen.events.trace(
+      "xen",
+      `xen_create_contiguous_region(${
+        formatHex(pstart)
+      }, order ${order}): ${dom.name} is x86 autotranslated: no-op, no dma handle`,
+    );
+    return { ok: true };
+  }
+  // Checked before the scrub, as the kernel refuses an oversized order without
+  // touching the pages.
+  const maxOrder = maxExchangeOrder(dom);
+  if (order > maxOrder) {
+    return { ok: false, reason: `order ${order} is above ${dom.name}'s limit of ${maxOrder}` };
+  }
+  // The kernel scrubs pages before handing them to Xen, so nothing leaks to whoever
+  // gets the old frames next (SPEC §4: new contents are undefined).
+  const count = 2 ** order;
+  dom.zero(pstart, count * PAGE_SIZE);
+  const inPfns = Array.from({ length: count }, (_, i) => pfn + i);
+  const r = exchange(xen, dom, { inPfns, inOrder: 0, outOrder: order, addressBits });
+  if (r.error !== undefined) return { ok: false, reason: r.error };
+  return { ok: true, dmaHandle: r.outMfns[0] * PAGE_SIZE };
+}
+
+/**
+ * xen_destroy_contiguous_region: gives the extent behind `pstart` back for ordinary
+ * single frames with no address limit (the low memory returns to Xen's pool).
+ */
+export function destroyContiguousRegion(
+  xen: Xen,
+  dom: Domain,
+  pstart: number,
+  order: number,
+): DestroyContiguousResult {
+  const pfn = regionPfn(dom, pstart, order, "release");
+  if (isX86Autotranslated(dom)) {
+    xen.events.trace(
+      "xen",
+      `xen_destroy_contiguous_region(${
+        formatHex(pstart)
+      }, order ${order}): ${dom.name} is x86 autotranslated: no-op`,
+    );
+    return { ok: true };
+  }
+  const maxOrder = maxExchangeOrder(dom);
+  if (order > maxOrder) {
+    return { ok: false, reason: `order ${order} is above ${dom.name}'s limit of ${maxOrder}` };
+  }
+  dom.zero(pstart, 2 ** order * PAGE_SIZE);
+  const r = exchange(xen, dom, { inPfns: [pfn], inOrder: order, outOrder: 0, addressBits: 0 });
+  return r.error === undefined ? { ok: true } : { ok: false, reason: r.error };
+}

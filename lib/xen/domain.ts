@@ -1,0 +1,364 @@
+/**
+ * A Xen guest (SPEC §4 "Guest"): its pseudo-physical memory, the p2m that backs each
+ * guest page with a machine frame, and byte access through it.
+ *
+ * Guest-physical addresses start at `physBase`: 0 for every guest except an
+ * identity-mapped ARM dom0, whose guest-physical addresses equal machine addresses.
+ * A pfn here is always the index into the p2m, `(phys - physBase) / 4096`, and the m2p
+ * entry Xen keeps for a frame is that index.
+ *
+ * @module
+ */
+
+import { alignUp, formatHex, formatSize, PAGE_SIZE } from "../addr.ts";
+import { LabError } from "../errors.ts";
+import type { PhysMemory } from "../memory.ts";
+import type { FrameRun, Machine } from "./machine.ts";
+
+/** CPU architecture of a guest; it decides the contiguous-region helpers (SPEC §4, §7). */
+export type Arch = "x86" | "arm";
+
+/** Initial placement of a guest's pages in machine memory (SPEC §4 "Guest"). */
+export type DomainLayout = "contiguous" | "fragmented" | "reverse" | { runs: FrameRun[] };
+
+/** How to build a guest; see {@link Xen.createDomain}. */
+export interface DomainConfig {
+  /** Pages of pseudo-physical memory. */
+  nrPages: number;
+  /** XENFEAT_auto_translated_physmap: the guest cannot see machine frame numbers. */
+  autotranslate: boolean;
+  /** Devices of this guest sit behind an IOMMU (SPEC §4 "IOMMU"). */
+  iommu: boolean;
+  /** The control domain: it gets domid 0 and may exchange order-10 extents. */
+  dom0: boolean;
+  arch: Arch;
+  layout: DomainLayout;
+  /**
+   * Identity-map guest-physical onto machine addresses (an ARM dom0): needs the
+   * contiguous layout and an autotranslated guest; `physBase` becomes the machine address
+   * of the first frame, so `phys >> 12 === mfn` for every page.
+   */
+  identity?: boolean;
+  /** Seed of the fragmented layout's shuffle; the Xen seed when absent. */
+  seed?: number;
+}
+
+/** A contiguity run: `count` pages from `pfn` backed by consecutive frames from `mfn`. */
+export interface P2mRun {
+  pfn: number;
+  mfn: number;
+  count: number;
+}
+
+/** What {@link Xen.createDomain} hands to the Domain constructor. */
+export interface DomainInit {
+  domid: number;
+  machine: Machine;
+  config: DomainConfig;
+  /** pfn → mfn for every page; the Domain takes ownership of the array. */
+  p2m: Uint32Array;
+  physBase: number;
+}
+
+/** Guest memory below this is not handed out by {@link Domain.allocPhys} (x86's low 1 MiB). */
+const LOW_RESERVED = 1024 * 1024;
+
+/**
+ * A guest domain. Implements {@link PhysMemory} on guest-physical addresses, so the
+ * swiotlb core and the DMA layer move real bytes through the p2m into machine frames
+ * (SPEC §7 "Data moves for real").
+ *
+ * @example
+ * ```ts
+ * import { Xen } from "./xen.ts";
+ * const xen = new Xen({ machineBytes: 2 ** 33, seed: 1 });
+ * const dom = xen.createDomain({
+ *   nrPages: 1024, autotranslate: false, iommu: false, dom0: false, arch: "x86",
+ *   layout: "fragmented",
+ * });
+ * const buf = dom.allocPhys(8192, 4096);
+ * dom.write(buf, new TextEncoder().encode("hello"));
+ * dom.isMachineContiguous(buf, 8192); // true only if both pages' frames are adjacent
+ * ```
+ */
+export class Domain implements PhysMemory {
+  readonly domid: number;
+  readonly nrPages: number;
+  readonly autotranslate: boolean;
+  readonly iommu: boolean;
+  readonly dom0: boolean;
+  readonly arch: Arch;
+  /** Guest-physical address of pfn 0. */
+  readonly physBase: number;
+  /** The configuration the guest was built from. */
+  readonly config: Readonly<DomainConfig>;
+  /** pfn → mfn (the p2m). Read it freely; only Xen and the exchange write it. */
+  readonly p2m: Uint32Array;
+  readonly #machine: Machine;
+  /** Next page-aligned guest-physical address of the bump allocator. */
+  #pageCursor: number;
+  /** The page that sub-page allocations are packed into, and how much of it is used. */
+  #slab: { page: number; used: number } | undefined;
+
+  constructor({ domid, machine, config, p2m, physBase }: DomainInit) {
+    this.domid = domid;
+    this.nrPages = config.nrPages;
+    this.autotranslate = config.autotranslate;
+    this.iommu = config.iommu;
+    this.dom0 = config.dom0;
+    this.arch = config.arch;
+    this.physBase = physBase;
+    this.config = config;
+    this.p2m = p2m;
+    this.#machine = machine;
+    // Keep guest-physical 0 out of the allocator: swiotlb treats orig_addr 0 as "none"
+    // (SPEC §3 unmap), and x86 leaves its first megabyte to firmware. Tiny test guests
+    // (under 2 MiB) only lose their first page.
+    this.#pageCursor = physBase +
+      (this.nrPages * PAGE_SIZE >= 2 * LOW_RESERVED ? LOW_RESERVED : PAGE_SIZE);
+  }
+
+  /** Short name, as Xen prints it: "dom0", "dom1", … */
+  get name(): string {
+    return `dom${this.domid}`;
+  }
+
+  /** Guest memory in bytes. */
+  get memBytes(): number {
+    return this.nrPages * PAGE_SIZE;
+  }
+
+  /** First guest-physical address past the guest's memory. */
+  get physEnd(): number {
+    return this.physBase + this.memBytes;
+  }
+
+  /** The machine this guest runs on. */
+  get machine(): Machine {
+    return this.#machine;
+  }
+
+  // ---- translation ------------------------------------------------------------------
+
+  /** The pfn of guest-physical `phys`; throws when it is outside the guest. */
+  physToPfn(phys: number): number {
+    const pfn = Math.floor((phys - this.physBase) / PAGE_SIZE);
+    this.#checkPfn(pfn, phys);
+    return pfn;
+  }
+
+  /** Guest-physical address of the first byte of `pfn`. */
+  pfnToPhys(pfn: number): number {
+    this.#checkPfn(pfn);
+    return this.physBase + pfn * PAGE_SIZE;
+  }
+
+  /** The p2m entry of `pfn`. */
+  pfnToMfn(pfn: number): number {
+    this.#checkPfn(pfn);
+    return this.p2m[pfn];
+  }
+
+  /** Machine address backing guest-physical `phys`. */
+  physToMachine(phys: number): number {
+    const pfn = this.physToPfn(phys);
+    return this.p2m[pfn] * PAGE_SIZE + (phys - this.physBase) % PAGE_SIZE;
+  }
+
+  /** This guest's pfn for `mfn` via Xen's m2p; undefined when the frame is not this guest's. */
+  mfnToPfn(mfn: number): number | undefined {
+    if (!Number.isInteger(mfn) || mfn < 0 || mfn >= this.#machine.nrFrames) return undefined;
+    if (this.#machine.owner(mfn) !== this.domid) return undefined;
+    return this.#machine.m2p(mfn);
+  }
+
+  /** Guest-physical address of machine address `maddr`, or undefined when not this guest's. */
+  machineToPhys(maddr: number): number | undefined {
+    const mfn = Math.floor(maddr / PAGE_SIZE);
+    const pfn = this.mfnToPfn(mfn);
+    return pfn === undefined ? undefined : this.physBase + pfn * PAGE_SIZE + maddr % PAGE_SIZE;
+  }
+
+  /**
+   * True when every page boundary that [phys, phys+size) crosses leads to the next
+   * machine frame: the negation of 3.11's range_straddles_page_boundary (SPEC §7).
+   */
+  isMachineContiguous(phys: number, size: number): boolean {
+    if (size <= 0) return true;
+    const first = this.physToPfn(phys);
+    const last = this.physToPfn(phys + size - 1);
+    for (let pfn = first; pfn < last; pfn++) {
+      if (this.p2m[pfn + 1] !== this.p2m[pfn] + 1) return false;
+    }
+    return true;
+  }
+
+  /** The p2m of `count` pages from `pfn`, as runs of consecutive frames (SPEC §9 `p2m`). */
+  contiguityRuns(pfn: number, count: number): P2mRun[] {
+    if (count <= 0) return [];
+    this.#checkPfn(pfn);
+    this.#checkPfn(pfn + count - 1);
+    const runs: P2mRun[] = [];
+    let run: P2mRun = { pfn, mfn: this.p2m[pfn], count: 1 };
+    for (let p = pfn + 1; p < pfn + count; p++) {
+      if (this.p2m[p] === run.mfn + run.count) {
+        run.count++;
+      } else {
+        runs.push(run);
+        run = { pfn: p, mfn: this.p2m[p], count: 1 };
+      }
+    }
+    runs.push(run);
+    return runs;
+  }
+
+  /**
+   * Points `pfn` at `mfn` and records it in Xen's m2p. Xen does this for an
+   * autotranslated guest; a PV guest does it itself after an exchange (SPEC §4).
+   */
+  remap(pfn: number, mfn: number): void {
+    this.#checkPfn(pfn);
+    this.p2m[pfn] = mfn;
+    this.#machine.setM2p(mfn, pfn);
+  }
+
+  // ---- PhysMemory -------------------------------------------------------------------
+
+  /** Reads `len` guest-physical bytes through the p2m. */
+  read(addr: number, len: number): Uint8Array {
+    this.#checkRange(addr, len, "read");
+    const out = new Uint8Array(len);
+    this.#eachPage(addr, len, (maddr, done, n) => {
+      out.set(this.#machine.read(maddr, n), done);
+    });
+    return out;
+  }
+
+  /** Writes `bytes` at guest-physical `addr` through the p2m. */
+  write(addr: number, bytes: Uint8Array): void {
+    this.#checkRange(addr, bytes.length, "write");
+    this.#eachPage(addr, bytes.length, (maddr, done, n) => {
+      this.#machine.write(maddr, bytes.subarray(done, done + n));
+    });
+  }
+
+  /** Copies `len` guest-physical bytes from `src` to `dst` (swiotlb_bounce). */
+  copy(dst: number, src: number, len: number): void {
+    this.write(dst, this.read(src, len));
+  }
+
+  /** Zeroes `len` guest-physical bytes (the kernel's scrub before an exchange, SPEC §4). */
+  zero(addr: number, len: number): void {
+    this.#checkRange(addr, len, "zero");
+    this.#eachPage(addr, len, (maddr, _done, n) => this.#machine.zero(maddr, n));
+  }
+
+  // ---- the guest's own allocator ----------------------------------------------------
+
+  /** First guest-physical address {@link allocPhys} can hand out. */
+  get allocCursor(): number {
+    return this.#pageCursor;
+  }
+
+  /**
+   * Allocates guest-physical memory for the guest's own use (a bump allocator: nothing
+   * is ever freed). Requests of a page or more, or aligned to a page or more, take whole
+   * pages aligned to `align`; smaller ones are packed into a shared page like kmalloc,
+   * each aligned to `align` (a power of two).
+   */
+  allocPhys(bytes: number, align: number = PAGE_SIZE): number {
+    if (!Number.isInteger(bytes) || bytes <= 0) {
+      throw new LabError(
+        `Cannot allocate ${bytes} bytes of guest memory: expected a positive size`,
+      );
+    }
+    if (!Number.isInteger(align) || align <= 0 || !Number.isInteger(Math.log2(align))) {
+      throw new LabError(`Cannot allocate with alignment ${align}: expected a power of two`);
+    }
+    if (bytes >= PAGE_SIZE || align >= PAGE_SIZE) {
+      return this.#takePages(alignUp(bytes, PAGE_SIZE), Math.max(align, PAGE_SIZE), bytes);
+    }
+    const slab = this.#slab;
+    if (slab) {
+      const off = alignUp(slab.used, align);
+      if (off + bytes <= PAGE_SIZE) {
+        slab.used = off + bytes;
+        return slab.page + off;
+      }
+    }
+    const page = this.#takePages(PAGE_SIZE, PAGE_SIZE, bytes);
+    this.#slab = { page, used: bytes };
+    return page;
+  }
+
+  /**
+   * Skips `bytes` (rounded up to whole pages) of the allocator's space and returns
+   * where the skipped space starts: e.g. to put the swiotlb pool off a 256 KiB boundary
+   * and show the rfc-v1 offset bug (SPEC §6).
+   */
+  reserve(bytes: number): number {
+    if (!Number.isInteger(bytes) || bytes < 0) {
+      throw new LabError(`Cannot reserve ${bytes} bytes of guest memory: expected a size`);
+    }
+    return bytes === 0
+      ? this.#pageCursor
+      : this.#takePages(alignUp(bytes, PAGE_SIZE), PAGE_SIZE, bytes);
+  }
+
+  #takePages(span: number, align: number, asked: number): number {
+    const start = alignUp(this.#pageCursor, align);
+    if (start + span > this.physEnd) {
+      throw new LabError(
+        `Cannot allocate ${formatSize(asked)} of guest memory in ${this.name}: only ${
+          formatSize(Math.max(0, this.physEnd - start))
+        } left after ${formatHex(start)}`,
+        "failed",
+      );
+    }
+    this.#pageCursor = start + span;
+    return start;
+  }
+
+  // ---- internals --------------------------------------------------------------------
+
+  /** Calls `fn(maddr, doneSoFar, n)` for each page-sized piece of a guest range. */
+  #eachPage(addr: number, len: number, fn: (maddr: number, done: number, n: number) => void): void {
+    let done = 0;
+    while (done < len) {
+      const rel = addr + done - this.physBase;
+      const pfn = Math.floor(rel / PAGE_SIZE);
+      const off = rel - pfn * PAGE_SIZE;
+      const n = Math.min(len - done, PAGE_SIZE - off);
+      fn(this.p2m[pfn] * PAGE_SIZE + off, done, n);
+      done += n;
+    }
+  }
+
+  #checkPfn(pfn: number, phys?: number): void {
+    if (!Number.isInteger(pfn) || pfn < 0 || pfn >= this.nrPages) {
+      const what = phys === undefined
+        ? `pfn ${formatHex(pfn)}`
+        : `guest-physical address ${formatHex(phys)}`;
+      throw new LabError(
+        `Cannot use ${what}: outside ${this.name}'s memory (${formatHex(this.physBase)}-${
+          formatHex(this.physEnd - 1)
+        })`,
+      );
+    }
+  }
+
+  #checkRange(addr: number, len: number, what: string): void {
+    if (
+      !Number.isInteger(addr) || !Number.isInteger(len) || len < 0 || addr < this.physBase ||
+      addr + len > this.physEnd
+    ) {
+      throw new LabError(
+        `Cannot ${what} ${len} bytes at guest-physical ${
+          formatHex(addr)
+        }: outside ${this.name}'s memory (${formatHex(this.physBase)}-${
+          formatHex(this.physEnd - 1)
+        })`,
+      );
+    }
+  }
+}

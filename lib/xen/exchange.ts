@@ -1,0 +1,191 @@
+/**
+ * XENMEM_exchange (SPEC §4): a guest trades some of its frames for new extents below an
+ * address limit. This is how swiotlb-xen makes its pool machine-contiguous and low
+ * (SPEC §5 fixup) and how coherent allocations get memory a device can reach (SPEC §7).
+ *
+ * The work goes chunk by chunk, as Xen's memory_exchange does: a chunk is the input
+ * that makes one output extent (2^(out-in) input extents) or one input extent split
+ * into 2^(in-out) outputs. A chunk either completes or is left exactly as it was, so a
+ * failure at chunk k reports the input extents of chunks 0…k-1 as exchanged.
+ *
+ * @module
+ */
+
+import { formatHex, formatSize } from "../addr.ts";
+import type { Domain } from "./domain.ts";
+import type { Xen } from "./xen.ts";
+
+/** Largest extent order a domU may exchange (2 MiB). */
+export const MAX_EXCHANGE_ORDER_DOMU = 9;
+/** Largest extent order dom0 may exchange (4 MiB). */
+export const MAX_EXCHANGE_ORDER_DOM0 = 10;
+
+/** Arguments of {@link exchange} (struct xen_memory_exchange, in guest terms). */
+export interface ExchangeRequest {
+  /** First guest pfn of each input extent. */
+  inPfns: number[];
+  /** Order of every input extent. */
+  inOrder: number;
+  /** Order of every output extent. */
+  outOrder: number;
+  /** Output extents must lie below 2^addressBits; 0 = no limit. */
+  addressBits: number;
+}
+
+/** What the exchange reports back. */
+export interface ExchangeResult {
+  /** Input extents exchanged (nr_exchanged): all of them on success. */
+  nrExchanged: number;
+  /**
+   * First frame of each output extent produced, in order: the new mfns for a PV guest,
+   * the bus frame numbers for an autotranslated one ("exchange and pin").
+   */
+  outMfns: number[];
+  /** Why the exchange stopped short, when it did. */
+  error?: string;
+}
+
+/** The largest extent order `dom` may exchange: 10 for dom0, 9 for a domU (SPEC §4). */
+export function maxExchangeOrder(dom: Domain): number {
+  return dom.dom0 ? MAX_EXCHANGE_ORDER_DOM0 : MAX_EXCHANGE_ORDER_DOMU;
+}
+
+/** "below 2^32 (4 GiB)" or "anywhere". */
+function describeLimit(addressBits: number): string {
+  return addressBits === 0
+    ? "anywhere"
+    : `below 2^${addressBits} (${formatSize(2 ** addressBits)})`;
+}
+
+/**
+ * Performs XENMEM_exchange for `dom`. Both kinds of guest end with their pfns backed by
+ * the new frames (p2m and m2p updated): Xen does it for an autotranslated guest, and a
+ * PV guest does it itself on return, which the model folds into the call. The old
+ * frames go back to the free pool with their contents; the new ones keep whatever they
+ * held (SPEC §4: undefined to the guest). Extents under a limit are the lowest free
+ * ones (Machine.alloc); with no limit (address_bits 0) the highest.
+ *
+ * @example
+ * ```ts
+ * import { Xen, exchange } from "./mod.ts";
+ * const xen = new Xen({ machineBytes: 2 ** 33, seed: 1 });
+ * const dom = xen.createDomain({
+ *   nrPages: 1024, autotranslate: false, iommu: false, dom0: false, arch: "x86",
+ *   layout: "fragmented",
+ * });
+ * const inPfns = Array.from({ length: 64 }, (_, i) => 256 + i);
+ * const r = exchange(xen, dom, { inPfns, inOrder: 0, outOrder: 6, addressBits: 32 });
+ * r.nrExchanged; // 64: pfns 256…319 now sit on one aligned 256 KiB extent below 4 GiB
+ * ```
+ */
+export function exchange(xen: Xen, dom: Domain, req: ExchangeRequest): ExchangeResult {
+  const { inPfns, inOrder, outOrder, addressBits } = req;
+  const result = doExchange(xen, dom, req);
+  if (xen.events.tracing) {
+    const outcome = result.error === undefined
+      ? `ok, out ${result.outMfns.map((m) => formatHex(m)).join(" ")}`
+      : `${result.nrExchanged}/${inPfns.length} exchanged: ${result.error}`;
+    xen.events.trace(
+      "xen",
+      `XENMEM_exchange: ${dom.name} ${inPfns.length} extent(s) of order ${inOrder} -> order ${outOrder} ${
+        describeLimit(addressBits)
+      }: ${outcome}`,
+    );
+  }
+  return result;
+}
+
+function doExchange(xen: Xen, dom: Domain, req: ExchangeRequest): ExchangeResult {
+  const { inPfns, inOrder, outOrder, addressBits } = req;
+  const refuse = (error: string): ExchangeResult => ({ nrExchanged: 0, outMfns: [], error });
+  const maxOrder = maxExchangeOrder(dom);
+  for (const [what, order] of [["input", inOrder], ["output", outOrder]] as const) {
+    if (!Number.isInteger(order) || order < 0 || order > maxOrder) {
+      return refuse(
+        `${what} extent order ${order} is not allowed for ${dom.name} (at most ${maxOrder})`,
+      );
+    }
+  }
+  if (!Number.isInteger(addressBits) || addressBits < 0 || addressBits > 64) {
+    return refuse(`address_bits ${addressBits} is not a width from 0 to 64`);
+  }
+  const inPerChunk = outOrder > inOrder ? 2 ** (outOrder - inOrder) : 1;
+  const outPerChunk = inOrder > outOrder ? 2 ** (inOrder - outOrder) : 1;
+  if (inPfns.length % inPerChunk !== 0) {
+    return refuse(
+      `${inPfns.length} input extent(s) of order ${inOrder} do not make whole order-${outOrder} extents`,
+    );
+  }
+
+  const machine = xen.machine;
+  const injected = xen.faults.consult(addressBits);
+  const outMfns: number[] = [];
+  const inSize = 2 ** inOrder;
+  const outSize = 2 ** outOrder;
+  const chunks = inPfns.length / inPerChunk;
+  for (let k = 0; k < chunks; k++) {
+    const done = (error: string): ExchangeResult => ({
+      nrExchanged: k * inPerChunk,
+      outMfns,
+      error: `chunk ${k}: ${error}`,
+    });
+    if (injected && injected.atChunk === k) return done(injected.reason);
+
+    // Gather the chunk's guest pages and check that they are the guest's own
+    // (Xen's steal_page refuses anything else).
+    const pfns: number[] = [];
+    for (let e = k * inPerChunk; e < (k + 1) * inPerChunk; e++) {
+      const first = inPfns[e];
+      if (!Number.isInteger(first) || first < 0 || first + inSize > dom.nrPages) {
+        return done(`input extent pfn ${formatHex(first)} is outside ${dom.name}'s memory`);
+      }
+      for (let p = first; p < first + inSize; p++) pfns.push(p);
+    }
+    if (new Set(pfns).size !== pfns.length) return done("the same pfn is given twice");
+    const oldMfns = pfns.map((p) => dom.p2m[p]);
+    for (const mfn of oldMfns) {
+      if (machine.owner(mfn) !== dom.domid) {
+        return done(`frame ${formatHex(mfn)} does not belong to ${dom.name}`);
+      }
+    }
+
+    // Allocate every output extent of the chunk before touching the guest, so that a
+    // failure leaves the chunk as it was. An unrestricted request is served from the
+    // top of memory, as Xen keeps low memory for DMA (SPEC §4): otherwise giving a
+    // contiguous region back would just take other low frames.
+    const extents: number[] = [];
+    for (let o = 0; o < outPerChunk; o++) {
+      const mfn = machine.alloc(outOrder, {
+        addressBits,
+        fromTop: addressBits === 0,
+        owner: dom.domid,
+      });
+      if (mfn === undefined) {
+        for (const got of extents) machine.free(got, outOrder);
+        return done(`no free extent of order ${outOrder} ${describeLimit(addressBits)}`);
+      }
+      extents.push(mfn);
+    }
+
+    // Point the pages at the new frames in order, then release the old frames.
+    let i = 0;
+    for (const first of extents) {
+      for (let f = first; f < first + outSize; f++) dom.remap(pfns[i++], f);
+    }
+    freeFrames(xen, oldMfns);
+    outMfns.push(...extents);
+  }
+  return { nrExchanged: inPfns.length, outMfns };
+}
+
+/** Frees a set of frames as runs of consecutive mfns (fewer, larger buddy merges). */
+function freeFrames(xen: Xen, mfns: number[]): void {
+  const sorted = Float64Array.from(mfns).sort();
+  let start = 0;
+  for (let i = 1; i <= sorted.length; i++) {
+    if (i === sorted.length || sorted[i] !== sorted[i - 1] + 1) {
+      xen.machine.freeRange(sorted[start], i - start);
+      start = i;
+    }
+  }
+}

@@ -1,0 +1,513 @@
+/**
+ * Machine memory as Xen sees it (SPEC §4 "Machine"): 4 KiB frames with sparse contents,
+ * an owner per frame, the global m2p table and a deterministic buddy allocator.
+ *
+ * Why sparse: a 16 GiB machine must start instantly, so only frames that were written
+ * hold a buffer; every other frame reads as zeros. Frame contents survive a free, which
+ * is what makes "new contents are undefined" (SPEC §4 XENMEM_exchange) observable.
+ *
+ * Why typed arrays everywhere: owner and m2p are one slot per frame (4 Mi slots for
+ * 16 GiB) and the free sets are bitmaps, so construction is a few zero-filled
+ * allocations and building a 2 GiB guest touches nothing per frame but two fills.
+ *
+ * @module
+ */
+
+import { formatHex, formatSize, PAGE_SHIFT, PAGE_SIZE } from "../addr.ts";
+import { LabError } from "../errors.ts";
+import { SummaryBitset } from "./_bitset.ts";
+
+/** Owner of a frame nobody holds. */
+export const FREE = -1;
+/** Xen's own domain id (DOMID_XEN): frames the hypervisor keeps for itself. */
+export const DOMID_XEN = 0x7ff2;
+
+/** The largest machine the model accepts: 2^30 frames (4 TiB) keeps block indices small. */
+const MAX_FRAMES = 2 ** 30;
+
+/** Options of {@link Machine.alloc}. */
+export interface AllocOptions {
+  /** The extent must lie entirely below 2^addressBits; 0 means no limit (Xen's convention). */
+  addressBits?: number;
+  /** Take the highest-addressed fitting extent instead of the lowest (guest building, SPEC §4). */
+  fromTop?: boolean;
+  /** Domain id recorded as the owner of every frame of the extent. */
+  owner: number;
+}
+
+/** A run of consecutive machine frames. */
+export interface FrameRun {
+  mfn: number;
+  count: number;
+}
+
+/** Options of the {@link Machine} constructor. */
+export interface MachineOptions {
+  /** Machine memory in bytes, a positive multiple of 4096. */
+  bytes: number;
+}
+
+/**
+ * Machine memory in frames with a buddy allocator.
+ *
+ * Free memory is kept, as in a buddy allocator, as maximal naturally aligned blocks: a
+ * block of order k starts at a multiple of 2^k frames and its buddy (the other half of
+ * the order k+1 block) is never free at the same time. One {@link SummaryBitset} per
+ * order holds the block numbers, so "lowest free block of order ≥ k" is a handful of
+ * word look-ups.
+ *
+ * @example
+ * ```ts
+ * import { Machine } from "./machine.ts";
+ * const m = new Machine({ bytes: 2 ** 34 }); // 16 GiB, constructed in milliseconds
+ * const mfn = m.alloc(6, { addressBits: 32, owner: 1 }); // 64 frames below 4 GiB
+ * m.write(mfn! * 4096, new Uint8Array([1, 2, 3]));
+ * m.read(mfn! * 4096, 3); // Uint8Array [1, 2, 3]
+ * ```
+ */
+export class Machine {
+  /** Machine memory in bytes. */
+  readonly bytes: number;
+  /** Number of frames. */
+  readonly nrFrames: number;
+  /** The largest block order: the whole of a power-of-two machine is one block. */
+  readonly maxOrder: number;
+
+  /** owner + 1 per frame, so that the zero fill of a new array means "free". */
+  readonly #owner: Int32Array;
+  /** m2p: pfn + 1 per frame, 0 = no entry (Xen's INVALID_M2P_ENTRY). */
+  readonly #m2p: Uint32Array;
+  /** Free blocks per order, by block number (mfn >> order). */
+  readonly #free: SummaryBitset[] = [];
+  /** Written frames only (sparse contents). */
+  readonly #frames = new Map<number, Uint8Array>();
+  #freeCount = 0;
+
+  constructor({ bytes }: MachineOptions) {
+    if (!Number.isInteger(bytes) || bytes <= 0 || bytes % PAGE_SIZE !== 0) {
+      throw new LabError(
+        `Cannot create a machine of ${bytes} bytes: expected a positive multiple of 4096`,
+      );
+    }
+    const frames = bytes / PAGE_SIZE;
+    if (frames > MAX_FRAMES) {
+      throw new LabError(
+        `Cannot create a machine of ${formatSize(bytes)}: at most ${
+          formatSize(MAX_FRAMES * PAGE_SIZE)
+        }`,
+      );
+    }
+    this.bytes = bytes;
+    this.nrFrames = frames;
+    this.maxOrder = Math.floor(Math.log2(frames));
+    this.#owner = new Int32Array(frames);
+    this.#m2p = new Uint32Array(frames);
+    for (let order = 0; order <= this.maxOrder; order++) {
+      this.#free.push(new SummaryBitset(Math.ceil(frames / 2 ** order)));
+    }
+    this.#addFreeRange(0, frames);
+  }
+
+  // ---- ownership and m2p ----------------------------------------------------------
+
+  /** The domain id owning `mfn`, {@link FREE}, or {@link DOMID_XEN}. */
+  owner(mfn: number): number {
+    this.#checkMfn(mfn);
+    return this.#owner[mfn] - 1;
+  }
+
+  /** Sets the owner of `count` allocated frames (used when Xen hands frames over). */
+  setOwner(mfn: number, count: number, owner: number): void {
+    this.#checkRun(mfn, count);
+    for (let f = mfn; f < mfn + count; f++) {
+      if (this.#owner[f] === 0) {
+        throw new LabError(`Cannot give frame ${formatHex(f)} to dom${owner}: it is free`);
+      }
+    }
+    this.#owner.fill(owner + 1, mfn, mfn + count);
+  }
+
+  /** The m2p entry of `mfn`: the owning domain's pfn, or undefined. */
+  m2p(mfn: number): number | undefined {
+    this.#checkMfn(mfn);
+    const v = this.#m2p[mfn];
+    return v === 0 ? undefined : v - 1;
+  }
+
+  /** Sets (or with undefined clears) the m2p entry of `mfn`; only Xen does this. */
+  setM2p(mfn: number, pfn: number | undefined): void {
+    this.#checkMfn(mfn);
+    this.#m2p[mfn] = pfn === undefined ? 0 : pfn + 1;
+  }
+
+  /** Sets the m2p entries of a run: mfn + i → pfn + i. */
+  setM2pRun(mfn: number, count: number, pfn: number): void {
+    this.#checkRun(mfn, count);
+    for (let i = 0; i < count; i++) this.#m2p[mfn + i] = pfn + i + 1;
+  }
+
+  /**
+   * Sets the m2p entries of a whole p2m at once (guest build): mfn p2m[i] → pfn i.
+   * One pass over typed arrays, so a 2 GiB guest costs a few milliseconds.
+   */
+  setM2pFromP2m(p2m: Uint32Array): void {
+    const m2p = this.#m2p;
+    for (let pfn = 0; pfn < p2m.length; pfn++) {
+      const mfn = p2m[pfn];
+      if (mfn >= this.nrFrames) this.#checkMfn(mfn);
+      m2p[mfn] = pfn + 1;
+    }
+  }
+
+  // ---- the buddy allocator --------------------------------------------------------
+
+  /**
+   * Allocates a naturally aligned extent of 2^order frames: the lowest-addressed one
+   * entirely below 2^addressBits, or the highest with `fromTop` (SPEC §4). Returns its
+   * first mfn, or undefined when no such extent is free. Deterministic: the result
+   * depends only on the sequence of earlier calls.
+   */
+  alloc(
+    order: number,
+    { addressBits = 0, fromTop = false, owner }: AllocOptions,
+  ): number | undefined {
+    if (!Number.isInteger(order) || order < 0) {
+      throw new LabError(`Cannot allocate an extent of order ${order}: expected 0 or more`);
+    }
+    if (order > this.maxOrder) return undefined;
+    const size = 2 ** order;
+    const limit = this.#limitFrames(addressBits);
+    if (limit < size) return undefined;
+    let best = -1;
+    let bestOrder = -1;
+    let bestBlock = -1;
+    for (let j = order; j <= this.maxOrder; j++) {
+      const set = this.#free[j];
+      const blockSize = 2 ** j;
+      if (!fromTop) {
+        const b = set.next(0);
+        if (b < 0) continue;
+        const start = b * blockSize;
+        if (start + size <= limit && (best < 0 || start < best)) {
+          best = start;
+          bestOrder = j;
+          bestBlock = start;
+        }
+      } else {
+        // The block's first extent must fit: start ≤ limit - size.
+        const b = set.prev(Math.floor((limit - size) / blockSize));
+        if (b < 0) continue;
+        const start = b * blockSize;
+        const highest = Math.min(start + blockSize, Math.floor(limit / size) * size) - size;
+        if (highest > best) {
+          best = highest;
+          bestOrder = j;
+          bestBlock = start;
+        }
+      }
+    }
+    if (best < 0) return undefined;
+    this.#carve(bestBlock, bestOrder, best, order);
+    this.#owner.fill(owner + 1, best, best + size);
+    return best;
+  }
+
+  /** Frees an extent allocated with {@link alloc} (or any aligned run of owned frames). */
+  free(mfn: number, order: number): void {
+    const size = 2 ** order;
+    if (!Number.isInteger(order) || order < 0 || mfn % size !== 0) {
+      throw new LabError(
+        `Cannot free ${
+          formatHex(mfn)
+        } as an order-${order} extent: it is not aligned to ${size} frames`,
+      );
+    }
+    this.freeRange(mfn, size);
+  }
+
+  /**
+   * Frees any run of owned frames (split into aligned blocks, each coalesced with its
+   * buddies). Clears their m2p entries; their contents stay (SPEC §4: undefined).
+   */
+  freeRange(mfn: number, count: number): void {
+    this.#checkRun(mfn, count);
+    for (let f = mfn; f < mfn + count; f++) {
+      if (this.#owner[f] === 0) {
+        throw new LabError(`Cannot free frame ${formatHex(f)}: it is already free`);
+      }
+    }
+    this.#owner.fill(0, mfn, mfn + count);
+    this.#m2p.fill(0, mfn, mfn + count);
+    this.#addFreeRange(mfn, mfn + count);
+  }
+
+  /**
+   * Takes a specific run of free frames for `owner` (building a guest at given frames,
+   * reserving low memory). Throws when any frame of the run is not free.
+   */
+  claim(mfn: number, count: number, owner: number): void {
+    this.#checkRun(mfn, count);
+    for (let f = mfn; f < mfn + count; f++) {
+      if (this.#owner[f] !== 0) {
+        throw new LabError(
+          `Cannot claim frame ${formatHex(f)} for dom${owner}: it belongs to ${
+            this.#owner[f] - 1 === DOMID_XEN ? "xen" : `dom${this.#owner[f] - 1}`
+          }`,
+        );
+      }
+    }
+    const end = mfn + count;
+    let p = mfn;
+    while (p < end) {
+      const [start, order] = this.#blockContaining(p);
+      const blockEnd = start + 2 ** order;
+      this.#removeBlock(start, order);
+      this.#addBlocks(start, p);
+      const stop = Math.min(end, blockEnd);
+      this.#addBlocks(stop, blockEnd);
+      p = stop;
+    }
+    this.#freeCount -= count;
+    this.#owner.fill(owner + 1, mfn, end);
+  }
+
+  /** Number of free frames, or of free frames below 2^belowBits. */
+  freeFrames(belowBits?: number): number {
+    if (belowBits === undefined || belowBits === 0) return this.#freeCount;
+    const limit = this.#limitFrames(belowBits);
+    if (limit >= this.nrFrames) return this.#freeCount;
+    let n = 0;
+    for (const { mfn, count } of this.freeBlocks()) {
+      if (mfn >= limit) continue;
+      n += Math.min(count, limit - mfn);
+    }
+    return n;
+  }
+
+  /** Every free block, lowest order first then by address (for tests and inspection). */
+  *freeBlocks(): Generator<FrameRun> {
+    for (let j = 0; j <= this.maxOrder; j++) {
+      const set = this.#free[j];
+      for (let b = set.next(0); b >= 0; b = set.next(b + 1)) {
+        yield { mfn: b * 2 ** j, count: 2 ** j };
+      }
+    }
+  }
+
+  /**
+   * Free frames from the top of memory down, as ascending runs, until `count` frames
+   * are collected (Xen builds guests from the top, SPEC §4). Undefined when fewer are free.
+   */
+  topFreeRuns(count: number): FrameRun[] | undefined {
+    if (count > this.#freeCount) return undefined;
+    const runs: FrameRun[] = [];
+    let need = count;
+    let f = this.nrFrames - 1;
+    while (need > 0 && f >= 0) {
+      while (f >= 0 && this.#owner[f] !== 0) f--;
+      const end = f + 1;
+      while (f >= 0 && this.#owner[f] === 0 && end - f <= need) f--;
+      const start = f + 1;
+      if (end > start) {
+        runs.push({ mfn: start, count: end - start });
+        need -= end - start;
+      }
+    }
+    return need === 0 ? runs.reverse() : undefined;
+  }
+
+  /** The highest run of `count` consecutive free frames, or undefined. */
+  topFreeContiguous(count: number): number | undefined {
+    let run = 0;
+    for (let f = this.nrFrames - 1; f >= 0; f--) {
+      run = this.#owner[f] === 0 ? run + 1 : 0;
+      if (run === count) return f;
+    }
+    return undefined;
+  }
+
+  // ---- contents ---------------------------------------------------------------------
+
+  /** Reads `len` bytes at machine address `maddr`; unwritten frames read as zeros. */
+  read(maddr: number, len: number): Uint8Array {
+    this.#checkRange(maddr, len, "read");
+    const out = new Uint8Array(len);
+    let done = 0;
+    while (done < len) {
+      const a = maddr + done;
+      const mfn = Math.floor(a / PAGE_SIZE);
+      const off = a - mfn * PAGE_SIZE;
+      const n = Math.min(len - done, PAGE_SIZE - off);
+      const frame = this.#frames.get(mfn);
+      if (frame) out.set(frame.subarray(off, off + n), done);
+      done += n;
+    }
+    return out;
+  }
+
+  /** Writes `bytes` at machine address `maddr`, across frame boundaries. */
+  write(maddr: number, bytes: Uint8Array): void {
+    this.#checkRange(maddr, bytes.length, "write");
+    let done = 0;
+    while (done < bytes.length) {
+      const a = maddr + done;
+      const mfn = Math.floor(a / PAGE_SIZE);
+      const off = a - mfn * PAGE_SIZE;
+      const n = Math.min(bytes.length - done, PAGE_SIZE - off);
+      let frame = this.#frames.get(mfn);
+      if (!frame) {
+        frame = new Uint8Array(PAGE_SIZE);
+        this.#frames.set(mfn, frame);
+      }
+      frame.set(bytes.subarray(done, done + n), off);
+      done += n;
+    }
+  }
+
+  /** Copies `len` bytes from `srcMaddr` to `dstMaddr` (overlap-safe). */
+  copy(dstMaddr: number, srcMaddr: number, len: number): void {
+    this.write(dstMaddr, this.read(srcMaddr, len));
+  }
+
+  /** Zeroes `len` bytes at `maddr`; whole frames go back to costing nothing. */
+  zero(maddr: number, len: number): void {
+    this.#checkRange(maddr, len, "zero");
+    let done = 0;
+    while (done < len) {
+      const a = maddr + done;
+      const mfn = Math.floor(a / PAGE_SIZE);
+      const off = a - mfn * PAGE_SIZE;
+      const n = Math.min(len - done, PAGE_SIZE - off);
+      if (n === PAGE_SIZE) this.#frames.delete(mfn);
+      else this.#frames.get(mfn)?.fill(0, off, off + n);
+      done += n;
+    }
+  }
+
+  /** Number of frames that hold a buffer (were written and not zeroed whole). */
+  get residentFrames(): number {
+    return this.#frames.size;
+  }
+
+  // ---- internals --------------------------------------------------------------------
+
+  /** 2^addressBits in frames, capped at the machine size; 0 bits = no limit. */
+  #limitFrames(addressBits: number): number {
+    if (!Number.isInteger(addressBits) || addressBits < 0 || addressBits > 64) {
+      throw new LabError(`Cannot use an address width of ${addressBits} bits: expected 0 to 64`);
+    }
+    if (addressBits === 0) return this.nrFrames;
+    if (addressBits < PAGE_SHIFT) return 0;
+    return Math.min(this.nrFrames, 2 ** (addressBits - PAGE_SHIFT));
+  }
+
+  /** The free block that contains frame `f` (which must be free). */
+  #blockContaining(f: number): [number, number] {
+    for (let j = 0; j <= this.maxOrder; j++) {
+      const b = Math.floor(f / 2 ** j);
+      if (this.#free[j].has(b)) return [b * 2 ** j, j];
+    }
+    throw new LabError(`Frame ${formatHex(f)} is marked free but lies in no free block`, "bug");
+  }
+
+  /** Splits free block (start, order) down to the order-`want` extent at `at`, which is taken. */
+  #carve(start: number, order: number, at: number, want: number): void {
+    this.#removeBlock(start, order);
+    while (order > want) {
+      order--;
+      const half = 2 ** order;
+      if (at < start + half) {
+        this.#insertBlock(start + half, order);
+      } else {
+        this.#insertBlock(start, order);
+        start += half;
+      }
+    }
+    this.#freeCount -= 2 ** want;
+  }
+
+  /** Frees [from, to) as maximal aligned blocks, each coalesced with free buddies. */
+  #addFreeRange(from: number, to: number): void {
+    let p = from;
+    while (p < to) {
+      const order = this.#largestAlignedOrder(p, to);
+      this.#coalesce(p, order);
+      this.#freeCount += 2 ** order;
+      p += 2 ** order;
+    }
+  }
+
+  /**
+   * Adds [from, to) as maximal aligned blocks without coalescing: used for the left-over
+   * pieces of a block split by {@link claim}, whose buddies are inside the claimed run.
+   */
+  #addBlocks(from: number, to: number): void {
+    let p = from;
+    while (p < to) {
+      const order = this.#largestAlignedOrder(p, to);
+      this.#insertBlock(p, order);
+      p += 2 ** order;
+    }
+  }
+
+  #largestAlignedOrder(p: number, to: number): number {
+    let order = 0;
+    while (
+      order < this.maxOrder && p % 2 ** (order + 1) === 0 && p + 2 ** (order + 1) <= to
+    ) order++;
+    return order;
+  }
+
+  /** Inserts block (start, order), merging with its buddy while the buddy is free. */
+  #coalesce(start: number, order: number): void {
+    while (order < this.maxOrder) {
+      const size = 2 ** order;
+      const buddy = (start / size) % 2 === 0 ? start + size : start - size;
+      if (buddy + size > this.nrFrames || !this.#free[order].has(buddy / size)) break;
+      this.#free[order].delete(buddy / size);
+      start = Math.min(start, buddy);
+      order++;
+    }
+    this.#insertBlock(start, order);
+  }
+
+  #insertBlock(start: number, order: number): void {
+    this.#free[order].add(start / 2 ** order);
+  }
+
+  #removeBlock(start: number, order: number): void {
+    this.#free[order].delete(start / 2 ** order);
+  }
+
+  #checkMfn(mfn: number): void {
+    if (!Number.isInteger(mfn) || mfn < 0 || mfn >= this.nrFrames) {
+      throw new LabError(
+        `Frame ${formatHex(mfn)} is outside machine memory (${this.nrFrames} frames)`,
+      );
+    }
+  }
+
+  #checkRun(mfn: number, count: number): void {
+    if (
+      !Number.isInteger(mfn) || !Number.isInteger(count) || mfn < 0 || count < 0 ||
+      mfn + count > this.nrFrames
+    ) {
+      throw new LabError(
+        `Frames ${formatHex(mfn)}+${count} are outside machine memory (${this.nrFrames} frames)`,
+      );
+    }
+  }
+
+  #checkRange(maddr: number, len: number, what: string): void {
+    if (
+      !Number.isInteger(maddr) || !Number.isInteger(len) || maddr < 0 || len < 0 ||
+      maddr + len > this.bytes
+    ) {
+      throw new LabError(
+        `Cannot ${what} ${len} bytes at machine address ${
+          formatHex(maddr)
+        }: outside machine memory (${formatSize(this.bytes)})`,
+      );
+    }
+  }
+}

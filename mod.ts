@@ -1,0 +1,30 @@
+/**
+ * swiotlb-lab: Linux 3.11's swiotlb and swiotlb-xen (with the 2013 RFC "support
+ * autotranslate guests") on a modelled Xen, as a library. Everything the REPL does is
+ * a call here (SPEC §11).
+ *
+ * @module
+ */
+
+export * from "./lib/addr.ts";
+export { LabError, type LabErrorKind } from "./lib/errors.ts";
+export * from "./lib/direction.ts";
+export { type EventKind, EventLog, type LabEvent } from "./lib/events.ts";
+export type { PhysMemory } from "./lib/memory.ts";
+export * from "./lib/rbtree.ts";
+export * from "./lib/swiotlb/mod.ts";
+export * from "./lib/dma/device.ts";
+export type * from "./lib/dma/ops.ts";
+export { DirectDma } from "./lib/dma/direct.ts";
+export {
+  type BusLookup,
+  type PhysLookup,
+  type Variant,
+  XenSwiotlb,
+} from "./lib/swiotlb_xen/engine.ts";
+export * from "./lib/swiotlb_xen/init.ts";
+export * from "./lib/swiotlb_xen/tree.ts";
+export type { ContigResult, XenPlatform } from "./lib/swiotlb_xen/platform.ts";
+export * from "./lib/xen/mod.ts";
+export * from "./lib/guest.ts";
+export { parseSwiotlb } from "./lib/guest_config.ts";

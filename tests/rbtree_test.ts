@@ -1,0 +1,661 @@
+/**
+ * Unit and property tests for lib/rbtree.ts: hand-computed shapes for every fix-up case,
+ * navigation, lookups, the swiotlb-xen interval layer, fast-check properties, and a
+ * fixture of deliberately broken trees (one test per defect, as drgn does).
+ */
+
+import { assert, assertEquals, assertStrictEquals, assertThrows } from "@std/assert";
+import fc from "fast-check";
+import {
+  findInterval,
+  type Interval,
+  intervalOverlaps,
+  type IntervalStep,
+  positionPath,
+  type RbNode,
+  RbTree,
+  shape,
+} from "../lib/rbtree.ts";
+
+const KIB = 1024;
+const SEG = 256 * KIB;
+
+function numTree(keys: number[]): { t: RbTree<number>; nodes: Map<number, RbNode<number>> } {
+  const t = new RbTree<number>((a, b) => a < b);
+  const nodes = new Map<number, RbNode<number>>();
+  for (const k of keys) nodes.set(k, t.insert(k));
+  return { t, nodes };
+}
+
+/** Runs `f` and returns the fix-up branches it took, as "fn: case title". */
+function fixups<E>(t: RbTree<E>, f: () => void): string[] {
+  const out: string[] = [];
+  t.onFixup = (s) => out.push(`${s.fn}: ${s.name}`);
+  try {
+    f();
+  } finally {
+    t.onFixup = null;
+  }
+  return out;
+}
+
+const ascending = (n: number) => Array.from({ length: n }, (_, i) => i + 1);
+
+// ---------------------------------------------------------------- shapes by hand
+
+Deno.test("shape() of the empty tree is -", () => {
+  assertEquals(shape(new RbTree<number>((a, b) => a < b), String), "-");
+});
+
+Deno.test("RbTree.insert() of 1..N ascending gives the hand-computed shapes", () => {
+  const expected = [
+    "1:B",
+    "1:B(-,2:R)",
+    "2:B(1:R,3:R)",
+    "2:B(1:B,3:B(-,4:R))",
+    "2:B(1:B,4:B(3:R,5:R))",
+    "2:B(1:B,4:R(3:B,5:B(-,6:R)))",
+    "2:B(1:B,4:R(3:B,6:B(5:R,7:R)))",
+    "4:B(2:R(1:B,3:B),6:R(5:B,7:B(-,8:R)))",
+  ];
+  const t = new RbTree<number>((a, b) => a < b);
+  expected.forEach((want, i) => {
+    t.insert(i + 1);
+    assertEquals(shape(t, String), want, `after inserting ${i + 1}`);
+    assertEquals(t.size, i + 1);
+    assertEquals(t.validate(), []);
+  });
+});
+
+Deno.test("RbTree.insert() takes Case 1 then Case 3 (mirror) when 8 lands under 1..7", () => {
+  const { t } = numTree(ascending(7));
+  assertEquals(fixups(t, () => t.insert(8)), [
+    "rb_insert_color: Case 1 - color flips",
+    "rb_insert_color: Case 3 - left rotate at gparent",
+  ]);
+  assertEquals(shape(t, String), "4:B(2:R(1:B,3:B),6:R(5:B,7:B(-,8:R)))");
+});
+
+Deno.test("RbTree.insert() takes Case 1 alone when the uncle is red", () => {
+  const { t } = numTree([2, 1, 3]);
+  assertEquals(fixups(t, () => t.insert(0)), ["rb_insert_color: Case 1 - color flips"]);
+  assertEquals(shape(t, String), "2:B(1:B(0:R,-),3:B)");
+});
+
+Deno.test("RbTree.insert() takes Case 2 then Case 3 for an inner grandchild", () => {
+  const { t } = numTree([3, 1]);
+  assertEquals(fixups(t, () => t.insert(2)), [
+    "rb_insert_color: Case 2 - left rotate at parent",
+    "rb_insert_color: Case 3 - right rotate at gparent",
+  ]);
+  assertEquals(shape(t, String), "2:B(1:R,3:R)");
+  const m = numTree([1, 3]).t;
+  assertEquals(fixups(m, () => m.insert(2)), [
+    "rb_insert_color: Case 2 - right rotate at parent",
+    "rb_insert_color: Case 3 - left rotate at gparent",
+  ]);
+  assertEquals(shape(m, String), "2:B(1:R,3:R)");
+});
+
+Deno.test("RbTree.insert() sends ties right, after the equal entries in order", () => {
+  const t = new RbTree<{ k: number; id: string }>((a, b) => a.k < b.k);
+  for (const id of ["a", "b", "c", "d"]) t.insert({ k: 1, id });
+  t.insert({ k: 0, id: "z" });
+  assertEquals(t.inorder().map((e) => e.id), ["z", "a", "b", "c", "d"]);
+  assertEquals(t.validate(), []);
+});
+
+Deno.test("RbTree.erase() of a red leaf needs no fix-up", () => {
+  const { t, nodes } = numTree(ascending(4));
+  assertEquals(fixups(t, () => t.erase(nodes.get(4)!)), [
+    "__rb_erase_augmented: case 1 - at most one child",
+  ]);
+  assertEquals(shape(t, String), "2:B(1:B,3:B)");
+});
+
+Deno.test("RbTree.erase() erase Case 1 (red sibling) then Case 2 with a red parent", () => {
+  const { t, nodes } = numTree(ascending(6));
+  assertEquals(fixups(t, () => t.erase(nodes.get(1)!)), [
+    "__rb_erase_augmented: case 1 - at most one child",
+    "____rb_erase_color: Case 1 - left rotate at parent",
+    "____rb_erase_color: Case 2 - sibling color flip",
+  ]);
+  assertEquals(shape(t, String), "4:B(2:B(-,3:R),5:B(-,6:R))");
+  assertEquals(t.validate(), []);
+});
+
+Deno.test("RbTree.erase() erase Case 1 mirror on the descending tree", () => {
+  const { t, nodes } = numTree(ascending(6).reverse());
+  assertEquals(shape(t, String), "5:B(3:R(2:B(1:R,-),4:B),6:B)");
+  assertEquals(fixups(t, () => t.erase(nodes.get(6)!)), [
+    "__rb_erase_augmented: case 1 - at most one child",
+    "____rb_erase_color: Case 1 - right rotate at parent",
+    "____rb_erase_color: Case 2 - sibling color flip",
+  ]);
+  assertEquals(shape(t, String), "3:B(2:B(1:R,-),5:B(4:R,-))");
+});
+
+Deno.test("RbTree.erase() erase Case 2 with a red parent stops there", () => {
+  const { t, nodes } = numTree(ascending(6));
+  t.erase(nodes.get(6)!);
+  assertEquals(shape(t, String), "2:B(1:B,4:R(3:B,5:B))");
+  assertEquals(fixups(t, () => t.erase(nodes.get(3)!)), [
+    "__rb_erase_augmented: case 1 - at most one child",
+    "____rb_erase_color: Case 2 - sibling color flip",
+  ]);
+  assertEquals(shape(t, String), "2:B(1:B,4:B(-,5:R))");
+});
+
+Deno.test("RbTree.erase() erase Case 2 with a black parent climbs to the root", () => {
+  const { t, nodes } = numTree(ascending(4));
+  t.erase(nodes.get(4)!);
+  assertEquals(fixups(t, () => t.erase(nodes.get(1)!)), [
+    "__rb_erase_augmented: case 1 - at most one child",
+    "____rb_erase_color: Case 2 - sibling color flip",
+  ]);
+  assertEquals(shape(t, String), "2:B(-,3:R)");
+});
+
+Deno.test("RbTree.erase() erase Case 3 turns into Case 4 (and mirror)", () => {
+  const { t, nodes } = numTree([2, 1, 4, 3]);
+  assertEquals(shape(t, String), "2:B(1:B,4:B(3:R,-))");
+  assertEquals(fixups(t, () => t.erase(nodes.get(1)!)), [
+    "__rb_erase_augmented: case 1 - at most one child",
+    "____rb_erase_color: Case 3 - right rotate at sibling",
+    "____rb_erase_color: Case 4 - left rotate at parent + color flips",
+  ]);
+  assertEquals(shape(t, String), "3:B(2:B,4:B)");
+
+  const m = numTree([3, 4, 1, 2]);
+  assertEquals(shape(m.t, String), "3:B(1:B(-,2:R),4:B)");
+  assertEquals(fixups(m.t, () => m.t.erase(m.nodes.get(4)!)), [
+    "__rb_erase_augmented: case 1 - at most one child",
+    "____rb_erase_color: Case 3 - left rotate at sibling",
+    "____rb_erase_color: Case 4 - right rotate at parent + color flips",
+  ]);
+  assertEquals(shape(m.t, String), "2:B(1:B,3:B)");
+});
+
+Deno.test("RbTree.erase() erase Case 4 alone when the far nephew is red", () => {
+  const { t, nodes } = numTree(ascending(4));
+  assertEquals(fixups(t, () => t.erase(nodes.get(1)!)), [
+    "__rb_erase_augmented: case 1 - at most one child",
+    "____rb_erase_color: Case 4 - left rotate at parent + color flips",
+  ]);
+  assertEquals(shape(t, String), "3:B(2:B,4:B)");
+});
+
+Deno.test("RbTree.erase() with a lone left child recolours it", () => {
+  const { t, nodes } = numTree([2, 1, 3]);
+  nodes.set(0, t.insert(0));
+  assertEquals(shape(t, String), "2:B(1:B(0:R,-),3:B)");
+  assertEquals(fixups(t, () => t.erase(nodes.get(1)!)), [
+    "__rb_erase_augmented: case 1 - at most one child",
+  ]);
+  assertEquals(shape(t, String), "2:B(0:B,3:B)");
+});
+
+Deno.test("RbTree.erase() of a node whose successor is its right child", () => {
+  const { t, nodes } = numTree(ascending(4));
+  assertEquals(fixups(t, () => t.erase(nodes.get(2)!)), [
+    "__rb_erase_augmented: case 2 - successor is the right child",
+  ]);
+  assertEquals(shape(t, String), "3:B(1:B,4:B)");
+});
+
+Deno.test("RbTree.erase() of a node whose successor is leftmost in its right subtree", () => {
+  const { t, nodes } = numTree([2, 1, 4, 3]);
+  assertEquals(fixups(t, () => t.erase(nodes.get(2)!)), [
+    "__rb_erase_augmented: case 3 - successor is leftmost under the right child",
+  ]);
+  assertEquals(shape(t, String), "3:B(1:B,4:B)");
+
+  const big = numTree(ascending(8));
+  assertEquals(fixups(big.t, () => big.t.erase(big.nodes.get(4)!)), [
+    "__rb_erase_augmented: case 3 - successor is leftmost under the right child",
+    "____rb_erase_color: Case 4 - left rotate at parent + color flips",
+  ]);
+  assertEquals(shape(big.t, String), "5:B(2:R(1:B,3:B),7:R(6:B,8:B))");
+});
+
+Deno.test("RbTree.erase() of every node empties the tree and refuses a second erase", () => {
+  const { t, nodes } = numTree(ascending(20));
+  for (const k of [7, 1, 20, 10, 2, 19, 3, 18, 4, 17, 5, 16, 6, 15, 8, 14, 9, 13, 11, 12]) {
+    t.erase(nodes.get(k)!);
+    assertEquals(t.validate(), []);
+  }
+  assertEquals(t.size, 0);
+  assertStrictEquals(t.root, null);
+  assertEquals(shape(t, String), "-");
+  assertThrows(() => t.erase(nodes.get(7)!), Error, "not in a tree");
+  assertEquals(t.size, 0);
+});
+
+// ---------------------------------------------------------------- navigation
+
+Deno.test("RbTree.first/last/next/prev walk the tree in order", () => {
+  const keys = [50, 20, 80, 10, 30, 70, 90, 25, 35, 75];
+  const { t, nodes } = numTree(keys);
+  const sorted = [...keys].sort((a, b) => a - b);
+  assertEquals(t.first()!.entry, 10);
+  assertEquals(t.last()!.entry, 90);
+  const fwd: number[] = [];
+  for (let n = t.first(); n !== null; n = t.next(n)) fwd.push(n.entry);
+  assertEquals(fwd, sorted);
+  const back: number[] = [];
+  for (let n = t.last(); n !== null; n = t.prev(n)) back.push(n.entry);
+  assertEquals(back, [...sorted].reverse());
+  assertEquals([...t], sorted);
+  assertEquals(t.inorder(), sorted);
+  assertEquals(t.next(nodes.get(35)!)!.entry, 50);
+  assertEquals(t.prev(nodes.get(70)!)!.entry, 50);
+  const gone = nodes.get(30)!;
+  t.erase(gone);
+  assertStrictEquals(t.next(gone), null);
+  assertStrictEquals(t.prev(gone), null);
+});
+
+Deno.test("RbTree.first/last of the empty tree are null", () => {
+  const t = new RbTree<number>((a, b) => a < b);
+  assertStrictEquals(t.first(), null);
+  assertStrictEquals(t.last(), null);
+  assertEquals([...t], []);
+  assertEquals(t.height(), 0);
+  assertEquals(t.preorder(), []);
+});
+
+Deno.test("RbTree.preorder/height/positionPath describe the tree", () => {
+  const { t, nodes } = numTree(ascending(8));
+  assertEquals(t.preorder().map((p) => `${p.entry}${p.color === "red" ? "r" : "B"}`), [
+    "4B",
+    "2r",
+    "1B",
+    "3B",
+    "6r",
+    "5B",
+    "7B",
+    "8r",
+  ]);
+  assertEquals(t.height(), 4);
+  assertEquals(positionPath(nodes.get(4)!), "root");
+  assertEquals(positionPath(nodes.get(2)!), "root/l");
+  assertEquals(positionPath(nodes.get(3)!), "root/l/r");
+  assertEquals(positionPath(nodes.get(8)!), "root/r/r/r");
+  t.erase(nodes.get(8)!);
+  assertEquals(positionPath(nodes.get(8)!), "(erased)");
+});
+
+Deno.test("RbTree.find descends by the predicate", () => {
+  const { t, nodes } = numTree([50, 20, 80, 10, 30, 70, 90]);
+  const by = (k: number) => (e: number) => (k < e ? -1 : k > e ? 1 : 0);
+  assertStrictEquals(t.find(by(30)), nodes.get(30));
+  assertStrictEquals(t.find(by(50)), nodes.get(50));
+  assertStrictEquals(t.find(by(31)), null);
+  assertStrictEquals(new RbTree<number>((a, b) => a < b).find(by(1)), null);
+  // "Smallest key >= 25" style descents work too: the predicate sees each entry once.
+  const visited: number[] = [];
+  t.find((e) => {
+    visited.push(e);
+    return 25 < e ? -1 : 1;
+  });
+  assertEquals(visited, [50, 20, 30]);
+});
+
+// ---------------------------------------------------------------- intervals
+
+function segTree(dmaSegments: number[]): RbTree<Interval> {
+  const t = new RbTree<Interval>((a, b) => a.dmaAddr < b.dmaAddr);
+  dmaSegments.forEach((s, j) =>
+    t.insert({ dmaAddr: s * SEG, physAddr: 0x4000_0000 + j * SEG, size: SEG })
+  );
+  return t;
+}
+
+Deno.test("findInterval hits at the first, a middle and the last byte", () => {
+  const t = segTree([4, 1, 9, 7, 2]);
+  for (const off of [0, SEG / 2 + 123, SEG - 1]) {
+    const n = findInterval(t, 7 * SEG + off);
+    assertEquals(n?.entry.dmaAddr, 7 * SEG, `offset ${off}`);
+    assertEquals(n?.entry.physAddr, 0x4000_0000 + 3 * SEG);
+  }
+});
+
+Deno.test("findInterval misses just past the end and below the first interval", () => {
+  const t = segTree([4, 1, 9, 7, 2]);
+  assertStrictEquals(findInterval(t, 10 * SEG), null);
+  assertStrictEquals(findInterval(t, 5 * SEG), null);
+  assertStrictEquals(findInterval(t, SEG - 1), null);
+  assertStrictEquals(findInterval(t, 0), null);
+  assertStrictEquals(findInterval(new RbTree<Interval>((a, b) => a.dmaAddr < b.dmaAddr), 0), null);
+});
+
+Deno.test("findInterval records each comparison it makes", () => {
+  const t = segTree([2, 1, 3]);
+  assertEquals(shape(t, (e) => String(e.dmaAddr / SEG)), "2:B(1:R,3:R)");
+  const walk = (x: number) => {
+    const steps: IntervalStep[] = [];
+    const n = findInterval(t, x, steps);
+    return {
+      hit: n?.entry.dmaAddr ?? null,
+      steps: steps.map((s) => `${s.node.dmaAddr / SEG}:${s.cmp}`),
+    };
+  };
+  assertEquals(walk(3 * SEG + SEG - 1), { hit: 3 * SEG, steps: ["2:right", "3:hit"] });
+  assertEquals(walk(4 * SEG), { hit: null, steps: ["2:right", "3:right"] });
+  assertEquals(walk(2 * SEG), { hit: 2 * SEG, steps: ["2:hit"] });
+  assertEquals(walk(SEG - 1), { hit: null, steps: ["2:left", "1:left"] });
+});
+
+Deno.test("findInterval handles bus addresses far above 2^32", () => {
+  const base = 2 ** 40;
+  const t = new RbTree<Interval>((a, b) => a.dmaAddr < b.dmaAddr);
+  for (let j = 0; j < 64; j++) t.insert({ dmaAddr: base + j * SEG, physAddr: j * SEG, size: SEG });
+  assertEquals(findInterval(t, base + 17 * SEG + 5)!.entry.physAddr, 17 * SEG);
+  assertStrictEquals(findInterval(t, base + 64 * SEG), null);
+});
+
+// ---------------------------------------------------------------- properties
+
+interface Keyed {
+  key: number;
+  id: number;
+}
+
+interface Model {
+  entries: Keyed[];
+  nextId: number;
+}
+
+interface Real {
+  tree: RbTree<Keyed>;
+  nodes: Map<Keyed, RbNode<Keyed>>;
+}
+
+function checkAgainstModel(m: Model, r: Real): void {
+  assertEquals(r.tree.validate(), []);
+  assertEquals(r.tree.size, m.entries.length);
+  assertEquals(r.tree.inorder().map((e) => e.id), m.entries.map((e) => e.id));
+}
+
+class InsertCommand implements fc.Command<Model, Real> {
+  constructor(readonly key: number) {}
+  check(): boolean {
+    return true;
+  }
+  run(m: Model, r: Real): void {
+    const e = { key: this.key, id: m.nextId++ };
+    // Ties go right: the new entry follows every equal one in order (upper bound).
+    let i = 0;
+    while (i < m.entries.length && m.entries[i].key <= e.key) i++;
+    m.entries.splice(i, 0, e);
+    r.nodes.set(e, r.tree.insert(e));
+    checkAgainstModel(m, r);
+  }
+  toString(): string {
+    return `insert(${this.key})`;
+  }
+}
+
+class EraseCommand implements fc.Command<Model, Real> {
+  constructor(readonly pick: number) {}
+  check(m: Readonly<Model>): boolean {
+    return m.entries.length > 0;
+  }
+  run(m: Model, r: Real): void {
+    const [e] = m.entries.splice(this.pick % m.entries.length, 1);
+    r.tree.erase(r.nodes.get(e)!);
+    r.nodes.delete(e);
+    checkAgainstModel(m, r);
+  }
+  toString(): string {
+    return `erase(#${this.pick})`;
+  }
+}
+
+Deno.test("RbTree stays valid and sorted like a model over random insert/erase", () => {
+  fc.assert(
+    fc.property(
+      fc.commands(
+        [
+          fc.integer({ min: 0, max: 40 }).map((k) => new InsertCommand(k)),
+          fc.nat().map((p) => new EraseCommand(p)),
+        ],
+        { maxCommands: 300 },
+      ),
+      (cmds) => {
+        fc.modelRun(() => ({
+          model: { entries: [], nextId: 0 },
+          real: { tree: new RbTree<Keyed>((a, b) => a.key < b.key), nodes: new Map() },
+        }), cmds);
+      },
+    ),
+    { numRuns: 200 },
+  );
+});
+
+Deno.test("RbTree height stays within 2·log2(n+1) for random sequences", () => {
+  fc.assert(
+    fc.property(fc.array(fc.integer(), { maxLength: 2000 }), (keys) => {
+      const t = new RbTree<number>((a, b) => a < b);
+      for (const k of keys) t.insert(k);
+      assert(t.height() <= 2 * Math.log2(t.size + 1));
+    }),
+    { numRuns: 50 },
+  );
+});
+
+/** True when `b` is the mirror image of `a`: same entries and colours, sides swapped. */
+function mirrored<E>(a: RbNode<E> | null, b: RbNode<E> | null): boolean {
+  if (a === null || b === null) return a === b;
+  return a.entry === b.entry && a.color === b.color && mirrored(a.left, b.right) &&
+    mirrored(a.right, b.left);
+}
+
+Deno.test("RbTree under the reversed order mirrors inserts and one-child erases exactly", () => {
+  fc.assert(
+    fc.property(fc.array(fc.integer({ min: 0, max: 63 }), { maxLength: 400 }), (keys) => {
+      const up = new RbTree<number>((a, b) => a < b);
+      const down = new RbTree<number>((a, b) => a > b);
+      const present = new Map<number, [RbNode<number>, RbNode<number>]>();
+      for (const k of keys) {
+        const pair = present.get(k);
+        // Erasing a node with two children is not mirror-symmetric: both trees take the
+        // in-order successor (one the next larger key, the other the next smaller). Leave
+        // such nodes in; every other erase and all inserts must mirror exactly.
+        if (pair && (pair[0].left === null || pair[0].right === null)) {
+          up.erase(pair[0]);
+          down.erase(pair[1]);
+          present.delete(k);
+        } else if (!pair) {
+          present.set(k, [up.insert(k), down.insert(k)]);
+        }
+        assert(mirrored(up.root, down.root), `after toggling ${k}`);
+      }
+    }),
+    { numRuns: 200 },
+  );
+});
+
+Deno.test("RbTree.validate() notices any single colour flip", () => {
+  fc.assert(
+    fc.property(
+      fc.uniqueArray(fc.integer({ min: 0, max: 1000 }), { minLength: 1, maxLength: 100 }),
+      fc.nat(),
+      (keys, pick) => {
+        const { t } = numTree(keys);
+        const victim = t.preorder()[pick % keys.length].entry;
+        const n = t.find((e) => (victim < e ? -1 : victim > e ? 1 : 0))!;
+        n.color = n.color === "red" ? "black" : "red";
+        assert(t.validate().length > 0);
+      },
+    ),
+  );
+});
+
+Deno.test("findInterval agrees with a linear scan over random segment layouts", () => {
+  fc.assert(
+    fc.property(
+      fc.uniqueArray(fc.integer({ min: 0, max: 1023 }), { minLength: 1, maxLength: 128 }),
+      fc.array(fc.integer({ min: 0, max: 1025 * SEG }), { minLength: 1, maxLength: 50 }),
+      (segs, xs) => {
+        const t = segTree(segs);
+        assertEquals(intervalOverlaps(t), []);
+        assertEquals(t.validate({ unique: true }), []);
+        for (const x of xs) {
+          const want = segs.findIndex((s) => s * SEG <= x && x < (s + 1) * SEG);
+          const steps: IntervalStep[] = [];
+          const got = findInterval(t, x, steps);
+          assertStrictEquals(findInterval(t, x), got);
+          if (want < 0) assertStrictEquals(got, null);
+          else assertEquals(got?.entry.dmaAddr, segs[want] * SEG);
+          assert(steps.length <= t.height());
+          assertEquals(steps.at(-1)!.cmp === "hit", got !== null);
+        }
+      },
+    ),
+  );
+});
+
+// ---------------------------------------------------------------- broken trees
+
+// One test per defect: build a valid tree, break exactly one thing by hand, and check
+// that validate() names the node and the rule.
+
+Deno.test("RbTree.validate() of a valid tree is []", () => {
+  assertEquals(numTree(ascending(100)).t.validate(), []);
+  assertEquals(new RbTree<number>((a, b) => a < b).validate(), []);
+});
+
+Deno.test("RbTree.validate() names a red root", () => {
+  const { t } = numTree([1]);
+  t.root!.color = "red";
+  assertEquals(t.validate(), ["black root: root node 1 at root is red"]);
+});
+
+Deno.test("RbTree.validate() names both nodes of a red-red pair", () => {
+  const { t, nodes } = numTree([2, 1, 3, 0]);
+  // 2:B(1:B(0:R,-),3:B) -> 2:B(1:R(0:R,-),3:R): black heights still agree.
+  nodes.get(1)!.color = "red";
+  nodes.get(3)!.color = "red";
+  assertEquals(t.validate(), [
+    "red-red: red node 1 at root/l has red left child 0 at root/l/l",
+  ]);
+});
+
+Deno.test("RbTree.validate() names the node whose subtrees have unequal black heights", () => {
+  const { t, nodes } = numTree([2, 1, 3]);
+  nodes.get(3)!.color = "black";
+  assertEquals(t.validate(), [
+    "black height: node 2 at root has 0 black nodes on paths through its left subtree " +
+    "but 1 through its right",
+  ]);
+  // A defect deep down is reported once, at the lowest node where the counts differ.
+  const big = numTree(ascending(8));
+  big.nodes.get(8)!.color = "black";
+  assertEquals(big.t.validate(), [
+    "black height: node 7 at root/r/r has 0 black nodes on paths through its left subtree " +
+    "but 1 through its right",
+  ]);
+});
+
+Deno.test("RbTree.validate() names the node that is out of order", () => {
+  const t = new RbTree<{ k: number }>((a, b) => a.k < b.k);
+  const key = (e: { k: number }) => String(e.k);
+  const nodes = [10, 5, 15, 1, 7].map((k) => t.insert({ k }));
+  assertEquals(t.validate({ key }), []);
+  // 7 sits at root/l/r; making it 12 puts it in 10's left subtree but above 10.
+  (nodes[4].entry as { k: number }).k = 12;
+  assertEquals(t.validate({ key }), [
+    "order: node 12 at root/l/r is in the left subtree of 10 at root but greater than it",
+  ]);
+  (nodes[4].entry as { k: number }).k = 3;
+  assertEquals(t.validate({ key }), [
+    "order: node 3 at root/l/r is in the right subtree of 5 at root/l but less than it",
+  ]);
+});
+
+Deno.test("RbTree.validate() names the node whose child has a wrong parent pointer", () => {
+  const { t, nodes } = numTree([2, 1, 3]);
+  nodes.get(1)!.parent = nodes.get(3)!;
+  assertEquals(t.validate(), [
+    "parent link: node 2 at root has left child 1 at root/l whose parent pointer is 3",
+  ]);
+  nodes.get(1)!.parent = nodes.get(2)!;
+  nodes.get(2)!.parent = nodes.get(1)!;
+  assertEquals(t.validate(), [
+    "parent link: root node 2 at root has parent pointer 1 (must be null)",
+  ]);
+});
+
+Deno.test("RbTree.validate() names overlapping intervals via intervalOverlaps()", () => {
+  const t = new RbTree<Interval>((a, b) => a.dmaAddr < b.dmaAddr);
+  t.insert({ dmaAddr: 0x80000, physAddr: 0x100000, size: SEG });
+  t.insert({ dmaAddr: 0x0, physAddr: 0x140000, size: SEG });
+  t.insert({ dmaAddr: 0x20000, physAddr: 0x180000, size: SEG });
+  // Shape: 0x20000 at root, 0x0 at root/l, 0x80000 at root/r. The tree is valid as a
+  // tree; only the intervals are wrong.
+  assertEquals(t.validate(), []);
+  assertEquals(intervalOverlaps(t), [
+    "overlap: node dma=0x0 phys=0x140000 at root/l [0x0, 0x40000) overlaps node " +
+    "dma=0x20000 phys=0x180000 at root [0x20000, 0x60000)",
+  ]);
+  // A wide interval overlapping two others that are not its neighbours in order.
+  const w = new RbTree<Interval>((a, b) => a.dmaAddr < b.dmaAddr);
+  w.insert({ dmaAddr: 0x100000, physAddr: 0x0, size: 0x400000 });
+  w.insert({ dmaAddr: 0x200000, physAddr: 0x1000000, size: SEG });
+  w.insert({ dmaAddr: 0x300000, physAddr: 0x2000000, size: SEG });
+  assertEquals(intervalOverlaps(w, { key: (e) => (e.dmaAddr / SEG).toString() }), [
+    "overlap: node 4 at root/l [0x100000, 0x500000) overlaps node 8 at root [0x200000, 0x240000)",
+    "overlap: node 4 at root/l [0x100000, 0x500000) overlaps node 12 at root/r [0x300000, 0x340000)",
+  ]);
+});
+
+Deno.test("RbTree.validate({ unique: true }) names equal keys", () => {
+  const { t } = numTree([1, 1]);
+  assertEquals(t.validate(), []);
+  assertEquals(t.validate({ unique: true }), [
+    "equal keys: node 1 at root and node 1 at root/r compare equal",
+  ]);
+  const s = new RbTree<Interval>((a, b) => a.dmaAddr < b.dmaAddr);
+  s.insert({ dmaAddr: 0x40000, physAddr: 0x0, size: SEG });
+  s.insert({ dmaAddr: 0x40000, physAddr: 0x40000, size: SEG });
+  assertEquals(s.validate({ unique: true }), [
+    "equal keys: node dma=0x40000 phys=0x0 at root and node dma=0x40000 phys=0x40000 at " +
+    "root/r compare equal",
+  ]);
+  assertEquals(intervalOverlaps(s).length, 1);
+});
+
+Deno.test("RbTree.validate() names a node with an impossible colour", () => {
+  const { t, nodes } = numTree([2, 1, 3]);
+  (nodes.get(3) as { color: string }).color = "green";
+  // Not black, so it counts like red: black heights still agree and only the colour is named.
+  assertEquals(t.validate(), ['color: node 3 at root/r has colour "green"']);
+});
+
+Deno.test("RbTree.validate() names entries by JSON, intervals by address, else String()", () => {
+  const objs = new RbTree<{ k: number }>((a, b) => a.k < b.k);
+  objs.insert({ k: 7 }).color = "red";
+  assertEquals(objs.validate(), ['black root: root node {"k":7} at root is red']);
+  const segs = new RbTree<Interval>((a, b) => a.dmaAddr < b.dmaAddr);
+  segs.insert({ dmaAddr: 0xfff40000, physAddr: 0x8000_0000, size: SEG }).color = "red";
+  assertEquals(segs.validate(), [
+    "black root: root node dma=0xfff40000 phys=0x80000000 at root is red",
+  ]);
+  const big = new RbTree<bigint>((a, b) => a < b);
+  big.insert(5n).color = "red";
+  assertEquals(big.validate(), ["black root: root node 5 at root is red"]);
+});
+
+Deno.test("RbTree.validate() survives a cycle and a miscounted tree", () => {
+  const { t, nodes } = numTree([2, 1, 3]);
+  nodes.get(1)!.left = nodes.get(2)!;
+  const msgs = t.validate();
+  assert(msgs.includes("cycle: node 1 at root/l has left child 2 seen above"), msgs.join("\n"));
+  nodes.get(1)!.left = null;
+  nodes.get(2)!.right = null;
+  assert(
+    t.validate().includes("size: the tree counts 3 nodes but 2 are reachable"),
+    t.validate().join("\n"),
+  );
+});

@@ -37,7 +37,9 @@ Deno.test("Xen.createDomain builds a contiguous guest from the top of memory dow
   const t = performance.now();
   const dom = xen.createDomain(pv("contiguous", 2 ** 19));
   const ms = performance.now() - t;
-  assert(ms < 100, `building a 2 GiB guest took ${ms} ms`);
+  // The bench measures a few ms; the bound here only catches a blow-up (a cold JIT and
+  // a busy CI machine must not fail it).
+  assert(ms < 250, `building a 2 GiB guest took ${ms} ms`);
   assertEquals(dom.domid, 1);
   assertEquals(dom.pfnToMfn(0), 6 * GiB / 4096);
   assertEquals(dom.pfnToMfn(2 ** 19 - 1), 8 * GiB / 4096 - 1);
@@ -48,7 +50,8 @@ Deno.test("Xen.createDomain builds a contiguous guest from the top of memory dow
   const dom2 = xen.createDomain(pv("contiguous", 256));
   assertEquals(dom2.domid, 2);
   assertEquals(dom2.pfnToMfn(255), 6 * GiB / 4096 - 1);
-  assertEquals(xen.machine.freeFrames(), 2 ** 21 - 2 ** 19 - 256);
+  // Xen keeps the first MiB (256 frames) for itself.
+  assertEquals(xen.machine.freeFrames(), 2 ** 21 - 2 ** 19 - 256 - 256);
   // A guest above 4 GiB: nothing of it is reachable by a 32-bit device (SPEC §4).
   assert(dom.physToMachine(0) >= 4 * GiB);
   assertP2mM2pConsistent(xen, dom);
@@ -63,7 +66,7 @@ Deno.test("Xen.createDomain fragmented layout: deterministic runs of 1-64 pages"
   const t = performance.now();
   const a = build(42);
   const ms = performance.now() - t;
-  assert(ms < 100, `building a fragmented 2 GiB guest took ${ms} ms`);
+  assert(ms < 250, `building a fragmented 2 GiB guest took ${ms} ms`);
   const b = build(42);
   const c = build(43);
   assertEquals(a.dom.p2m, b.dom.p2m, "same seed, same frames");
@@ -102,25 +105,32 @@ Deno.test("Xen.createDomain reverse layout maps pfn i to descending frames", () 
 
 Deno.test("Xen.createDomain explicit runs: frames as given, checked", () => {
   const xen = new Xen({ machineBytes: 64 * MiB, seed: 1 });
-  const dom = xen.createDomain(pv({ runs: [{ mfn: 0x100, count: 3 }, { mfn: 0x50, count: 2 }] }, 5));
-  assertEquals([...dom.p2m], [0x100, 0x101, 0x102, 0x50, 0x51]);
+  const dom = xen.createDomain(
+    pv({ runs: [{ mfn: 0x200, count: 3 }, { mfn: 0x150, count: 2 }] }, 5),
+  );
+  assertEquals([...dom.p2m], [0x200, 0x201, 0x202, 0x150, 0x151]);
   assertP2mM2pConsistent(xen, dom);
   assertThrows(
-    () => xen.createDomain(pv({ runs: [{ mfn: 0x101, count: 1 }] }, 1)),
+    () => xen.createDomain(pv({ runs: [{ mfn: 0x201, count: 1 }] }, 1)),
     LabError,
-    "frame 0x101 is not free (dom1 pfn 0x1)",
+    "frame 0x201 is not free (dom1 pfn 0x1)",
   );
   assertThrows(
-    () => xen.createDomain(pv({ runs: [{ mfn: 0x10, count: 4 }, { mfn: 0x12, count: 2 }] }, 6)),
+    () => xen.createDomain(pv({ runs: [{ mfn: 0x10, count: 1 }] }, 1)),
     LabError,
-    "runs overlap at frame 0x12",
+    "frame 0x10 is not free (xen)",
   );
   assertThrows(
-    () => xen.createDomain(pv({ runs: [{ mfn: 0x10, count: 4 }] }, 5)),
+    () => xen.createDomain(pv({ runs: [{ mfn: 0x310, count: 4 }, { mfn: 0x312, count: 2 }] }, 6)),
+    LabError,
+    "runs overlap at frame 0x312",
+  );
+  assertThrows(
+    () => xen.createDomain(pv({ runs: [{ mfn: 0x310, count: 4 }] }, 5)),
     LabError,
     "hold 4 pages, not 5",
   );
-  assertEquals(xen.machine.owner(0x10), FREE, "a refused build takes nothing");
+  assertEquals(xen.machine.owner(0x310), FREE, "a refused build takes nothing");
 });
 
 Deno.test("Xen.createDomain identity-maps an ARM dom0 (guest phys = machine address)", () => {
@@ -151,7 +161,7 @@ Deno.test("Xen.createDomain refuses impossible guests with clear messages", () =
   assertThrows(
     () => xen.createDomain(pv("fragmented", 8192)),
     LabError,
-    "Cannot build dom1: it needs 8192 pages (32 MiB) but only 4096 frames are free",
+    "Cannot build dom1: it needs 8192 pages (32 MiB) but only 3840 frames are free",
   );
   xen.machine.claim(2048, 1, DOMID_XEN);
   assertThrows(
@@ -181,7 +191,9 @@ Deno.test("Xen.createDomain refuses impossible guests with clear messages", () =
 Deno.test("Domain.isMachineContiguous follows page boundaries (range_straddles_page_boundary)", () => {
   const xen = new Xen({ machineBytes: 64 * MiB, seed: 1 });
   // pfn 0,1 adjacent; pfn 2 elsewhere; pfn 3 follows pfn 2.
-  const dom = xen.createDomain(pv({ runs: [{ mfn: 0x200, count: 2 }, { mfn: 0x300, count: 2 }] }, 4));
+  const dom = xen.createDomain(
+    pv({ runs: [{ mfn: 0x200, count: 2 }, { mfn: 0x300, count: 2 }] }, 4),
+  );
   assertEquals(dom.isMachineContiguous(0, 8192), true);
   assertEquals(dom.isMachineContiguous(0x100, 4096), true, "crosses 0→1");
   assertEquals(dom.isMachineContiguous(0x1000, 4097), false, "crosses 1→2");
@@ -263,18 +275,32 @@ Deno.test("Xen.whoseFrame names the owner of a machine frame", () => {
   const xen = new Xen({ machineBytes: 64 * MiB, seed: 1 });
   const dom = xen.createDomain(pv("reverse", 8));
   assertEquals(xen.whoseFrame(dom.pfnToMfn(5)), "dom1 pfn 0x5");
-  assertEquals(xen.whoseFrame(0), "free");
-  xen.machine.claim(0, 1, DOMID_XEN);
-  assertEquals(xen.whoseFrame(0), "xen");
+  assertEquals(xen.whoseFrame(0), "xen", "Xen keeps the first MiB");
+  assertEquals(xen.whoseFrame(0x100), "free");
+  xen.machine.claim(0x100, 1, DOMID_XEN);
+  assertEquals(xen.whoseFrame(0x100), "xen");
   assertEquals(xen.whoseFrame(2 ** 30), "outside machine memory (frame 0x40000000)");
+});
+
+Deno.test("Xen reserves low memory for itself, 1 MiB unless told otherwise", () => {
+  const xen = new Xen({ machineBytes: 64 * MiB, seed: 1 });
+  assertEquals(xen.machine.freeFrames(20), 0);
+  assertEquals(xen.machine.owner(255), DOMID_XEN);
+  assertEquals(xen.machine.owner(256), FREE);
+  const bare = new Xen({ machineBytes: 64 * MiB, seed: 1, reservedLowBytes: 0 });
+  assertEquals(bare.machine.freeFrames(), 64 * MiB / 4096);
+  assertThrows(
+    () => new Xen({ machineBytes: MiB, seed: 1 }),
+    LabError,
+    "Cannot reserve 1048576 bytes of low memory",
+  );
 });
 
 Deno.test("Xen.destroyDomain returns every frame", () => {
   const xen = new Xen({ machineBytes: 64 * MiB, seed: 1 });
   const dom = xen.createDomain(pv("fragmented", 1000));
   xen.destroyDomain(dom);
-  assertEquals(xen.machine.freeFrames(), 64 * MiB / 4096);
-  assertEquals([...xen.machine.freeBlocks()], [{ mfn: 0, count: 64 * MiB / 4096 }]);
+  assertEquals(xen.machine.freeFrames(), 64 * MiB / 4096 - 256);
   assertEquals(xen.domains.size, 0);
   assertThrows(() => xen.destroyDomain(dom), LabError, "not running");
 });

@@ -4,12 +4,14 @@ import { EventLog } from "../lib/events.ts";
 import {
   createContiguousRegion,
   destroyContiguousRegion,
+  type DmaRangeResult,
   type Domain,
   type DomainConfig,
   DOMID_XEN,
   exchange,
   FREE,
   Iommu,
+  type IommuResult,
   translateDeviceAccess,
   Xen,
 } from "../lib/xen/mod.ts";
@@ -32,6 +34,18 @@ function setup(cfg: Partial<DomainConfig> = {}, machineBytes = 64 * MiB) {
   return { xen, dom, events };
 }
 
+/** The reason of a failed helper call (the std asserts do not narrow: untyped JS). */
+function reasonOf(r: { ok: true } | { ok: false; reason: string }): string {
+  if (r.ok) throw new Error("expected a failure");
+  return r.reason;
+}
+
+/** The fault of a translation that must fault, with its bus address when a range. */
+function faultOf(r: IommuResult | DmaRangeResult): { fault: string; bus?: number } {
+  if (!("fault" in r)) throw new Error(`expected a fault, got ${JSON.stringify(r)}`);
+  return r;
+}
+
 const range = (start: number, n: number) => Array.from({ length: n }, (_, i) => start + i);
 
 /** p2m and m2p agree and the domain owns every frame it maps. */
@@ -50,9 +64,15 @@ Deno.test("exchange: PV guest gets one low extent and its p2m/m2p follow", () =>
   const { xen, dom } = setup();
   const old = range(256, 64).map((p) => dom.p2m[p]);
   const free0 = xen.machine.freeFrames();
-  const r = exchange(xen, dom, { inPfns: range(256, 64), inOrder: 0, outOrder: 6, addressBits: 32 });
-  assertEquals(r, { nrExchanged: 64, outMfns: [0] }, "the lowest free order-6 extent");
-  for (let i = 0; i < 64; i++) assertEquals(dom.pfnToMfn(256 + i), i);
+  const r = exchange(xen, dom, {
+    inPfns: range(256, 64),
+    inOrder: 0,
+    outOrder: 6,
+    addressBits: 32,
+  });
+  // Xen holds the first MiB (frames 0..255): the lowest free order-6 extent is 256.
+  assertEquals(r, { nrExchanged: 64, outMfns: [256] });
+  for (let i = 0; i < 64; i++) assertEquals(dom.pfnToMfn(256 + i), 256 + i);
   assert(dom.isMachineContiguous(256 * 4096, 64 * 4096));
   for (const mfn of old) assertEquals(xen.machine.owner(mfn), FREE, "old frames are free again");
   assertEquals(xen.machine.freeFrames(), free0);
@@ -61,35 +81,46 @@ Deno.test("exchange: PV guest gets one low extent and its p2m/m2p follow", () =>
 
 Deno.test("exchange: new frames hold whatever they held (undefined contents)", () => {
   const { xen, dom } = setup();
-  xen.machine.write(5 * 4096, Uint8Array.of(0xaa, 0xbb));
+  xen.machine.write(0x105 * 4096, Uint8Array.of(0xaa, 0xbb));
   dom.write(0, Uint8Array.of(1, 2));
-  const r = exchange(xen, dom, { inPfns: range(0, 8), inOrder: 0, outOrder: 3, addressBits: 20 });
-  assertEquals(r.outMfns, [0]);
+  const r = exchange(xen, dom, { inPfns: range(0, 8), inOrder: 0, outOrder: 3, addressBits: 21 });
+  assertEquals(r.outMfns, [0x100]);
   assertEquals(dom.read(5 * 4096, 2), Uint8Array.of(0xaa, 0xbb), "pfn 5 now shows frame 5's bytes");
   assertEquals(dom.read(0, 2), Uint8Array.of(0, 0), "the guest's own bytes are gone");
 });
 
 Deno.test("exchange: failure at chunk k restores that chunk and reports nr_exchanged", () => {
   const { xen, dom } = setup();
-  // Below 2^20 (frames 0..255) leave only frames 128..255: room for two order-6 extents.
-  xen.machine.claim(0, 128, DOMID_XEN);
+  // Below 2^21 (frames 0..511) Xen holds 0..255; take 256..383 too, leaving room for
+  // two order-6 extents.
+  xen.machine.claim(256, 128, DOMID_XEN);
   const before = Uint32Array.from(dom.p2m);
-  const r = exchange(xen, dom, { inPfns: range(0, 256), inOrder: 0, outOrder: 6, addressBits: 20 });
+  const r = exchange(xen, dom, { inPfns: range(0, 256), inOrder: 0, outOrder: 6, addressBits: 21 });
   assertEquals(r.nrExchanged, 128);
-  assertEquals(r.outMfns, [128, 192]);
-  assertEquals(r.error, "chunk 2: no free extent of order 6 below 2^20 (1 MiB)");
-  assertEquals(dom.pfnToMfn(0), 128);
-  assertEquals(dom.pfnToMfn(127), 255);
+  assertEquals(r.outMfns, [384, 448]);
+  assertEquals(r.error, "chunk 2: no free extent of order 6 below 2^21 (2 MiB)");
+  assertEquals(dom.pfnToMfn(0), 384);
+  assertEquals(dom.pfnToMfn(127), 511);
   assertEquals(dom.p2m.subarray(128), before.subarray(128), "chunks 2 and 3 untouched");
   assertConsistent(xen, dom);
 });
 
 Deno.test("exchange: extent order limits are 9 for a domU and 10 for dom0", () => {
   const { xen, dom } = setup();
-  const r = exchange(xen, dom, { inPfns: range(0, 1024), inOrder: 0, outOrder: 10, addressBits: 0 });
+  const r = exchange(xen, dom, {
+    inPfns: range(0, 1024),
+    inOrder: 0,
+    outOrder: 10,
+    addressBits: 0,
+  });
   assertEquals(r.nrExchanged, 0);
   assertEquals(r.error, "output extent order 10 is not allowed for dom1 (at most 9)");
-  const ok9 = exchange(xen, dom, { inPfns: range(0, 512), inOrder: 0, outOrder: 9, addressBits: 32 });
+  const ok9 = exchange(xen, dom, {
+    inPfns: range(0, 512),
+    inOrder: 0,
+    outOrder: 9,
+    addressBits: 32,
+  });
   assertEquals(ok9.nrExchanged, 512);
 
   const d0 = setup({ dom0: true });
@@ -99,21 +130,26 @@ Deno.test("exchange: extent order limits are 9 for a domU and 10 for dom0", () =
     outOrder: 10,
     addressBits: 32,
   });
-  assertEquals(r10, { nrExchanged: 1024, outMfns: [0] });
+  assertEquals(r10, { nrExchanged: 1024, outMfns: [1024] }, "0..1023 holds Xen's frames");
   const r11 = exchange(d0.xen, d0.dom, { inPfns: [0], inOrder: 11, outOrder: 0, addressBits: 0 });
   assertEquals(r11.error, "input extent order 11 is not allowed for dom0 (at most 10)");
 });
 
 Deno.test("exchange: one input extent split into several outputs", () => {
   const { xen, dom } = setup();
-  const made = exchange(xen, dom, { inPfns: range(64, 64), inOrder: 0, outOrder: 6, addressBits: 24 });
-  assertEquals(made.outMfns, [0]);
+  const made = exchange(xen, dom, {
+    inPfns: range(64, 64),
+    inOrder: 0,
+    outOrder: 6,
+    addressBits: 24,
+  });
+  assertEquals(made.outMfns, [256]);
   // Give it back as 64 single frames with no limit: they come from the top (SPEC §4).
   const r = exchange(xen, dom, { inPfns: [64], inOrder: 6, outOrder: 0, addressBits: 0 });
   assertEquals(r.nrExchanged, 1);
   assertEquals(r.outMfns.length, 64);
   assert(r.outMfns.every((m) => m >= 64 * MiB / 4096 - 4096 - 64), "high frames");
-  assertEquals(xen.machine.owner(0), FREE, "the low extent went back to the pool");
+  assertEquals(xen.machine.owner(256), FREE, "the low extent went back to the pool");
   assertConsistent(xen, dom);
 });
 
@@ -125,9 +161,9 @@ Deno.test("exchange: several input extents merged per chunk", () => {
     outOrder: 3,
     addressBits: 32,
   });
-  assertEquals(r, { nrExchanged: 8, outMfns: [0, 8] });
-  assertEquals([...dom.p2m.subarray(0, 8)], range(0, 8));
-  assertEquals([...dom.p2m.subarray(100, 108)], range(8, 8));
+  assertEquals(r, { nrExchanged: 8, outMfns: [256, 264] });
+  assertEquals([...dom.p2m.subarray(0, 8)], range(256, 8));
+  assertEquals([...dom.p2m.subarray(100, 108)], range(264, 8));
 });
 
 Deno.test("exchange: refuses malformed requests without changing anything", () => {
@@ -153,8 +189,8 @@ Deno.test("exchange: autotranslated guest keeps its pfns, gets bus frame numbers
   const { xen, dom } = setup({ autotranslate: true, arch: "arm" });
   dom.write(10 * 4096, Uint8Array.of(9));
   const r = exchange(xen, dom, { inPfns: range(8, 8), inOrder: 0, outOrder: 3, addressBits: 32 });
-  assertEquals(r, { nrExchanged: 8, outMfns: [0] });
-  assertEquals(dom.physToMachine(8 * 4096), 0, "pfn 8 is now backed by frame 0");
+  assertEquals(r, { nrExchanged: 8, outMfns: [256] });
+  assertEquals(dom.physToMachine(8 * 4096), MiB, "pfn 8 is now backed by frame 256");
   assertEquals(dom.physToPfn(8 * 4096), 8, "the guest-physical address did not move");
   assertEquals(dom.read(10 * 4096, 1), Uint8Array.of(0), "contents are not carried over");
   assertConsistent(xen, dom);
@@ -168,7 +204,7 @@ Deno.test("exchange: records one trace line per exchange", () => {
   exchange(xen, dom, { inPfns: range(0, 2), inOrder: 0, outOrder: 1, addressBits: 32 });
   const lines = events.drain().map((e) => e.message);
   assertEquals(lines, [
-    "XENMEM_exchange: dom1 2 extent(s) of order 0 -> order 1 below 2^32 (4 GiB): ok, out 0x0",
+    "XENMEM_exchange: dom1 2 extent(s) of order 0 -> order 1 below 2^32 (4 GiB): ok, out 0x100",
     "XENMEM_exchange: dom1 2 extent(s) of order 0 -> order 1 below 2^32 (4 GiB): 0/2 exchanged: chunk 0: fault injection: failing the next exchanges (0 more after this)",
   ]);
 });
@@ -181,13 +217,16 @@ Deno.test("createContiguousRegion on x86 PV: scrub, exchange, machine address ba
   dom.write(pool + 100, Uint8Array.of(7, 7, 7));
   const oldMfn = dom.pfnToMfn(dom.physToPfn(pool));
   const r = createContiguousRegion(xen, dom, pool, 6, 32);
-  assertEquals(r, { ok: true, dmaHandle: 0 });
+  assertEquals(r, { ok: true, dmaHandle: MiB }, "the first extent above Xen's low MiB");
   assert(dom.isMachineContiguous(pool, 256 * 1024));
-  assertEquals(dom.physToMachine(pool), 0);
+  assertEquals(dom.physToMachine(pool), MiB);
   assertEquals(xen.machine.read(oldMfn * 4096 + 100, 3), new Uint8Array(3), "old frame scrubbed");
   assertEquals(dom.read(pool + 100, 3), new Uint8Array(3));
   // The next chunk gets the next extent up.
-  assertEquals(createContiguousRegion(xen, dom, pool, 6, 32), { ok: true, dmaHandle: 64 * 4096 });
+  assertEquals(createContiguousRegion(xen, dom, pool, 6, 32), {
+    ok: true,
+    dmaHandle: MiB + 64 * 4096,
+  });
 });
 
 Deno.test("createContiguousRegion on x86 PV: failure keeps the old frames", () => {
@@ -195,13 +234,11 @@ Deno.test("createContiguousRegion on x86 PV: failure keeps the old frames", () =
   const pstart = 64 * 4096;
   const before = Uint32Array.from(dom.p2m.subarray(64, 128));
   xen.faults.failNext(1);
-  const r = createContiguousRegion(xen, dom, pstart, 6, 18);
-  assertFalse(r.ok);
-  assertMatch(r.reason, /fault injection/);
+  assertMatch(reasonOf(createContiguousRegion(xen, dom, pstart, 6, 18)), /fault injection/);
   assertEquals(dom.p2m.subarray(64, 128), before);
   const tooBig = createContiguousRegion(xen, dom, 0, 10, 32);
   assertEquals(tooBig, { ok: false, reason: "order 10 is above dom1's limit of 9" });
-  assertThrows(() => createContiguousRegion(xen, dom, 4096, 6, 32), LabError, "not aligned");
+  assertThrows(() => createContiguousRegion(xen, dom, 4097, 6, 32), LabError, "not page aligned");
 });
 
 Deno.test("createContiguousRegion on x86 autotranslated (PVH) is a no-op with no handle", () => {
@@ -221,23 +258,22 @@ Deno.test("createContiguousRegion on ARM: exchange and pin, bus address back", (
   const pool = dom.allocPhys(512 * 1024, 256 * 1024);
   const r0 = createContiguousRegion(xen, dom, pool, 6, 32);
   const r1 = createContiguousRegion(xen, dom, pool + 256 * 1024, 6, 32);
-  assertEquals(r0, { ok: true, dmaHandle: 0 });
-  assertEquals(r1, { ok: true, dmaHandle: 0x40000 });
-  assertEquals(dom.physToMachine(pool + 0x40123), 0x40123, "pfns stay, backing moved");
+  assertEquals(r0, { ok: true, dmaHandle: 0x100000 });
+  assertEquals(r1, { ok: true, dmaHandle: 0x140000 });
+  assertEquals(dom.physToMachine(pool + 0x40123), 0x140123, "pfns stay, backing moved");
   assert(dom.isMachineContiguous(pool, 512 * 1024));
 });
 
 Deno.test("destroyContiguousRegion gives the low extent back for high single frames", () => {
   const { xen, dom } = setup({}, 8 * GiB);
-  const r = createContiguousRegion(xen, dom, 0, 6, 32);
-  assert(r.ok);
+  assertEquals(createContiguousRegion(xen, dom, 0, 6, 32), { ok: true, dmaHandle: MiB });
   const low = xen.machine.freeFrames(32);
   dom.write(100, Uint8Array.of(5));
   assertEquals(destroyContiguousRegion(xen, dom, 0, 6), { ok: true });
   assertEquals(xen.machine.freeFrames(32), low + 64);
-  assertEquals(xen.machine.owner(0), FREE);
+  assertEquals(xen.machine.owner(256), FREE);
   assert(dom.physToMachine(0) >= 4 * GiB);
-  assertEquals(xen.machine.read(100, 1), Uint8Array.of(0), "scrubbed before it went back");
+  assertEquals(xen.machine.read(MiB + 100, 1), Uint8Array.of(0), "scrubbed before it went back");
   assertConsistent(xen, dom);
 });
 
@@ -247,10 +283,8 @@ Deno.test("Iommu for an autotranslated guest maps guest-physical through the p2m
   const { xen, dom } = setup({ autotranslate: true, arch: "arm", iommu: true, layout: "reverse" });
   const iommu = new Iommu(dom);
   assertEquals(iommu.translate(0x1234), { maddr: dom.physToMachine(0x1234) });
-  const far = iommu.translate(4096 * 4096);
-  assert("fault" in far);
   assertEquals(
-    far.fault,
+    faultOf(iommu.translate(4096 * 4096)).fault,
     "IOMMU fault: dom1's IOMMU has no guest-physical mapping for bus address 0x1000000",
   );
   // A range is translated page by page; the reverse layout gives descending frames.
@@ -261,12 +295,10 @@ Deno.test("Iommu for an autotranslated guest maps guest-physical through the p2m
       { bus: 0x1000, maddr: dom.physToMachine(0x1000), len: 0x10 },
     ],
   });
-  const tail = iommu.translateRange(4096 * 4095, 8192);
-  assert("fault" in tail);
-  assertEquals(tail.bus, 4096 * 4096);
+  assertEquals(faultOf(iommu.translateRange(4096 * 4095, 8192)).bus, 4096 * 4096);
   // After an exchange the IOMMU follows the new p2m.
   createContiguousRegion(xen, dom, 0, 6, 32);
-  assertEquals(iommu.translate(0x10), { maddr: 0x10 });
+  assertEquals(iommu.translate(0x10), { maddr: MiB + 0x10 });
 });
 
 Deno.test("Iommu for a PV dom0 maps bus = machine address for its own frames only", () => {
@@ -282,11 +314,9 @@ Deno.test("Iommu for a PV dom0 maps bus = machine address for its own frames onl
   const iommu = new Iommu(dom);
   const own = dom.physToMachine(0x2000) + 5;
   assertEquals(iommu.translate(own), { maddr: own });
-  const foreign = iommu.translate(other.physToMachine(0));
-  assert("fault" in foreign);
-  assertMatch(foreign.fault, /no own-frame mapping/);
-  assert("fault" in iommu.translate(0), "a free frame");
-  assert("fault" in iommu.translate(2 ** 45), "beyond the machine");
+  assertMatch(faultOf(iommu.translate(other.physToMachine(0))).fault, /no own-frame mapping/);
+  assertMatch(faultOf(iommu.translate(0)).fault, /0x0$/, "a free frame");
+  assertMatch(faultOf(iommu.translate(2 ** 45)).fault, /0x200000000000$/, "beyond the machine");
 });
 
 Deno.test("translateDeviceAccess without an IOMMU reaches any machine address", () => {
@@ -295,12 +325,13 @@ Deno.test("translateDeviceAccess without an IOMMU reaches any machine address", 
   assertEquals(r, {
     pieces: [{ bus: 0x1ff8, maddr: 0x1ff8, len: 8 }, { bus: 0x2000, maddr: 0x2000, len: 8 }],
   });
-  assertEquals(xen.whoseFrame(1), "free", "a stray write would hit a free frame");
-  const beyond = translateDeviceAccess(dom, 64 * MiB - 4, 8);
-  assert("fault" in beyond);
-  assertEquals(beyond.bus, 64 * MiB);
+  assertEquals(xen.whoseFrame(2), "xen", "a stray write would hit Xen's own frame");
+  assertEquals(faultOf(translateDeviceAccess(dom, 64 * MiB - 4, 8)), {
+    fault: "Bus address 0x4000000 is beyond machine memory",
+    bus: 64 * MiB,
+  });
   const { dom: guarded } = setup({ iommu: true, dom0: true });
-  assert("fault" in translateDeviceAccess(guarded, 0x1ff8, 16), "with an IOMMU: fault");
+  assertEquals(faultOf(translateDeviceAccess(guarded, 0x1ff8, 16)).bus, 0x1ff8);
 });
 
 // ---- fault injection ----------------------------------------------------------------
@@ -330,25 +361,26 @@ Deno.test("Faults.failBelow fails every exchange under a width", () => {
   assertEquals(at(30).nrExchanged, 2);
   assertEquals(at(0).nrExchanged, 2, "no limit is not below anything");
   xen.faults.failBelow(0);
-  assertEquals(at(18).nrExchanged, 2);
+  assertEquals(at(21).nrExchanged, 2);
 });
 
 Deno.test("Faults.exhaustLow hands low memory to Xen until restored", () => {
   const { xen, dom } = setup({}, 8 * GiB);
-  const lowFree = xen.machine.freeFrames(24);
-  assertEquals(lowFree, 4096);
-  assertEquals(xen.faults.exhaustLow(24), 4096);
+  assertEquals(xen.machine.freeFrames(24), 4096 - 256);
+  assertEquals(xen.faults.exhaustLow(24), 4096 - 256);
   assertEquals(xen.machine.freeFrames(24), 0);
-  assertEquals(xen.whoseFrame(17), "xen");
-  assertEquals(xen.faults.describe(), "16 MiB of low memory held by xen");
-  const r = createContiguousRegion(xen, dom, 0, 6, 24);
-  assertFalse(r.ok);
-  assertEquals(r.reason, "chunk 0: no free extent of order 6 below 2^24 (16 MiB)");
+  assertEquals(xen.whoseFrame(0x300), "xen");
+  assertEquals(xen.faults.describe(), "15 MiB of low memory held by xen");
+  assertEquals(
+    reasonOf(createContiguousRegion(xen, dom, 0, 6, 24)),
+    "chunk 0: no free extent of order 6 below 2^24 (16 MiB)",
+  );
   const wider = createContiguousRegion(xen, dom, 0, 6, 25);
   assertEquals(wider, { ok: true, dmaHandle: 16 * MiB });
-  assertEquals(xen.faults.restoreLow(), 4096);
-  assertEquals(xen.machine.freeFrames(24), 4096);
-  assertEquals(xen.machine.owner(17), FREE);
+  assertEquals(xen.faults.restoreLow(), 4096 - 256);
+  assertEquals(xen.machine.freeFrames(24), 4096 - 256, "the 25-bit extent lies above");
+  assertEquals(xen.machine.owner(0x300), FREE);
+  assertEquals(xen.machine.owner(17), DOMID_XEN, "Xen's own low MiB stays");
   xen.faults.failNext(3);
   xen.faults.failBelow(20);
   xen.faults.exhaustLow(20);

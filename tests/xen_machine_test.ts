@@ -8,7 +8,12 @@ const MiB = 1024 * 1024;
 const GiB = 1024 * MiB;
 
 /** Brute force: lowest (or highest) aligned fully-free extent below `limit` frames. */
-function naiveAlloc(m: Machine, order: number, limit: number, fromTop: boolean): number | undefined {
+function naiveAlloc(
+  m: Machine,
+  order: number,
+  limit: number,
+  fromTop: boolean,
+): number | undefined {
   const size = 2 ** order;
   const starts: number[] = [];
   for (let s = 0; s + size <= Math.min(limit, m.nrFrames); s += size) starts.push(s);
@@ -137,11 +142,13 @@ Deno.test("Machine owner and m2p record who holds each frame", () => {
   const mfn = m.alloc(1, { owner: DOMID_XEN })!;
   assertEquals(m.owner(mfn), DOMID_XEN);
   assertEquals(m.m2p(mfn), undefined);
-  m.setM2pRun(mfn, 2, 10);
+  m.setM2p(mfn, 10);
+  m.setM2p(mfn + 1, 11);
   assertEquals([m.m2p(mfn), m.m2p(mfn + 1)], [10, 11]);
   m.free(mfn, 1);
   assertEquals(m.m2p(mfn), undefined, "a free clears the m2p entry");
   assertThrows(() => m.owner(64), LabError, "outside machine memory");
+  assertThrows(() => m.alloc(0, { owner: FREE }), LabError, "expected a domain id");
 });
 
 Deno.test("Machine memory is sparse: a 16 GiB machine reads and writes across frames", () => {

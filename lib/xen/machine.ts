@@ -73,8 +73,8 @@ export class Machine {
   /** The largest block order: the whole of a power-of-two machine is one block. */
   readonly maxOrder: number;
 
-  /** owner + 1 per frame, so that the zero fill of a new array means "free". */
-  readonly #owner: Int32Array;
+  /** owner + 1 per frame (domid_t is 16 bits), so a new zero-filled array means "free". */
+  readonly #owner: Uint16Array;
   /** m2p: pfn + 1 per frame, 0 = no entry (Xen's INVALID_M2P_ENTRY). */
   readonly #m2p: Uint32Array;
   /** Free blocks per order, by block number (mfn >> order). */
@@ -100,7 +100,7 @@ export class Machine {
     this.bytes = bytes;
     this.nrFrames = frames;
     this.maxOrder = Math.floor(Math.log2(frames));
-    this.#owner = new Int32Array(frames);
+    this.#owner = new Uint16Array(frames);
     this.#m2p = new Uint32Array(frames);
     for (let order = 0; order <= this.maxOrder; order++) {
       this.#free.push(new SummaryBitset(Math.ceil(frames / 2 ** order)));
@@ -116,17 +116,6 @@ export class Machine {
     return this.#owner[mfn] - 1;
   }
 
-  /** Sets the owner of `count` allocated frames (used when Xen hands frames over). */
-  setOwner(mfn: number, count: number, owner: number): void {
-    this.#checkRun(mfn, count);
-    for (let f = mfn; f < mfn + count; f++) {
-      if (this.#owner[f] === 0) {
-        throw new LabError(`Cannot give frame ${formatHex(f)} to dom${owner}: it is free`);
-      }
-    }
-    this.#owner.fill(owner + 1, mfn, mfn + count);
-  }
-
   /** The m2p entry of `mfn`: the owning domain's pfn, or undefined. */
   m2p(mfn: number): number | undefined {
     this.#checkMfn(mfn);
@@ -138,12 +127,6 @@ export class Machine {
   setM2p(mfn: number, pfn: number | undefined): void {
     this.#checkMfn(mfn);
     this.#m2p[mfn] = pfn === undefined ? 0 : pfn + 1;
-  }
-
-  /** Sets the m2p entries of a run: mfn + i → pfn + i. */
-  setM2pRun(mfn: number, count: number, pfn: number): void {
-    this.#checkRun(mfn, count);
-    for (let i = 0; i < count; i++) this.#m2p[mfn + i] = pfn + i + 1;
   }
 
   /**
@@ -174,6 +157,7 @@ export class Machine {
     if (!Number.isInteger(order) || order < 0) {
       throw new LabError(`Cannot allocate an extent of order ${order}: expected 0 or more`);
     }
+    this.#checkOwner(owner);
     if (order > this.maxOrder) return undefined;
     const size = 2 ** order;
     const limit = this.#limitFrames(addressBits);
@@ -246,6 +230,7 @@ export class Machine {
    * reserving low memory). Throws when any frame of the run is not free.
    */
   claim(mfn: number, count: number, owner: number): void {
+    this.#checkOwner(owner);
     this.#checkRun(mfn, count);
     for (let f = mfn; f < mfn + count; f++) {
       if (this.#owner[f] !== 0) {
@@ -477,6 +462,12 @@ export class Machine {
 
   #removeBlock(start: number, order: number): void {
     this.#free[order].delete(start / 2 ** order);
+  }
+
+  #checkOwner(owner: number): void {
+    if (!Number.isInteger(owner) || owner < 0 || owner > DOMID_XEN) {
+      throw new LabError(`Cannot give frames to owner ${owner}: expected a domain id`);
+    }
   }
 
   #checkMfn(mfn: number): void {

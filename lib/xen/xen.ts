@@ -26,7 +26,16 @@ export interface XenOptions {
   seed: number;
   /** Where exchanges trace; a fresh log when absent. */
   events?: EventLog;
+  /**
+   * Low machine memory Xen keeps for itself (owner DOMID_XEN), 1 MiB by default as on
+   * x86 (firmware, trampoline). It keeps machine address 0 (x86's DMA error code,
+   * SPEC §7) from ever becoming a bus address.
+   */
+  reservedLowBytes?: number;
 }
+
+/** Default of {@link XenOptions.reservedLowBytes}. */
+const RESERVED_LOW = 1024 * 1024;
 
 /** Longest run of a fragmented layout, in pages (SPEC §4). */
 const MAX_FRAGMENT = 64;
@@ -55,11 +64,22 @@ export class Xen {
   readonly domains = new Map<number, Domain>();
   #nextDomid = 1;
 
-  constructor({ machineBytes, seed, events }: XenOptions) {
+  constructor({ machineBytes, seed, events, reservedLowBytes = RESERVED_LOW }: XenOptions) {
     if (!Number.isInteger(seed)) {
       throw new LabError(`Cannot use seed ${seed}: expected an integer`);
     }
     this.machine = new Machine({ bytes: machineBytes });
+    if (
+      !Number.isInteger(reservedLowBytes) || reservedLowBytes < 0 ||
+      reservedLowBytes % PAGE_SIZE !== 0 || reservedLowBytes >= machineBytes
+    ) {
+      throw new LabError(
+        `Cannot reserve ${reservedLowBytes} bytes of low memory for Xen: expected whole pages below the machine size ${
+          formatSize(machineBytes)
+        }`,
+      );
+    }
+    if (reservedLowBytes > 0) this.machine.claim(0, reservedLowBytes / PAGE_SIZE, DOMID_XEN);
     this.faults = new Faults(this.machine);
     this.events = events ?? new EventLog();
     this.seed = seed;
@@ -132,6 +152,13 @@ export class Xen {
         }
       }
     } else {
+      if (typeof layout !== "object" || layout === null || !Array.isArray(layout.runs)) {
+        throw new LabError(
+          `Cannot build ${name} with layout ${
+            JSON.stringify(layout)
+          }: expected contiguous, fragmented, reverse or { runs: [{ mfn, count }, …] }`,
+        );
+      }
       claims = this.#checkExplicitRuns(name, n, layout.runs);
       let i = 0;
       for (const run of layout.runs) {

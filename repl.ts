@@ -1,33 +1,23 @@
+#!/usr/bin/env -S deno run --allow-read --allow-write --allow-env
 /**
- * Entry point of the swiotlb-lab REPL. This first version prints the banner, the
- * presets and what the engine offers through mod.ts; the interactive command set of
- * SPEC §10 lands with lib/repl/.
+ * swiotlb-lab's REPL (SPEC §10): `deno task repl` for the prompt,
+ * `repl.ts --script FILE` for a command file, `echo … | repl.ts` for piped lines,
+ * `--json` for one JSON object per command. See `repl.ts --help`.
+ *
+ * @module
  */
 
-import { formatHex, Guest, PRESETS } from "./mod.ts";
-
-const BANNER = `swiotlb-lab — swiotlb-xen (Linux 3.11 + RFC "support autotranslate guests")`;
-
-function help(): string {
-  const presets = Object.entries(PRESETS).map(([n, p]) => `  ${n.padEnd(20)} ${p.description}`);
-  return [
-    BANNER,
-    "",
-    "The interactive commands are not in this build yet; the engine is, through mod.ts:",
-    "  import { Guest } from './mod.ts'; Guest.create({ preset: 'arm-dom0' })",
-    "",
-    "Presets:",
-    ...presets,
-  ].join("\n");
-}
+import { main } from "./lib/repl/cli.ts";
 
 if (import.meta.main) {
-  console.log(help());
-  const g = Guest.create({ preset: "arm-dom0" });
-  const s = g.summary();
-  console.log(
-    `\narm-dom0: ${g.opsName}, pool ${g.init.nslabs} slots at phys ${
-      formatHex(g.init.poolPhys)
-    }, ${s.segments} segments, tree height ${s.treeHeight}, ${s.treeValid ? "valid" : "INVALID"}`,
-  );
+  let status: number;
+  try {
+    status = await main(Deno.args);
+  } catch (e) {
+    // Lines never get here (runLine turns every error into a reply); this is for the
+    // terminal itself failing. Say what, without a stack trace.
+    console.error(`swiotlb-lab: internal error: ${e instanceof Error ? e.message : String(e)}`);
+    status = 70;
+  }
+  Deno.exit(status);
 }

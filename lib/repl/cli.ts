@@ -1,0 +1,107 @@
+/**
+ * `repl.ts` argument handling: `--script FILE` (or a FILE argument), piped stdin, or the
+ * interactive prompt; `--json`, `--keep-going`, `--no-history`, `--help`.
+ *
+ * @module
+ */
+
+import { Command, CommanderError } from "commander";
+import { historyPath, interactive } from "./interactive.ts";
+import { runLine } from "./run.ts";
+import { runScriptText, type ScriptResult } from "./script.ts";
+import { Session } from "./session.ts";
+
+const encoder = new TextEncoder();
+
+function write(stream: { writeSync(p: Uint8Array): number }, lines: string[]): void {
+  if (lines.length === 0) return;
+  const bytes = encoder.encode(lines.join("\n") + "\n");
+  let off = 0;
+  while (off < bytes.length) off += stream.writeSync(bytes.subarray(off));
+}
+
+/** Parsed command line. */
+interface CliOptions {
+  script?: string;
+  json: boolean;
+  keepGoing: boolean;
+  history: boolean;
+}
+
+function parseArgv(argv: string[]): { opts: CliOptions; file?: string } | number {
+  let file: string | undefined;
+  const program = new Command("repl.ts")
+    .description("swiotlb-lab: a scriptable REPL for Linux 3.11's swiotlb-xen")
+    .argument("[file]", "a command script (same as --script FILE)")
+    .option("--script <file>", "run the commands of FILE, then exit (status 1 on any error)")
+    .option("--json", "print one JSON object per command")
+    .option("--keep-going", "in a script, go on after an error (the status is still 1)")
+    .option("--no-history", "do not read or write ~/.swiotlb_lab_history")
+    .exitOverride()
+    .configureOutput({
+      writeOut: (s) => write(Deno.stdout, [s.trimEnd()]),
+      writeErr: (s) => write(Deno.stderr, [s.trimEnd()]),
+    })
+    .action((f?: string) => {
+      file = f;
+    });
+  program.addHelpText(
+    "after",
+    "\nWithout a script, a terminal gets the interactive prompt and piped stdin runs line by line.\n" +
+      "Examples:\n  deno task repl\n  deno task repl --script examples/first-bounce.txt\n" +
+      "  echo 'guest new --preset arm-dom0' | deno task repl --json",
+  );
+  try {
+    program.parse(argv, { from: "user" });
+  } catch (e) {
+    if (e instanceof CommanderError) return e.exitCode;
+    throw e;
+  }
+  return { opts: program.opts() as CliOptions, file };
+}
+
+function summary(name: string, r: ScriptResult): void {
+  if (!r.ok) {
+    write(Deno.stderr, [`${name}: ${r.errors} error(s) in ${r.commands} command(s)`]);
+  }
+}
+
+/** Runs the REPL as `repl.ts` would; resolves to the exit status. */
+export async function main(argv: string[]): Promise<number> {
+  const parsed = parseArgv(argv);
+  if (typeof parsed === "number") return parsed;
+  const { opts } = parsed;
+  const script = opts.script ?? parsed.file;
+  const tty = Deno.stdout.isTerminal();
+  const session = new Session({
+    json: opts.json === true,
+    keepGoing: opts.keepGoing === true,
+    color: tty && !Deno.noColor,
+  });
+  const onOutput = (lines: string[]) => write(Deno.stdout, lines);
+  const run = (text: string, name: string, path?: string): number => {
+    const r = runScriptText(session, text, name, {
+      keepGoing: session.keepGoing,
+      runLine,
+      onOutput,
+    }, path);
+    summary(name, r);
+    return r.ok ? 0 : 1;
+  };
+  if (script !== undefined) {
+    let text: string;
+    const path = session.resolvePath(script);
+    try {
+      text = Deno.readTextFileSync(path);
+    } catch (e) {
+      write(Deno.stderr, [`error: Cannot read script ${script}: ${(e as Error).message}`]);
+      return 2;
+    }
+    return run(text, script, path);
+  }
+  if (!Deno.stdin.isTerminal()) {
+    const text = await new Response(Deno.stdin.readable).text();
+    return run(text, "<stdin>");
+  }
+  return interactive(session, { historyFile: opts.history ? historyPath() : undefined });
+}

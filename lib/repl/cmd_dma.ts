@@ -1,0 +1,375 @@
+/**
+ * The DMA API verbs (SPEC §7, §10): map / unmap / sync, scatter-gather, coherent
+ * memory, device reads and writes, dma_supported.
+ *
+ * @module
+ */
+
+import { bitsFromMask, maskFromBits } from "../addr.ts";
+import { type Direction, directionName, parseDirection } from "../direction.ts";
+import { LabError } from "../errors.ts";
+import type { SyncTarget } from "../swiotlb/mod.ts";
+import {
+  fillPattern,
+  parseBytes,
+  parseNum,
+  parsePhysRef,
+  parseSgElem,
+  type SgRef,
+} from "./args.ts";
+import { hexdump, sizeArg, toColonHex, toHex } from "./format.ts";
+import { mapJson, renderCopied, renderMap, renderSg, sgJson } from "./render_dma.ts";
+import { next } from "./render_guest.ts";
+import type { ArgSpec, CommandSpec, Ctx, OptSpec } from "./table.ts";
+
+const DIRS = ["to", "from", "bidi", "none"] as const;
+
+const DEV: ArgSpec = { name: "DEV", help: "a device (device add)", complete: "device" };
+const BUS: ArgSpec = { name: "BUS", help: "a bus address (dma handle), e.g. 0x7f840000 or $bus" };
+const SIZE: ArgSpec = { name: "SIZE", help: "bytes: 4096, 0x1000, 4K" };
+const DIR: ArgSpec = {
+  name: "DIR",
+  help: "to, from, bidi, none (or DMA_TO_DEVICE, …)",
+  complete: "dir",
+};
+const FOR: OptSpec = {
+  flags: "--for <target>",
+  help: "cpu (sync_single_for_cpu) or device (…_for_device)",
+  choices: ["cpu", "device"],
+  required: true,
+};
+
+/**
+ * parseDirection, refusing what is not a direction. (lib/direction.ts looks names up in
+ * a plain object, so "constructor" would come back as a function: guard it here.)
+ */
+function dirOf(text: string): Direction {
+  const d = parseDirection(text);
+  if (typeof d !== "number") {
+    throw new LabError(
+      `Cannot parse direction "${text}": expected to, from, bidi or none (or DMA_TO_DEVICE, …)`,
+    );
+  }
+  return d;
+}
+
+/** `map-sg DEV ELEM… DIR`: the elements and the direction at the end. */
+function sgArgs(ctx: Ctx, words: string[]): { dev: string; elems: SgRef[]; dir: Direction } {
+  const [dev, ...rest] = words;
+  if (rest.length < 2) {
+    throw new LabError("Give at least one element and a direction: map-sg DEV BUF:OFF:LEN… DIR");
+  }
+  const dir = dirOf(rest[rest.length - 1]);
+  const g = ctx.session.requireGuest();
+  const elems = rest.slice(0, -1).map((e) => parseSgElem(e, g, ctx.session.vars));
+  return { dev, elems, dir };
+}
+
+function target(v: string | boolean | undefined): SyncTarget {
+  if (v !== "cpu" && v !== "device") throw new LabError("sync needs --for cpu or --for device");
+  return v;
+}
+
+const SG_ARGS: ArgSpec[] = [
+  DEV,
+  {
+    name: "BUF:OFF:LEN",
+    help: "elements: BUF:OFF:LEN, BUF:LEN, BUF or PHYS:LEN",
+    variadic: true,
+    complete: "buffer",
+  },
+];
+
+/** The DMA verbs. */
+export const dmaCommands: CommandSpec[] = [
+  {
+    path: ["map"],
+    summary: "dma_map_single/page: map SIZE bytes of a buffer for a device",
+    description:
+      "PV guests take the fast path when the range is dma_capable and machine-contiguous; " +
+      "autotranslated guests always bounce through the pool (SPEC §7). Sets $bus and $phys.",
+    args: [
+      DEV,
+      {
+        name: "BUF|PHYS",
+        help: "buffer name (rx, rx+0x100) or a guest-physical address",
+        complete: "buffer",
+      },
+      SIZE,
+      DIR,
+    ],
+    options: [],
+    examples: ["map nic rx 8K to", "map nic rx+0x800 2K from", "map nic 0x1a0402000 4K bidi"],
+    needsGuest: true,
+    run: (ctx, [dev, where, sizeText, dirText]) => {
+      const s = ctx.session;
+      const g = s.requireGuest();
+      const ref = parsePhysRef(where, g, s.vars);
+      const size = parseNum(sizeText, s.vars, "size");
+      const dir = dirOf(dirText);
+      const r = g.map(dev, ref.phys, size, dir);
+      const text = renderMap(r, dev, size, dir, s.fmt);
+      if (r.error) {
+        return {
+          json: mapJson(r, size, dir),
+          text,
+          error: `map of ${size} bytes for ${dev} failed: ${r.why}`,
+        };
+      }
+      s.vars.set("bus", r.bus);
+      s.vars.set("phys", r.phys);
+      if (r.slot !== null) s.vars.set("slot", r.slot);
+      return { json: mapJson(r, size, dir), text };
+    },
+  },
+  {
+    path: ["unmap"],
+    summary: "dma_unmap_single/page: copy back (from/bidi) and free the bounce slots",
+    args: [DEV, BUS, SIZE, DIR],
+    options: [],
+    examples: ["unmap nic 0x7f840000 8K to", "unmap nic $bus 8K from"],
+    needsGuest: true,
+    run: (ctx, [dev, bus, size, dir]) => {
+      const s = ctx.session;
+      const b = parseNum(bus, s.vars, "bus address");
+      const d = dirOf(dir);
+      const r = s.requireGuest().unmap(dev, b, parseNum(size, s.vars, "size"), d);
+      return {
+        json: { ok: true, copied: r.copied },
+        text: renderCopied(
+          `unmapped ${s.fmt.num(b)} (${directionName(d)})`,
+          r.copied,
+          d,
+          true,
+          s.fmt,
+        ),
+      };
+    },
+  },
+  {
+    path: ["sync"],
+    summary: "dma_sync_single_for_cpu / _for_device",
+    args: [DEV, BUS, SIZE, DIR],
+    options: [FOR],
+    examples: ["sync nic $bus 8K from --for cpu", "sync nic $bus 8K to --for device"],
+    needsGuest: true,
+    run: (ctx, [dev, bus, size, dir], o) => {
+      const s = ctx.session;
+      const b = parseNum(bus, s.vars, "bus address");
+      const d = dirOf(dir);
+      const t = target(o.for);
+      const r = s.requireGuest().sync(dev, b, parseNum(size, s.vars, "size"), d, t);
+      return {
+        json: { ok: true, copied: r.copied, for: t },
+        text: renderCopied(`sync ${s.fmt.num(b)} for ${t}`, r.copied, d, t === "cpu", s.fmt),
+      };
+    },
+  },
+  {
+    path: ["map-sg"],
+    summary: "dma_map_sg: map a scatterlist, element by element (never merged)",
+    args: [...SG_ARGS, DIR],
+    options: [],
+    examples: ["map-sg nic rx:0:4K rx:4K:4K to", "map-sg nic a b c bidi"],
+    needsGuest: true,
+    run: (ctx, words) => {
+      const s = ctx.session;
+      const { dev, elems, dir } = sgArgs(ctx, words);
+      const r = s.requireGuest().mapSg(dev, elems, dir);
+      const text = renderSg(r, s.fmt);
+      if (r.error) {
+        return { json: sgJson(r), text, error: `map-sg for ${dev} failed: ${r.why}` };
+      }
+      if (r.elements.length > 0) s.vars.set("bus", r.elements[0].dmaAddress);
+      text.push("  " + next(s.fmt, `unmap-sg ${words.join(" ")}`));
+      return { json: sgJson(r), text };
+    },
+  },
+  {
+    path: ["unmap-sg"],
+    summary: "dma_unmap_sg: the same list as map-sg",
+    args: [...SG_ARGS, DIR],
+    options: [],
+    examples: ["unmap-sg nic rx:0:4K rx:4K:4K to"],
+    needsGuest: true,
+    run: (ctx, words) => {
+      const s = ctx.session;
+      const { dev, elems, dir } = sgArgs(ctx, words);
+      const r = s.requireGuest().unmapSg(dev, elems, dir);
+      return {
+        json: { ok: true, copied: r.copied },
+        text: renderCopied(`unmapped ${elems.length} element(s)`, r.copied, dir, true, s.fmt),
+      };
+    },
+  },
+  {
+    path: ["sync-sg"],
+    summary: "dma_sync_sg_for_cpu / _for_device",
+    args: [...SG_ARGS, DIR],
+    options: [FOR],
+    examples: ["sync-sg nic rx:0:4K rx:4K:4K from --for cpu"],
+    needsGuest: true,
+    run: (ctx, words, o) => {
+      const s = ctx.session;
+      const { dev, elems, dir } = sgArgs(ctx, words);
+      const t = target(o.for);
+      const r = s.requireGuest().syncSg(dev, elems, dir, t);
+      return {
+        json: { ok: true, copied: r.copied, for: t },
+        text: renderCopied(
+          `sync ${elems.length} element(s) for ${t}`,
+          r.copied,
+          dir,
+          t === "cpu",
+          s.fmt,
+        ),
+      };
+    },
+  },
+  {
+    path: ["alloc-coherent"],
+    summary: "dma_alloc_coherent: memory both CPU and device see, under the coherent mask",
+    args: [DEV, SIZE],
+    options: [],
+    examples: ["alloc-coherent nic 16K"],
+    needsGuest: true,
+    run: (ctx, [dev, size]) => {
+      const s = ctx.session;
+      const n = parseNum(size, s.vars, "size");
+      const r = s.requireGuest().allocCoherent(dev, n);
+      s.vars.set("bus", r.bus);
+      s.vars.set("phys", r.phys);
+      const fmt = s.fmt;
+      return {
+        json: { bus: r.bus, phys: r.phys, size: r.size, exchanged: r.exchanged, why: r.why },
+        text: [
+          `coherent ${fmt.size(r.size)} for ${dev}: phys ${fmt.num(r.phys)}, bus ${
+            fmt.num(r.bus)
+          }` +
+          (r.exchanged ? ` (${fmt.yellow("exchanged")})` : ""),
+          `  ${r.why}`,
+          "  " + next(fmt, `free-coherent ${dev} ${fmt.num(r.bus)} ${sizeArg(n)}`, "tree"),
+        ],
+      };
+    },
+  },
+  {
+    path: ["free-coherent"],
+    summary: "dma_free_coherent",
+    args: [DEV, BUS, SIZE],
+    options: [],
+    examples: ["free-coherent nic $bus 16K"],
+    needsGuest: true,
+    run: (ctx, [dev, bus, size]) => {
+      const s = ctx.session;
+      const b = parseNum(bus, s.vars, "bus address");
+      const r = s.requireGuest().freeCoherent(dev, b, parseNum(size, s.vars, "size"));
+      return {
+        json: { ok: true, leaked: r.leaked, why: r.why },
+        text: [
+          `freed coherent ${s.fmt.num(b)}: ${r.why}` +
+          (r.leaked ? " — " + s.fmt.yellow("memory leaked") : ""),
+        ],
+      };
+    },
+  },
+  {
+    path: ["dma", "read"],
+    summary: "the device reads LEN bytes at a bus address (through the IOMMU, if any)",
+    args: [DEV, BUS, { name: "LEN", help: "bytes to read" }],
+    options: [],
+    examples: ["dma read nic $bus 16"],
+    needsGuest: true,
+    run: (ctx, [dev, bus, len]) => {
+      const s = ctx.session;
+      const b = parseNum(bus, s.vars, "bus address");
+      const r = s.requireGuest().dmaRead(dev, b, parseNum(len, s.vars, "length"));
+      const fmt = s.fmt;
+      return {
+        json: { bytes: toHex(r.bytes), frames: r.frames },
+        text: [
+          `${dev} read ${r.bytes.length} bytes at bus ${fmt.num(b)} from ${r.frames.join(", ")}:`,
+          ...hexdump(r.bytes, b, fmt),
+        ],
+      };
+    },
+  },
+  {
+    path: ["dma", "write"],
+    summary: "the device writes bytes at a bus address; stray writes are named",
+    description:
+      "BYTES is hex or a quoted string. With --pattern P, LEN bytes (positional or --len; " +
+      "default the pattern's length) are written by repeating P.",
+    args: [DEV, BUS, {
+      name: "BYTES|LEN",
+      help: "hex / quoted string, or a length with --pattern",
+    }],
+    options: [
+      { flags: "--pattern <p>", help: "repeat these bytes" },
+      { flags: "--len <n>", help: "with --pattern: bytes to write" },
+    ],
+    examples: ["dma write nic $bus de:ad:be:ef", "dma write nic $bus 8K --pattern a5"],
+    needsGuest: true,
+    run: (ctx, [dev, bus, data], o) => {
+      const s = ctx.session;
+      const b = parseNum(bus, s.vars, "bus address");
+      const pattern = typeof o.pattern === "string" ? o.pattern : undefined;
+      let bytes: Uint8Array;
+      if (pattern !== undefined) {
+        const p = parseBytes(pattern, ctx.quoted.has(pattern));
+        const lenText = typeof o.len === "string" ? o.len : data;
+        bytes = fillPattern(
+          p,
+          lenText === undefined ? p.length : parseNum(lenText, s.vars, "length"),
+        );
+      } else {
+        if (data === undefined) throw new LabError("dma write: give BYTES or --pattern P");
+        bytes = parseBytes(data, ctx.quoted.has(data));
+      }
+      const r = s.requireGuest().dmaWrite(dev, b, bytes);
+      const fmt = s.fmt;
+      return {
+        json: { written: bytes.length, frames: r.frames, stray: r.stray },
+        text: [
+          `${dev} wrote ${bytes.length} bytes at bus ${fmt.num(b)} into ${r.frames.join(", ")}: ${
+            toColonHex(bytes)
+          }`,
+          ...r.stray.map((x) => "  " + fmt.err("stray write: ") + x),
+        ],
+      };
+    },
+  },
+  {
+    path: ["dma-supported"],
+    summary: "dma_supported(dev, mask): can the pool's last byte be reached under MASK?",
+    args: [DEV, { name: "MASK", help: "bits (32) or a mask (0xffffffff)" }],
+    options: [],
+    examples: ["dma-supported nic 32", "dma-supported nic 0xffffff"],
+    needsGuest: true,
+    run: (ctx, [dev, maskText]) => {
+      const s = ctx.session;
+      const mask = /^\d+$/.test(maskText) && Number(maskText) <= 64
+        ? maskFromBits(Number(maskText))
+        : parseNum(maskText, s.vars, "mask");
+      const ok = s.requireGuest().dmaSupported(dev, mask);
+      let bits: number | null = null;
+      try {
+        bits = bitsFromMask(mask);
+      } catch {
+        bits = null;
+      }
+      return {
+        json: { supported: ok, mask, mask_bits: bits },
+        text: [
+          `dma_supported(${dev}, ${s.fmt.num(mask)}) = ${
+            ok ? s.fmt.green("yes") : s.fmt.err("no")
+          }` +
+          `: the bus address of the pool's last byte is ${ok ? "under" : "above"} the mask`,
+        ],
+      };
+    },
+  },
+];
+
+/** Directions offered by completion. */
+export const DIRECTION_WORDS: readonly string[] = DIRS;

@@ -1,0 +1,426 @@
+/**
+ * Verbs that build and describe the guest: `guest new|load|show|presets`,
+ * `device add|remove|list`, `buf alloc|write|read` (SPEC §10, §12).
+ *
+ * @module
+ */
+
+import { parseSize } from "../addr.ts";
+import { LabError } from "../errors.ts";
+import { EventLog } from "../events.ts";
+import { Guest, type GuestInput, parseGuestFile, PRESETS } from "../guest.ts";
+import { parseSwiotlb } from "../guest_config.ts";
+import { fillPattern, parseBits, parseBytes, parseCount, parseNum } from "./args.ts";
+import { hexdump, toColonHex, toHex } from "./format.ts";
+import {
+  deviceJson,
+  guestJson,
+  next,
+  renderBuffer,
+  renderDevice,
+  renderGuest,
+  renderPresets,
+} from "./render_guest.ts";
+import type { CommandSpec, Ctx, Opts, Reply } from "./table.ts";
+
+const str = (v: string | boolean | undefined): string | undefined =>
+  typeof v === "string" ? v : undefined;
+const flag = (v: string | boolean | undefined): boolean | undefined =>
+  typeof v === "boolean" ? v : undefined;
+
+/** resolveConfig looks presets up in a plain object: keep "constructor" and friends out. */
+function checkPreset(preset: string): string {
+  if (!Object.hasOwn(PRESETS, preset)) {
+    throw new LabError(
+      `Unknown preset "${preset}": expected one of ${Object.keys(PRESETS).join(", ")}`,
+    );
+  }
+  return preset;
+}
+
+/** The flags of `guest new`, turned into the engine's {@link GuestInput}. */
+function guestInput(ctx: Ctx, o: Opts): GuestInput {
+  const vars = ctx.session.vars;
+  const input: GuestInput = {};
+  const preset = str(o.preset);
+  if (preset !== undefined) input.preset = checkPreset(preset);
+  const set = <K extends keyof GuestInput>(k: K, v: GuestInput[K] | undefined) => {
+    if (v !== undefined) input[k] = v;
+  };
+  set("mode", str(o.mode) as GuestInput["mode"]);
+  set("arch", str(o.arch) as GuestInput["arch"]);
+  set("layout", str(o.layout) as GuestInput["layout"]);
+  set("policy", str(o.policy) as GuestInput["policy"]);
+  set("variant", str(o.variant) as GuestInput["variant"]);
+  set("iommu", flag(o.iommu));
+  set("dom0", flag(o.dom0));
+  set("force", flag(o.force));
+  set("passthrough", flag(o.passthrough));
+  set("identity", flag(o.identity));
+  set("debug", flag(o.debug) ?? ctx.session.debug);
+  const mem = str(o.mem);
+  if (mem !== undefined) input.mem = parseSize(mem, "--mem");
+  const machine = str(o.machine);
+  if (machine !== undefined) input.machine = parseSize(machine, "--machine");
+  const swiotlb = str(o.swiotlb);
+  if (swiotlb !== undefined) input.swiotlb = parseSwiotlb(swiotlb);
+  const seed = str(o.seed);
+  if (seed !== undefined) input.seed = parseCount(seed, vars, "--seed");
+  const poolOffset = str(o.poolOffset);
+  if (poolOffset !== undefined) input.poolOffset = parseSize(poolOffset, "--pool-offset");
+  const faults: NonNullable<GuestInput["faults"]> = {};
+  const failNext = str(o.failExchanges);
+  if (failNext !== undefined) faults.failNext = parseCount(failNext, vars, "--fail-exchanges");
+  const failBelow = str(o.failBelow);
+  if (failBelow !== undefined) faults.failBelowBits = parseBits(failBelow, "--fail-below");
+  const exhaust = str(o.exhaustLow);
+  if (exhaust !== undefined) faults.exhaustLowBits = parseBits(exhaust, "--exhaust-low");
+  if (Object.keys(faults).length > 0) input.faults = faults;
+  return input;
+}
+
+/** Builds the guest and makes it the session's; the old one stays on failure. */
+function startGuest(ctx: Ctx, input: GuestInput, extra: Record<string, unknown> = {}): Reply {
+  const events = new EventLog();
+  events.tracing = ctx.session.trace;
+  const g = Guest.create(input, events);
+  ctx.session.guest = g;
+  ctx.session.vars.clear();
+  if (g.init.ok) ctx.session.vars.set("pool", g.init.poolPhys);
+  return { json: { ...guestJson(g), ...extra }, text: renderGuest(g, ctx.session.fmt) };
+}
+
+const GUEST_NEW_OPTIONS = [
+  {
+    flags: "--preset <name>",
+    help: "start from a preset (see 'guest presets')",
+    complete: "preset",
+  },
+  {
+    flags: "--mode <mode>",
+    help: "pv (sees machine frames) or auto (autotranslated)",
+    choices: ["pv", "auto"],
+  },
+  { flags: "--iommu", help: "the platform has an IOMMU (SMMU / VT-d)" },
+  { flags: "--no-iommu", help: "no IOMMU" },
+  {
+    flags: "--arch <arch>",
+    help: "x86 or arm (DMA error code 0 vs all-ones)",
+    choices: ["x86", "arm"],
+  },
+  { flags: "--dom0", help: "the guest is dom0" },
+  { flags: "--no-dom0", help: "the guest is a domU" },
+  { flags: "--mem <size>", help: "guest memory (default 2G)" },
+  { flags: "--machine <size>", help: "machine memory (default 8G)" },
+  {
+    flags: "--layout <layout>",
+    help: "initial p2m layout",
+    choices: ["contiguous", "fragmented", "reverse"],
+  },
+  { flags: "--swiotlb <slots>", help: "swiotlb= : slots (65536) or a size (64M)" },
+  { flags: "--force", help: "swiotlb=force: always bounce" },
+  { flags: "--no-force", help: "do not force bouncing" },
+  { flags: "--passthrough", help: "a PCI device is passed through (PV domU)" },
+  { flags: "--no-passthrough", help: "no passed-through device" },
+  { flags: "--identity", help: "guest-physical = machine (ARM dom0 in 3.11)" },
+  { flags: "--no-identity", help: "not identity mapped" },
+  {
+    flags: "--policy <policy>",
+    help: "checked refuses what the kernel leaves undefined; faithful does it and reports UB",
+    choices: ["checked", "faithful"],
+  },
+  { flags: "--variant <variant>", help: "RFC revision (SPEC §6)", choices: ["rfc", "rfc-v1"] },
+  { flags: "--seed <n>", help: "seed of the layout shuffle and allocators" },
+  { flags: "--pool-offset <size>", help: "guest memory skipped before the pool (unaligns it)" },
+  { flags: "--debug", help: "DMA-API debug layer on (default in the REPL)" },
+  { flags: "--no-debug", help: "DMA-API debug layer off" },
+  { flags: "--fail-exchanges <n>", help: "fault: the next N XENMEM_exchange calls fail" },
+  { flags: "--fail-below <bits>", help: "fault: every exchange under BITS address bits fails" },
+  { flags: "--exhaust-low <bits>", help: "fault: no free machine memory below 2^BITS" },
+] as const;
+
+/** The guest verbs. */
+export const guestCommands: CommandSpec[] = [
+  {
+    path: ["guest", "new"],
+    summary: "build a guest and initialise swiotlb-xen (or not, per its mode)",
+    description:
+      "Builds Xen, the domain and its DMA ops, then runs xen_swiotlb_init with the RFC's fixup " +
+      "(SPEC §5). Flags given with --preset override the preset's values. A failed init is " +
+      "not an error: the guest exists, 'expect init failed' checks it.",
+    args: [],
+    options: GUEST_NEW_OPTIONS,
+    examples: [
+      "guest new --preset arm-dom0",
+      "guest new --preset pv-dom0 --force",
+      "guest new --mode auto --arch arm --swiotlb 4M --policy faithful",
+      "guest new --preset arm-dom0 --fail-exchanges 3",
+    ],
+    run: (ctx, _args, o) => startGuest(ctx, guestInput(ctx, o)),
+  },
+  {
+    path: ["guest", "load"],
+    summary: "build a guest from a TOML or JSON file (keys as the guest new flags)",
+    args: [{ name: "FILE", help: "a .toml or .json guest file", complete: "file" }],
+    options: [],
+    examples: ["guest load my-guest.toml"],
+    run: (ctx, [file]) => {
+      const path = ctx.session.resolvePath(file);
+      let text: string;
+      try {
+        text = ctx.session.files.readText(path);
+      } catch (e) {
+        throw new LabError(`Cannot read guest file ${file}: ${(e as Error).message}`);
+      }
+      const input = parseGuestFile(text, file);
+      if (input.preset !== undefined) checkPreset(input.preset);
+      if (input.debug === undefined) input.debug = ctx.session.debug;
+      return startGuest(ctx, input, { file });
+    },
+  },
+  {
+    path: ["guest", "show"],
+    summary: "describe the current guest, its devices and buffers",
+    args: [],
+    options: [],
+    examples: ["guest show"],
+    needsGuest: true,
+    run: (ctx) => {
+      const g = ctx.session.requireGuest();
+      const fmt = ctx.session.fmt;
+      const text = renderGuest(g, fmt).slice(0, -1);
+      const devices = g.devices();
+      const buffers = g.buffers();
+      text.push(devices.length ? "devices:" : "devices: none (device add NAME --mask 32)");
+      for (const d of devices) text.push("  " + renderDevice(d, fmt));
+      text.push(buffers.length ? "buffers:" : "buffers: none (buf alloc NAME SIZE)");
+      for (const b of buffers) {
+        text.push(`  ${fmt.bold(b.name)}: phys ${fmt.num(b.phys)}, ${fmt.size(b.size)}`);
+      }
+      return {
+        json: {
+          ...guestJson(g),
+          config: { ...g.config },
+          devices: devices.map(deviceJson),
+          buffers: buffers.map((b) => ({ buf: b.name, phys: b.phys, size: b.size })),
+        },
+        text,
+      };
+    },
+  },
+  {
+    path: ["guest", "presets"],
+    summary: "list the presets of SPEC §12",
+    args: [],
+    options: [],
+    examples: ["guest presets"],
+    run: (ctx) => ({
+      json: {
+        presets: Object.entries(PRESETS).map(([name, p]) => ({
+          name,
+          description: p.description,
+          config: p.config,
+        })),
+      },
+      text: renderPresets(PRESETS, ctx.session.fmt),
+    }),
+  },
+  {
+    path: ["device", "add"],
+    summary: "add a DMA-capable device with its masks",
+    description:
+      "Without --mask the device has no dma_mask at all, so dma_capable() is false for " +
+      "every address (as for a device whose driver never called dma_set_mask).",
+    args: [{ name: "NAME", help: "a new device name" }],
+    options: [
+      { flags: "--mask <bits>", help: "dma_mask width in bits (e.g. 32)" },
+      { flags: "--coherent-mask <bits>", help: "coherent_dma_mask width (default: --mask)" },
+      { flags: "--boundary <mask>", help: "segment boundary mask (default 0xffffffff)" },
+      { flags: "--max-seg <size>", help: "max segment size (default 64K)" },
+    ],
+    examples: ["device add nic --mask 32", "device add disk --mask 64 --boundary 0xffff"],
+    needsGuest: true,
+    run: (ctx, [name], o) => {
+      const g = ctx.session.requireGuest();
+      const vars = ctx.session.vars;
+      const mask = str(o.mask);
+      const cmask = str(o.coherentMask);
+      const boundary = str(o.boundary);
+      const maxSeg = str(o.maxSeg);
+      const d = g.addDevice({
+        name,
+        maskBits: mask === undefined ? undefined : parseBits(mask),
+        coherentMaskBits: cmask === undefined ? undefined : parseBits(cmask, "coherent mask"),
+        segBoundary: boundary === undefined ? undefined : parseNum(boundary, vars, "boundary"),
+        maxSegSize: maxSeg === undefined ? undefined : parseNum(maxSeg, vars, "max segment size"),
+      });
+      const fmt = ctx.session.fmt;
+      return {
+        json: deviceJson(d),
+        text: [
+          renderDevice(d, fmt),
+          "  " + next(fmt, "buf alloc rx 8K", `map ${d.name} rx 8K to`),
+        ],
+      };
+    },
+  },
+  {
+    path: ["device", "remove"],
+    summary: "remove a device; the debug layer reports leaked mappings",
+    args: [{ name: "NAME", help: "a device", complete: "device" }],
+    options: [],
+    examples: ["device remove nic"],
+    needsGuest: true,
+    run: (ctx, [name]) => {
+      const r = ctx.session.requireGuest().removeDevice(name);
+      return {
+        json: { device: name, removed: true, leaks: r.leaks },
+        text: [
+          `device ${name} removed` +
+          (r.leaks.length ? `, ${r.leaks.length} leaked mapping(s):` : ""),
+          ...r.leaks.map((l) => "  " + ctx.session.fmt.yellow(l)),
+        ],
+      };
+    },
+  },
+  {
+    path: ["device", "list"],
+    summary: "list the devices",
+    args: [],
+    options: [],
+    examples: ["device list"],
+    needsGuest: true,
+    run: (ctx) => {
+      const ds = ctx.session.requireGuest().devices();
+      return {
+        json: { devices: ds.map(deviceJson) },
+        text: ds.length
+          ? ds.map((d) => renderDevice(d, ctx.session.fmt))
+          : ["no devices: device add nic --mask 32"],
+      };
+    },
+  },
+  {
+    path: ["buf", "alloc"],
+    summary: "allocate a CPU buffer in guest memory (kmalloc alignment by default)",
+    args: [
+      { name: "NAME", help: "a new buffer name" },
+      { name: "SIZE", help: "bytes: 4096, 0x1000, 4K, 2M" },
+    ],
+    options: [{
+      flags: "--align <n>",
+      help: "alignment (default: size rounded up to a power of two, at most a page)",
+    }],
+    examples: ["buf alloc rx 8K", "buf alloc odd 100 --align 16"],
+    needsGuest: true,
+    run: (ctx, [name, size], o) => {
+      const g = ctx.session.requireGuest();
+      const vars = ctx.session.vars;
+      const align = str(o.align);
+      const b = g.allocBuffer(
+        name,
+        parseNum(size, vars, "size"),
+        align === undefined ? undefined : parseNum(align, vars, "alignment"),
+      );
+      vars.set(b.name, b.phys);
+      let runs: ReturnType<typeof g.p2m> | undefined;
+      try {
+        const first = Math.floor(b.phys / 4096);
+        runs = g.p2m(first, Math.floor((b.phys + b.size - 1) / 4096) - first + 1);
+      } catch {
+        // The frame listing is a courtesy: a buffer is usable without it.
+        runs = undefined;
+      }
+      return {
+        json: { buf: b.name, phys: b.phys, size: b.size },
+        text: renderBuffer(b, runs, ctx.session.fmt),
+      };
+    },
+  },
+  {
+    path: ["buf", "write"],
+    summary: "write bytes (or a repeated pattern) into a buffer, as the CPU",
+    description:
+      "BYTES is hex (de:ad:be:ef, deadbeef) or a quoted string. With --pattern P the range " +
+      "from OFF (default 0) for --len bytes (default: to the end) is filled by repeating P.",
+    args: [
+      { name: "NAME", help: "a buffer", complete: "buffer" },
+      { name: "OFF", help: "offset (only when BYTES follows, or with --pattern)", optional: true },
+      { name: "BYTES", help: "hex or a quoted string", optional: true },
+    ],
+    options: [
+      { flags: "--pattern <p>", help: "repeat these bytes over the range" },
+      { flags: "--len <n>", help: "with --pattern: bytes to fill" },
+    ],
+    examples: [
+      "buf write rx de:ad:be:ef",
+      'buf write rx 0x10 "hello"',
+      "buf write rx --pattern 5a",
+    ],
+    needsGuest: true,
+    run: (ctx, [name, a, b], o) => {
+      const g = ctx.session.requireGuest();
+      const vars = ctx.session.vars;
+      const buf = g.buffer(name);
+      const pattern = str(o.pattern);
+      let offset = 0;
+      let bytes: Uint8Array;
+      if (pattern !== undefined) {
+        if (b !== undefined) throw new LabError("buf write: give BYTES or --pattern, not both");
+        if (a !== undefined) offset = parseNum(a, vars, "offset");
+        const p = parseBytes(pattern, ctx.quoted.has(pattern));
+        const lenText = str(o.len);
+        const len = lenText === undefined ? buf.size - offset : parseNum(lenText, vars, "length");
+        if (len <= 0) throw new LabError(`buf write: nothing to fill at offset ${offset}`);
+        bytes = fillPattern(p, len);
+      } else {
+        const data = b ?? a;
+        if (data === undefined) {
+          throw new LabError("buf write: give BYTES (hex or a quoted string) or --pattern P");
+        }
+        if (b !== undefined) offset = parseNum(a, vars, "offset");
+        bytes = parseBytes(data, ctx.quoted.has(data));
+      }
+      g.writeBuffer(name, offset, bytes);
+      const fmt = ctx.session.fmt;
+      return {
+        json: { buf: name, offset, written: bytes.length, phys: buf.phys + offset },
+        text: [
+          `wrote ${bytes.length} bytes to ${name}+${fmt.num(offset)} (phys ${
+            fmt.num(buf.phys + offset)
+          }): ${toColonHex(bytes)}`,
+        ],
+      };
+    },
+  },
+  {
+    path: ["buf", "read"],
+    summary: "read a buffer as the CPU sees it (hex dump)",
+    args: [
+      { name: "NAME", help: "a buffer", complete: "buffer" },
+      { name: "OFF", help: "offset (default 0)", optional: true },
+      { name: "LEN", help: "bytes (default: to the end; text shows at most 256)", optional: true },
+    ],
+    options: [],
+    examples: ["buf read rx", "buf read rx 0 16"],
+    needsGuest: true,
+    run: (ctx, [name, off, len]) => {
+      const g = ctx.session.requireGuest();
+      const vars = ctx.session.vars;
+      const buf = g.buffer(name);
+      const offset = off === undefined ? 0 : parseNum(off, vars, "offset");
+      const n = len === undefined ? Math.max(0, buf.size - offset) : parseNum(len, vars, "length");
+      const bytes = g.readBuffer(name, offset, n);
+      const fmt = ctx.session.fmt;
+      const shown = len === undefined ? bytes.subarray(0, 256) : bytes;
+      const text = [`${name}+${fmt.num(offset)} (phys ${fmt.num(buf.phys + offset)}), ${n} bytes:`];
+      text.push(...hexdump(shown, buf.phys + offset, fmt));
+      if (shown.length < bytes.length) {
+        text.push(
+          `  … ${bytes.length - shown.length} more bytes (buf read ${name} ${offset} ${n})`,
+        );
+      }
+      return { json: { buf: name, offset, bytes: toHex(bytes) }, text };
+    },
+  },
+];

@@ -1,0 +1,282 @@
+/**
+ * Inspection verbs (SPEC §9): lookup, segments, tree, slots, p2m, m2p, stats.
+ *
+ * @module
+ */
+
+import { LabError } from "../errors.ts";
+import { parseCount, parseNum } from "./args.ts";
+import {
+  renderLookupBus,
+  renderLookupPhys,
+  renderP2m,
+  renderSegments,
+  renderSlots,
+  renderStats,
+} from "./render_inspect.ts";
+import { drawTree, inorderLines, treeDot, validateLines } from "./render_tree.ts";
+import type { CommandSpec } from "./table.ts";
+
+const ADDR = { name: "ADDR", help: "an address: 0x7f841010, 4K, $bus+0x10" };
+
+/** Draw everything up to this many nodes; deeper trees fold below level 4. */
+const FULL_DRAWING_NODES = 64;
+const FOLDED_DEPTH = 4;
+/** In-order listings longer than this need --inorder. */
+const INORDER_NODES = 16;
+
+/** The inspection verbs. */
+export const inspectCommands: CommandSpec[] = [
+  {
+    path: ["lookup", "bus"],
+    summary: "bus → phys, showing the path: tree nodes visited and each comparison",
+    description:
+      "Autotranslated guests walk the tree with the interval test dma_addr <= b < dma_addr + " +
+      "size (the reviewer asked for ==; the seed explains why it is <=). PV guests use the m2p.",
+    args: [ADDR],
+    options: [],
+    examples: ["lookup bus 0x7f841010", "lookup bus $bus+0x10"],
+    needsGuest: true,
+    run: (ctx, [addr]) => {
+      const s = ctx.session;
+      const a = parseNum(addr, s.vars, "bus address");
+      const g = s.requireGuest();
+      const r = g.lookupBus(a);
+      return {
+        json: {
+          phys: r.phys,
+          segment: r.segment,
+          visited: r.visited.map((v) => v.dmaAddr),
+          found: r.found,
+          how: r.how,
+          steps: r.visited.map((v) => ({
+            dma_addr: v.dmaAddr,
+            phys_addr: v.physAddr,
+            size: v.size,
+            cmp: v.cmp,
+          })),
+        },
+        text: renderLookupBus(a, r, g.tree()?.height ?? 0, s.fmt),
+      };
+    },
+  },
+  {
+    path: ["lookup", "phys"],
+    summary: "phys → bus: the segment array index (autotranslate) or the p2m (PV)",
+    args: [ADDR],
+    options: [],
+    examples: ["lookup phys $phys", "lookup phys 0x1c0001010"],
+    needsGuest: true,
+    run: (ctx, [addr]) => {
+      const s = ctx.session;
+      const a = parseNum(addr, s.vars, "address");
+      const r = s.requireGuest().lookupPhys(a);
+      return {
+        json: { bus: r.bus, segment: r.segment, found: r.found, how: r.how },
+        text: renderLookupPhys(a, r, s.fmt),
+      };
+    },
+  },
+  {
+    path: ["segments"],
+    summary: "the segment array: phys and bus range of every 256 KiB chunk, alignment check",
+    args: [],
+    options: [{ flags: "--all", help: "every row, even of a long array" }],
+    examples: ["segments", "segments --all"],
+    needsGuest: true,
+    run: (ctx, _args, o) => {
+      const g = ctx.session.requireGuest();
+      const rows = g.segments();
+      return {
+        json: {
+          segments: rows.map((r) => ({
+            index: r.index,
+            dma_addr: r.dmaAddr,
+            phys_addr: r.physAddr,
+            size: r.size,
+            slots_in_use: r.slotsInUse,
+            aligned: r.aligned,
+            mfn_first: r.mfnFirst,
+            mfn_last: r.mfnLast,
+          })),
+        },
+        text: rows.length ? renderSegments(rows, ctx.session.fmt, o.all === true) : [
+          `no segment array: ${
+            g.init.swiotlbXen ? "swiotlb-xen failed to initialise" : g.init.reason
+          }`,
+        ],
+      };
+    },
+  },
+  {
+    path: ["tree"],
+    summary: "the bus→phys red-black tree: drawing, in-order listing, validation, Graphviz",
+    description:
+      `Draws the whole tree up to ${FULL_DRAWING_NODES} nodes, else ${FOLDED_DEPTH} levels ` +
+      "(--depth N to change, --around ADDR for the path to one node). Nodes read " +
+      "'R|B [bus,+size) phys P  position'. --validate checks BST order, overlaps, black root, " +
+      "red-red, black heights and parent links and names the node that breaks a rule.",
+    args: [],
+    options: [
+      { flags: "--validate", help: "check the invariants and name the broken node" },
+      { flags: "--dot <file>", help: "write the tree as Graphviz", complete: "file" },
+      { flags: "--depth <n>", help: "draw this many levels below the root" },
+      { flags: "--around <addr>", help: "draw the path to the node holding this bus address" },
+      { flags: "--inorder", help: "list every node in bus order" },
+    ],
+    examples: ["tree", "tree --validate", "tree --around $bus", "tree --dot tree.dot"],
+    needsGuest: true,
+    run: (ctx, _args, o) => {
+      const s = ctx.session;
+      const g = s.requireGuest();
+      const fmt = s.fmt;
+      const t = g.tree();
+      if (!t) {
+        if (typeof o.dot === "string") throw new LabError(`No tree to write: ${g.init.reason}`);
+        return {
+          json: { preorder: [], valid: true, problems: [], nodes: 0, height: 0 },
+          text: [`no bus→phys tree: ${g.init.reason}`],
+        };
+      }
+      const json: Record<string, unknown> = {
+        preorder: t.preorder.map((r) => ({
+          dma_addr: r.dmaAddr,
+          phys_addr: r.physAddr,
+          size: r.size,
+          color: r.color,
+          kind: r.kind,
+          path: r.path,
+        })),
+        valid: t.problems.length === 0,
+        problems: t.problems,
+        nodes: t.preorder.length,
+        height: t.height,
+      };
+      const text: string[] = [];
+      if (typeof o.dot === "string") {
+        const path = s.resolvePath(o.dot);
+        s.files.writeText(path, treeDot(t.preorder));
+        json.dot = o.dot;
+        text.push(
+          `wrote Graphviz of ${t.preorder.length} nodes to ${o.dot} (dot -Tsvg ${o.dot} -o tree.svg)`,
+        );
+      }
+      if (o.validate === true) {
+        text.push(...validateLines(t.problems, t.preorder.length, fmt));
+        return { json, text };
+      }
+      if (typeof o.dot === "string" && o.around === undefined && o.depth === undefined) {
+        return { json, text };
+      }
+      let focus: string | undefined;
+      if (typeof o.around === "string") {
+        const a = parseNum(o.around, s.vars, "bus address");
+        const hit = t.inorder.find((r) => r.dmaAddr <= a && a < r.dmaAddr + r.size);
+        if (!hit) throw new LabError(`No tree node holds bus address ${fmt.num(a)}`);
+        focus = hit.path;
+      }
+      const maxDepth = typeof o.depth === "string"
+        ? parseCount(o.depth, s.vars, "depth")
+        : t.preorder.length <= FULL_DRAWING_NODES
+        ? Infinity
+        : FOLDED_DEPTH;
+      if (t.preorder.length === 0) {
+        text.push("tree: empty (no node was inserted, or every insert was undone)");
+        return { json, text };
+      }
+      text.push(
+        `tree: ${t.preorder.length} nodes, height ${t.height}, ` +
+          (t.problems.length ? fmt.err("INVALID (tree --validate)") : fmt.green("valid")),
+      );
+      text.push(...drawTree(t.preorder, fmt, { maxDepth, focus }));
+      if (o.inorder === true || (focus === undefined && t.inorder.length <= INORDER_NODES)) {
+        text.push("in order:", ...inorderLines(t.inorder, fmt));
+      } else {
+        text.push(fmt.dim(`(in-order listing of ${t.inorder.length} nodes: tree --inorder)`));
+      }
+      return { json, text };
+    },
+  },
+  {
+    path: ["slots"],
+    summary: "the free-list counters (io_tlb_list) as a map of used / free runs, the hint",
+    args: [{
+      name: "SEGMENT",
+      help: "one segment in detail (default: the whole pool)",
+      optional: true,
+    }],
+    options: [],
+    examples: ["slots", "slots 0"],
+    needsGuest: true,
+    run: (ctx, [segText]) => {
+      const s = ctx.session;
+      const g = s.requireGuest();
+      const seg = segText === undefined ? undefined : parseCount(segText, s.vars, "segment");
+      const r = g.slots(seg);
+      if (!r) throw new LabError("No bounce pool: swiotlb-xen failed to initialise");
+      return {
+        json: {
+          nslabs: r.nslabs,
+          index: r.index,
+          list: r.list,
+          first: r.first,
+          segment: seg ?? null,
+          runs: r.runs,
+          orig: r.orig,
+        },
+        text: renderSlots(r, seg, s.fmt),
+      };
+    },
+  },
+  {
+    path: ["p2m"],
+    summary: "pfn → mfn for a range of guest frames, as machine-contiguous runs",
+    args: [
+      { name: "PFN", help: "first guest frame number" },
+      { name: "COUNT", help: "frames (default 16)", optional: true },
+    ],
+    options: [],
+    examples: ["p2m 0x180000 64"],
+    needsGuest: true,
+    run: (ctx, [pfn, count]) => {
+      const s = ctx.session;
+      const runs = s.requireGuest().p2m(
+        parseNum(pfn, s.vars, "pfn"),
+        count === undefined ? 16 : parseCount(count, s.vars, "count"),
+      );
+      return { json: { runs }, text: renderP2m(runs, s.fmt) };
+    },
+  },
+  {
+    path: ["m2p"],
+    summary: "mfn → owner and pfn (Xen's m2p)",
+    args: [{ name: "MFN", help: "a machine frame number" }],
+    options: [],
+    examples: ["m2p 0x7f840"],
+    needsGuest: true,
+    run: (ctx, [mfn]) => {
+      const s = ctx.session;
+      const r = s.requireGuest().m2p(parseNum(mfn, s.vars, "mfn"));
+      const fmt = s.fmt;
+      return {
+        json: { mfn: r.mfn, owner: r.owner, pfn: r.pfn ?? null, phys: r.phys ?? null },
+        text: [
+          `mfn ${fmt.num(r.mfn)}: ${r.owner}` +
+          (r.phys === undefined ? "" : ` (guest phys ${fmt.num(r.phys)})`),
+        ],
+      };
+    },
+  },
+  {
+    path: ["stats"],
+    summary: "counters: maps, bounces, fast paths, bytes each way, slots, tree, UB events",
+    args: [],
+    options: [],
+    examples: ["stats"],
+    needsGuest: true,
+    run: (ctx) => {
+      const st = ctx.session.requireGuest().stats();
+      return { json: { ...st }, text: ["stats:", ...renderStats(st, ctx.session.fmt)] };
+    },
+  },
+];

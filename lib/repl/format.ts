@@ -1,0 +1,122 @@
+/**
+ * Formatting helpers shared by the renderers: numbers in the session's radix, sizes,
+ * colours (only when asked for), hex dumps and the byte strings of `--json`.
+ *
+ * @module
+ */
+
+import * as colors from "@std/fmt/colors";
+import { formatNumber, formatSize } from "../addr.ts";
+
+/** How numbers and colours come out; one per session, changed by `set radix`. */
+export class Fmt {
+  radix: 10 | 16;
+  color: boolean;
+
+  constructor(radix: 10 | 16 = 16, color = false) {
+    this.radix = radix;
+    this.color = color;
+  }
+
+  /** An address or count in the session's radix (hex with 0x by default). */
+  num(x: number): string {
+    return formatNumber(x, this.radix);
+  }
+
+  /** A size with a binary unit when exact ("8 KiB"), else bytes. */
+  size(x: number): string {
+    return formatSize(x);
+  }
+
+  /** `[a, a+size)` as the tree and lookups show a bus interval. */
+  interval(start: number, size: number): string {
+    return `[${this.num(start)},+${sizeArg(size)})`;
+  }
+
+  #paint(f: (s: string) => string, s: string): string {
+    return this.color ? f(s) : s;
+  }
+  red(s: string): string {
+    return this.#paint(colors.red, s);
+  }
+  blackNode(s: string): string {
+    return this.#paint((t) => colors.bold(colors.white(colors.bgBlack(t))), s);
+  }
+  green(s: string): string {
+    return this.#paint(colors.green, s);
+  }
+  yellow(s: string): string {
+    return this.#paint(colors.yellow, s);
+  }
+  cyan(s: string): string {
+    return this.#paint(colors.cyan, s);
+  }
+  dim(s: string): string {
+    return this.#paint(colors.dim, s);
+  }
+  bold(s: string): string {
+    return this.#paint(colors.bold, s);
+  }
+  err(s: string): string {
+    return this.#paint((t) => colors.bold(colors.red(t)), s);
+  }
+}
+
+/** "1 node", "4 nodes". */
+export function plural(n: number, word: string, many = word + "s"): string {
+  return `${n} ${n === 1 ? word : many}`;
+}
+
+/** A size the way one would type it back: 8K, 2M, 256K, else a plain number. */
+export function sizeArg(n: number): string {
+  for (const [unit, scale] of [["G", 1024 ** 3], ["M", 1024 ** 2], ["K", 1024]] as const) {
+    if (n >= scale && n % scale === 0) return `${n / scale}${unit}`;
+  }
+  return String(n);
+}
+
+/** Lower-case hex of bytes, no separators (the `--json` "bytes" field). */
+export function toHex(bytes: Uint8Array): string {
+  let s = "";
+  for (const b of bytes) s += b.toString(16).padStart(2, "0");
+  return s;
+}
+
+/** Colon-separated hex for short byte strings in text ("de:ad:be:ef"). */
+export function toColonHex(bytes: Uint8Array, max = 16): string {
+  const shown = Array.from(bytes.subarray(0, max), (b) => b.toString(16).padStart(2, "0"));
+  return shown.join(":") + (bytes.length > max ? `:…(${bytes.length} bytes)` : "");
+}
+
+/**
+ * `hexdump -C` style lines: address, 16 bytes, ASCII; runs of identical lines fold
+ * into a single `*`. `base` labels the first byte (a phys or bus address, or an offset).
+ */
+export function hexdump(bytes: Uint8Array, base: number, fmt: Fmt): string[] {
+  const lines: string[] = [];
+  let prev = "";
+  let folded = false;
+  const width = fmt.num(base + Math.max(0, bytes.length - 1)).length;
+  for (let off = 0; off < bytes.length; off += 16) {
+    const row = bytes.subarray(off, Math.min(off + 16, bytes.length));
+    const hex = Array.from(row, (b) => b.toString(16).padStart(2, "0"));
+    const key = hex.join(" ");
+    if (key === prev && off + 16 < bytes.length) {
+      if (!folded) lines.push("  *");
+      folded = true;
+      continue;
+    }
+    prev = key;
+    folded = false;
+    const left = hex.slice(0, 8).join(" ");
+    const right = hex.slice(8).join(" ");
+    const ascii = Array.from(row, (b) => (b >= 0x20 && b < 0x7f ? String.fromCharCode(b) : "."))
+      .join("");
+    lines.push(
+      `  ${fmt.num(base + off).padStart(width)}  ${left.padEnd(23)}  ${
+        right.padEnd(23)
+      }  |${ascii}|`,
+    );
+  }
+  return lines;
+}

@@ -1,0 +1,124 @@
+/**
+ * `help` and `help COMMAND`, generated from the command table (STYLE.md: each command's
+ * help is a small man page — synopsis, options, real examples).
+ *
+ * @module
+ */
+
+import { LabError } from "../errors.ts";
+import type { Fmt } from "./format.ts";
+import { didYouMean } from "./suggest.ts";
+import { type CommandSpec, synopsis, verbName } from "./table.ts";
+
+/** Which verbs go under which heading, in this order. */
+const TOPICS: readonly (readonly [string, readonly string[]])[] = [
+  ["Guest, devices, buffers", ["guest", "device", "buf"]],
+  [
+    "DMA API",
+    [
+      "map",
+      "unmap",
+      "sync",
+      "map-sg",
+      "unmap-sg",
+      "sync-sg",
+      "alloc-coherent",
+      "free-coherent",
+      "dma",
+      "dma-supported",
+    ],
+  ],
+  ["Inspection", ["lookup", "segments", "tree", "slots", "p2m", "m2p", "stats"]],
+  ["Session and scripts", ["trace", "debug", "set", "source", "expect", "help", "quit"]],
+];
+
+/** The `help` list: one line per verb, under topic headings. */
+export function helpList(table: readonly CommandSpec[], fmt: Fmt): string[] {
+  const out = ["Commands (help COMMAND for options and examples; Tab completes):"];
+  const w = Math.max(...table.map((c) => verbName(c).length));
+  const placed = new Set<CommandSpec>();
+  const section = (title: string, specs: CommandSpec[]) => {
+    if (specs.length === 0) return;
+    out.push("", fmt.bold(title));
+    for (const c of specs) {
+      placed.add(c);
+      out.push(`  ${verbName(c).padEnd(w)}  ${c.summary}`);
+    }
+  };
+  for (const [title, verbs] of TOPICS) {
+    section(title, verbs.flatMap((v) => table.filter((c) => c.path[0] === v)));
+  }
+  section("Other", table.filter((c) => !placed.has(c)));
+  out.push(
+    "",
+    "Numbers: 4096, 0x1000, 4K, 2M; $bus/$phys hold the last map's addresses, $NAME a buffer's phys ($bus+0x10 works).",
+    "DIR: to, from, bidi, none (or DMA_TO_DEVICE, …). '#' starts a comment.",
+  );
+  return out;
+}
+
+/** The commands a `help` topic names: one verb, or every verb of a group. */
+export function findHelp(table: readonly CommandSpec[], words: readonly string[]): CommandSpec[] {
+  const name = words.join(" ");
+  const exact = table.filter((c) => verbName(c) === name);
+  if (exact.length) return exact;
+  const group = table.filter((c) => c.path[0] === words[0] && words.length === 1);
+  if (group.length) return group;
+  const all = [...new Set(table.map(verbName).concat(table.map((c) => c.path[0])))];
+  throw new LabError(`No help for '${name}'${didYouMean(name, all)}`);
+}
+
+/** `help VERB`: synopsis, description, arguments, options, examples. */
+export function helpFor(specs: readonly CommandSpec[], fmt: Fmt): string[] {
+  const out: string[] = [];
+  for (const c of specs) {
+    if (out.length) out.push("");
+    out.push(fmt.bold(synopsis(c)), `  ${c.summary}`);
+    if (c.description) out.push(...wrap(c.description, 86).map((l) => "  " + l));
+    if (c.args.length) {
+      out.push("Arguments:");
+      const w = Math.max(...c.args.map((a) => a.name.length));
+      for (const a of c.args) out.push(`  ${a.name.padEnd(w)}  ${a.help}`);
+    }
+    if (c.options.length) {
+      out.push("Options:");
+      const w = Math.max(...c.options.map((o) => o.flags.length));
+      for (const o of c.options) {
+        const choices = o.choices ? ` (${o.choices.join(", ")})` : "";
+        out.push(`  ${o.flags.padEnd(w)}  ${o.help}${choices}`);
+      }
+    }
+    if (c.examples.length) {
+      out.push("Examples:");
+      for (const e of c.examples) out.push(`  swiotlb> ${e}`);
+    }
+  }
+  return out;
+}
+
+/** The `--json` form of `help VERB`. */
+export function helpJson(specs: readonly CommandSpec[]): Record<string, unknown> {
+  return {
+    commands: specs.map((c) => ({
+      name: verbName(c),
+      synopsis: synopsis(c),
+      summary: c.summary,
+      options: c.options.map((o) => ({ flags: o.flags, help: o.help })),
+      examples: c.examples,
+    })),
+  };
+}
+
+/** Greedy word wrap. */
+function wrap(text: string, width: number): string[] {
+  const lines: string[] = [];
+  let cur = "";
+  for (const word of text.split(/\s+/)) {
+    if (cur && cur.length + 1 + word.length > width) {
+      lines.push(cur);
+      cur = word;
+    } else cur = cur ? `${cur} ${word}` : word;
+  }
+  if (cur) lines.push(cur);
+  return lines;
+}

@@ -1,0 +1,96 @@
+/**
+ * The interactive prompt: node:readline with tab completion from the command table and
+ * a persistent history in the user's home (UX.md). A bad line prints an error and the
+ * prompt comes back; Ctrl-D or `quit` leaves with status 0.
+ *
+ * @module
+ */
+
+import process from "node:process";
+import { createInterface } from "node:readline";
+import { join } from "@std/path";
+import { complete } from "./complete.ts";
+import { runLine } from "./run.ts";
+import type { Session } from "./session.ts";
+
+/** The greeting (UX.md). */
+export const BANNER = [
+  'swiotlb-lab — swiotlb-xen (Linux 3.11 + RFC "support autotranslate guests")',
+  "Type 'help' for commands, 'guest presets' to start, Tab completes.",
+];
+
+/** Lines kept in the history file. */
+const HISTORY_SIZE = 1000;
+
+/** `~/.swiotlb_lab_history`, or undefined when there is no home to keep it in. */
+export function historyPath(): string | undefined {
+  try {
+    const home = Deno.env.get("HOME") ?? Deno.env.get("USERPROFILE");
+    return home ? join(home, ".swiotlb_lab_history") : undefined;
+  } catch {
+    return undefined;
+  }
+}
+
+function loadHistory(path: string): string[] {
+  try {
+    const lines = Deno.readTextFileSync(path).split("\n").filter((l) => l.trim() !== "");
+    // readline wants the newest first.
+    return lines.slice(-HISTORY_SIZE).reverse();
+  } catch {
+    return [];
+  }
+}
+
+function appendHistory(path: string, line: string): void {
+  try {
+    Deno.writeTextFileSync(path, line + "\n", { append: true });
+  } catch {
+    // No writable home: history just is not kept.
+  }
+}
+
+/** Options of {@link interactive}. */
+export interface InteractiveOptions {
+  /** Where history persists; undefined keeps none (`--no-history`). */
+  historyFile: string | undefined;
+}
+
+/** Runs the prompt until Ctrl-D or `quit`; resolves to the exit status (0). */
+export function interactive(session: Session, opts: InteractiveOptions): Promise<number> {
+  const history = opts.historyFile ? loadHistory(opts.historyFile) : [];
+  const rl = createInterface({
+    input: process.stdin,
+    output: process.stdout,
+    prompt: "swiotlb> ",
+    completer: (line: string) => complete(session, line),
+    history,
+    historySize: HISTORY_SIZE,
+    removeHistoryDuplicates: true,
+    terminal: true,
+  });
+  process.stdout.write(BANNER.join("\n") + "\n\n");
+  return new Promise((resolve) => {
+    rl.on("line", (line: string) => {
+      if (opts.historyFile && line.trim() !== "") appendHistory(opts.historyFile, line);
+      const r = runLine(session, line);
+      if (r.output.length) process.stdout.write(r.output.join("\n") + "\n");
+      if (r.quit) {
+        rl.close();
+        return;
+      }
+      rl.prompt();
+    });
+    rl.on("SIGINT", () => {
+      // Ctrl-C drops the line being typed, as a shell does; Ctrl-D leaves.
+      process.stdout.write("^C\n(Ctrl-D or 'quit' leaves)\n");
+      rl.write(null, { ctrl: true, name: "u" });
+      rl.prompt();
+    });
+    rl.on("close", () => {
+      process.stdout.write("\n");
+      resolve(0);
+    });
+    rl.prompt();
+  });
+}

@@ -1,0 +1,254 @@
+/**
+ * Runs one REPL line: tokenize, find the verb in the table, let commander parse the
+ * words, call the engine through the verb's handler, drain the guest's events, and
+ * render the reply as text or one JSON object. Nothing a line does can throw out of
+ * {@link runLine}: errors become replies (SPEC §10: "never end an interactive session").
+ *
+ * @module
+ */
+
+import { Argument, Command, CommanderError, Option } from "commander";
+import { LabError } from "../errors.ts";
+import type { LabEvent } from "../events.ts";
+import { cmdTable } from "./commands.ts";
+import type { Fmt } from "./format.ts";
+import { runScriptFile } from "./script.ts";
+import type { Session } from "./session.ts";
+import { didYouMean } from "./suggest.ts";
+import { type CommandSpec, type Ctx, type Opts, type Reply, synopsis, verbName } from "./table.ts";
+import { tokenize } from "./tokenize.ts";
+
+/** What one line produced. */
+export interface LineResult {
+  /** False when the command failed (or an expectation did not hold). */
+  ok: boolean;
+  /** Lines to print: text, or a single JSON line in `--json` mode; [] for a comment. */
+  output: string[];
+  /** The JSON object of the command (undefined for blank and comment lines). */
+  json: Record<string, unknown> | undefined;
+  /** The error message, when `ok` is false. */
+  error?: string;
+  /** The verb as resolved ("guest new", "map"), when one was found. */
+  verb?: string;
+  /** `quit` was run. */
+  quit?: boolean;
+}
+
+/** Other names for verbs. */
+const ALIASES: Record<string, string> = { exit: "quit", "?": "help" };
+
+/** Every word that can start a line (for "did you mean" and completion). */
+export function topWords(table: readonly CommandSpec[] = cmdTable()): string[] {
+  return [...new Set(table.map((c) => c.path[0]))];
+}
+
+/** Finds the spec a line names; the rest of the words are its arguments. */
+function resolveVerb(
+  table: readonly CommandSpec[],
+  words: string[],
+): { spec: CommandSpec; rest: string[] } {
+  const first = Object.hasOwn(ALIASES, words[0]) ? ALIASES[words[0]] : words[0];
+  const top = table.filter((c) => c.path[0] === first);
+  if (top.length === 0) {
+    throw new LabError(`unknown command '${words[0]}'${didYouMean(first, topWords(table))}`);
+  }
+  const single = top.find((c) => c.path.length === 1);
+  if (single) return { spec: single, rest: words.slice(1) };
+  const subs = top.map((c) => c.path[1]);
+  const sub = words[1];
+  if (sub === undefined || sub.startsWith("-")) {
+    throw new LabError(`'${first}' needs a subcommand: ${subs.join(", ")} (help ${first})`);
+  }
+  const spec = top.find((c) => c.path[1] === sub);
+  if (!spec) {
+    const near = didYouMean(sub, subs).replace(/'([^']+)'/g, `'${first} $1'`);
+    throw new LabError(`unknown command '${first} ${sub}'${near}`);
+  }
+  return { spec, rest: words.slice(2) };
+}
+
+/** A malformed line: the message, and the verb's synopsis to show under it. */
+class UsageError extends LabError {
+  readonly usage: string;
+  constructor(message: string, usage: string) {
+    super(message, "usage");
+    this.usage = usage;
+  }
+}
+
+/** "error: unknown option '--mak'\n(Did you mean --mask?)" → our sentence. */
+function commanderMessage(e: CommanderError, spec: CommandSpec): UsageError {
+  const [head, ...more] = e.message.replace(/^error: /, "").split("\n");
+  const hint = more.map((l) => /^\(Did you mean (.+)\?\)$/.exec(l.trim())).find((m) => m);
+  const msg = head.replace(/\.$/, "") + (hint ? ` — did you mean '${hint[1]}'?` : "");
+  return new UsageError(`${verbName(spec)}: ${msg}`, synopsis(spec));
+}
+
+/** Parses a verb's words with commander (one fresh Command per line, so no state leaks). */
+function parseWords(spec: CommandSpec, words: string[]): { args: string[]; opts: Opts } {
+  if (spec.rawWords) return { args: words, opts: {} };
+  const cmd = new Command(verbName(spec))
+    .exitOverride()
+    .configureOutput({ writeOut: () => {}, writeErr: () => {}, outputError: () => {} })
+    .helpOption(false)
+    .showSuggestionAfterError(true)
+    .allowExcessArguments(false);
+  // commander takes a variadic argument only last; arguments after one (map-sg's DIR)
+  // are collected with it and split off by the handler.
+  const v = spec.args.findIndex((a) => a.variadic);
+  const declared = v < 0 ? spec.args : spec.args.slice(0, v + 1);
+  for (const a of declared) {
+    const name = a.variadic ? `${a.name}...` : a.name;
+    const arg = new Argument(a.optional ? `[${name}]` : `<${name}>`, a.help);
+    if (a.choices) arg.choices(a.choices);
+    cmd.addArgument(arg);
+  }
+  for (const o of spec.options) {
+    const opt = new Option(o.flags, o.help);
+    if (o.choices) opt.choices(o.choices);
+    if (o.required) opt.makeOptionMandatory();
+    cmd.addOption(opt);
+  }
+  cmd.action(() => {});
+  try {
+    cmd.parse(words, { from: "user" });
+  } catch (e) {
+    if (e instanceof CommanderError) throw commanderMessage(e, spec);
+    throw e;
+  }
+  // processedArgs has one entry per declared argument: a variadic one is an array, a
+  // missing optional one is undefined and keeps its place (handlers test for it).
+  const args: string[] = [];
+  const values = cmd.processedArgs as (string | string[])[];
+  declared.forEach((a, i) => {
+    const value = values[i];
+    if (a.variadic) args.push(...(value ?? []));
+    else args.push(value as string);
+  });
+  return { args, opts: cmd.opts() as Opts };
+}
+
+/**
+ * Parses a line without running it: the verb's spec, its arguments and options. Throws
+ * a usage {@link LabError} as {@link runLine} would report it (help examples are
+ * checked with this, so they cannot go stale).
+ */
+export function parseLine(
+  line: string,
+): { spec: CommandSpec; args: string[]; opts: Opts } | undefined {
+  const words = tokenize(line).map((t) => t.text);
+  if (words.length === 0) return undefined;
+  const { spec, rest } = resolveVerb(cmdTable(), words);
+  return { spec, ...parseWords(spec, rest) };
+}
+
+/** One text line per event, in the kernel's spirit (UX.md). */
+export function renderEvents(events: readonly LabEvent[], fmt: Fmt): string[] {
+  const out: string[] = [];
+  for (const e of events) {
+    for (const line of e.message.split("\n")) {
+      switch (e.kind) {
+        case "trace":
+          out.push(fmt.dim(`  · ${e.source}: ${line}`));
+          break;
+        case "log":
+          out.push(`  ${line}`);
+          break;
+        case "ub":
+          out.push("  " + fmt.err("UB:") + ` ${e.source}: ${line}`);
+          break;
+        case "debug":
+          out.push("  " + fmt.yellow(line.startsWith("DMA-API") ? line : `DMA-API: ${line}`));
+          break;
+      }
+    }
+  }
+  return out;
+}
+
+function errorReply(e: unknown, session: Session): Reply {
+  if (e instanceof LabError) {
+    const notes: string[] = [];
+    if (e instanceof UsageError) notes.push(`  usage: ${e.usage}`);
+    if (e.kind === "refused" && session.guest?.config.policy === "checked") {
+      notes.push(
+        "  nothing changed (policy checked; use --policy faithful to see what Linux would do)",
+      );
+    } else if (e.kind === "bug") {
+      notes.push("  (the kernel would BUG() here)");
+    }
+    return { json: {}, text: [], error: e.message, errorNotes: notes };
+  }
+  // Anything else is a bug in the lab, not in the user's line: say so, without a stack.
+  const msg = e instanceof Error ? `${e.name}: ${e.message}` : String(e);
+  return { json: {}, text: [], error: `internal error: ${msg}` };
+}
+
+/**
+ * Runs one line in a session and renders the result. Never throws.
+ *
+ * @example
+ * ```ts
+ * import { runLine, Session } from "./mod.ts";
+ * const s = new Session({ json: true });
+ * runLine(s, "guest new --preset arm-dom0").json?.swiotlb_xen; // true
+ * ```
+ */
+export function runLine(session: Session, line: string): LineResult {
+  const table = cmdTable();
+  let reply: Reply;
+  let verb: string | undefined;
+  let nested: string[] = [];
+  try {
+    const tokens = tokenize(line);
+    if (tokens.length === 0) return { ok: true, output: [], json: undefined };
+    const words = tokens.map((t) => t.text);
+    const quoted = new Set(tokens.filter((t) => t.quoted).map((t) => t.text));
+    const { spec, rest } = resolveVerb(table, words);
+    verb = verbName(spec);
+    if (!spec.rawWords && (rest.includes("--help") || rest.includes("-h"))) {
+      return runLine(session, `help ${verb}`);
+    }
+    const { args, opts } = parseWords(spec, rest);
+    if (spec.needsGuest) session.requireGuest();
+    const ctx: Ctx = {
+      session,
+      quoted,
+      line,
+      table,
+      runNested: (file) => {
+        const r = runScriptFile(session, file, { keepGoing: session.keepGoing, runLine });
+        nested = r.output;
+        return { output: [], ok: r.ok, commands: r.commands };
+      },
+    };
+    reply = spec.run(ctx, args, opts);
+  } catch (e) {
+    reply = errorReply(e, session);
+  }
+  const events = session.guest?.events.drain() ?? [];
+  const fmt = session.fmt;
+  const ok = reply.error === undefined;
+  const json: Record<string, unknown> = ok
+    ? { ...reply.json }
+    : { error: reply.error, ...reply.json };
+  if (events.length > 0) {
+    json.events = events.map((e) => ({ kind: e.kind, source: e.source, message: e.message }));
+  }
+  const eventLines = renderEvents(events, fmt);
+  const text = ok
+    ? [...reply.text, ...eventLines]
+    : [fmt.err("error: ") + reply.error, ...reply.text, ...eventLines, ...(reply.errorNotes ?? [])];
+  if (verb !== "expect" && verb !== "source") {
+    session.last = {
+      verb: verb ?? "?",
+      ok,
+      error: reply.error,
+      json: reply.json,
+      text,
+      errorExpected: false,
+    };
+  }
+  const output = session.json ? [...nested, JSON.stringify(json)] : [...nested, ...text];
+  return { ok, output, json, error: reply.error, verb, quit: reply.quit };
+}

@@ -1,0 +1,124 @@
+/**
+ * The state of one REPL session: the guest, output settings, `$` variables, and what the
+ * previous command did (for `expect`). One session serves the interactive prompt, a
+ * script, piped stdin and `source`, so all four behave the same (SPEC §10).
+ *
+ * @module
+ */
+
+import type { Guest } from "../guest.ts";
+import { LabError } from "../errors.ts";
+import { dirname, isAbsolute, resolve } from "@std/path";
+import { Fmt } from "./format.ts";
+
+/** File access, injectable so tests can run scripts without touching the disk. */
+export interface FileAccess {
+  readText(path: string): string;
+  writeText(path: string, text: string): void;
+  exists(path: string): boolean;
+}
+
+/** The real file system (Deno). */
+export const denoFiles: FileAccess = {
+  readText: (path) => Deno.readTextFileSync(path),
+  writeText: (path, text) => Deno.writeTextFileSync(path, text),
+  exists: (path) => {
+    try {
+      Deno.statSync(path);
+      return true;
+    } catch {
+      return false;
+    }
+  },
+};
+
+/** What the previous (non-`expect`) command did. */
+export interface LastCommand {
+  verb: string;
+  ok: boolean;
+  error: string | undefined;
+  json: Record<string, unknown>;
+  /** Its text lines, events included (for `expect log`). */
+  text: string[];
+  /** Set once an `expect error` has accounted for this command's failure. */
+  errorExpected: boolean;
+}
+
+/** Options of {@link Session}. */
+export interface SessionOptions {
+  /** Print one JSON object per command instead of text (SPEC §10). */
+  json?: boolean;
+  /** ANSI colours in text output (TTY and NO_COLOR unset). */
+  color?: boolean;
+  /** Directory that relative paths start from when no script is running. */
+  cwd?: string;
+  /** Scripts go on after a failed command (exit status still non-zero). */
+  keepGoing?: boolean;
+  files?: FileAccess;
+}
+
+/** Where the line being run came from. */
+export interface Where {
+  /** The name as given (for messages). */
+  file: string;
+  /** The resolved path (relative paths inside the script start from its directory). */
+  path: string;
+  line: number;
+}
+
+/** One REPL session. */
+export class Session {
+  guest: Guest | undefined;
+  readonly fmt: Fmt;
+  readonly json: boolean;
+  readonly keepGoing: boolean;
+  /** `trace on|off`, carried over to each new guest. */
+  trace = false;
+  /** `debug on|off` (the DMA-API debug layer is on by default in the REPL, SPEC §8). */
+  debug = true;
+  /** `$bus`, `$phys`, … set by map, alloc-coherent and friends. */
+  readonly vars = new Map<string, number>();
+  last: LastCommand | undefined;
+  /** Stack of scripts being run (`source` nests). */
+  readonly where: Where[] = [];
+  readonly cwd: string;
+  readonly files: FileAccess;
+
+  constructor(opts: SessionOptions = {}) {
+    this.json = opts.json ?? false;
+    this.keepGoing = opts.keepGoing ?? false;
+    this.fmt = new Fmt(16, !this.json && (opts.color ?? false));
+    this.cwd = opts.cwd ?? Deno.cwd();
+    this.files = opts.files ?? denoFiles;
+  }
+
+  /** The guest, or a usage error that says how to make one. */
+  requireGuest(): Guest {
+    if (!this.guest) {
+      throw new LabError(
+        "No guest yet: start one with 'guest new --preset arm-dom0' (see 'guest presets')",
+      );
+    }
+    return this.guest;
+  }
+
+  /** "file:line" of the line being run, or undefined at the prompt. */
+  location(): string | undefined {
+    const w = this.where[this.where.length - 1];
+    return w ? `${w.file}:${w.line}` : undefined;
+  }
+
+  /**
+   * A path as the user meant it: absolute as is; relative to the running script's
+   * directory when the file is there, else to the working directory.
+   */
+  resolvePath(path: string): string {
+    if (isAbsolute(path)) return path;
+    const w = this.where[this.where.length - 1];
+    if (w) {
+      const candidate = resolve(this.cwd, dirname(w.path), path);
+      if (this.files.exists(candidate)) return candidate;
+    }
+    return resolve(this.cwd, path);
+  }
+}

@@ -1,0 +1,120 @@
+/**
+ * The shape of the command table: one {@link CommandSpec} per verb drives parsing
+ * (through commander), `help`, and tab completion, so the three cannot disagree.
+ *
+ * @module
+ */
+
+import type { Session } from "./session.ts";
+
+/** What tab completion offers for an argument or an option's value. */
+export type Completion =
+  | "device"
+  | "buffer"
+  | "file"
+  | "preset"
+  | "dir"
+  | "verb"
+  | "expect"
+  | "none";
+
+/** A positional argument. */
+export interface ArgSpec {
+  /** As shown in synopses: DEV, BUF|PHYS, OFF. */
+  name: string;
+  help: string;
+  optional?: boolean;
+  variadic?: boolean;
+  choices?: readonly string[];
+  complete?: Completion;
+}
+
+/** An option, in commander's flag syntax (`--mask <bits>`, `--iommu`, `--no-iommu`). */
+export interface OptSpec {
+  flags: string;
+  help: string;
+  choices?: readonly string[];
+  complete?: Completion;
+  /** The option must be given (`sync … --for cpu|device`). */
+  required?: boolean;
+}
+
+/** What a command hands back: a JSON object and its text rendering. */
+export interface Reply {
+  json: Record<string, unknown>;
+  text: string[];
+  /** Set when the command failed but still has something to show (a failed map). */
+  error?: string;
+  /** Extra lines shown after the error message (text mode). */
+  errorNotes?: string[];
+  /** `quit`: end the session or script. */
+  quit?: boolean;
+}
+
+/** Everything a handler gets besides its arguments. */
+export interface Ctx {
+  session: Session;
+  /** Words that were quoted on the line (so `"cafe"` is text, `cafe` is hex). */
+  quoted: ReadonlySet<string>;
+  /** The whole line, as typed. */
+  line: string;
+  /** The whole command table (for `help`). */
+  table: readonly CommandSpec[];
+  /** Runs a nested script (for `source`); returns the replies' lines and success. */
+  runNested(path: string): { output: string[]; ok: boolean; commands: number };
+}
+
+/** Parsed option values, as commander returns them. */
+export type Opts = Record<string, string | boolean | undefined>;
+
+/** One verb (or `group sub` verb) of the REPL. */
+export interface CommandSpec {
+  /** ["map"] or ["guest", "new"]. */
+  path: readonly string[];
+  /** One line for the `help` list. */
+  summary: string;
+  /** A paragraph for `help VERB`: what it models, in the kernel's words. */
+  description?: string;
+  args: readonly ArgSpec[];
+  options: readonly OptSpec[];
+  /** Real lines one would type; `help VERB` shows them. */
+  examples: readonly string[];
+  /** Refuse to run without a guest. */
+  needsGuest?: boolean;
+  /** Take every word as an argument, options included (`expect error "--x"`). */
+  rawWords?: boolean;
+  run(ctx: Ctx, args: string[], opts: Opts): Reply;
+}
+
+/** One-line descriptions of the verbs that have subcommands. */
+export interface GroupSpec {
+  name: string;
+  summary: string;
+}
+
+/** The verb as typed: "guest new", "map". */
+export function verbName(spec: CommandSpec): string {
+  return spec.path.join(" ");
+}
+
+/** `map DEV BUF|PHYS SIZE DIR [--for cpu|device]`-style synopsis. */
+export function synopsis(spec: CommandSpec): string {
+  const parts = [verbName(spec)];
+  for (const a of spec.args) {
+    const name = a.choices && a.choices.length <= 4 ? a.choices.join("|") : a.name;
+    const shown = a.variadic ? `${name}…` : name;
+    parts.push(a.optional ? `[${shown}]` : shown);
+  }
+  for (const o of spec.options) {
+    if (o.flags.startsWith("--no-")) continue;
+    const m = /^(?:-\w, )?(--[\w-]+)(?: <([^>]+)>)?/.exec(o.flags);
+    if (!m) continue;
+    const value = o.choices && o.choices.length <= 4
+      ? " " + o.choices.join("|")
+      : m[2]
+      ? " " + m[2].toUpperCase()
+      : "";
+    parts.push(o.required ? `${m[1]}${value}` : `[${m[1]}${value}]`);
+  }
+  return parts.join(" ");
+}

@@ -1,0 +1,96 @@
+/**
+ * Splits a REPL line into words the way a shell would: whitespace separates words,
+ * `"…"` and `'…'` quote (double quotes understand `\n`, `\t`, `\\`, `\"`, `\xNN`), and
+ * a `#` at the start of a word begins a comment (SPEC §10).
+ *
+ * @module
+ */
+
+import { LabError } from "../errors.ts";
+
+/** One word of a line; `quoted` tells `"cafe"` (a string) from `cafe` (hex bytes). */
+export interface Token {
+  text: string;
+  quoted: boolean;
+  /** Offset of the word's first character in the line. */
+  start: number;
+}
+
+const ESCAPES: Record<string, string> = {
+  n: "\n",
+  t: "\t",
+  r: "\r",
+  "0": "\0",
+  "\\": "\\",
+  '"': '"',
+};
+
+/**
+ * Tokenizes one line. Throws a usage {@link LabError} on an unterminated quote, unless
+ * `partial` is set (completion wants the words typed so far, open quote included).
+ */
+export function tokenize(line: string, partial = false): Token[] {
+  const out: Token[] = [];
+  let i = 0;
+  const n = line.length;
+  while (i < n) {
+    while (i < n && /\s/.test(line[i])) i++;
+    if (i >= n) break;
+    if (line[i] === "#") break;
+    const start = i;
+    let text = "";
+    let quoted = false;
+    while (i < n && !/\s/.test(line[i])) {
+      const c = line[i];
+      if (c === '"' || c === "'") {
+        quoted = true;
+        const close = c;
+        i++;
+        let closed = false;
+        while (i < n) {
+          const d = line[i];
+          if (d === close) {
+            closed = true;
+            i++;
+            break;
+          }
+          if (close === '"' && d === "\\" && i + 1 < n) {
+            const e = line[i + 1];
+            if (e === "x" && /^[0-9a-fA-F]{2}$/.test(line.slice(i + 2, i + 4))) {
+              text += String.fromCharCode(parseInt(line.slice(i + 2, i + 4), 16));
+              i += 4;
+              continue;
+            }
+            text += ESCAPES[e] ?? "\\" + e;
+            i += 2;
+            continue;
+          }
+          text += d;
+          i++;
+        }
+        if (!closed && !partial) {
+          throw new LabError(
+            `Cannot parse line: unterminated ${close} quote at column ${start + 1}`,
+          );
+        }
+        continue;
+      }
+      text += c;
+      i++;
+    }
+    out.push({ text, quoted, start });
+  }
+  return out;
+}
+
+/** True when the line holds nothing to run: blank, or only a comment. */
+export function isBlankOrComment(line: string): boolean {
+  const t = line.trim();
+  return t === "" || t.startsWith("#");
+}
+
+/** Quotes a word for display when it would not survive {@link tokenize} as is. */
+export function quoteWord(word: string): string {
+  if (word !== "" && !/[\s"'#\\]/.test(word)) return word;
+  return '"' + word.replaceAll("\\", "\\\\").replaceAll('"', '\\"') + '"';
+}

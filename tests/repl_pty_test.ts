@@ -1,0 +1,179 @@
+/**
+ * The real interactive REPL under a pseudo-terminal (util-linux `script`): the banner,
+ * `help`, a Tab completion, `guest new --preset arm-dom0`, a map, a mistyped verb, and
+ * `quit` with status 0. Skipped (with a note) only when `script` is not installed.
+ */
+
+import { assert, assertEquals, assertStringIncludes } from "@std/assert";
+import { fromFileUrl } from "@std/path";
+
+const root = fromFileUrl(new URL("../", import.meta.url));
+
+function hasScript(): boolean {
+  try {
+    return new Deno.Command("script", { args: ["--version"], stdout: "null", stderr: "null" })
+      .outputSync().success;
+  } catch {
+    return false;
+  }
+}
+
+/** Strips ANSI escapes (readline redraws the line with cursor moves). */
+function plain(s: string): string {
+  // deno-lint-ignore no-control-regex
+  return s.replace(/\x1b\[[0-9;?]*[A-Za-z]/g, "").replaceAll("\r", "");
+}
+
+const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));
+
+/**
+ * The tests give the REPL a fresh HOME (for its history file); Deno's cache directory
+ * defaults to one under HOME, so pass the current one along to stay offline.
+ */
+function denoDir(): string {
+  const out = new Deno.Command(Deno.execPath(), {
+    args: ["info", "--json"],
+    stdout: "piped",
+    stderr: "null",
+  })
+    .outputSync();
+  return JSON.parse(new TextDecoder().decode(out.stdout)).denoDir;
+}
+
+function historyExists(home: string): boolean {
+  try {
+    Deno.statSync(`${home}/.swiotlb_lab_history`);
+    return true;
+  } catch {
+    return false;
+  }
+}
+
+Deno.test({
+  name: "pty: interactive session with help, Tab completion, a guest, a map, quit",
+  ignore: !hasScript(),
+  async fn() {
+    const repl = [
+      Deno.execPath(),
+      "run",
+      "--allow-read",
+      "--allow-write",
+      "--allow-env",
+      "repl.ts",
+      "--no-history",
+    ].map((a) => `'${a}'`).join(" ");
+    const home = Deno.makeTempDirSync({ prefix: "swiotlb_home_" });
+    const child = new Deno.Command("script", {
+      args: ["-qfec", repl, "/dev/null"],
+      cwd: root,
+      stdin: "piped",
+      stdout: "piped",
+      stderr: "piped",
+      // readline needs a capable TERM for raw mode and completion (TERM=dumb disables it).
+      env: { NO_COLOR: "1", TERM: "xterm", HOME: home, DENO_DIR: denoDir() },
+    }).spawn();
+    let out = "";
+    const decoder = new TextDecoder();
+    const reading = (async () => {
+      for await (const chunk of child.stdout) out += decoder.decode(chunk, { stream: true });
+    })();
+    const writer = child.stdin.getWriter();
+    const encoder = new TextEncoder();
+    /** Waits until the output holds `text` (after `from`), or fails after a timeout. */
+    const waitFor = async (text: string, from = 0, ms = 20000) => {
+      const end = Date.now() + ms;
+      while (!plain(out.slice(from)).includes(text)) {
+        if (Date.now() > end) {
+          throw new Error(`timed out waiting for ${JSON.stringify(text)}:\n${plain(out)}`);
+        }
+        await sleep(25);
+      }
+    };
+    const type = async (keys: string, expect: string) => {
+      const from = out.length;
+      await writer.write(encoder.encode(keys));
+      await waitFor(expect, from);
+    };
+    try {
+      await waitFor("swiotlb> ");
+      assertStringIncludes(plain(out), "swiotlb-lab — swiotlb-xen");
+      assertStringIncludes(plain(out), "Type 'help' for commands");
+      await type("help\r", "Session and scripts");
+      // Tab completes the verb, then the preset name as far as it is unique
+      // (arm-dom0 and arm-dom0-smmu share "arm-dom0").
+      await type("gue\t", "guest ");
+      await type("new --preset arm-d\t", "--preset arm-dom0");
+      await type("\r", "tree: 256 nodes");
+      await type("device add nic --mask 32\r", "device nic: dma_mask 0xffffffff");
+      await type("buf alloc rx 8K\r", "buffer rx:");
+      await type("map nic rx 8K to\r", "dma handle");
+      await type("mpa\r", "did you mean 'map'?");
+      await type("quit\r", "\n");
+      const status = await child.status;
+      await reading;
+      assertEquals(status.code, 0, plain(out));
+      const text = plain(out);
+      assertStringIncludes(text, "bounced: autotranslated guests always bounce");
+      assertStringIncludes(text, "slots 0-3 of segment 0");
+      assert(!/^\s+at .*:\d+:\d+/m.test(text), "no stack trace");
+      assert(!historyExists(home), "--no-history writes no history file");
+    } finally {
+      Deno.removeSync(home, { recursive: true });
+      try {
+        await writer.close();
+      } catch {
+        // Already closed by the child exiting.
+      }
+      try {
+        child.kill();
+      } catch {
+        // Already gone.
+      }
+      await child.stderr.cancel();
+    }
+  },
+});
+
+Deno.test({
+  name: "pty: history persists in ~/.swiotlb_lab_history",
+  ignore: !hasScript(),
+  async fn() {
+    const home = Deno.makeTempDirSync({ prefix: "swiotlb_home_" });
+    try {
+      const repl = [
+        Deno.execPath(),
+        "run",
+        "--allow-read",
+        "--allow-write",
+        "--allow-env",
+        "repl.ts",
+      ]
+        .map((a) => `'${a}'`).join(" ");
+      const child = new Deno.Command("script", {
+        args: ["-qfec", repl, "/dev/null"],
+        cwd: root,
+        stdin: "piped",
+        stdout: "piped",
+        stderr: "null",
+        env: { NO_COLOR: "1", TERM: "xterm", HOME: home, DENO_DIR: denoDir() },
+      }).spawn();
+      let out = "";
+      const reading = (async () => {
+        for await (const c of child.stdout) out += new TextDecoder().decode(c);
+      })();
+      const writer = child.stdin.getWriter();
+      const end = Date.now() + 20000;
+      while (!out.includes("swiotlb> ") && Date.now() < end) await sleep(25);
+      await writer.write(new TextEncoder().encode("guest presets\r"));
+      while (!out.includes("pvh-dom0-iommu") && Date.now() < end) await sleep(25);
+      await writer.write(new TextEncoder().encode("quit\r"));
+      assertEquals((await child.status).code, 0);
+      await reading;
+      await writer.close().catch(() => {});
+      const history = Deno.readTextFileSync(`${home}/.swiotlb_lab_history`);
+      assertEquals(history, "guest presets\nquit\n");
+    } finally {
+      Deno.removeSync(home, { recursive: true });
+    }
+  },
+});

@@ -31,7 +31,8 @@ const NAMES: Record<string, Direction> = {
 
 /** Accepts `to`, `from`, `bidi`, `none` and the kernel names (`DMA_TO_DEVICE`, …). */
 export function parseDirection(text: string): Direction {
-  const d = NAMES[text.trim().toLowerCase().replaceAll("-", "_")];
+  const key = text.trim().toLowerCase().replaceAll("-", "_");
+  const d = Object.hasOwn(NAMES, key) ? NAMES[key] : undefined;
   if (d === undefined) {
     throw new LabError(
       `Cannot parse direction "${text}": expected to, from, bidi or none (or DMA_TO_DEVICE, …)`,

@@ -657,17 +657,33 @@ export class Guest {
     return { nslabs: core.nslabs, index: core.hint, first, list, runs, orig };
   }
 
+  /**
+   * The p2m of `count` guest frames from `pfn`, as machine-contiguous runs. A guest
+   * frame number is `phys >> 12` (so an identity-mapped ARM dom0's pfns equal its mfns),
+   * while the domain indexes its p2m from its first page.
+   */
   p2m(pfn: number, count: number) {
-    return this.domain.contiguityRuns(pfn, count);
+    const base = this.domain.physBase / PAGE_SIZE;
+    const first = this.domain.nrPages > 0 ? base : 0;
+    if (!Number.isInteger(pfn) || pfn < first || pfn >= first + this.domain.nrPages) {
+      throw new LabError(
+        `pfn ${formatHex(pfn)} is outside ${this.domain.name}'s memory (pfns ${formatHex(first)}-${
+          formatHex(first + this.domain.nrPages - 1)
+        })`,
+      );
+    }
+    const n = Math.min(count, first + this.domain.nrPages - pfn);
+    return this.domain.contiguityRuns(pfn - base, n).map((r) => ({ ...r, pfn: r.pfn + base }));
   }
 
   m2p(mfn: number) {
-    const pfn = this.domain.mfnToPfn(mfn);
+    const index = this.domain.mfnToPfn(mfn);
+    const phys = index === undefined ? undefined : this.domain.pfnToPhys(index);
     return {
       mfn,
       owner: this.xen.whoseFrame(mfn),
-      pfn,
-      phys: pfn === undefined ? undefined : this.domain.pfnToPhys(pfn),
+      pfn: phys === undefined ? undefined : phys / PAGE_SIZE,
+      phys,
     };
   }
 

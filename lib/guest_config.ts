@@ -135,7 +135,7 @@ function oneOf<T extends string>(key: string, v: unknown, allowed: readonly T[])
 export function resolveConfig(input: GuestInput): GuestConfig {
   let base: GuestConfig = { ...DEFAULT_CONFIG, faults: {} };
   if (input.preset !== undefined) {
-    const p = PRESETS[input.preset];
+    const p = Object.hasOwn(PRESETS, input.preset) ? PRESETS[input.preset] : undefined;
     if (!p) {
       throw new LabError(
         `Unknown preset "${input.preset}": expected one of ${Object.keys(PRESETS).join(", ")}`,
@@ -254,7 +254,7 @@ export function parseGuestFile(text: string, fileName: string): GuestInput {
   const out: GuestInput = {};
   for (const [k, v] of Object.entries(raw)) {
     const key = k.replaceAll("-", "_");
-    const set = FILE_KEYS[key];
+    const set = Object.hasOwn(FILE_KEYS, key) ? FILE_KEYS[key] : undefined;
     if (!set) {
       throw new LabError(
         `Unknown key "${k}" in guest file ${fileName}: expected one of ${

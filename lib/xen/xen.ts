@@ -201,8 +201,11 @@ export class Xen {
     const owner = this.machine.owner(mfn);
     if (owner === FREE) return "free";
     if (owner === DOMID_XEN) return "xen";
-    const pfn = this.machine.m2p(mfn);
-    return pfn === undefined ? `dom${owner} (no m2p entry)` : `dom${owner} pfn ${formatHex(pfn)}`;
+    const index = this.machine.m2p(mfn);
+    if (index === undefined) return `dom${owner} (no m2p entry)`;
+    // The m2p holds the p2m index; a guest frame number counts from guest-physical 0.
+    const base = (this.domains.get(owner)?.physBase ?? 0) / PAGE_SIZE;
+    return `dom${owner} pfn ${formatHex(index + base)}`;
   }
 
   /** Checks an explicit layout: whole, inside memory, free, not overlapping. */

@@ -16,8 +16,10 @@ export * from "./lib/swiotlb/mod.ts";
 export * from "./lib/dma/device.ts";
 export type * from "./lib/dma/ops.ts";
 export { DirectDma } from "./lib/dma/direct.ts";
+export * from "./lib/dma/debug.ts";
 export {
   type BusLookup,
+  type InsertEntryResult,
   type PhysLookup,
   type Variant,
   XenSwiotlb,

@@ -22,7 +22,7 @@ for (let i = 0; i < 64 && (!contiguous || !straddling); i++) {
   if (g.domain.isMachineContiguous(b.phys, 8192)) contiguous ??= b.name;
   else straddling ??= b.name;
 }
-assert(contiguous && straddling, "the fragmented layout gives both kinds of buffer");
+if (!contiguous || !straddling) throw new Error("the fragmented layout gives both kinds of buffer");
 
 const show = (dev: string, name: string) => {
   const b = g.buffer(name);

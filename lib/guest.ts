@@ -7,15 +7,16 @@
  */
 
 import { formatHex, IO_TLB_SEGSIZE, IO_TLB_SIZE, PAGE_SIZE, pfnOf, SEGMENT_BYTES } from "./addr.ts";
-import { type Device, type DeviceConfig, makeDevice } from "./dma/device.ts";
+import { type DebugMapping, type DebugReportView, DmaDebug } from "./dma/debug.ts";
+import { type Device, type DeviceConfig, dmaMappingError, makeDevice } from "./dma/device.ts";
 import { DirectDma } from "./dma/direct.ts";
 import type { DmaOps, MapResult, SgElement, SgResult } from "./dma/ops.ts";
-import type { Direction } from "./direction.ts";
+import { type Direction, directionShort, DMA_BIDIRECTIONAL } from "./direction.ts";
 import { LabError } from "./errors.ts";
 import { EventLog } from "./events.ts";
 import { type GuestConfig, type GuestInput, resolveConfig } from "./guest_config.ts";
-import { positionPath, type RbNode } from "./rbtree.ts";
-import { type SwiotlbCore, SwiotlbCore as Core, type SyncTarget } from "./swiotlb/mod.ts";
+import { intervalOverlaps, positionPath, type RbNode } from "./rbtree.ts";
+import { slotsFor, type SwiotlbCore, SwiotlbCore as Core, type SyncTarget } from "./swiotlb/mod.ts";
 import { XenSwiotlb } from "./swiotlb_xen/engine.ts";
 import { DEFAULT_NSLABS, type InitAttempt, xenSwiotlbInit } from "./swiotlb_xen/init.ts";
 import type { XenPlatform } from "./swiotlb_xen/platform.ts";
@@ -73,7 +74,7 @@ export interface TreeRow {
   dmaAddr: number;
   physAddr: number;
   size: number;
-  kind: "segment" | "coherent";
+  kind: XenDmaInfo["kind"];
   color: "red" | "black";
   path: string;
 }
@@ -98,6 +99,29 @@ function kmallocAlign(size: number): number {
   return a;
 }
 
+/** How the DMA-API debug layer names a call (SPEC §8). */
+export interface DmaCallOptions {
+  /**
+   * The label of the call in debug reports and live mappings ("map nic rx 8K to"; the
+   * REPL passes the line). Default: built from the arguments.
+   */
+  call?: string;
+}
+
+/** Options of {@link Guest.map} and {@link Guest.unmap}. */
+export interface MapCallOptions extends DmaCallOptions {
+  /** dma_map_page / dma_unmap_page instead of …_single: the debug layer tells them apart. */
+  page?: boolean;
+}
+
+/** What {@link Guest.mappingError} answers. */
+export interface MappingErrorAnswer {
+  /** dma_mapping_error() of the guest's arch (SPEC §7). */
+  error: boolean;
+  /** The debug layer marked a live mapping at that handle as checked. */
+  marked: boolean;
+}
+
 /** A running guest with its DMA engine. */
 export class Guest {
   readonly config: GuestConfig;
@@ -111,6 +135,8 @@ export class Guest {
   readonly #buffers = new Map<string, Buffer>();
   readonly #coherent = new Map<number, { dev: string; phys: number; size: number }>();
   readonly #sg = new Map<string, SgElement[]>();
+  /** The DMA-API debug layer (SPEC §8); every call into it sits behind `.enabled`. */
+  readonly #debug: DmaDebug;
   readonly #counters: Counters = {
     maps: 0,
     bounces: 0,
@@ -128,6 +154,16 @@ export class Guest {
     this.config = config;
     this.events = events;
     this.xen = new Xen({ machineBytes: config.machine, seed: config.seed, events });
+    this.#debug = new DmaDebug({
+      enabled: config.debug,
+      arch: config.arch,
+      events,
+      // Beyond the kernel (SPEC §8): would the device fault on the handle it was given?
+      deviceFault: (bus, size) => {
+        const t = translateDeviceAccess(this.domain, bus, size);
+        return "fault" in t ? t.fault : undefined;
+      },
+    });
     this.domain = this.xen.createDomain({
       nrPages: config.mem / PAGE_SIZE,
       autotranslate: config.mode === "auto",
@@ -310,10 +346,18 @@ export class Guest {
     return d;
   }
 
-  removeDevice(name: string): { leaks: string[] } {
-    this.#device(name);
+  /**
+   * Removes a device. With the debug layer on, its live mappings are reported as leaks
+   * (dma_debug_device_change, SPEC §8) and returned, one line each.
+   */
+  removeDevice(name: string, opts: DmaCallOptions = {}): { leaks: string[] } {
+    const d = this.#device(name);
     this.#devices.delete(name);
-    return { leaks: [] };
+    const dbg = this.#debug;
+    const leaks = dbg.enabled
+      ? dbg.deviceRemoved(d.name, opts.call ?? `device remove ${name}`)
+      : [];
+    return { leaks };
   }
 
   devices(): Device[] {
@@ -378,7 +422,14 @@ export class Guest {
 
   // ---- the DMA API ------------------------------------------------------------------
 
-  map(dev: string, phys: number, size: number, dir: Direction): MapResult {
+  /** dma_map_single (or dma_map_page with `opts.page`). */
+  map(
+    dev: string,
+    phys: number,
+    size: number,
+    dir: Direction,
+    opts: MapCallOptions = {},
+  ): MapResult {
     const d = this.#device(dev);
     if (!(size > 0)) throw new LabError(`BUG: dma_map of ${size} bytes`, "bug");
     const r = this.#requireOps().mapPage(d, phys, size, dir);
@@ -386,70 +437,249 @@ export class Guest {
     if (r.error) this.#counters.mapErrors++;
     else if (r.bounced) this.#counters.bounces++;
     else this.#counters.fastPaths++;
+    if (this.#debug.enabled) {
+      this.#debug.addMapping({
+        device: d.name,
+        type: opts.page ? "page" : "single",
+        phys,
+        bus: r.bus,
+        size,
+        dir,
+        call: opts.call ?? `map ${dev} ${formatHex(phys)} ${size} ${directionShort(dir)}`,
+        slot: this.#liveSlot(r.bounced ? r.slot : null),
+        nslots: slotsFor(size),
+      });
+    }
     return r;
   }
 
-  unmap(dev: string, bus: number, size: number, dir: Direction): { copied: number } {
-    return { copied: this.#requireOps().unmapPage(this.#device(dev), bus, size, dir) };
+  /**
+   * dma_unmap_single (or _page). The debug layer checks the call before the engine runs
+   * it (so its report shows even when the checked policy refuses) and forgets the
+   * mapping only once the engine has unmapped it.
+   */
+  unmap(
+    dev: string,
+    bus: number,
+    size: number,
+    dir: Direction,
+    opts: MapCallOptions = {},
+  ): { copied: number } {
+    const d = this.#device(dev);
+    const ops = this.#requireOps();
+    const dbg = this.#debug;
+    const entry = dbg.enabled
+      ? dbg.checkUnmap({
+        device: d.name,
+        type: opts.page ? "page" : "single",
+        bus,
+        size,
+        dir,
+        call: opts.call ?? `unmap ${dev} ${formatHex(bus)} ${size} ${directionShort(dir)}`,
+      })
+      : undefined;
+    const copied = ops.unmapPage(d, bus, size, dir);
+    if (entry) dbg.remove(entry);
+    return { copied };
   }
 
+  /** dma_sync_single_for_cpu / _for_device; checked by the debug layer first. */
   sync(
     dev: string,
     bus: number,
     size: number,
     dir: Direction,
     target: SyncTarget,
+    opts: DmaCallOptions = {},
   ): { copied: number } {
-    return { copied: this.#requireOps().syncSingle(this.#device(dev), bus, size, dir, target) };
+    const d = this.#device(dev);
+    const ops = this.#requireOps();
+    if (this.#debug.enabled) {
+      this.#debug.checkSync({
+        device: d.name,
+        type: "single",
+        bus,
+        size,
+        dir,
+        call: opts.call ??
+          `sync ${dev} ${formatHex(bus)} ${size} ${directionShort(dir)} --for ${target}`,
+      });
+    }
+    return { copied: ops.syncSingle(d, bus, size, dir, target) };
+  }
+
+  /**
+   * dma_mapping_error(dev, bus): the arch's answer (SPEC §7). The debug layer notes that
+   * the driver checked this handle, so its unmap is not reported as unchecked.
+   */
+  mappingError(dev: string, bus: number): MappingErrorAnswer {
+    const d = this.#device(dev);
+    const error = dmaMappingError(this.domain.arch, bus);
+    const marked = this.#debug.enabled && this.#debug.mappingError(d.name, bus);
+    return { error, marked };
+  }
+
+  /** Is the DMA-API debug layer on? (GuestConfig.debug at creation, then {@link setDebug}.) */
+  get debugEnabled(): boolean {
+    return this.#debug.enabled;
+  }
+
+  /**
+   * Switches the DMA-API debug layer of this guest. Off forgets its live mappings, so
+   * after switching it back on it knows only what is mapped from then on.
+   */
+  setDebug(on: boolean): void {
+    this.#debug.setEnabled(on);
+  }
+
+  /** The debug layer's live mappings, reports and counts per kind (SPEC §8). */
+  debugReport(): DebugReportView {
+    return this.#debug.view();
   }
 
   #sgKey(dev: string, elems: { phys: number; length: number }[]): string {
     return dev + ":" + elems.map((e) => `${e.phys}+${e.length}`).join(",");
   }
 
-  mapSg(dev: string, elems: { phys: number; length: number }[], dir: Direction): SgResult {
+  /** dma_map_sg: the debug layer records each element with the list's nents. */
+  mapSg(
+    dev: string,
+    elems: { phys: number; length: number }[],
+    dir: Direction,
+    opts: DmaCallOptions = {},
+  ): SgResult {
     if (elems.length === 0) throw new LabError("map-sg needs at least one element");
-    const r = this.#requireOps().mapSg(this.#device(dev), elems, dir);
+    const d = this.#device(dev);
+    const r = this.#requireOps().mapSg(d, elems, dir);
     this.#counters.sgMaps++;
     if (!r.error) this.#sg.set(this.#sgKey(dev, elems), r.elements);
+    if (!r.error && this.#debug.enabled) {
+      const call = opts.call ?? `map-sg ${dev} ${this.#sgLabel(elems)} ${directionShort(dir)}`;
+      for (const e of r.elements) {
+        this.#debug.addMapping({
+          device: d.name,
+          type: "sg",
+          phys: e.phys,
+          bus: e.dmaAddress,
+          size: e.dmaLength,
+          dir,
+          sgCount: elems.length,
+          call,
+          slot: this.#liveSlot(e.bounced ? e.slot : null),
+          nslots: slotsFor(e.dmaLength),
+        });
+      }
+    }
     return r;
   }
 
-  #sgMapped(dev: string, elems: { phys: number; length: number }[]): SgElement[] {
-    const mapped = this.#sg.get(this.#sgKey(dev, elems));
-    if (!mapped) {
-      throw new LabError(
-        `No live scatterlist of ${dev} with those elements: map it with map-sg first`,
-        "refused",
-      );
-    }
-    return mapped;
+  /**
+   * The slot a new mapping holds, for the debug layer's overlap check — null when the
+   * pool does not have it in use (3.11's "not capable" path gives the slots back and
+   * still returns a handle, SPEC §7).
+   */
+  #liveSlot(slot: number | null): number | null {
+    const core = this.core;
+    return slot !== null && core !== undefined && core.freeRun[slot] === 0 ? slot : null;
   }
 
+  #sgLabel(elems: { phys: number; length: number }[]): string {
+    return elems.map((e) => `${formatHex(e.phys)}:${e.length}`).join(" ");
+  }
+
+  /**
+   * The mapped elements a driver passes to dma_unmap_sg / dma_sync_sg: the live list
+   * with exactly these elements, or — a driver passing a smaller nents than it mapped —
+   * the first elements of a live list that starts with them.
+   */
+  #sgMapped(
+    dev: string,
+    elems: { phys: number; length: number }[],
+  ): { key: string; list: SgElement[]; mapped: SgElement[] } {
+    const key = this.#sgKey(dev, elems);
+    const exact = this.#sg.get(key);
+    if (exact) return { key, list: exact, mapped: exact };
+    for (const [k, list] of this.#sg) {
+      if (!k.startsWith(dev + ":") || list.length <= elems.length) continue;
+      if (elems.every((e, i) => list[i].phys === e.phys && list[i].length === e.length)) {
+        return { key: k, list, mapped: list.slice(0, elems.length) };
+      }
+    }
+    throw new LabError(
+      `No live scatterlist of ${dev} with those elements: map it with map-sg first`,
+      "refused",
+    );
+  }
+
+  /** dma_unmap_sg; the debug layer checks every element first. */
   unmapSg(
     dev: string,
     elems: { phys: number; length: number }[],
     dir: Direction,
+    opts: DmaCallOptions = {},
   ): { copied: number } {
-    const mapped = this.#sgMapped(dev, elems);
-    const copied = this.#requireOps().unmapSg(this.#device(dev), mapped, dir);
-    this.#sg.delete(this.#sgKey(dev, elems));
+    const d = this.#device(dev);
+    const ops = this.#requireOps();
+    const { key, list, mapped } = this.#sgMapped(dev, elems);
+    const dbg = this.#debug;
+    const entries: (DebugMapping | undefined)[] = [];
+    if (dbg.enabled) {
+      const call = opts.call ?? `unmap-sg ${dev} ${this.#sgLabel(elems)} ${directionShort(dir)}`;
+      for (const e of mapped) {
+        entries.push(dbg.checkUnmap({
+          device: d.name,
+          type: "sg",
+          bus: e.dmaAddress,
+          size: e.dmaLength,
+          dir,
+          sgCount: elems.length,
+          call,
+        }));
+      }
+    }
+    const copied = ops.unmapSg(d, mapped, dir);
+    for (const e of entries) if (e) dbg.remove(e);
+    this.#sg.delete(key);
+    // A shorter nents leaves the rest of the list mapped: keep it, under its own elements.
+    const rest = list.slice(mapped.length);
+    if (rest.length > 0) this.#sg.set(this.#sgKey(dev, rest), rest);
     return { copied };
   }
 
+  /** dma_sync_sg_for_cpu / _for_device; the debug layer checks every element first. */
   syncSg(
     dev: string,
     elems: { phys: number; length: number }[],
     dir: Direction,
     target: SyncTarget,
+    opts: DmaCallOptions = {},
   ): { copied: number } {
-    const mapped = this.#sgMapped(dev, elems);
-    return { copied: this.#requireOps().syncSg(this.#device(dev), mapped, dir, target) };
+    const d = this.#device(dev);
+    const ops = this.#requireOps();
+    const { mapped } = this.#sgMapped(dev, elems);
+    if (this.#debug.enabled) {
+      const call = opts.call ??
+        `sync-sg ${dev} ${this.#sgLabel(elems)} ${directionShort(dir)} --for ${target}`;
+      for (const e of mapped) {
+        this.#debug.checkSync({
+          device: d.name,
+          type: "sg",
+          bus: e.dmaAddress,
+          size: e.dmaLength,
+          dir,
+          sgCount: elems.length,
+          call,
+        });
+      }
+    }
+    return { copied: ops.syncSg(d, mapped, dir, target) };
   }
 
-  allocCoherent(dev: string, size: number) {
+  /** dma_alloc_coherent; recorded by the debug layer as a BIDIRECTIONAL coherent mapping. */
+  allocCoherent(dev: string, size: number, opts: DmaCallOptions = {}) {
     if (!(size > 0)) throw new LabError(`Cannot allocate ${size} coherent bytes`);
-    const r = this.#requireOps().allocCoherent(this.#device(dev), size);
+    const d = this.#device(dev);
+    const r = this.#requireOps().allocCoherent(d, size);
     if (!r) {
       throw new LabError(
         `dma_alloc_coherent of ${size} bytes for ${dev} failed (no memory under the coherent mask)`,
@@ -458,10 +688,45 @@ export class Guest {
     }
     this.#coherent.set(r.bus, { dev, phys: r.phys, size });
     this.#counters.coherentAllocs++;
+    if (this.#debug.enabled) {
+      // Native swiotlb hands out pool slots when pages are beyond the coherent mask.
+      const core = this.core;
+      const inPool = core !== undefined && core.isSwiotlbBuffer(r.phys);
+      this.#debug.addMapping({
+        device: d.name,
+        type: "coherent",
+        phys: r.phys,
+        bus: r.bus,
+        size,
+        dir: DMA_BIDIRECTIONAL,
+        call: opts.call ?? `alloc-coherent ${dev} ${size}`,
+        slot: inPool ? core.slotIndex(r.phys) : null,
+        nslots: slotsFor(size),
+      });
+    }
     return r;
   }
 
-  freeCoherent(dev: string, bus: number, size: number): { leaked: boolean; why: string } {
+  /** dma_free_coherent; the debug layer checks the call before the guest refuses a bad one. */
+  freeCoherent(
+    dev: string,
+    bus: number,
+    size: number,
+    opts: DmaCallOptions = {},
+  ): { leaked: boolean; why: string } {
+    const d = this.#device(dev);
+    const ops = this.#requireOps();
+    const dbg = this.#debug;
+    const entry = dbg.enabled
+      ? dbg.checkUnmap({
+        device: d.name,
+        type: "coherent",
+        bus,
+        size,
+        dir: DMA_BIDIRECTIONAL,
+        call: opts.call ?? `free-coherent ${dev} ${formatHex(bus)} ${size}`,
+      })
+      : undefined;
     const rec = this.#coherent.get(bus);
     if (!rec || rec.dev !== dev) {
       throw new LabError(
@@ -476,7 +741,9 @@ export class Guest {
       );
     }
     this.#coherent.delete(bus);
-    return this.#requireOps().freeCoherent(this.#device(dev), rec.phys, bus, size);
+    const r = ops.freeCoherent(d, rec.phys, bus, size);
+    if (entry) dbg.remove(entry);
+    return r;
   }
 
   dmaSupported(dev: string, mask: number): boolean {
@@ -601,7 +868,8 @@ export class Guest {
   }
 
   #treeProblems(tree: XenSwiotlb["tree"]): string[] {
-    return tree.validate({ unique: true });
+    // SPEC §9: --validate also checks that no two bus intervals overlap.
+    return [...tree.validate({ unique: true }), ...intervalOverlaps(tree)];
   }
 
   /** The bus→phys tree (also after a failed init), or undefined when the mode has none. */

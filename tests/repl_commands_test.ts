@@ -529,6 +529,6 @@ Deno.test("complete: verbs, subcommands, flags, presets, devices, buffers, direc
   assertEquals(complete(s, "map nic rx 8K b"), [["bidi "], "b"]);
   assertEquals(complete(s, "sync nic 0x0 8K to --for c"), [["cpu "], "c"]);
   assertEquals(complete(s, "expect tree v"), [["valid "], "v"]);
-  assertEquals(complete(s, "help ma")[0].sort(), ["map", "map-sg"]);
+  assertEquals(complete(s, "help ma")[0].sort(), ["map", "map-error", "map-sg"]);
   assertEquals(complete(s, "trace o")[0].sort(), ["off", "on"]);
 });

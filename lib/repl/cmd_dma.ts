@@ -21,6 +21,7 @@ import { hexdump, sizeArg, toColonHex, toHex } from "./format.ts";
 import { mapJson, renderCopied, renderMap, renderSg, sgJson } from "./render_dma.ts";
 import { next } from "./render_guest.ts";
 import type { ArgSpec, CommandSpec, Ctx, OptSpec } from "./table.ts";
+import { quoteWord, tokenize } from "./tokenize.ts";
 
 const DIRS = ["to", "from", "bidi", "none"] as const;
 
@@ -65,6 +66,19 @@ function sgArgs(ctx: Ctx, words: string[]): { dev: string; elems: SgRef[]; dir: 
   return { dev, elems, dir };
 }
 
+/**
+ * The line as the DMA-API debug layer names the call ("map nic rx 8K to"), comment
+ * dropped (SPEC §8: each mapping remembers the call that made it).
+ */
+function call(ctx: Ctx): { call: string } {
+  return { call: tokenize(ctx.line).map((t) => quoteWord(t.text)).join(" ") };
+}
+
+const PAGE: OptSpec = {
+  flags: "--page",
+  help: "dma_map_page / dma_unmap_page instead of …_single (the debug layer tells them apart)",
+};
+
 function target(v: string | boolean | undefined): SyncTarget {
   if (v !== "cpu" && v !== "device") throw new LabError("sync needs --for cpu or --for device");
   return v;
@@ -98,16 +112,16 @@ export const dmaCommands: CommandSpec[] = [
       SIZE,
       DIR,
     ],
-    options: [],
+    options: [PAGE],
     examples: ["map nic rx 8K to", "map nic rx+0x800 2K from", "map nic 0x1a0402000 4K bidi"],
     needsGuest: true,
-    run: (ctx, [dev, where, sizeText, dirText]) => {
+    run: (ctx, [dev, where, sizeText, dirText], o) => {
       const s = ctx.session;
       const g = s.requireGuest();
       const ref = parsePhysRef(where, g, s.vars);
       const size = parseNum(sizeText, s.vars, "size");
       const dir = dirOf(dirText);
-      const r = g.map(dev, ref.phys, size, dir);
+      const r = g.map(dev, ref.phys, size, dir, { page: o.page === true, ...call(ctx) });
       const text = renderMap(r, dev, size, dir, s.fmt);
       if (r.error) {
         return {
@@ -126,14 +140,17 @@ export const dmaCommands: CommandSpec[] = [
     path: ["unmap"],
     summary: "dma_unmap_single/page: copy back (from/bidi) and free the bounce slots",
     args: [DEV, BUS, SIZE, DIR],
-    options: [],
+    options: [PAGE],
     examples: ["unmap nic 0x7f840000 8K to", "unmap nic $bus 8K from"],
     needsGuest: true,
-    run: (ctx, [dev, bus, size, dir]) => {
+    run: (ctx, [dev, bus, size, dir], o) => {
       const s = ctx.session;
       const b = parseNum(bus, s.vars, "bus address");
       const d = dirOf(dir);
-      const r = s.requireGuest().unmap(dev, b, parseNum(size, s.vars, "size"), d);
+      const r = s.requireGuest().unmap(dev, b, parseNum(size, s.vars, "size"), d, {
+        page: o.page === true,
+        ...call(ctx),
+      });
       return {
         json: { ok: true, copied: r.copied },
         text: renderCopied(
@@ -143,6 +160,35 @@ export const dmaCommands: CommandSpec[] = [
           true,
           s.fmt,
         ),
+      };
+    },
+  },
+  {
+    path: ["map-error"],
+    summary: "dma_mapping_error: is this handle the error code? (the debug layer notes the check)",
+    description:
+      "x86 recognises 0, arm only all-ones (SPEC §7). With the DMA-API debug layer on, a " +
+      "mapping whose handle never went through map-error is reported at unmap as " +
+      "'failed to check map error' (SPEC §8).",
+    args: [DEV, BUS],
+    options: [],
+    examples: ["map-error nic $bus", "map-error nic 0"],
+    needsGuest: true,
+    run: (ctx, [dev, bus]) => {
+      const s = ctx.session;
+      const b = parseNum(bus, s.vars, "bus address");
+      const g = s.requireGuest();
+      const r = g.mappingError(dev, b);
+      const fmt = s.fmt;
+      const rule = g.config.arch === "x86" ? "x86 compares with 0" : "arm compares with all-ones";
+      return {
+        json: { mapping_error: r.error, marked: r.marked },
+        text: [
+          `dma_mapping_error(${dev}, ${fmt.num(b)}) = ${
+            r.error ? fmt.err("true") : fmt.green("false")
+          } (${rule})` +
+          (r.marked ? "; the debug layer notes the handle as checked" : ""),
+        ],
       };
     },
   },
@@ -158,7 +204,7 @@ export const dmaCommands: CommandSpec[] = [
       const b = parseNum(bus, s.vars, "bus address");
       const d = dirOf(dir);
       const t = target(o.for);
-      const r = s.requireGuest().sync(dev, b, parseNum(size, s.vars, "size"), d, t);
+      const r = s.requireGuest().sync(dev, b, parseNum(size, s.vars, "size"), d, t, call(ctx));
       return {
         json: { ok: true, copied: r.copied, for: t },
         text: renderCopied(`sync ${s.fmt.num(b)} for ${t}`, r.copied, d, t === "cpu", s.fmt),
@@ -175,7 +221,7 @@ export const dmaCommands: CommandSpec[] = [
     run: (ctx, words) => {
       const s = ctx.session;
       const { dev, elems, dir } = sgArgs(ctx, words);
-      const r = s.requireGuest().mapSg(dev, elems, dir);
+      const r = s.requireGuest().mapSg(dev, elems, dir, call(ctx));
       const text = renderSg(r, s.fmt);
       if (r.error) {
         return { json: sgJson(r), text, error: `map-sg for ${dev} failed: ${r.why}` };
@@ -195,7 +241,7 @@ export const dmaCommands: CommandSpec[] = [
     run: (ctx, words) => {
       const s = ctx.session;
       const { dev, elems, dir } = sgArgs(ctx, words);
-      const r = s.requireGuest().unmapSg(dev, elems, dir);
+      const r = s.requireGuest().unmapSg(dev, elems, dir, call(ctx));
       return {
         json: { ok: true, copied: r.copied },
         text: renderCopied(`unmapped ${elems.length} element(s)`, r.copied, dir, true, s.fmt),
@@ -213,7 +259,7 @@ export const dmaCommands: CommandSpec[] = [
       const s = ctx.session;
       const { dev, elems, dir } = sgArgs(ctx, words);
       const t = target(o.for);
-      const r = s.requireGuest().syncSg(dev, elems, dir, t);
+      const r = s.requireGuest().syncSg(dev, elems, dir, t, call(ctx));
       return {
         json: { ok: true, copied: r.copied, for: t },
         text: renderCopied(
@@ -236,7 +282,7 @@ export const dmaCommands: CommandSpec[] = [
     run: (ctx, [dev, size]) => {
       const s = ctx.session;
       const n = parseNum(size, s.vars, "size");
-      const r = s.requireGuest().allocCoherent(dev, n);
+      const r = s.requireGuest().allocCoherent(dev, n, call(ctx));
       s.vars.set("bus", r.bus);
       s.vars.set("phys", r.phys);
       const fmt = s.fmt;
@@ -263,7 +309,7 @@ export const dmaCommands: CommandSpec[] = [
     run: (ctx, [dev, bus, size]) => {
       const s = ctx.session;
       const b = parseNum(bus, s.vars, "bus address");
-      const r = s.requireGuest().freeCoherent(dev, b, parseNum(size, s.vars, "size"));
+      const r = s.requireGuest().freeCoherent(dev, b, parseNum(size, s.vars, "size"), call(ctx));
       return {
         json: { ok: true, leaked: r.leaked, why: r.why },
         text: [

@@ -7,15 +7,11 @@
 import { LabError } from "../errors.ts";
 import { checkExpectation, EXPECT_FORMS } from "./expect.ts";
 import { findHelp, helpFor, helpJson, helpList } from "./help.ts";
+import { debugJson, renderDebug } from "./render_debug.ts";
 import type { CommandSpec } from "./table.ts";
 import { verbName } from "./table.ts";
 
 const ON_OFF = ["on", "off"] as const;
-
-/** Optional hook a guest may offer to switch the DMA-API debug layer (SPEC §8). */
-interface DebugSwitch {
-  setDebug?: (on: boolean) => void;
-}
 
 /** The session verbs. */
 export const sessionCommands: CommandSpec[] = [
@@ -34,21 +30,32 @@ export const sessionCommands: CommandSpec[] = [
   },
   {
     path: ["debug"],
-    summary: "the DMA-API debug layer (on by default in the REPL)",
-    args: [{ name: "on|off", help: "switch the debug layer", choices: ON_OFF }],
+    summary: "the DMA-API debug layer: live mappings and reports, or switch it on|off",
+    description:
+      "On by default in the REPL (SPEC §8). Each mapping is recorded with the line that made " +
+      "it; unmap, sync, free-coherent, map-error and device remove are checked against the " +
+      "record, and each problem is one 'DMA-API: <device>: …' line. 'debug on|off' switches " +
+      "the current guest and the guests made after it (guest new --debug|--no-debug per " +
+      "guest); off forgets the live mappings. Without an argument: the live mappings, the " +
+      "reports so far and the count per kind.",
+    args: [{ name: "on|off", help: "switch the debug layer", choices: ON_OFF, optional: true }],
     options: [],
-    examples: ["debug off"],
+    examples: ["debug", "debug off"],
     run: (ctx, [v]) => {
       const s = ctx.session;
+      if (v === undefined) {
+        const view = s.requireGuest().debugReport();
+        return { json: debugJson(view), text: renderDebug(view, s.fmt) };
+      }
+      const was = s.guest?.debugEnabled;
       s.debug = v === "on";
-      const sw = s.guest as DebugSwitch | undefined;
-      const now = sw?.setDebug !== undefined;
-      sw?.setDebug?.(s.debug);
+      s.guest?.setDebug(s.debug);
       return {
         json: { debug: s.debug },
         text: [
           `DMA-API debug ${v}` +
-          (s.guest && !now ? " (from the next 'guest new'; this guest keeps its setting)" : ""),
+          (s.guest ? " for this guest and the next ones" : " for the next guests") +
+          (was === false && s.debug ? " (it tracks mappings made from now on)" : ""),
         ],
       };
     },

@@ -9,12 +9,14 @@ import { dmaCommands } from "./cmd_dma.ts";
 import { guestCommands } from "./cmd_guest.ts";
 import { inspectCommands } from "./cmd_inspect.ts";
 import { sessionCommands } from "./cmd_session.ts";
+import { treeCommands } from "./cmd_tree.ts";
 import type { CommandSpec } from "./table.ts";
 
 const TABLE: readonly CommandSpec[] = [
   ...guestCommands,
   ...dmaCommands,
   ...inspectCommands,
+  ...treeCommands,
   ...sessionCommands,
 ];
 

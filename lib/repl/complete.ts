@@ -79,13 +79,19 @@ function candidates(session: Session, words: string[], current: string): string[
   const verb = words[0];
   const top = table.filter((c) => c.path[0] === verb);
   if (top.length === 0) return [];
-  let spec = top.find((c) => c.path.length === 1);
-  let rest = words.slice(1);
+  const named = top.find((c) => c.path.length === 2 && c.path[1] === words[1]);
+  let spec = named ?? top.find((c) => c.path.length === 1);
+  let rest = words.slice(named ? 2 : 1);
   if (!spec) {
     if (words.length === 1) return top.map((c) => c.path[1]);
     spec = top.find((c) => c.path[1] === words[1]);
     rest = words.slice(2);
     if (!spec) return [];
+  }
+  // A verb that is also a group (`tree`, `tree insert`) offers its subcommands first.
+  if (!named && words.length === 1 && !current.startsWith("-")) {
+    const subs = top.filter((c) => c.path.length === 2).map((c) => c.path[1]);
+    if (subs.length > 0) return [...subs, ...flagsOf(spec).map((f) => f.name)];
   }
   if (spec.path[0] === "expect") {
     if (rest.length === 0) return [...EXPECT_KEYWORDS];

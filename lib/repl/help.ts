@@ -18,6 +18,7 @@ const TOPICS: readonly (readonly [string, readonly string[]])[] = [
     [
       "map",
       "unmap",
+      "map-error",
       "sync",
       "map-sg",
       "unmap-sg",

@@ -20,7 +20,7 @@ export interface DrawOptions {
 /** "R [0x7f840000,+256K) phys 0x1c0000000  root/l/l". */
 export function nodeLabel(r: TreeRow, fmt: Fmt): string {
   const body = `[${fmt.num(r.dmaAddr)},+${sizeText(r.size)}) phys ${fmt.num(r.physAddr)}` +
-    (r.kind === "coherent" ? " coherent" : "");
+    (r.kind === "segment" ? "" : ` ${r.kind}`);
   const tag = r.color === "red" ? fmt.red("R " + body) : fmt.bold("B " + body);
   return `${tag}  ${fmt.dim(r.path)}`;
 }
@@ -124,7 +124,7 @@ export function treeDot(rows: readonly TreeRow[]): string {
   ];
   for (const r of rows) {
     const label = `[${hex(r.dmaAddr)},+${sizeText(r.size)})\\nphys ${hex(r.physAddr)}` +
-      (r.kind === "coherent" ? "\\ncoherent" : "");
+      (r.kind === "segment" ? "" : `\\n${r.kind}`);
     out.push(
       `  ${id(r.path)} [label="${label}", fillcolor=${r.color === "red" ? "red" : "black"}];`,
     );

@@ -52,6 +52,9 @@ function resolveVerb(
   if (top.length === 0) {
     throw new LabError(`unknown command '${words[0]}'${didYouMean(first, topWords(table))}`);
   }
+  // A word can be a verb and a group at once (`tree`, `tree insert`): a subcommand wins.
+  const named = top.find((c) => c.path.length === 2 && c.path[1] === words[1]);
+  if (named) return { spec: named, rest: words.slice(2) };
   const single = top.find((c) => c.path.length === 1);
   if (single) return { spec: single, rest: words.slice(1) };
   const subs = top.map((c) => c.path[1]);

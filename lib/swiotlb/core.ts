@@ -124,7 +124,11 @@ function unmapCall(tlbAddr: number, size: number, dir: Direction): string {
 
 /** Slot count of a size: ALIGN(size, 2048) >> IO_TLB_SHIFT. */
 export function slotsFor(size: number): number {
-  return Math.ceil(size / IO_TLB_SIZE);
+  // A whole size below 2^31 rounds up with integer ops (a hot path: every map and unmap);
+  // anything else (fractions, huge or bad sizes) takes the exact float form.
+  return size > 0 && size <= 0x7fff_f800 && (size | 0) === size
+    ? (size + (IO_TLB_SIZE - 1)) >>> IO_TLB_SHIFT
+    : Math.ceil(size / IO_TLB_SIZE);
 }
 
 /** The 3.11 swiotlb slot allocator and bounce engine (SPEC §3). */
@@ -161,6 +165,14 @@ export class SwiotlbCore {
   readonly #liveSize: Int32Array;
   /** Out-of-bounds indexes touched by the current call (faithful policy). */
   readonly #trapped: number[] = [];
+  /**
+   * The boundary numbers of the last (tblDmaAddr, mask) pair seen by mapSingle: a caller
+   * passes the same pair on every map, and `addr % (mask + 1)` is a float modulo.
+   */
+  #boundTbl = NaN;
+  #boundMask = NaN;
+  #offsetSlots = 0;
+  #maxSlots = 1;
 
   constructor(opts: SwiotlbCoreOptions) {
     const { nslabs, start } = opts;
@@ -216,18 +228,23 @@ export class SwiotlbCore {
     const nslots = slotsFor(size);
     // The boundary test works in slots relative to the mask: the table's bus base inside
     // the mask, rounded up to a slot, and the mask's span in slots (2^53 for all-ones).
-    const offsetSlots = Math.ceil(andMask(tblDmaAddr, mask) / IO_TLB_SIZE);
-    const maxSlots = Math.ceil((mask + 1) / IO_TLB_SIZE);
+    // Recomputed only when the pair changes (NaN never equals itself: always recomputed).
+    if (tblDmaAddr !== this.#boundTbl || mask !== this.#boundMask) {
+      this.#boundTbl = tblDmaAddr;
+      this.#boundMask = mask;
+      this.#offsetSlots = Math.ceil(andMask(tblDmaAddr, mask) / IO_TLB_SIZE);
+      this.#maxSlots = Math.ceil((mask + 1) / IO_TLB_SIZE);
+    }
+    const offsetSlots = this.#offsetSlots;
+    const maxSlots = this.#maxSlots;
     // A mapping larger than a page is searched at even slots only (page granularity).
     const stride = size > 4096 ? 2 : 1;
     const nslabs = this.nslabs;
     const list = this.freeRun;
-    const out = this.lastMap;
-    out.nslots = nslots;
-    out.stride = stride;
-    out.probes = 0;
-    out.boundarySkips = 0;
-    out.index = -1;
+    const events = this.events;
+    // Probe counts live in locals and land in lastMap once (hot path: no per-probe stores).
+    let probes = 0;
+    let boundarySkips = 0;
 
     let index = Math.ceil(this.hint / stride) * stride;
     if (index >= nslabs) index = 0;
@@ -236,13 +253,13 @@ export class SwiotlbCore {
     search: do {
       // iommu_is_span_boundary: would [index, index+nslots) cross a multiple of maxSlots?
       while (((offsetSlots + index) % maxSlots) + nslots > maxSlots) {
-        out.boundarySkips++;
-        out.probes++;
+        boundarySkips++;
+        probes++;
         index += stride;
         if (index >= nslabs) index = 0;
         if (index === wrap) break search;
       }
-      out.probes++;
+      probes++;
       if (list[index] >= nslots) {
         found = index;
         break;
@@ -251,33 +268,41 @@ export class SwiotlbCore {
       if (index >= nslabs) index = 0;
     } while (index !== wrap);
 
+    const out = this.lastMap;
+    out.index = -1;
+    out.nslots = nslots;
+    out.stride = stride;
+    out.probes = probes;
+    out.boundarySkips = boundarySkips;
     if (found < 0) {
       this.stats.failedMaps++;
-      if (this.events.tracing) {
-        this.events.trace(
+      if (events.tracing) {
+        events.trace(
           "swiotlb",
-          `map ${size} bytes: no run of ${nslots} slots (stride ${stride}, ${out.probes} probes, ${out.boundarySkips} boundary skips) → SWIOTLB_MAP_ERROR`,
+          `map ${size} bytes: no run of ${nslots} slots (stride ${stride}, ${probes} probes, ${boundarySkips} boundary skips) → SWIOTLB_MAP_ERROR`,
         );
       }
       return MAP_ERROR;
     }
 
-    if (found + nslots > nslabs) {
+    const end = found + nslots;
+    if (end > nslabs) {
       // Only a pool whose last segment is short (a halved swiotlb= that is not a
       // multiple of 128, SPEC §5 step 4) gets here: its counters still count 128.
       const problem = `map of ${size} bytes at slot ${found} runs ${
-        found + nslots - nslabs
+        end - nslabs
       } slot(s) past the end of the ${nslabs}-slot pool (short last segment)`;
       if (this.policy === "checked") throw new LabError(problem, "refused");
       this.#ub(`swiotlb_tbl_map_single(${formatHex(orig)}, ${size}): ${problem}`);
     }
-    for (let i = found; i < found + nslots; i++) list[i] = 0;
-    // Renumber the free run that now ends at `found`, stopping at a segment's last slot.
+    for (let i = found; i < end; i++) list[i] = 0;
+    // Renumber the free run that now ends at `found`, stopping at a segment's last slot
+    // (found >= 0, and (-1 & 127) === 127, so this never leaves the pool).
     let count = 0;
     for (let i = found - 1; (i & (IO_TLB_SEGSIZE - 1)) !== IO_TLB_SEGSIZE - 1 && list[i]; i--) {
       list[i] = ++count;
     }
-    this.hint = found + nslots < nslabs ? found + nslots : 0;
+    this.hint = end < nslabs ? end : 0;
     const origAddr = this.origAddr;
     for (let k = 0; k < nslots; k++) origAddr[found + k] = orig + k * IO_TLB_SIZE;
     this.#liveSize[found] = size;
@@ -285,14 +310,15 @@ export class SwiotlbCore {
 
     const stats = this.stats;
     stats.maps++;
-    stats.slotsUsed += nslots;
-    if (stats.slotsUsed > stats.highWater) stats.highWater = stats.slotsUsed;
+    const used = stats.slotsUsed + nslots;
+    stats.slotsUsed = used;
+    if (used > stats.highWater) stats.highWater = used;
     const tlbAddr = this.start + found * IO_TLB_SIZE;
-    if (this.events.tracing) {
-      this.events.trace(
+    if (events.tracing) {
+      events.trace(
         "swiotlb",
-        `map ${size} bytes (${nslots} slots, stride ${stride}): slot ${found} after ${out.probes} probes` +
-          (out.boundarySkips ? `, ${out.boundarySkips} boundary skips` : "") +
+        `map ${size} bytes (${nslots} slots, stride ${stride}): slot ${found} after ${probes} probes` +
+          (boundarySkips ? `, ${boundarySkips} boundary skips` : "") +
           `; hint → ${this.hint}`,
       );
     }
@@ -319,20 +345,43 @@ export class SwiotlbCore {
     if (orig !== 0 && (dir === DMA_FROM_DEVICE || dir === DMA_BIDIRECTIONAL)) {
       copied = this.#bounce(tlbAddr, orig, size, "out");
     }
-    // The run to the right counts only if it lies in the same segment.
-    const segEnd = (Math.floor(index / IO_TLB_SEGSIZE) + 1) * IO_TLB_SEGSIZE;
-    let count = index + nslots < segEnd ? this.#get(index + nslots) : 0;
+    const last = index + nslots - 1;
+    let count: number;
     let freed = 0;
-    for (let i = index + nslots - 1; i >= index; i--) {
-      if (this.#get(i) === 0) freed++;
-      this.#set(i, ++count);
-    }
-    for (
-      let i = index - 1;
-      (i & (IO_TLB_SEGSIZE - 1)) !== IO_TLB_SEGSIZE - 1 && this.#get(i);
-      i--
-    ) {
-      this.#set(i, ++count);
+    if (index >= 0 && nslots > 0 && last < nslabs) {
+      // Fast path, every access in bounds: the freed slots lie in the pool, and the left
+      // walk stops at a segment's last slot (and (-1 & 127) === 127) before leaving it.
+      const list = this.freeRun;
+      const next = last + 1;
+      // The run to the right counts only if it lies in the same segment.
+      count = next < (index | (IO_TLB_SEGSIZE - 1)) + 1
+        ? (next < nslabs ? list[next] : this.#get(next))
+        : 0;
+      for (let i = last; i >= index; i--) {
+        if (list[i] === 0) freed++;
+        list[i] = ++count;
+      }
+      for (let i = index - 1; (i & (IO_TLB_SEGSIZE - 1)) !== IO_TLB_SEGSIZE - 1 && list[i]; i--) {
+        list[i] = ++count;
+      }
+    } else {
+      // Faithful policy with an index outside the pool: every access goes through the
+      // trapping accessors.
+      const segEnd = (Math.floor(index / IO_TLB_SEGSIZE) + 1) * IO_TLB_SEGSIZE;
+      count = index + nslots < segEnd ? this.#get(index + nslots) : 0;
+      for (let i = last; i >= index; i--) {
+        // Bookkeeping, not a kernel read: a slot outside the pool was never handed out,
+        // so it frees nothing (slots_used must not go negative) and is no access either.
+        if (i >= 0 && i < nslabs && this.freeRun[i] === 0) freed++;
+        this.#set(i, ++count);
+      }
+      for (
+        let i = index - 1;
+        (i & (IO_TLB_SEGSIZE - 1)) !== IO_TLB_SEGSIZE - 1 && this.#get(i);
+        i--
+      ) {
+        this.#set(i, ++count);
+      }
     }
     if (index >= 0 && index < nslabs) this.#liveSize[index] = 0;
     if (this.#trapped.length) this.#reportTrapped(unmapCall(tlbAddr, size, dir));

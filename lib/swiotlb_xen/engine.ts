@@ -7,12 +7,18 @@
  */
 
 import { fls, formatHex, IO_TLB_SEGSIZE, IO_TLB_SIZE, SEGMENT_BYTES } from "../addr.ts";
-import { type Arch, type Device, dmaCapable, dmaErrorCode } from "../dma/device.ts";
+import {
+  type Arch,
+  type Device,
+  dmaCapable,
+  dmaErrorCode,
+  dmaMappingError,
+} from "../dma/device.ts";
 import type { CoherentResult, DmaOps, MapResult, SgElement, SgResult } from "../dma/ops.ts";
 import { type Direction, DMA_BIDIRECTIONAL, DMA_NONE, DMA_TO_DEVICE } from "../direction.ts";
 import { LabError } from "../errors.ts";
 import type { EventLog } from "../events.ts";
-import type { IntervalStep } from "../rbtree.ts";
+import { type IntervalStep, positionPath } from "../rbtree.ts";
 import { MAP_ERROR, type Policy, SwiotlbCore, type SyncTarget } from "../swiotlb/mod.ts";
 import { getOrder, type XenSwiotlbInit } from "./init.ts";
 import type { XenPlatform } from "./platform.ts";
@@ -20,6 +26,7 @@ import {
   type BusTree,
   xenDmaAddEntry,
   type XenDmaInfo,
+  xenDmaOverlaps,
   xenDmaRemoveEntry,
   xenGetDmaInfoFromDma,
 } from "./tree.ts";
@@ -52,6 +59,26 @@ export interface BusLookup {
   node: XenDmaInfo | null;
   visited: IntervalStep[];
   how: string;
+}
+
+/** What {@link XenSwiotlb.insertEntry} did. */
+export interface InsertEntryResult {
+  /** False when xen_dma_add_entry refused it (an equal dma_addr or phys_addr on its path). */
+  ok: boolean;
+  /** The entry as inserted (kind "manual"). */
+  entry: XenDmaInfo;
+  /** The kernel's warning when refused. */
+  warning?: string;
+  /** Nodes whose bus interval the new one overlaps (accepted under faithful only). */
+  overlaps: XenDmaInfo[];
+  /** Where the node ended up after the insert's rebalancing (`root/r/l`), null if refused. */
+  path: string | null;
+}
+
+/** "segment 2 [0x180000, +0x40000)": a node as messages name it. */
+export function describeNode(e: XenDmaInfo): string {
+  const what = e.kind === "segment" ? `segment ${e.index}` : `${e.kind} node`;
+  return `${what} [${formatHex(e.dmaAddr)}, ${formatHex(e.dmaAddr + e.size)})`;
 }
 
 /** A coherent buffer the engine handed out (needed to free it the way it was made). */
@@ -187,7 +214,11 @@ export class XenSwiotlb implements DmaOps {
       node: hit,
       visited,
       how: hit
-        ? (hit.kind === "segment" ? `segment ${hit.index}` : "coherent buffer")
+        ? (hit.kind === "segment"
+          ? `segment ${hit.index}`
+          : hit.kind === "coherent"
+          ? "coherent buffer"
+          : `node put in by 'tree insert' at phys ${formatHex(hit.physAddr)}`)
         : "no node holds it",
     };
   }
@@ -256,17 +287,102 @@ export class XenSwiotlb implements DmaOps {
       return this.#fail(phys, `swiotlb buffer is full (${size} bytes): ${why}`);
     }
     const bus = this.physToBus(map);
-    if (!dmaCapable(this.arch, dev, bus, size)) {
-      // 3.11 unmaps (bouncing back for FROM_DEVICE/BIDIRECTIONAL) and returns 0 — not the
-      // arch's error code, which arm's dma_mapping_error does not recognise (SPEC §7).
-      this.core.unmapSingle(map, size, dir);
+    if (!dmaCapable(this.arch, dev, bus, size)) return this.#notCapable(dev, phys, map, size, dir);
+    return this.#bounceResult(map, dir, size, why);
+  }
+
+  /**
+   * The bounce buffer itself is beyond the device's mask: 3.11 unmaps it (bouncing back
+   * for FROM_DEVICE / BIDIRECTIONAL) and returns 0 — x86's DMA error code, but not arm's
+   * (all-ones), so arm's dma_mapping_error says "no error" and the driver goes on with bus
+   * 0 (SPEC §7). faithful hands out that 0 and records the undefined behaviour; checked
+   * flags the failure and returns arm's own error code, which dma_mapping_error catches.
+   */
+  #notCapable(dev: Device, phys: number, map: number, size: number, dir: Direction): MapResult {
+    const bus = this.physToBus(map);
+    const mask = dev.dmaMask === undefined ? "no dma_mask" : `mask ${formatHex(dev.dmaMask)}`;
+    const slot = this.core.slotIndex(map);
+    const copied = dir === DMA_TO_DEVICE || dir === DMA_BIDIRECTIONAL ? size : 0;
+    this.core.unmapSingle(map, size, dir);
+    const beyond = `bounce buffer bus ${formatHex(bus)}+${size} is beyond ${dev.name}'s ${mask}`;
+    if (dmaMappingError(this.arch, 0)) {
       return this.#fail(
         phys,
-        `bounce buffer bus ${formatHex(bus)} is not DMA-capable for ${dev.name}`,
+        `${beyond}: xen_swiotlb_map_page unmaps it and returns 0, ${this.arch}'s DMA error code`,
         0,
       );
     }
-    return this.#bounceResult(map, dir, size, why);
+    const problem =
+      `xen_swiotlb_map_page(${dev.name}, ${formatHex(phys)}, ${size}): ${beyond}; 3.11 ` +
+      `unmaps it and returns 0, which ${this.arch}'s dma_mapping_error does not recognise ` +
+      `(it only catches ${formatHex(dmaErrorCode(this.arch))})`;
+    if (this.policy === "checked") {
+      return this.#fail(
+        phys,
+        `${problem}; the checked policy returns ${this.arch}'s error code instead`,
+      );
+    }
+    this.#events.ub("swiotlb-xen", `${problem}: the driver goes on with dma handle 0x0`);
+    return {
+      bus: 0,
+      phys: map,
+      bounced: true,
+      slot,
+      segment: Math.floor(slot / IO_TLB_SEGSIZE),
+      copied,
+      error: false,
+      why: `${beyond}; the slots were given back and 3.11 returned 0, which ${this.arch}'s ` +
+        `dma_mapping_error takes for a valid handle`,
+    };
+  }
+
+  /**
+   * `tree insert`: puts `{dma, phys, size}` into the bus→phys tree the way the RFC's
+   * xen_dma_add_entry would — refused only when a node met on the way down has an EQUAL
+   * dma_addr or phys_addr (the kernel's warning is logged). An interval overlapping other
+   * nodes goes in under faithful (recorded as undefined behaviour: lookups there then
+   * answer by the tree's shape); checked refuses it and changes nothing (SPEC §6).
+   */
+  insertEntry(dmaAddr: number, physAddr: number, size: number): InsertEntryResult {
+    for (const [what, v] of [["dma_addr", dmaAddr], ["phys_addr", physAddr]] as const) {
+      if (!Number.isSafeInteger(v) || v < 0) {
+        throw new LabError(`tree insert: ${what} ${v} is not an address`);
+      }
+    }
+    if (!Number.isSafeInteger(size) || size <= 0) {
+      throw new LabError(`tree insert: size ${size} must be a positive number of bytes`);
+    }
+    const entry: XenDmaInfo = { dmaAddr, physAddr, size, kind: "manual", index: -1 };
+    const overlaps = xenDmaOverlaps(this.tree, dmaAddr, size);
+    const call = `xen_dma_add_entry(phys=${formatHex(physAddr)} -> dma=${
+      formatHex(dmaAddr)
+    }, size ${formatHex(size)})`;
+    const clash = overlaps.length === 0
+      ? ""
+      : `[${formatHex(dmaAddr)}, ${formatHex(dmaAddr + size)}) overlaps ${
+        overlaps.map(describeNode).join(" and ")
+      }`;
+    if (clash && this.policy === "checked") {
+      throw new LabError(
+        `${call}: ${clash}; the RFC's insert would accept it (it only rejects an equal ` +
+          `dma_addr or phys_addr met on its way down) and bus→phys lookups there would ` +
+          `answer by the tree's shape`,
+        "refused",
+      );
+    }
+    const added = xenDmaAddEntry(this.tree, entry);
+    if ("warning" in added) {
+      this.#events.log("swiotlb-xen", added.warning);
+      return { ok: false, entry, warning: added.warning, overlaps, path: null };
+    }
+    if (clash) {
+      this.#events.ub(
+        "swiotlb-xen",
+        `${call}: accepted although ${clash}; a lookup there returns whichever node the ` +
+          `tree walk meets first`,
+      );
+    }
+    return { ok: true, entry, overlaps, path: positionPath(added.node) };
   }
 
   /** The phys an unmap/sync of `bus` resolves to, refusing (checked) an unknown bus address. */

@@ -12,8 +12,12 @@ export interface XenDmaInfo {
   dmaAddr: number;
   physAddr: number;
   size: number;
-  /** A pool segment (index into the segment array) or a coherent allocation. */
-  kind: "segment" | "coherent";
+  /**
+   * A pool segment (index into the segment array), a coherent allocation, or an entry
+   * put in by hand with `tree insert` (the lab's way to build the overlaps the RFC's
+   * insert lets through, SPEC §6).
+   */
+  kind: "segment" | "coherent" | "manual";
   /** Segment index j for kind "segment". */
   index: number;
 }
@@ -64,6 +68,21 @@ export function xenGetDmaInfoFromDma(
 ): XenDmaInfo | null {
   const n = findInterval(tree, bus, steps);
   return n === null ? null : n.entry;
+}
+
+/**
+ * Every node whose bus interval `[dma_addr, dma_addr + size)` shares a byte with
+ * `[dma, dma + size)`, in bus order. xen_dma_add_entry never asks this (SPEC §6); the
+ * checked policy does, before an insert.
+ */
+export function xenDmaOverlaps(tree: BusTree, dma: number, size: number): XenDmaInfo[] {
+  const out: XenDmaInfo[] = [];
+  for (let n = tree.first(); n !== null; n = tree.next(n)) {
+    const e = n.entry;
+    if (e.dmaAddr >= dma + size) break;
+    if (e.size > 0 && e.dmaAddr + e.size > dma) out.push(e);
+  }
+  return out;
 }
 
 /** Removes the node holding exactly this entry object, if present. */

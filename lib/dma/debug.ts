@@ -1,0 +1,606 @@
+/**
+ * The DMA-API debug layer (SPEC §8), modelled on the kernel's CONFIG_DMA_API_DEBUG
+ * (lib/dma-debug.c in 3.11): every mapping a driver makes is recorded, and every unmap,
+ * sync, dma_mapping_error and device removal is checked against the record. A problem
+ * becomes one report line in the kernel's words — `DMA-API: <device>: device driver …`
+ * with bracketed fields — recorded as a "debug" event and kept here with a count per
+ * kind. Two checks go beyond the kernel: a new bounce mapping whose slots overlap a live
+ * mapping's (only possible after a faithful corruption of the free list), and a bus
+ * address the device's IOMMU would fault on.
+ *
+ * Kernel names, once: `struct dma_debug_entry` → {@link DebugMapping}, `add_dma_entry`
+ * → {@link DmaDebug.addMapping}, `check_unmap` → {@link DmaDebug.checkUnmap},
+ * `check_sync` → {@link DmaDebug.checkSync}, `debug_dma_mapping_error` →
+ * {@link DmaDebug.mappingError}, `dma_debug_device_change` → {@link DmaDebug.deviceRemoved}.
+ *
+ * The layer only checks: it never refuses a call and never changes engine state. The
+ * caller (lib/guest.ts) runs the checks *before* the engine's unmap or sync, so a report
+ * shows even when the checked policy then refuses the call, and drops the record only
+ * once the engine has performed the unmap.
+ *
+ * @module
+ */
+
+import { formatHex } from "../addr.ts";
+import { type Direction, directionName, DMA_BIDIRECTIONAL } from "../direction.ts";
+import type { EventLog } from "../events.ts";
+import { type Arch, dmaMappingError } from "./device.ts";
+
+/** How a mapping was made: dma_map_single, dma_map_page, dma_map_sg, dma_alloc_coherent. */
+export type MappingType = "single" | "page" | "sg" | "coherent";
+
+/** What a report is about; `counts` in {@link DebugReportView} has one entry per kind. */
+export type DebugKind =
+  /** Unmap / free of an address with no live mapping of that device. */
+  | "free-unmapped"
+  /** Unmap size differs from the map size. */
+  | "free-size"
+  /** Unmapped with another function than it was mapped with (single/page/sg/coherent). */
+  | "free-function"
+  /** Unmapped with another direction than it was mapped with. */
+  | "free-direction"
+  /** dma_unmap_sg with another nents than dma_map_sg was given. */
+  | "free-sg-count"
+  /** Sync of an address with no live mapping. */
+  | "sync-unmapped"
+  /** Sync running past the end of the mapping. */
+  | "sync-range"
+  /** Sync with another direction than the mapping's (a BIDIRECTIONAL mapping accepts any). */
+  | "sync-direction"
+  /** dma_sync_sg with another nents than dma_map_sg was given. */
+  | "sync-sg-count"
+  /** Unmap of a single/page mapping whose handle dma_mapping_error never saw. */
+  | "map-error-unchecked"
+  /** A device was removed with live mappings (one report per removal). */
+  | "leak"
+  /** One leaked mapping of a removed device (one report per mapping). */
+  | "leaked-mapping"
+  /** Beyond the kernel: a new bounce mapping shares slots with a live one. */
+  | "slot-overlap"
+  /** Beyond the kernel: the device could not reach the returned bus address. */
+  | "iommu-fault";
+
+/** Every kind, in report order (for stable `counts`). */
+export const DEBUG_KINDS: readonly DebugKind[] = [
+  "free-unmapped",
+  "free-size",
+  "free-function",
+  "free-direction",
+  "free-sg-count",
+  "sync-unmapped",
+  "sync-range",
+  "sync-direction",
+  "sync-sg-count",
+  "map-error-unchecked",
+  "leak",
+  "leaked-mapping",
+  "slot-overlap",
+  "iommu-fault",
+];
+
+/** One live mapping (`struct dma_debug_entry`). */
+export interface DebugMapping {
+  /** Sequence number, in the order mappings were made. */
+  readonly id: number;
+  readonly device: string;
+  readonly type: MappingType;
+  /** Guest-physical address of the CPU buffer (coherent: the allocation). */
+  readonly phys: number;
+  /** The dma handle the driver got. */
+  readonly bus: number;
+  readonly size: number;
+  /** DMA_BIDIRECTIONAL for coherent memory, as in the kernel. */
+  readonly dir: Direction;
+  /** sg_call_ents: the nents given to dma_map_sg; 0 for the other types. */
+  readonly sgCount: number;
+  /**
+   * map_err_type: false until dma_mapping_error() has seen the handle, null where the
+   * check does not apply (sg, coherent — their failure is not a dma handle).
+   */
+  mapErrorChecked: boolean | null;
+  /** The call that made it, e.g. "map nic rx 8K to". */
+  readonly call: string;
+  /** First swiotlb slot it occupies, or null when it is not in the bounce pool. */
+  readonly slot: number | null;
+  /** Slots it occupies (0 when not in the pool). */
+  readonly nslots: number;
+}
+
+/** One report. */
+export interface DebugReport {
+  kind: DebugKind;
+  device: string;
+  /** The whole line, `DMA-API: <device>: …`. */
+  message: string;
+  /** The call that triggered it. */
+  call: string;
+}
+
+/** What `debug` (no arguments) shows: {@link DmaDebug.view}. */
+export interface DebugReportView {
+  enabled: boolean;
+  /** Live mappings, oldest first. */
+  live: DebugMapping[];
+  /** Reports kept (the last {@link MAX_KEPT_REPORTS}), oldest first. */
+  reports: DebugReport[];
+  /** Reports per kind since the guest was built (never reset). */
+  counts: Record<DebugKind, number>;
+  /** Reports no longer kept in `reports` (counted all the same). */
+  dropped: number;
+}
+
+/** The layer's record of what a driver asked for at unmap / sync time. */
+export interface DebugRef {
+  device: string;
+  type: MappingType;
+  bus: number;
+  size: number;
+  dir: Direction;
+  /** nents of dma_unmap_sg / dma_sync_sg; 0 otherwise. */
+  sgCount?: number;
+  call: string;
+}
+
+/** What {@link DmaDebug.addMapping} records. */
+export interface NewMapping {
+  device: string;
+  type: MappingType;
+  phys: number;
+  bus: number;
+  size: number;
+  dir: Direction;
+  sgCount?: number;
+  call: string;
+  slot: number | null;
+  nslots: number;
+}
+
+/** Options of {@link DmaDebug}. */
+export interface DmaDebugOptions {
+  enabled: boolean;
+  /** Decides which handles are errors, as the driver's dma_mapping_error() would. */
+  arch: Arch;
+  events: EventLog;
+  /**
+   * Would a device access of `size` bytes at `bus` fault? Returns the fault message or
+   * undefined. (The guest answers it with its IOMMU, SPEC §4.)
+   */
+  deviceFault?: (bus: number, size: number) => string | undefined;
+}
+
+/** Reports kept for `debug`; counts go on past it. */
+export const MAX_KEPT_REPORTS = 1000;
+
+/** "[device address=0x…]". */
+function at(bus: number): string {
+  return `[device address=${formatHex(bus)}]`;
+}
+
+/** "slots 4-7" or "slot 4". */
+function slotText(first: number, last: number): string {
+  return first === last ? `slot ${first}` : `slots ${first}-${last}`;
+}
+
+/**
+ * The DMA-API debug layer of one guest. When {@link enabled} is false the guest skips
+ * every call here (one boolean check on its hot paths) and the layer knows nothing.
+ *
+ * @example
+ * ```ts
+ * import { DMA_TO_DEVICE, DmaDebug, EventLog } from "../../mod.ts";
+ * const events = new EventLog();
+ * const debug = new DmaDebug({ enabled: true, arch: "x86", events });
+ * debug.addMapping({
+ *   device: "nic", type: "single", phys: 0x1000, bus: 0x1000, size: 8192,
+ *   dir: DMA_TO_DEVICE, call: "map nic 0x1000 8K to", slot: null, nslots: 0,
+ * });
+ * debug.checkUnmap({ device: "nic", type: "single", bus: 0x1000, size: 4096,
+ *   dir: DMA_TO_DEVICE, call: "unmap" });
+ * events.drain()[0].message; // "DMA-API: nic: device driver frees DMA memory with different size …"
+ * ```
+ */
+export class DmaDebug {
+  #enabled: boolean;
+  readonly #arch: Arch;
+  readonly #events: EventLog;
+  readonly #deviceFault: ((bus: number, size: number) => string | undefined) | undefined;
+  /** device → bus → mappings at that handle (a handle can be live twice, e.g. two fast-path maps of one page). */
+  readonly #live = new Map<string, Map<number, DebugMapping[]>>();
+  /** Which live mapping owns each bounce slot (for the overlap check). */
+  readonly #slotOwner = new Map<number, DebugMapping>();
+  #nextId = 1;
+  readonly #reports: DebugReport[] = [];
+  #dropped = 0;
+  readonly #counts = Object.fromEntries(DEBUG_KINDS.map((k) => [k, 0])) as Record<
+    DebugKind,
+    number
+  >;
+
+  constructor(opts: DmaDebugOptions) {
+    this.#enabled = opts.enabled;
+    this.#arch = opts.arch;
+    this.#events = opts.events;
+    this.#deviceFault = opts.deviceFault;
+  }
+
+  /** Is the layer checking? The guest tests this before every call into the layer. */
+  get enabled(): boolean {
+    return this.#enabled;
+  }
+
+  /**
+   * Switches the layer. Switching it off forgets the live mappings: when it comes back
+   * on it has not seen what was mapped meanwhile, so it starts from an empty record
+   * (reports and counts are kept).
+   */
+  setEnabled(on: boolean): void {
+    if (!on) {
+      this.#live.clear();
+      this.#slotOwner.clear();
+    }
+    this.#enabled = on;
+  }
+
+  // ---- mapping ----------------------------------------------------------------------
+
+  /**
+   * add_dma_entry for dma_map_single/page, each element of dma_map_sg and
+   * dma_alloc_coherent. A handle that dma_mapping_error() recognises is not recorded
+   * (the kernel returns before adding it); a handle it does not recognise — arm's 0 from
+   * swiotlb-xen's "bounce buffer not capable" path — is recorded like any other, since
+   * the driver believes it. Checks the slots (overlap) and the IOMMU at map time.
+   */
+  addMapping(m: NewMapping): DebugMapping | undefined {
+    if (m.type !== "sg" && m.type !== "coherent" && dmaMappingError(this.#arch, m.bus)) {
+      return undefined;
+    }
+    const entry: DebugMapping = {
+      id: this.#nextId++,
+      device: m.device,
+      type: m.type,
+      phys: m.phys,
+      bus: m.bus,
+      size: m.size,
+      dir: m.dir,
+      sgCount: m.sgCount ?? 0,
+      mapErrorChecked: m.type === "single" || m.type === "page" ? false : null,
+      call: m.call,
+      slot: m.slot,
+      nslots: m.slot === null ? 0 : m.nslots,
+    };
+    if (entry.slot !== null) this.#claimSlots(entry);
+    if (this.#deviceFault) {
+      const fault = this.#deviceFault(entry.bus, entry.size);
+      if (fault !== undefined) {
+        this.#report(
+          "iommu-fault",
+          entry.device,
+          entry.call,
+          `device would fault on this mapping ${
+            at(entry.bus)
+          } [size=${entry.size} bytes]: ${fault}`,
+        );
+      }
+    }
+    let byBus = this.#live.get(entry.device);
+    if (!byBus) this.#live.set(entry.device, byBus = new Map());
+    const list = byBus.get(entry.bus);
+    if (list) list.push(entry);
+    else byBus.set(entry.bus, [entry]);
+    return entry;
+  }
+
+  /** Takes the new mapping's slots, reporting every live mapping it lands on. */
+  #claimSlots(entry: DebugMapping): void {
+    const first = entry.slot as number;
+    const owners = this.#slotOwner;
+    let hit: DebugMapping | undefined;
+    let hitFirst = 0;
+    const flush = (last: number) => {
+      if (!hit) return;
+      const h = hit;
+      this.#report(
+        "slot-overlap",
+        entry.device,
+        entry.call,
+        `bounce ${slotText(hitFirst, last)} of this mapping overlap live mapping of ${h.device} ${
+          at(h.bus)
+        } [size=${h.size} bytes] [${
+          slotText(h.slot ?? 0, (h.slot ?? 0) + h.nslots - 1)
+        }] made by '${h.call}'`,
+      );
+      hit = undefined;
+    };
+    for (let k = first; k < first + entry.nslots; k++) {
+      const o = owners.get(k);
+      if (o !== hit) {
+        flush(k - 1);
+        if (o) {
+          hit = o;
+          hitFirst = k;
+        }
+      }
+      owners.set(k, entry);
+    }
+    flush(first + entry.nslots - 1);
+  }
+
+  #releaseSlots(entry: DebugMapping): void {
+    if (entry.slot === null) return;
+    for (let k = entry.slot; k < entry.slot + entry.nslots; k++) {
+      if (this.#slotOwner.get(k) === entry) this.#slotOwner.delete(k);
+    }
+  }
+
+  // ---- unmap ------------------------------------------------------------------------
+
+  /**
+   * hash_bucket_find: among this device's live mappings at exactly `ref.bus`, the one
+   * that matches size, type, direction and nents best (all four: at once).
+   */
+  #findExact(ref: DebugRef): DebugMapping | undefined {
+    const list = this.#live.get(ref.device)?.get(ref.bus);
+    if (!list) return undefined;
+    const sg = ref.sgCount ?? 0;
+    let best: DebugMapping | undefined;
+    let bestScore = -1;
+    for (const e of list) {
+      const score = (e.size === ref.size ? 1 : 0) + (e.type === ref.type ? 1 : 0) +
+        (e.dir === ref.dir ? 1 : 0) + (e.sgCount === sg ? 1 : 0);
+      if (score === 4) return e;
+      if (score > bestScore) {
+        best = e;
+        bestScore = score;
+      }
+    }
+    return best;
+  }
+
+  /**
+   * check_unmap: every mismatch between the unmap (or free) and the mapping, one report
+   * each. Returns the mapping the call will release, for {@link remove} once the engine
+   * has done it; undefined when there is none.
+   */
+  checkUnmap(ref: DebugRef): DebugMapping | undefined {
+    const e = this.#findExact(ref);
+    const dev = ref.device;
+    if (!e) {
+      this.#report(
+        "free-unmapped",
+        dev,
+        ref.call,
+        `device driver tries to free DMA memory it has not allocated ${
+          at(ref.bus)
+        } [size=${ref.size} bytes]`,
+      );
+      return undefined;
+    }
+    if (e.size !== ref.size) {
+      this.#report(
+        "free-size",
+        dev,
+        ref.call,
+        `device driver frees DMA memory with different size ${
+          at(ref.bus)
+        } [map size=${e.size} bytes] [unmap size=${ref.size} bytes]`,
+      );
+    }
+    if (e.type !== ref.type) {
+      this.#report(
+        "free-function",
+        dev,
+        ref.call,
+        `device driver frees DMA memory with wrong function ${
+          at(ref.bus)
+        } [size=${ref.size} bytes] [mapped as ${e.type}] [unmapped as ${ref.type}]`,
+      );
+    }
+    const sg = ref.sgCount ?? 0;
+    if (ref.type === "sg" && e.type === "sg" && sg !== e.sgCount) {
+      this.#report(
+        "free-sg-count",
+        dev,
+        ref.call,
+        `device driver frees DMA sg list with different entry count ${
+          at(ref.bus)
+        } [map count=${e.sgCount}] [unmap count=${sg}]`,
+      );
+    }
+    if (e.dir !== ref.dir) {
+      this.#report(
+        "free-direction",
+        dev,
+        ref.call,
+        `device driver frees DMA memory with different direction ${
+          at(ref.bus)
+        } [size=${ref.size} bytes] [mapped with ${directionName(e.dir)}] [unmapped with ${
+          directionName(ref.dir)
+        }]`,
+      );
+    }
+    if (e.mapErrorChecked === false) {
+      this.#report(
+        "map-error-unchecked",
+        dev,
+        ref.call,
+        `device driver failed to check map error ${
+          at(ref.bus)
+        } [size=${ref.size} bytes] [mapped as ${e.type}]`,
+      );
+    }
+    return e;
+  }
+
+  /** Forgets a mapping (hash_bucket_del): the engine has unmapped or freed it. */
+  remove(entry: DebugMapping): void {
+    const byBus = this.#live.get(entry.device);
+    const list = byBus?.get(entry.bus);
+    if (!byBus || !list) return;
+    const i = list.indexOf(entry);
+    if (i < 0) return;
+    list.splice(i, 1);
+    if (list.length === 0) byBus.delete(entry.bus);
+    if (byBus.size === 0) this.#live.delete(entry.device);
+    this.#releaseSlots(entry);
+  }
+
+  // ---- sync -------------------------------------------------------------------------
+
+  /**
+   * The mapping a sync lands in: one that starts at `ref.bus` (best match), else any of
+   * the device's mappings whose range holds `ref.bus` (bucket_find_contain).
+   */
+  #findContaining(ref: DebugRef): DebugMapping | undefined {
+    const exact = this.#findExact(ref);
+    if (exact) return exact;
+    const byBus = this.#live.get(ref.device);
+    if (!byBus) return undefined;
+    for (const list of byBus.values()) {
+      for (const e of list) {
+        if (e.bus <= ref.bus && ref.bus < e.bus + e.size) return e;
+      }
+    }
+    return undefined;
+  }
+
+  /** check_sync: unknown range, past the end, direction, sg nents. */
+  checkSync(ref: DebugRef): void {
+    const e = this.#findContaining(ref);
+    const dev = ref.device;
+    if (!e) {
+      this.#report(
+        "sync-unmapped",
+        dev,
+        ref.call,
+        `device driver tries to sync DMA memory it has not allocated ${
+          at(ref.bus)
+        } [size=${ref.size} bytes]`,
+      );
+      return;
+    }
+    const end = ref.bus - e.bus + ref.size;
+    if (end > e.size) {
+      this.#report(
+        "sync-range",
+        dev,
+        ref.call,
+        `device driver syncs DMA memory outside allocated range ${
+          at(e.bus)
+        } [allocation size=${e.size} bytes] [sync offset+size=${end}]`,
+      );
+    }
+    if (e.dir !== DMA_BIDIRECTIONAL && e.dir !== ref.dir) {
+      this.#report(
+        "sync-direction",
+        dev,
+        ref.call,
+        `device driver syncs DMA memory with different direction ${
+          at(ref.bus)
+        } [size=${e.size} bytes] [mapped with ${directionName(e.dir)}] [synced with ${
+          directionName(ref.dir)
+        }]`,
+      );
+    }
+    const sg = ref.sgCount ?? 0;
+    if (ref.type === "sg" && e.type === "sg" && sg !== e.sgCount) {
+      this.#report(
+        "sync-sg-count",
+        dev,
+        ref.call,
+        `device driver syncs DMA sg list with different entry count ${
+          at(ref.bus)
+        } [map count=${e.sgCount}] [sync count=${sg}]`,
+      );
+    }
+  }
+
+  // ---- dma_mapping_error, device removal ---------------------------------------------
+
+  /**
+   * debug_dma_mapping_error: marks the first unchecked single/page mapping of `device`
+   * at `bus` as checked. Returns true when one was marked.
+   */
+  mappingError(device: string, bus: number): boolean {
+    const list = this.#live.get(device)?.get(bus);
+    if (!list) return false;
+    for (const e of list) {
+      if (e.mapErrorChecked === false) {
+        e.mapErrorChecked = true;
+        return true;
+      }
+    }
+    return false;
+  }
+
+  /**
+   * dma_debug_device_change at driver unbind: one report for the count, then one per
+   * leaked mapping (the kernel shows one example; the lab shows them all). The records
+   * go with the device. Returns the per-mapping lines.
+   */
+  deviceRemoved(device: string, call: string): string[] {
+    const byBus = this.#live.get(device);
+    if (!byBus) return [];
+    const leaked = [...byBus.values()].flat().sort((a, b) => a.id - b.id);
+    this.#report(
+      "leak",
+      device,
+      call,
+      `device driver has pending DMA allocations while released from device [count=${leaked.length}]`,
+    );
+    const lines: string[] = [];
+    for (const e of leaked) {
+      lines.push(
+        this.#report(
+          "leaked-mapping",
+          device,
+          call,
+          `leaked DMA memory ${at(e.bus)} [size=${e.size} bytes] [mapped with ${
+            directionName(e.dir)
+          }] [mapped as ${e.type}] made by '${e.call}'`,
+        ),
+      );
+      this.#releaseSlots(e);
+    }
+    this.#live.delete(device);
+    return lines;
+  }
+
+  // ---- inspection -------------------------------------------------------------------
+
+  /** Live mappings, oldest first (snapshots). */
+  liveMappings(): DebugMapping[] {
+    const out: DebugMapping[] = [];
+    for (const byBus of this.#live.values()) {
+      for (const list of byBus.values()) for (const e of list) out.push({ ...e });
+    }
+    return out.sort((a, b) => a.id - b.id);
+  }
+
+  /** Everything `debug` shows. */
+  view(): DebugReportView {
+    return {
+      enabled: this.#enabled,
+      live: this.liveMappings(),
+      reports: this.#reports.map((r) => ({ ...r })),
+      counts: { ...this.#counts },
+      dropped: this.#dropped,
+    };
+  }
+
+  /** Reports per kind so far. */
+  get counts(): Readonly<Record<DebugKind, number>> {
+    return this.#counts;
+  }
+
+  #report(kind: DebugKind, device: string, call: string, text: string): string {
+    const message = `DMA-API: ${device}: ${text}`;
+    this.#counts[kind]++;
+    this.#reports.push({ kind, device, message, call });
+    if (this.#reports.length > MAX_KEPT_REPORTS) {
+      this.#reports.shift();
+      this.#dropped++;
+    }
+    this.#events.push("debug", device, message);
+    return message;
+  }
+}

@@ -1,0 +1,91 @@
+/**
+ * `tree insert DMA PHYS SIZE`: a lab command that puts a node into swiotlb-xen's
+ * bus→phys tree the way the RFC's xen_dma_add_entry would, so the overlap it lets
+ * through (SPEC §6: only an EQUAL dma_addr or phys_addr met on the way down is refused)
+ * can be built, validated and looked up.
+ *
+ * @module
+ */
+
+import { LabError } from "../errors.ts";
+import { describeNode } from "../swiotlb_xen/engine.ts";
+import { parseNum } from "./args.ts";
+import { plural, sizeArg } from "./format.ts";
+import { next } from "./render_guest.ts";
+import type { CommandSpec } from "./table.ts";
+
+/** The lab's tree verbs beyond `tree` itself. */
+export const treeCommands: CommandSpec[] = [
+  {
+    path: ["tree", "insert"],
+    summary: "lab: insert {dma, phys, size} into the bus→phys tree as xen_dma_add_entry would",
+    description:
+      "xen_dma_add_entry refuses a node only when one met on its way down has an EQUAL " +
+      "dma_addr or phys_addr (the kernel's 'already exists' warning); an overlapping " +
+      "interval goes in. --policy faithful accepts it and records the undefined behaviour " +
+      "(tree --validate then names the overlap, and lookup bus answers with whichever node " +
+      "the walk meets first); --policy checked refuses it and changes nothing.",
+    args: [
+      { name: "DMA", help: "bus address of the node (dma_addr)" },
+      { name: "PHYS", help: "guest-physical address it stands for (phys_addr)" },
+      { name: "SIZE", help: "bytes the node covers: 256K, 0x40000" },
+    ],
+    options: [],
+    examples: ["tree insert 0x1b0000 0x1a0000000 256K"],
+    needsGuest: true,
+    run: (ctx, [dmaText, physText, sizeText]) => {
+      const s = ctx.session;
+      const g = s.requireGuest();
+      const x = g.swiotlbXen;
+      if (!x) {
+        throw new LabError(
+          g.init.swiotlbXen
+            ? "No tree to insert into: swiotlb-xen failed to initialise"
+            : `No bus→phys tree: ${g.init.reason}`,
+        );
+      }
+      const dma = parseNum(dmaText, s.vars, "dma_addr");
+      const phys = parseNum(physText, s.vars, "phys_addr");
+      const size = parseNum(sizeText, s.vars, "size");
+      const r = x.insertEntry(dma, phys, size);
+      const fmt = s.fmt;
+      const json: Record<string, unknown> = {
+        ok: r.ok,
+        dma_addr: dma,
+        phys_addr: phys,
+        size,
+        path: r.path,
+        overlaps: r.overlaps.map((e) => ({
+          dma_addr: e.dmaAddr,
+          phys_addr: e.physAddr,
+          size: e.size,
+          kind: e.kind,
+          index: e.kind === "segment" ? e.index : null,
+        })),
+        nodes: x.tree.size,
+      };
+      const what = `phys ${fmt.num(phys)} -> dma ${fmt.num(dma)} (+${sizeArg(size)})`;
+      if (!r.ok) {
+        return {
+          json,
+          text: [],
+          error: `tree insert ${what}: xen_dma_add_entry refused it (-EFAULT): a node on its ` +
+            "way down has the same dma_addr or phys_addr",
+        };
+      }
+      const text = [
+        `inserted ${what} at ${r.path}; tree: ${
+          plural(x.tree.size, "node")
+        }, height ${x.tree.height()}`,
+      ];
+      if (r.overlaps.length > 0) {
+        text.push(
+          "  " + fmt.err("overlaps") + ` ${r.overlaps.map(describeNode).join(", ")}: ` +
+            "the insert only compares dma_addr and phys_addr for equality",
+        );
+      }
+      text.push("  " + next(fmt, "tree --validate", `lookup bus ${fmt.num(dma)}`));
+      return { json, text };
+    },
+  },
+];

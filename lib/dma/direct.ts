@@ -21,6 +21,7 @@ import { MAP_ERROR, SwiotlbCore, type SyncTarget } from "../swiotlb/mod.ts";
 import type { XenPlatform } from "../swiotlb_xen/platform.ts";
 import { type Device, dmaCapable, dmaErrorCode } from "./device.ts";
 import type { CoherentResult, DmaOps, MapResult, SgElement, SgResult } from "./ops.ts";
+import { failedSgList, syncSgList, unmapSgList } from "./sg.ts";
 
 /** Native swiotlb_map_page & co. with phys_to_dma = identity. */
 export class DirectDma implements DmaOps {
@@ -119,14 +120,7 @@ export class DirectDma implements DmaOps {
         return {
           ret: 0,
           error: true,
-          elements: elems.map((e, k) => ({
-            phys: e.phys,
-            length: e.length,
-            dmaAddress: k < out.length ? out[k].dmaAddress : 0,
-            dmaLength: k === 0 ? 0 : (k < out.length ? out[k].dmaLength : 0),
-            bounced: false,
-            slot: null,
-          })),
+          elements: failedSgList(elems, out),
           why: `element ${i}: ${r.why}`,
         };
       }
@@ -148,15 +142,11 @@ export class DirectDma implements DmaOps {
   }
 
   unmapSg(dev: Device, elems: SgElement[], dir: Direction): number {
-    let copied = 0;
-    for (const e of elems) copied += this.unmapPage(dev, e.dmaAddress, e.dmaLength, dir);
-    return copied;
+    return unmapSgList(this, dev, elems, dir);
   }
 
   syncSg(dev: Device, elems: SgElement[], dir: Direction, target: SyncTarget): number {
-    let copied = 0;
-    for (const e of elems) copied += this.syncSingle(dev, e.dmaAddress, e.dmaLength, dir, target);
-    return copied;
+    return syncSgList(this, dev, elems, dir, target);
   }
 
   /** swiotlb_alloc_coherent: ordinary pages, or pool slots when they are beyond the mask. */

@@ -22,6 +22,7 @@ import { type IntervalStep, positionPath } from "../rbtree.ts";
 import { MAP_ERROR, type Policy, SwiotlbCore, type SyncTarget } from "../swiotlb/mod.ts";
 import { getOrder, type XenSwiotlbInit } from "./init.ts";
 import type { XenPlatform } from "./platform.ts";
+import { failedSgList, syncSgList, unmapSgList } from "../dma/sg.ts";
 import {
   type BusTree,
   xenDmaAddEntry,
@@ -441,14 +442,7 @@ export class XenSwiotlb implements DmaOps {
         if (map === MAP_ERROR) {
           // Unmap the prefix, zero element 0's dma length, return the error code.
           this.unmapSg(dev, out, dir);
-          const failed = elems.map((e, k) => ({
-            phys: e.phys,
-            length: e.length,
-            dmaAddress: k < out.length ? out[k].dmaAddress : 0,
-            dmaLength: k === 0 ? 0 : (k < out.length ? out[k].dmaLength : 0),
-            bounced: false,
-            slot: null,
-          }));
+          const failed = failedSgList(elems, out);
           return {
             ret: dmaErrorCode(this.arch),
             error: true,
@@ -486,16 +480,12 @@ export class XenSwiotlb implements DmaOps {
 
   /** xen_swiotlb_unmap_sg_attrs: xen_unmap_single per element. */
   unmapSg(dev: Device, elems: SgElement[], dir: Direction): number {
-    let copied = 0;
-    for (const e of elems) copied += this.unmapPage(dev, e.dmaAddress, e.dmaLength, dir);
-    return copied;
+    return unmapSgList(this, dev, elems, dir);
   }
 
   /** xen_swiotlb_sync_sg. */
   syncSg(dev: Device, elems: SgElement[], dir: Direction, target: SyncTarget): number {
-    let copied = 0;
-    for (const e of elems) copied += this.syncSingle(dev, e.dmaAddress, e.dmaLength, dir, target);
-    return copied;
+    return syncSgList(this, dev, elems, dir, target);
   }
 
   /** xen_swiotlb_alloc_coherent (3.11 + RFC). */

@@ -1,0 +1,56 @@
+/**
+ * Scatterlist helpers shared by every mode's DMA ops (SPEC §7): both swiotlb-xen and
+ * the native path unmap and sync a list element by element, and fail a map_sg the same
+ * way.
+ *
+ * @module
+ */
+
+import type { Direction } from "../direction.ts";
+import type { SyncTarget } from "../swiotlb/mod.ts";
+import type { Device } from "./device.ts";
+import type { DmaOps, SgElement } from "./ops.ts";
+
+/**
+ * The list a failed map_sg leaves behind: the already-mapped prefix was unmapped by the
+ * caller, element 0's dma_length is 0 (the kernel's "this list is not mapped" mark),
+ * and later elements keep whatever dma fields they had.
+ */
+export function failedSgList(
+  elems: { phys: number; length: number }[],
+  mapped: SgElement[],
+): SgElement[] {
+  return elems.map((e, k) => ({
+    phys: e.phys,
+    length: e.length,
+    dmaAddress: k < mapped.length ? mapped[k].dmaAddress : 0,
+    dmaLength: k === 0 ? 0 : (k < mapped.length ? mapped[k].dmaLength : 0),
+    bounced: false,
+    slot: null,
+  }));
+}
+
+/** unmap_sg: unmap_page of every element's dma address and length; bytes copied. */
+export function unmapSgList(
+  ops: DmaOps,
+  dev: Device,
+  elems: SgElement[],
+  dir: Direction,
+): number {
+  let copied = 0;
+  for (const e of elems) copied += ops.unmapPage(dev, e.dmaAddress, e.dmaLength, dir);
+  return copied;
+}
+
+/** sync_sg_for_cpu / _for_device: sync_single of every element; bytes copied. */
+export function syncSgList(
+  ops: DmaOps,
+  dev: Device,
+  elems: SgElement[],
+  dir: Direction,
+  target: SyncTarget,
+): number {
+  let copied = 0;
+  for (const e of elems) copied += ops.syncSingle(dev, e.dmaAddress, e.dmaLength, dir, target);
+  return copied;
+}

@@ -625,8 +625,11 @@ export class Guest {
     const entries: (DebugMapping | undefined)[] = [];
     if (dbg.enabled) {
       const call = opts.call ?? `unmap-sg ${dev} ${this.#sgLabel(elems)} ${directionShort(dir)}`;
+      // debug_dma_unmap_sg matches element by element, each taking its own record:
+      // two identical elements must not both claim the same one.
+      const claimed = new Set<DebugMapping>();
       for (const e of mapped) {
-        entries.push(dbg.checkUnmap({
+        const found = dbg.checkUnmap({
           device: d.name,
           type: "sg",
           bus: e.dmaAddress,
@@ -634,7 +637,9 @@ export class Guest {
           dir,
           sgCount: elems.length,
           call,
-        }));
+        }, claimed);
+        if (found) claimed.add(found);
+        entries.push(found);
       }
     }
     const copied = ops.unmapSg(d, mapped, dir);

@@ -338,13 +338,14 @@ export class DmaDebug {
    * hash_bucket_find: among this device's live mappings at exactly `ref.bus`, the one
    * that matches size, type, direction and nents best (all four: at once).
    */
-  #findExact(ref: DebugRef): DebugMapping | undefined {
+  #findExact(ref: DebugRef, skip?: ReadonlySet<DebugMapping>): DebugMapping | undefined {
     const list = this.#live.get(ref.device)?.get(ref.bus);
     if (!list) return undefined;
     const sg = ref.sgCount ?? 0;
     let best: DebugMapping | undefined;
     let bestScore = -1;
     for (const e of list) {
+      if (skip?.has(e)) continue;
       const score = (e.size === ref.size ? 1 : 0) + (e.type === ref.type ? 1 : 0) +
         (e.dir === ref.dir ? 1 : 0) + (e.sgCount === sg ? 1 : 0);
       if (score === 4) return e;
@@ -361,8 +362,8 @@ export class DmaDebug {
    * each. Returns the mapping the call will release, for {@link remove} once the engine
    * has done it; undefined when there is none.
    */
-  checkUnmap(ref: DebugRef): DebugMapping | undefined {
-    const e = this.#findExact(ref);
+  checkUnmap(ref: DebugRef, skip?: ReadonlySet<DebugMapping>): DebugMapping | undefined {
+    const e = this.#findExact(ref, skip);
     const dev = ref.device;
     if (!e) {
       this.#report(
@@ -452,15 +453,27 @@ export class DmaDebug {
    */
   #findContaining(ref: DebugRef): DebugMapping | undefined {
     const exact = this.#findExact(ref);
-    if (exact) return exact;
+    if (exact && exact.size >= ref.size) return exact;
     const byBus = this.#live.get(ref.device);
     if (!byBus) return undefined;
+    // The kernel's containing_match: a mapping that holds the whole synced range wins,
+    // one whose direction fits the sync before one whose does not (two live mappings
+    // can hold the same bytes); else one that holds the first byte, which the range
+    // check then reports.
+    let best: DebugMapping | undefined = exact;
+    let bestScore = exact ? 0 : -1;
     for (const list of byBus.values()) {
       for (const e of list) {
-        if (e.bus <= ref.bus && ref.bus < e.bus + e.size) return e;
+        if (e.bus > ref.bus || ref.bus >= e.bus + e.size) continue;
+        const score = (ref.bus + ref.size <= e.bus + e.size ? 2 : 0) +
+          (e.dir === DMA_BIDIRECTIONAL || e.dir === ref.dir ? 1 : 0);
+        if (score > bestScore) {
+          best = e;
+          bestScore = score;
+        }
       }
     }
-    return undefined;
+    return best;
   }
 
   /** check_sync: unknown range, past the end, direction, sg nents. */

@@ -299,7 +299,8 @@ export class SwiotlbCore {
     // Renumber the free run that now ends at `found`, stopping at a segment's last slot
     // (found >= 0, and (-1 & 127) === 127, so this never leaves the pool).
     let count = 0;
-    for (let i = found - 1; (i & (IO_TLB_SEGSIZE - 1)) !== IO_TLB_SEGSIZE - 1 && list[i]; i--) {
+    for (let i = found - 1, segStart = found & ~(IO_TLB_SEGSIZE - 1); i >= segStart; i--) {
+      if (list[i] === 0) break;
       list[i] = ++count;
     }
     this.hint = end < nslabs ? end : 0;
@@ -361,7 +362,8 @@ export class SwiotlbCore {
         if (list[i] === 0) freed++;
         list[i] = ++count;
       }
-      for (let i = index - 1; (i & (IO_TLB_SEGSIZE - 1)) !== IO_TLB_SEGSIZE - 1 && list[i]; i--) {
+      for (let i = index - 1, segStart = index & ~(IO_TLB_SEGSIZE - 1); i >= segStart; i--) {
+        if (list[i] === 0) break;
         list[i] = ++count;
       }
     } else {

@@ -122,6 +122,17 @@ export interface MappingErrorAnswer {
   marked: boolean;
 }
 
+/** Looks a name up, or says which names exist (or how to make one). */
+function named<T>(map: Map<string, T>, name: string, what: string, howToAdd: string): T {
+  const v = map.get(name);
+  if (v !== undefined) return v;
+  const known = [...map.keys()];
+  throw new LabError(
+    `Unknown ${what} "${name}"` +
+      (known.length ? `: ${what}s are ${known.join(", ")}` : `: ${howToAdd}`),
+  );
+}
+
 /** A running guest with its DMA engine. */
 export class Guest {
   readonly config: GuestConfig;
@@ -297,17 +308,7 @@ export class Guest {
   }
 
   #device(name: string): Device {
-    const d = this.#devices.get(name);
-    if (!d) {
-      const known = [...this.#devices.keys()];
-      throw new LabError(
-        `Unknown device "${name}"` +
-          (known.length
-            ? `: devices are ${known.join(", ")}`
-            : ": add one with 'device add NAME --mask 32'"),
-      );
-    }
-    return d;
+    return named(this.#devices, name, "device", "add one with 'device add NAME --mask 32'");
   }
 
   /** A short description of the guest for `guest show`. */
@@ -383,17 +384,7 @@ export class Guest {
   }
 
   buffer(name: string): Buffer {
-    const b = this.#buffers.get(name);
-    if (!b) {
-      const known = [...this.#buffers.keys()];
-      throw new LabError(
-        `Unknown buffer "${name}"` +
-          (known.length
-            ? `: buffers are ${known.join(", ")}`
-            : ": allocate one with 'buf alloc NAME SIZE'"),
-      );
-    }
-    return b;
+    return named(this.#buffers, name, "buffer", "allocate one with 'buf alloc NAME SIZE'");
   }
 
   #bufRange(name: string, offset: number, len: number): number {

@@ -228,9 +228,8 @@ export class Domain implements PhysMemory {
   read(addr: number, len: number): Uint8Array {
     this.#checkRange(addr, len, "read");
     const out = new Uint8Array(len);
-    this.#eachPage(addr, len, (maddr, done, n) => {
-      out.set(this.#machine.read(maddr, n), done);
-    });
+    const machine = this.#machine;
+    this.#eachPage(addr, len, (maddr, done, n) => machine.readInto(maddr, out, done, n));
     return out;
   }
 

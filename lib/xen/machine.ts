@@ -315,8 +315,17 @@ export class Machine {
 
   /** Reads `len` bytes at machine address `maddr`; unwritten frames read as zeros. */
   read(maddr: number, len: number): Uint8Array {
-    this.#checkRange(maddr, len, "read");
     const out = new Uint8Array(len);
+    this.readInto(maddr, out, 0, len);
+    return out;
+  }
+
+  /**
+   * Reads `len` bytes at `maddr` into `out` from index `at`, without allocating: the
+   * bounce path copies through here page by page (unwritten frames read as zeros).
+   */
+  readInto(maddr: number, out: Uint8Array, at: number, len: number): void {
+    this.#checkRange(maddr, len, "read");
     let done = 0;
     while (done < len) {
       const a = maddr + done;
@@ -324,10 +333,10 @@ export class Machine {
       const off = a - mfn * PAGE_SIZE;
       const n = Math.min(len - done, PAGE_SIZE - off);
       const frame = this.#frames.get(mfn);
-      if (frame) out.set(frame.subarray(off, off + n), done);
+      if (frame) out.set(frame.subarray(off, off + n), at + done);
+      else out.fill(0, at + done, at + done + n);
       done += n;
     }
-    return out;
   }
 
   /** Writes `bytes` at machine address `maddr`, across frame boundaries. */

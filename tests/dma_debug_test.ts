@@ -4,7 +4,7 @@
  * the REPL's `debug`, `map-error` and `device remove` in process.
  */
 
-import { assert, assertEquals, assertThrows } from "@std/assert";
+import { assert, assertEquals, assertStringIncludes, assertThrows } from "@std/assert";
 import {
   ALL_ONES,
   DEBUG_KINDS,
@@ -269,6 +269,18 @@ Deno.test("DmaDebug: map error never checked; dma_mapping_error marks one mappin
   x86.addDevice({ name: "nic", maskBits: 32 });
   assertEquals(x86.mappingError("nic", 0), { error: true, marked: false });
   assertEquals(x86.mappingError("nic", ALL_ONES), { error: false, marked: false });
+});
+
+Deno.test("DmaDebug: an unchecked map error is shown once per device, then only counted", () => {
+  const { g, rx } = armGuest();
+  for (let i = 0; i < 3; i++) {
+    const r = g.map("nic", rx.phys, 4096, DMA_TO_DEVICE);
+    g.unmap("nic", r.bus, 4096, DMA_TO_DEVICE);
+  }
+  const lines = debugLines(g);
+  assertEquals(lines.length, 1);
+  assertStringIncludes(lines[0], "failed to check map error");
+  assertEquals(g.debugReport().counts["map-error-unchecked"], 3);
 });
 
 Deno.test("DmaDebug: arm's 0 handle (bounce not capable) is recorded, since arm's check misses it", () => {

@@ -209,6 +209,8 @@ export class DmaDebug {
   /** Which live mapping owns each bounce slot (for the overlap check). */
   readonly #slotOwner = new Map<number, DebugMapping>();
   #nextId = 1;
+  /** Devices already told they never called dma_mapping_error (reported once each). */
+  readonly #mapErrorTold = new Set<string>();
   readonly #reports: DebugReport[] = [];
   #dropped = 0;
   readonly #counts = Object.fromEntries(DEBUG_KINDS.map((k) => [k, 0])) as Record<
@@ -419,7 +421,12 @@ export class DmaDebug {
         }]`,
       );
     }
-    if (e.mapErrorChecked === false) {
+    if (e.mapErrorChecked === false && this.#mapErrorTold.has(dev)) {
+      // Shown once per device, then counted: in a REPL every plain map/unmap pair would
+      // repeat it (the kernel rate-limits its reports too).
+      this.#counts["map-error-unchecked"]++;
+    } else if (e.mapErrorChecked === false) {
+      this.#mapErrorTold.add(dev);
       this.#report(
         "map-error-unchecked",
         dev,

@@ -10,24 +10,13 @@
  */
 
 import { findInterval, type Interval, type IntervalStep, RbTree } from "../lib/rbtree.ts";
+import { seededBelow } from "./_rand.ts";
 
 const SEG = 256 * 1024;
 const BATCH = 1000;
 /** Spare entries cycled through by insert+erase (a power of two, at most 256). */
 const SPARE = 256;
 const BUS_BASE = 2 ** 32;
-
-/** mulberry32: a small seeded PRNG so every run benchmarks the same trees. */
-function rng(seed: number): () => number {
-  let a = seed >>> 0;
-  return () => {
-    a = (a + 0x6d2b79f5) >>> 0;
-    let t = a;
-    t = Math.imul(t ^ (t >>> 15), t | 1);
-    t ^= t + Math.imul(t ^ (t >>> 7), t | 61);
-    return ((t ^ (t >>> 14)) >>> 0) / 2 ** 32;
-  };
-}
 
 interface Setup {
   tree: RbTree<Interval>;
@@ -40,11 +29,11 @@ interface Setup {
 }
 
 function setup(n: number): Setup {
-  const rand = rng(0x5eed + n);
+  const rand = seededBelow(0x5eed + n);
   // Bus slots 0..2n-1, shuffled; the first n are the pool's segments, the rest spare.
   const slots = Array.from({ length: 2 * n }, (_, i) => i);
   for (let i = slots.length - 1; i > 0; i--) {
-    const j = Math.floor(rand() * (i + 1));
+    const j = rand(i + 1);
     [slots[i], slots[j]] = [slots[j], slots[i]];
   }
   const tree = new RbTree<Interval>((a, b) => a.dmaAddr < b.dmaAddr);
@@ -62,8 +51,8 @@ function setup(n: number): Setup {
   }));
   const xs = new Float64Array(4096);
   for (let i = 0; i < xs.length; i++) {
-    const s = used[Math.floor(rand() * n)];
-    xs[i] = BUS_BASE + s * SEG + Math.floor(rand() * SEG);
+    const s = used[rand(n)];
+    xs[i] = BUS_BASE + s * SEG + rand(SEG);
   }
   return { tree, entries, spare, xs };
 }

@@ -37,6 +37,7 @@ import { Guest, PRESETS } from "../lib/guest.ts";
 import { findInterval, type RbNode, RbTree } from "../lib/rbtree.ts";
 import { SwiotlbCore } from "../lib/swiotlb/mod.ts";
 import type { XenDmaInfo } from "../lib/swiotlb_xen/tree.ts";
+import { seededBelow } from "./_rand.ts";
 
 const KiB = 1024;
 const MiB = 1024 * KiB;
@@ -201,18 +202,6 @@ export const SECTIONS = [
 ] as const;
 
 // ---- small helpers ------------------------------------------------------------------------
-
-/** mulberry32: a seeded PRNG, so every run measures the same addresses. */
-function rng(seed: number): () => number {
-  let a = seed >>> 0;
-  return () => {
-    a = (a + 0x6d2b79f5) >>> 0;
-    let t = a;
-    t = Math.imul(t ^ (t >>> 15), t | 1);
-    t ^= t + Math.imul(t ^ (t >>> 7), t | 61);
-    return ((t ^ (t >>> 14)) >>> 0) / 2 ** 32;
-  };
-}
 
 function median(xs: number[]): number {
   const s = [...xs].sort((a, b) => a - b);
@@ -425,13 +414,13 @@ function treeLookups(tree: RbTree<XenDmaInfo>, xs: Float64Array, n: number): num
  * address is in a register), or 4 per segment for big pools so every path gets walked.
  */
 function addressesIn(segs: { dmaAddr: number; size: number }[], seed: number): Float64Array {
-  const rand = rng(seed);
+  const rand = seededBelow(seed);
   let len = 4096;
   while (len < 4 * segs.length) len *= 2;
   const xs = new Float64Array(len);
   for (let i = 0; i < xs.length; i++) {
-    const s = segs[Math.floor(rand() * segs.length)];
-    xs[i] = s.dmaAddr + Math.floor(rand() * s.size);
+    const s = segs[rand(segs.length)];
+    xs[i] = s.dmaAddr + rand(s.size);
   }
   return xs;
 }
@@ -477,10 +466,10 @@ function childLookupSynthetic(a: LookupArgs): LookupRow["synthetic"] {
   const segments = a.poolBytes / SEG;
   // Synthetic: bus slots drawn without replacement from twice the pool's span and
   // inserted in pool (phys) order, as Xen's exchanges hand out scattered extents.
-  const rand = rng(0xb05 + segments);
+  const rand = seededBelow(0xb05 + segments);
   const slots = Array.from({ length: 2 * segments }, (_, i) => i);
   for (let i = slots.length - 1; i > 0; i--) {
-    const j = Math.floor(rand() * (i + 1));
+    const j = rand(i + 1);
     [slots[i], slots[j]] = [slots[j], slots[i]];
   }
   const tree = new RbTree<XenDmaInfo>((p, q) => p.dmaAddr < q.dmaAddr);

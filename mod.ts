@@ -26,7 +26,7 @@ export {
 } from "./lib/swiotlb_xen/engine.ts";
 export * from "./lib/swiotlb_xen/init.ts";
 export * from "./lib/swiotlb_xen/tree.ts";
-export type { ContigResult, XenPlatform } from "./lib/swiotlb_xen/platform.ts";
+export type { ContigResult, XenPlatform } from "./lib/dma/platform.ts";
 export * from "./lib/xen/mod.ts";
-export * from "./lib/guest.ts";
-export { parseSwiotlb } from "./lib/guest_config.ts";
+export * from "./lib/guest/guest.ts";
+export { parseSwiotlb } from "./lib/guest/config.ts";

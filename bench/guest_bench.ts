@@ -8,7 +8,7 @@
  */
 
 import { DMA_FROM_DEVICE, DMA_TO_DEVICE } from "../lib/direction.ts";
-import { Guest } from "../lib/guest.ts";
+import { Guest } from "../lib/guest/guest.ts";
 import { findInterval } from "../lib/rbtree.ts";
 
 const SIZE = 4096;

@@ -33,7 +33,7 @@ import {
   DMA_FROM_DEVICE,
   DMA_TO_DEVICE,
 } from "../lib/direction.ts";
-import { Guest, PRESETS } from "../lib/guest.ts";
+import { Guest, PRESETS } from "../lib/guest/guest.ts";
 import { findInterval, type RbNode, RbTree } from "../lib/rbtree.ts";
 import { SwiotlbCore } from "../lib/swiotlb/mod.ts";
 import type { XenDmaInfo } from "../lib/swiotlb_xen/tree.ts";

@@ -18,7 +18,7 @@ import {
 } from "../direction.ts";
 import { LabError } from "../errors.ts";
 import { MAP_ERROR, SwiotlbCore, type SyncTarget } from "../swiotlb/mod.ts";
-import type { XenPlatform } from "../swiotlb_xen/platform.ts";
+import type { XenPlatform } from "./platform.ts";
 import { type Device, dmaCapable, dmaErrorCode } from "./device.ts";
 import type { CoherentResult, DmaOps, MapResult, SgElement, SgResult } from "./ops.ts";
 import { failedSgList, syncSgList, unmapSgList } from "./sg.ts";

@@ -9,7 +9,7 @@
 
 import { parseSize } from "../addr.ts";
 import { LabError } from "../errors.ts";
-import type { Guest } from "../guest.ts";
+import type { Guest } from "../guest/guest.ts";
 
 /** Looks up `$name` variables. */
 export type Vars = ReadonlyMap<string, number>;

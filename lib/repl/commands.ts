@@ -5,11 +5,11 @@
  * @module
  */
 
-import { dmaCommands } from "./cmd_dma.ts";
-import { guestCommands } from "./cmd_guest.ts";
-import { inspectCommands } from "./cmd_inspect.ts";
-import { sessionCommands } from "./cmd_session.ts";
-import { treeCommands } from "./cmd_tree.ts";
+import { dmaCommands } from "./commands/dma.ts";
+import { guestCommands } from "./commands/guest.ts";
+import { inspectCommands } from "./commands/inspect.ts";
+import { sessionCommands } from "./commands/session.ts";
+import { treeCommands } from "./commands/tree.ts";
 import type { CommandSpec } from "./table.ts";
 
 const TABLE: readonly CommandSpec[] = [

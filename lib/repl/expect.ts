@@ -9,7 +9,7 @@
 import { formatNumber } from "../addr.ts";
 import { LabError } from "../errors.ts";
 import { parseBytes, parseNum } from "./args.ts";
-import { toColonHex } from "./format.ts";
+import { toColonHex } from "./render/format.ts";
 import type { LastCommand, Session } from "./session.ts";
 
 /** The outcome of one expectation. */

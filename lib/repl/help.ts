@@ -6,7 +6,7 @@
  */
 
 import { LabError } from "../errors.ts";
-import type { Fmt } from "./format.ts";
+import type { Fmt } from "./render/format.ts";
 import { didYouMean } from "./suggest.ts";
 import { type CommandSpec, synopsis, verbName } from "./table.ts";
 

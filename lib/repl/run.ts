@@ -11,7 +11,7 @@ import { Argument, Command, CommanderError, Option } from "commander";
 import { LabError } from "../errors.ts";
 import type { LabEvent } from "../events.ts";
 import { cmdTable } from "./commands.ts";
-import type { Fmt } from "./format.ts";
+import type { Fmt } from "./render/format.ts";
 import { runScriptFile } from "./script.ts";
 import type { Session } from "./session.ts";
 import { didYouMean } from "./suggest.ts";

@@ -6,10 +6,10 @@
  * @module
  */
 
-import type { Guest } from "../guest.ts";
+import type { Guest } from "../guest/guest.ts";
 import { LabError } from "../errors.ts";
 import { dirname, isAbsolute, resolve } from "@std/path";
-import { Fmt } from "./format.ts";
+import { Fmt } from "./render/format.ts";
 
 /** File access, injectable so tests can run scripts without touching the disk. */
 export interface FileAccess {

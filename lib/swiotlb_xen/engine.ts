@@ -21,7 +21,7 @@ import type { EventLog } from "../events.ts";
 import { type IntervalStep, positionPath } from "../rbtree.ts";
 import { MAP_ERROR, type Policy, SwiotlbCore, type SyncTarget } from "../swiotlb/mod.ts";
 import { getOrder, type XenSwiotlbInit } from "./init.ts";
-import type { XenPlatform } from "./platform.ts";
+import type { XenPlatform } from "../dma/platform.ts";
 import { failedSgList, syncSgList, unmapSgList } from "../dma/sg.ts";
 import {
   type BusTree,

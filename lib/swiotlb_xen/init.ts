@@ -10,7 +10,7 @@
 import { IO_TLB_SEGSIZE, IO_TLB_SIZE, PAGE_SHIFT, PAGE_SIZE } from "../addr.ts";
 import type { EventLog } from "../events.ts";
 import type { Policy } from "../swiotlb/mod.ts";
-import type { XenPlatform } from "./platform.ts";
+import type { XenPlatform } from "../dma/platform.ts";
 import {
   type BusTree,
   newBusTree,

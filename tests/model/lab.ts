@@ -12,7 +12,7 @@
 import { Buffer as NodeBuffer } from "node:buffer";
 import { type Direction, directionShort } from "../../lib/direction.ts";
 import type { LabEvent } from "../../lib/events.ts";
-import type { Guest } from "../../lib/guest.ts";
+import type { Guest } from "../../lib/guest/guest.ts";
 import { type FileAccess, runLine, Session } from "../../lib/repl/mod.ts";
 
 /** How a mode maps a buffer, as SPEC §5 and §7 say (used to predict `bounced`). */

@@ -5,10 +5,10 @@
  * @module
  */
 
-import { bitsFromMask, maskFromBits } from "../addr.ts";
-import { type Direction, directionName, parseDirection } from "../direction.ts";
-import { LabError } from "../errors.ts";
-import type { SyncTarget } from "../swiotlb/mod.ts";
+import { bitsFromMask, maskFromBits } from "../../addr.ts";
+import { type Direction, directionName, parseDirection } from "../../direction.ts";
+import { LabError } from "../../errors.ts";
+import type { SyncTarget } from "../../swiotlb/mod.ts";
 import {
   fillPattern,
   parseBytes,
@@ -16,12 +16,12 @@ import {
   parsePhysRef,
   parseSgElem,
   type SgRef,
-} from "./args.ts";
-import { hexdump, sizeArg, toColonHex, toHex } from "./format.ts";
-import { mapJson, renderCopied, renderMap, renderSg, sgJson } from "./render_dma.ts";
-import { next } from "./render_guest.ts";
-import type { ArgSpec, CommandSpec, Ctx, OptSpec } from "./table.ts";
-import { quoteWord, tokenize } from "./tokenize.ts";
+} from "../args.ts";
+import { hexdump, sizeArg, toColonHex, toHex } from "../render/format.ts";
+import { mapJson, renderCopied, renderMap, renderSg, sgJson } from "../render/dma.ts";
+import { next } from "../render/guest.ts";
+import type { ArgSpec, CommandSpec, Ctx, OptSpec } from "../table.ts";
+import { quoteWord, tokenize } from "../tokenize.ts";
 
 const DIRS = ["to", "from", "bidi", "none"] as const;
 

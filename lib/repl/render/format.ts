@@ -6,7 +6,7 @@
  */
 
 import * as colors from "@std/fmt/colors";
-import { formatNumber, formatSize } from "../addr.ts";
+import { formatNumber, formatSize } from "../../addr.ts";
 
 /** How numbers and colours come out; one per session, changed by `set radix`. */
 export class Fmt {

@@ -5,13 +5,13 @@
  * @module
  */
 
-import { parseSize } from "../addr.ts";
-import { LabError } from "../errors.ts";
-import { EventLog } from "../events.ts";
-import { Guest, type GuestInput, parseGuestFile, PRESETS } from "../guest.ts";
-import { parseSwiotlb } from "../guest_config.ts";
-import { fillPattern, parseBits, parseBytes, parseCount, parseNum } from "./args.ts";
-import { hexdump, toColonHex, toHex } from "./format.ts";
+import { parseSize } from "../../addr.ts";
+import { LabError } from "../../errors.ts";
+import { EventLog } from "../../events.ts";
+import { Guest, type GuestInput, parseGuestFile, PRESETS } from "../../guest/guest.ts";
+import { parseSwiotlb } from "../../guest/config.ts";
+import { fillPattern, parseBits, parseBytes, parseCount, parseNum } from "../args.ts";
+import { hexdump, toColonHex, toHex } from "../render/format.ts";
 import {
   deviceJson,
   guestJson,
@@ -20,8 +20,8 @@ import {
   renderDevice,
   renderGuest,
   renderPresets,
-} from "./render_guest.ts";
-import type { CommandSpec, Ctx, Opts, Reply } from "./table.ts";
+} from "../render/guest.ts";
+import type { CommandSpec, Ctx, Opts, Reply } from "../table.ts";
 
 const str = (v: string | boolean | undefined): string | undefined =>
   typeof v === "string" ? v : undefined;

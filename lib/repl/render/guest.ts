@@ -6,9 +6,9 @@
  * @module
  */
 
-import { IO_TLB_SIZE } from "../addr.ts";
-import type { Device } from "../dma/device.ts";
-import type { Buffer, Guest } from "../guest.ts";
+import { IO_TLB_SIZE } from "../../addr.ts";
+import type { Device } from "../../dma/device.ts";
+import type { Buffer, Guest } from "../../guest/guest.ts";
 import type { Fmt } from "./format.ts";
 import { plural, sizeArg } from "./format.ts";
 

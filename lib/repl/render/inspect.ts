@@ -6,11 +6,11 @@
  */
 
 import Table from "cli-table3";
-import { IO_TLB_SEGSIZE, IO_TLB_SIZE, SEGMENT_BYTES } from "../addr.ts";
-import type { Guest, SegmentRow } from "../guest.ts";
+import { IO_TLB_SEGSIZE, IO_TLB_SIZE, SEGMENT_BYTES } from "../../addr.ts";
+import type { Guest, SegmentRow } from "../../guest/guest.ts";
 import type { Fmt } from "./format.ts";
 import { plural, sizeArg } from "./format.ts";
-import { next } from "./render_guest.ts";
+import { next } from "./guest.ts";
 
 type BusLookup = ReturnType<Guest["lookupBus"]>;
 type PhysLookup = ReturnType<Guest["lookupPhys"]>;

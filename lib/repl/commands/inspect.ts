@@ -4,8 +4,8 @@
  * @module
  */
 
-import { LabError } from "../errors.ts";
-import { parseCount, parseNum } from "./args.ts";
+import { LabError } from "../../errors.ts";
+import { parseCount, parseNum } from "../args.ts";
 import {
   renderLookupBus,
   renderLookupPhys,
@@ -13,9 +13,9 @@ import {
   renderSegments,
   renderSlots,
   renderStats,
-} from "./render_inspect.ts";
-import { drawTree, inorderLines, treeDot, validateLines } from "./render_tree.ts";
-import type { CommandSpec } from "./table.ts";
+} from "../render/inspect.ts";
+import { drawTree, inorderLines, treeDot, validateLines } from "../render/tree.ts";
+import type { CommandSpec } from "../table.ts";
 
 const ADDR = { name: "ADDR", help: "an address: 0x7f841010, 4K, $bus+0x10" };
 

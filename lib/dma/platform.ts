@@ -6,7 +6,7 @@
  * @module
  */
 
-import type { Arch } from "../dma/device.ts";
+import type { Arch } from "./device.ts";
 import type { PhysMemory } from "../memory.ts";
 
 /** Result of xen_create_contiguous_region. */

@@ -4,12 +4,12 @@
  * @module
  */
 
-import { LabError } from "../errors.ts";
-import { checkExpectation, EXPECT_FORMS } from "./expect.ts";
-import { findHelp, helpFor, helpJson, helpList } from "./help.ts";
-import { debugJson, renderDebug } from "./render_debug.ts";
-import type { CommandSpec } from "./table.ts";
-import { verbName } from "./table.ts";
+import { LabError } from "../../errors.ts";
+import { checkExpectation, EXPECT_FORMS } from "../expect.ts";
+import { findHelp, helpFor, helpJson, helpList } from "../help.ts";
+import { debugJson, renderDebug } from "../render/debug.ts";
+import type { CommandSpec } from "../table.ts";
+import { verbName } from "../table.ts";
 
 const ON_OFF = ["on", "off"] as const;
 

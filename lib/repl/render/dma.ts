@@ -6,18 +6,18 @@
  * @module
  */
 
-import { slotsFor } from "../swiotlb/mod.ts";
+import { slotsFor } from "../../swiotlb/mod.ts";
 import {
   type Direction,
   directionName,
   directionShort,
   DMA_FROM_DEVICE,
   DMA_TO_DEVICE,
-} from "../direction.ts";
-import type { MapResult, SgResult } from "../dma/ops.ts";
+} from "../../direction.ts";
+import type { MapResult, SgResult } from "../../dma/ops.ts";
 import type { Fmt } from "./format.ts";
 import { sizeArg } from "./format.ts";
-import { next } from "./render_guest.ts";
+import { next } from "./guest.ts";
 
 /** "slots 0-3 of segment 0". */
 function slotRange(slot: number, size: number, segment: number | null): string {

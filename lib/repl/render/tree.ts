@@ -6,7 +6,7 @@
  * @module
  */
 
-import type { TreeRow } from "../guest.ts";
+import type { TreeRow } from "../../guest/guest.ts";
 import { type Fmt, plural } from "./format.ts";
 
 /** How much of the tree to draw. */

@@ -6,10 +6,10 @@
  */
 
 import { parse as parseToml } from "@std/toml";
-import { parseSize } from "./addr.ts";
-import { LabError } from "./errors.ts";
-import type { Policy } from "./swiotlb/mod.ts";
-import type { Variant } from "./swiotlb_xen/engine.ts";
+import { parseSize } from "../addr.ts";
+import { LabError } from "../errors.ts";
+import type { Policy } from "../swiotlb/mod.ts";
+import type { Variant } from "../swiotlb_xen/engine.ts";
 
 /** PV (the guest sees machine frames) or autotranslated (it does not). */
 export type Mode = "pv" | "auto";

@@ -6,8 +6,8 @@
  * @module
  */
 
-import { directionName, directionShort } from "../direction.ts";
-import type { DebugMapping, DebugReportView } from "../dma/debug.ts";
+import { directionName, directionShort } from "../../direction.ts";
+import type { DebugMapping, DebugReportView } from "../../dma/debug.ts";
 import type { Fmt } from "./format.ts";
 import { plural } from "./format.ts";
 

@@ -6,28 +6,40 @@
  * @module
  */
 
-import { formatHex, IO_TLB_SEGSIZE, IO_TLB_SIZE, PAGE_SIZE, pfnOf, SEGMENT_BYTES } from "./addr.ts";
-import { type DebugMapping, type DebugReportView, DmaDebug } from "./dma/debug.ts";
-import { type Device, type DeviceConfig, dmaMappingError, makeDevice } from "./dma/device.ts";
-import { DirectDma } from "./dma/direct.ts";
-import type { DmaOps, MapResult, SgElement, SgResult } from "./dma/ops.ts";
-import { type Direction, directionShort, DMA_BIDIRECTIONAL } from "./direction.ts";
-import { LabError } from "./errors.ts";
-import { EventLog } from "./events.ts";
-import { type GuestConfig, type GuestInput, resolveConfig } from "./guest_config.ts";
-import { intervalOverlaps, positionPath, type RbNode } from "./rbtree.ts";
-import { slotsFor, type SwiotlbCore, SwiotlbCore as Core, type SyncTarget } from "./swiotlb/mod.ts";
-import { XenSwiotlb } from "./swiotlb_xen/engine.ts";
-import { DEFAULT_NSLABS, type InitAttempt, xenSwiotlbInit } from "./swiotlb_xen/init.ts";
-import type { XenPlatform } from "./swiotlb_xen/platform.ts";
-import type { XenDmaInfo } from "./swiotlb_xen/tree.ts";
+import {
+  formatHex,
+  IO_TLB_SEGSIZE,
+  IO_TLB_SIZE,
+  PAGE_SIZE,
+  pfnOf,
+  SEGMENT_BYTES,
+} from "../addr.ts";
+import { type DebugMapping, type DebugReportView, DmaDebug } from "../dma/debug.ts";
+import { type Device, type DeviceConfig, dmaMappingError, makeDevice } from "../dma/device.ts";
+import { DirectDma } from "../dma/direct.ts";
+import type { DmaOps, MapResult, SgElement, SgResult } from "../dma/ops.ts";
+import { type Direction, directionShort, DMA_BIDIRECTIONAL } from "../direction.ts";
+import { LabError } from "../errors.ts";
+import { EventLog } from "../events.ts";
+import { type GuestConfig, type GuestInput, resolveConfig } from "./config.ts";
+import { intervalOverlaps, positionPath, type RbNode } from "../rbtree.ts";
+import {
+  slotsFor,
+  type SwiotlbCore,
+  SwiotlbCore as Core,
+  type SyncTarget,
+} from "../swiotlb/mod.ts";
+import { XenSwiotlb } from "../swiotlb_xen/engine.ts";
+import { DEFAULT_NSLABS, type InitAttempt, xenSwiotlbInit } from "../swiotlb_xen/init.ts";
+import type { XenPlatform } from "../dma/platform.ts";
+import type { XenDmaInfo } from "../swiotlb_xen/tree.ts";
 import {
   createContiguousRegion,
   destroyContiguousRegion,
   type Domain,
   translateDeviceAccess,
   Xen,
-} from "./xen/mod.ts";
+} from "../xen/mod.ts";
 
 export {
   DEFAULT_CONFIG,
@@ -36,7 +48,7 @@ export {
   parseGuestFile,
   PRESETS,
   resolveConfig,
-} from "./guest_config.ts";
+} from "./config.ts";
 
 /** A named CPU buffer in guest memory. */
 export interface Buffer {

@@ -7,12 +7,12 @@
  * @module
  */
 
-import { LabError } from "../errors.ts";
-import { describeNode } from "../swiotlb_xen/engine.ts";
-import { parseNum } from "./args.ts";
-import { plural, sizeArg } from "./format.ts";
-import { next } from "./render_guest.ts";
-import type { CommandSpec } from "./table.ts";
+import { LabError } from "../../errors.ts";
+import { describeNode } from "../../swiotlb_xen/engine.ts";
+import { parseNum } from "../args.ts";
+import { plural, sizeArg } from "../render/format.ts";
+import { next } from "../render/guest.ts";
+import type { CommandSpec } from "../table.ts";
 
 /** The lab's tree verbs beyond `tree` itself. */
 export const treeCommands: CommandSpec[] = [

@@ -1,12 +1,14 @@
 /**
- * `bench/report.ts --quick` end to end: it runs, prints every table and every target, and
+ * `bench/report/main.ts --quick` end to end: it runs, prints every table and every target, and
  * writes a JSON file with every section. A functional check only: no timing is asserted
  * (targets are the report's business, never a test's).
  */
 
 import { assert, assertEquals, assertMatch } from "@std/assert";
 import { fromFileUrl } from "@std/path";
-import { compareLines, type Metric, type Report, SECTIONS, sizeLabel } from "../bench/report.ts";
+import { compareLines } from "../bench/report/render.ts";
+import { type Metric, type Report, SECTIONS } from "../bench/report/schema.ts";
+import { sizeLabel } from "../bench/report/units.ts";
 
 const REPO = fromFileUrl(new URL("..", import.meta.url));
 const decoder = new TextDecoder();
@@ -23,7 +25,7 @@ Deno.test("bench:report --quick writes every section and prints every target", a
         "--allow-env",
         "--allow-run",
         "--allow-sys",
-        "bench/report.ts",
+        "bench/report/main.ts",
         "--quick",
         "--out",
         out,
@@ -33,7 +35,7 @@ Deno.test("bench:report --quick writes every section and prints every target", a
       stderr: "piped",
     }).output();
     const stdout = decoder.decode(r.stdout);
-    assert(r.success, `report.ts failed:\n${decoder.decode(r.stderr)}`);
+    assert(r.success, `bench/report/main.ts failed:\n${decoder.decode(r.stderr)}`);
     const parsed: unknown = JSON.parse(await Deno.readTextFile(out));
     const report = parsed as Report;
     for (const s of SECTIONS) assert(s in report, `section ${s} missing`);

@@ -1,0 +1,21 @@
+/**
+ * The child kinds `main.ts --child KIND ARGS` dispatches to: one measurement each, run
+ * in a fresh process so that nothing already allocated or compiled colours its numbers.
+ *
+ * @module
+ */
+
+import { childCore } from "./core.ts";
+import { childCoreInit, childGuestInit, childPresetInit } from "./init.ts";
+import { childLatency } from "./latency.ts";
+import { childLookupGuest, childLookupSynthetic } from "./lookup.ts";
+
+export const CHILDREN: Record<string, (args: never) => unknown> = {
+  latency: childLatency,
+  core: childCore,
+  "lookup-guest": childLookupGuest,
+  "lookup-synthetic": childLookupSynthetic,
+  "core-init": childCoreInit,
+  "guest-init": childGuestInit,
+  "preset-init": childPresetInit,
+};

@@ -1,0 +1,65 @@
+/**
+ * Children `core-init`, `guest-init` and `preset-init`: init time and resident memory of
+ * a pool, each in a process that has done nothing else, so the deltas are its own.
+ *
+ * @module
+ */
+
+import { Guest } from "../../lib/guest/guest.ts";
+import { SwiotlbCore } from "../../lib/swiotlb/mod.ts";
+import { POOL_START } from "./core.ts";
+import { SLOT } from "./units.ts";
+
+/** Time and resident-memory delta of `build`, in a process that has done nothing else. */
+function measureBuild<T>(build: () => T): { ms: number; rssBytes: number; value: T } {
+  const rss0 = Deno.memoryUsage().rss;
+  const t0 = performance.now();
+  const value = build();
+  const ms = performance.now() - t0;
+  return { ms, rssBytes: Deno.memoryUsage().rss - rss0, value };
+}
+
+export function childCoreInit(a: { poolBytes: number }): { ms: number; rssBytes: number } {
+  const r = measureBuild(() => new SwiotlbCore({ nslabs: a.poolBytes / SLOT, start: POOL_START }));
+  if (r.value.nslabs !== a.poolBytes / SLOT) throw new Error("core init: wrong size");
+  return { ms: r.ms, rssBytes: r.rssBytes };
+}
+
+export function childGuestInit(
+  a: { poolBytes: number; mem: number; machine: number },
+): { ms: number; rssBytes: number; nslabs: number; log: string[] } {
+  const r = measureBuild(() =>
+    Guest.create({
+      preset: "arm-dom0",
+      swiotlb: a.poolBytes / SLOT,
+      mem: a.mem,
+      machine: a.machine,
+      debug: false,
+    })
+  );
+  return { ms: r.ms, rssBytes: r.rssBytes, nslabs: r.value.init.nslabs, log: r.value.init.log };
+}
+
+export interface PresetChild {
+  ms: number;
+  rssBytes: number;
+  ok: boolean;
+  nslabs: number;
+  opsName: string;
+  swiotlbXen: boolean;
+}
+
+export function childPresetInit(a: { preset: string; swiotlb?: number }): PresetChild {
+  const r = measureBuild(() =>
+    Guest.create({ preset: a.preset, swiotlb: a.swiotlb, debug: false })
+  );
+  const g = r.value;
+  return {
+    ms: r.ms,
+    rssBytes: r.rssBytes,
+    ok: g.init.ok,
+    nslabs: g.init.nslabs,
+    opsName: g.init.ok ? g.opsName : "(init failed)",
+    swiotlbXen: g.init.swiotlbXen,
+  };
+}

@@ -1,0 +1,152 @@
+/**
+ * The shapes of the report's JSON file (schema 1): what `--out` writes and `--compare`
+ * reads back, so a change here breaks every stored baseline.
+ *
+ * @module
+ */
+
+/** Which way a metric improves, for `--compare`. */
+export type Better = "higher" | "lower";
+
+/** One comparable number. */
+export interface Metric {
+  value: number;
+  unit: string;
+  better: Better;
+}
+
+/** One row of the dma_map_benchmark-style table. */
+export interface LatencyRow {
+  mode: string;
+  preset: string;
+  deviceBits: number;
+  size: number;
+  dir: "to" | "from" | "bidi";
+  /** What every measured map did: "bounce", "fast path", "direct" or "mixed". */
+  path: string;
+  /** Fraction of the measured maps that bounced. */
+  bounced: number;
+  iterations: number;
+  mapAvgUs: number;
+  mapStdUs: number;
+  unmapAvgUs: number;
+  unmapStdUs: number;
+}
+
+/** Bare-core map+unmap throughput at one size. */
+export interface CoreRow {
+  size: number;
+  /** Median over the rounds. */
+  pairsPerSec: number;
+  /** Best round. */
+  bestPairsPerSec: number;
+}
+
+/** bus→phys lookup at one pool size. */
+export interface LookupRow {
+  poolBytes: number;
+  segments: number;
+  /** On a real arm-dom0 guest's tree, when such a pool can be built (else null). */
+  guest: {
+    findIntervalPerSec: number;
+    findIntervalBestPerSec: number;
+    busToPhysPerSec: number;
+    treeHeight: number;
+  } | null;
+  /** On an RbTree of the same number of segments with shuffled bus addresses. */
+  synthetic: { findIntervalPerSec: number; findIntervalBestPerSec: number; treeHeight: number };
+}
+
+/** Init cost at one pool size. */
+export interface InitRow {
+  poolBytes: number;
+  /** Null when this size was not measured on the bare core (--quick). */
+  core: { ms: number; rssMiB: number } | null;
+  guest: {
+    ms: number;
+    rssMiB: number;
+    mem: number;
+    machine: number;
+    /** The pool init actually built (swiotlb-xen lowers a pool it cannot place). */
+    nslabs: number;
+    log: string[];
+  } | null;
+}
+
+/** Init cost of one preset with its default 64 MiB pool. */
+export interface PresetRow {
+  preset: string;
+  opsName: string;
+  swiotlbXen: boolean;
+  ok: boolean;
+  nslabs: number;
+  ms: number;
+  rssMiB: number;
+  /** The pool's share: default pool minus a 1-segment pool (fresh process each). */
+  /** Null when init failed (no pool to cost). */
+  poolMs: number | null;
+  poolMiB: number | null;
+}
+
+/** REPL cold start, medians over `runs`. */
+export interface ReplResult {
+  runs: number;
+  command: string;
+  denoEmptyMs: number;
+  replReadyMs: number;
+  oursMs: number;
+  replExitMs: number;
+}
+
+/** One throughput / size target with its verdict. */
+export interface Target {
+  id: string;
+  name: string;
+  value: number;
+  unit: string;
+  op: ">=" | "<";
+  threshold: number;
+  pass: boolean;
+  note: string;
+}
+
+/** The whole report file. */
+export interface Report {
+  schema: 1;
+  meta: {
+    date: string;
+    deno: string;
+    v8: string;
+    typescript: string;
+    os: string;
+    arch: string;
+    cpus: number;
+    commit: string | null;
+    /** 1-minute load average before and after: other processes disturb the numbers. */
+    loadBefore: number;
+    loadAfter: number;
+    quick: boolean;
+    seconds: number;
+  };
+  mapLatency: { timerOverheadUs: number; note: string; rows: LatencyRow[] };
+  coreThroughput: { note: string; rows: CoreRow[] };
+  lookup: { note: string; rows: LookupRow[] };
+  poolInit: { note: string; rows: InitRow[] };
+  presetInit: { note: string; rows: PresetRow[] };
+  repl: ReplResult;
+  targets: Target[];
+  metrics: Record<string, Metric>;
+}
+
+/** The sections a report file must have (tests/bench_report_test.ts checks them). */
+export const SECTIONS = [
+  "meta",
+  "mapLatency",
+  "coreThroughput",
+  "lookup",
+  "poolInit",
+  "presetInit",
+  "repl",
+  "targets",
+  "metrics",
+] as const;

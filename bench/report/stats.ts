@@ -1,0 +1,43 @@
+/**
+ * Timing and statistics for the measurements: medians, rates over timed rounds, and the
+ * cost of the timer itself (subtracted from per-call timings).
+ *
+ * @module
+ */
+
+export function median(xs: number[]): number {
+  const s = [...xs].sort((a, b) => a - b);
+  const m = s.length >> 1;
+  return s.length % 2 ? s[m] : (s[m - 1] + s[m]) / 2;
+}
+
+/** The cost of one `performance.now()` call, in ms: subtracted from per-call timings. */
+export function timerOverheadMs(): number {
+  const n = 200_000;
+  let sum = 0;
+  for (let i = 0; i < n; i++) {
+    const a = performance.now();
+    sum += performance.now() - a;
+  }
+  return sum / n;
+}
+
+/**
+ * Rates (operations per second) of `fn(n)` over `rounds` timed rounds after one warm-up:
+ * the median, and the best (the round least disturbed by other processes).
+ */
+export function rate(
+  fn: (n: number) => number,
+  n: number,
+  rounds: number,
+): { median: number; best: number } {
+  fn(Math.max(1, n >> 2));
+  const rates: number[] = [];
+  for (let r = 0; r < rounds; r++) {
+    const t0 = performance.now();
+    fn(n);
+    const ms = performance.now() - t0;
+    rates.push(n / ms * 1000);
+  }
+  return { median: median(rates), best: Math.max(...rates) };
+}

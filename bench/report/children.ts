@@ -10,6 +10,7 @@ import { childCoreInit, childGuestInit, childPresetInit } from "./init.ts";
 import { childLatency } from "./latency.ts";
 import { childLookupGuest, childLookupSynthetic } from "./lookup.ts";
 
+/** Kind → measurement. `never` lets each take its own argument type (JSON from the parent). */
 export const CHILDREN: Record<string, (args: never) => unknown> = {
   latency: childLatency,
   core: childCore,

@@ -27,6 +27,7 @@ function corePairs(core: SwiotlbCore, size: number, n: number): number {
   return last;
 }
 
+/** Pairs per second at each latency size, each on a fresh 64 MiB pool. */
 export function childCore(a: { pairs: number; rounds: number }): { rows: CoreRow[] } {
   return {
     rows: LAT_SIZES.map((size) => {

@@ -19,12 +19,14 @@ function measureBuild<T>(build: () => T): { ms: number; rssBytes: number; value:
   return { ms, rssBytes: Deno.memoryUsage().rss - rss0, value };
 }
 
+/** A bare SwiotlbCore of `poolBytes`: the pool's own cost, without a guest. */
 export function childCoreInit(a: { poolBytes: number }): { ms: number; rssBytes: number } {
   const r = measureBuild(() => new SwiotlbCore({ nslabs: a.poolBytes / SLOT, start: POOL_START }));
   if (r.value.nslabs !== a.poolBytes / SLOT) throw new Error("core init: wrong size");
   return { ms: r.ms, rssBytes: r.rssBytes };
 }
 
+/** A whole arm-dom0 guest with a pool of `poolBytes`, sized by the parent to hold it. */
 export function childGuestInit(
   a: { poolBytes: number; mem: number; machine: number },
 ): { ms: number; rssBytes: number; nslabs: number; log: string[] } {
@@ -40,6 +42,7 @@ export function childGuestInit(
   return { ms: r.ms, rssBytes: r.rssBytes, nslabs: r.value.init.nslabs, log: r.value.init.log };
 }
 
+/** What `preset-init` prints: the parent subtracts a small-pool run to cost the pool. */
 export interface PresetChild {
   ms: number;
   rssBytes: number;
@@ -49,6 +52,7 @@ export interface PresetChild {
   swiotlbXen: boolean;
 }
 
+/** One preset's Guest.create, with its default pool or the `swiotlb` slots given. */
 export function childPresetInit(a: { preset: string; swiotlb?: number }): PresetChild {
   const r = measureBuild(() =>
     Guest.create({ preset: a.preset, swiotlb: a.swiotlb, debug: false })

@@ -24,6 +24,7 @@ export const MODES = [
   { mode: "arm-dom0", preset: "arm-dom0", bits: 64, contiguous: false },
   { mode: "arm-dom0-smmu direct", preset: "arm-dom0-smmu", bits: 64, contiguous: false },
 ] as const;
+/** One page, a mid-size buffer and a whole segment; the core throughput reuses them. */
 export const LAT_SIZES = [4 * KiB, 64 * KiB, 256 * KiB];
 const DIRS: { name: LatencyRow["dir"]; dir: Direction }[] = [
   { name: "to", dir: DMA_TO_DEVICE },
@@ -40,6 +41,7 @@ interface LatencyArgs {
   jitWarmup: number;
 }
 
+/** Every size × direction row of one mode (`a.mode` indexes MODES). */
 export function childLatency(a: LatencyArgs): { timerOverheadUs: number; rows: LatencyRow[] } {
   const m = MODES[a.mode];
   const g = Guest.create({ preset: m.preset, debug: false });

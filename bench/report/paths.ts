@@ -10,9 +10,15 @@ import { dirname, fromFileUrl, join, resolve } from "@std/path";
 
 /** The entry point a child runs: `main.ts --child KIND ARGS` dispatches to CHILDREN. */
 export const SELF = fromFileUrl(new URL("./main.ts", import.meta.url));
+/** The repository root: children run there, so deno.json and `repl.ts` resolve as in a task. */
 export const REPO = resolve(dirname(SELF), "..", "..");
+/** Ignored by git (only baseline.json is kept), so a run leaves the tree clean. */
 export const DEFAULT_OUT = join(REPO, "bench", "results", "latest.json");
 
+/**
+ * The checked-out commit, read from .git's files; null when they cannot be read (no
+ * clone, or a worktree, whose .git is a file), so the report still runs without it.
+ */
 export function readCommit(): string | null {
   try {
     const head = Deno.readTextFileSync(join(REPO, ".git", "HEAD")).trim();

@@ -28,7 +28,7 @@ import { GiB, MiB, SEG, sizeLabel } from "./units.ts";
 const decoder = new TextDecoder();
 const encoder = new TextEncoder();
 
-/** Runs `report.ts --child kind args` and returns the JSON it prints. */
+/** Runs `main.ts --child kind args` and returns the JSON it prints. */
 async function child<T>(kind: string, args: object): Promise<T> {
   const out = await new Deno.Command(Deno.execPath(), {
     args: [

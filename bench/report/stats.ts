@@ -5,6 +5,7 @@
  * @module
  */
 
+/** Middle value (mean of the two middle ones for an even count): robust to outliers. */
 export function median(xs: number[]): number {
   const s = [...xs].sort((a, b) => a - b);
   const m = s.length >> 1;

@@ -10,6 +10,7 @@ export const MiB = 1024 * KiB;
 export const GiB = 1024 * MiB;
 /** One swiotlb-xen segment (SPEC §2): one tree node per segment. */
 export const SEG = 256 * KiB;
+/** One pool slot in bytes: a pool of nslabs slots spans nslabs × SLOT. */
 export const SLOT = 2048;
 
 /** "4K", "256K", "64M", "16G". */
@@ -20,6 +21,7 @@ export function sizeLabel(bytes: number): string {
   return `${bytes}`;
 }
 
+/** `digits` decimals, or "—" for a value that is not finite (a missing measurement). */
 export function fixed(x: number, digits: number): string {
   return Number.isFinite(x) ? x.toFixed(digits) : "—";
 }

@@ -104,10 +104,7 @@ export interface RbFixupStep<E> {
 
 /** Options for {@link RbTree.validate}. */
 export interface ValidateOptions<E> {
-  /**
-   * How to name an entry in messages. Default: `dma=0x… phys=0x…` for {@link Interval}
-   * entries, else the entry's JSON.
-   */
+  /** How to name an entry in messages. Default: the entry's JSON, else `String()`. */
   key?: (e: E) => string;
   /**
    * Report entries that compare equal (neither is `less` than the other). Off by default:
@@ -975,7 +972,8 @@ export function findInterval<E extends Interval>(
 /**
  * Finds overlapping bus intervals, which swiotlb-xen's insert does not reject (SPEC §6),
  * for `tree --validate`. Returns one message per overlap naming both nodes as
- * `<key> at <path>` and their intervals, `[]` when none overlap. Empty intervals overlap
+ * `<key> at <path>` (`key` defaults to {@link intervalKey}) and their intervals, `[]` when
+ * none overlap. Empty intervals overlap
  * nothing. Independent of the tree's order, so it also works on a broken tree.
  *
  * @example
@@ -991,7 +989,7 @@ export function intervalOverlaps<E extends Interval>(
   tree: RbTree<E>,
   opts: { key?: (e: E) => string } = {},
 ): string[] {
-  const key = opts.key ?? defaultKey;
+  const key = opts.key ?? intervalKey;
   const all: { node: RbNode<E>; path: string }[] = [];
   const seen = new Set<RbNode<E>>();
   const walk = (n: RbNode<E> | null, path: string): void => {
@@ -1026,16 +1024,27 @@ export function intervalOverlaps<E extends Interval>(
   return out;
 }
 
-function isInterval(e: unknown): e is Interval {
-  if (typeof e !== "object" || e === null) return false;
-  const i = e as Partial<Interval>;
-  return typeof i.dmaAddr === "number" && typeof i.physAddr === "number" &&
-    typeof i.size === "number";
+/**
+ * Names a bus→phys entry in messages as `dma=0x… phys=0x…` (the default key of
+ * {@link intervalOverlaps}; pass it as `key` to {@link RbTree.validate} for the same names).
+ *
+ * @example
+ * ```ts
+ * import { intervalKey } from "./rbtree.ts";
+ * const e = { dmaAddr: 0x40000, physAddr: 0x1000000, size: 0x40000 };
+ * intervalKey(e); // "dma=0x40000 phys=0x1000000"
+ * ```
+ */
+export function intervalKey(e: Interval): string {
+  return `dma=${formatHex(e.dmaAddr)} phys=${formatHex(e.physAddr)}`;
 }
 
-/** Default entry name: `dma=0x… phys=0x…` for intervals, else JSON. */
+/**
+ * Default entry name: the entry's JSON, else `String()` (bigint, cycles). Generic on
+ * purpose: the tree knows nothing of its entries, so callers that want better names
+ * (swiotlb-xen: {@link intervalKey}) pass their own `key`.
+ */
 function defaultKey(e: unknown): string {
-  if (isInterval(e)) return `dma=${formatHex(e.dmaAddr)} phys=${formatHex(e.physAddr)}`;
   try {
     return JSON.stringify(e) ?? String(e);
   } catch {

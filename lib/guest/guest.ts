@@ -22,7 +22,7 @@ import { type Direction, directionShort, DMA_BIDIRECTIONAL } from "../direction.
 import { LabError } from "../errors.ts";
 import { EventLog } from "../events.ts";
 import { type GuestConfig, type GuestInput, resolveConfig } from "./config.ts";
-import { intervalOverlaps, positionPath, type RbNode } from "../rbtree.ts";
+import { intervalKey, intervalOverlaps, positionPath, type RbNode } from "../rbtree.ts";
 import {
   slotsFor,
   type SwiotlbCore,
@@ -877,7 +877,7 @@ export class Guest {
 
   #treeProblems(tree: XenSwiotlb["tree"]): string[] {
     // SPEC §9: --validate also checks that no two bus intervals overlap.
-    return [...tree.validate({ unique: true }), ...intervalOverlaps(tree)];
+    return [...tree.validate({ unique: true, key: intervalKey }), ...intervalOverlaps(tree)];
   }
 
   /** The bus→phys tree (also after a failed init), or undefined when the mode has none. */

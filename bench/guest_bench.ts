@@ -9,7 +9,7 @@
 
 import { DMA_FROM_DEVICE, DMA_TO_DEVICE } from "../lib/direction.ts";
 import { Guest } from "../lib/guest/guest.ts";
-import { findInterval } from "../lib/rbtree.ts";
+import { findInterval } from "../lib/swiotlb_xen/tree.ts";
 
 const SIZE = 4096;
 

@@ -9,7 +9,8 @@
  *   deno bench bench/rbtree_bench.ts
  */
 
-import { findInterval, type Interval, type IntervalStep, RbTree } from "../lib/rbtree.ts";
+import { RbTree } from "../lib/rbtree.ts";
+import { findInterval, type Interval, type IntervalStep } from "../lib/swiotlb_xen/tree.ts";
 import { seededBelow } from "./_rand.ts";
 
 const SEG = 256 * 1024;

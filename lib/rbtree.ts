@@ -31,7 +31,6 @@
  * @module
  */
 
-import { formatHex } from "./addr.ts";
 import { LabError } from "./errors.ts";
 
 /** A node's colour. */
@@ -883,166 +882,10 @@ export function shape<E>(tree: RbTree<E>, key: (e: E) => string): string {
   return walk(tree.root);
 }
 
-/** A bus→phys tree entry of swiotlb-xen (the RFC's `struct xen_dma_info`, SPEC §6). */
-export interface Interval {
-  /** Bus address of the first byte (`dma_addr`). */
-  dmaAddr: number;
-  /** Guest-physical address of the first byte (`phys_addr`). */
-  physAddr: number;
-  /** Length in bytes; the interval is `[dmaAddr, dmaAddr + size)`. */
-  size: number;
-}
-
-/** One comparison made by {@link findInterval}: the node visited and the outcome. */
-export interface IntervalStep {
-  /** The entry compared with. */
-  node: Interval;
-  /** `hit`: inside it; `left`: below its start; `right`: at or past its end. */
-  cmp: "left" | "right" | "hit";
-}
-
-/**
- * The RFC's bus→phys lookup (`xen_get_dma_info_from_dma`): descends comparing `x` with
- * `[dmaAddr, dmaAddr + size)`: inside → that node; `x < dmaAddr` → left; else right. The
- * tree must be ordered by `dmaAddr`. With `steps`, appends each comparison made (for
- * `lookup bus`); without, allocates nothing (the hot path).
- *
- * @example
- * ```ts
- * import { findInterval, RbTree, type Interval } from "./rbtree.ts";
- * const t = new RbTree<Interval>((a, b) => a.dmaAddr < b.dmaAddr);
- * t.insert({ dmaAddr: 0x40000, physAddr: 0x1000000, size: 0x40000 });
- * findInterval(t, 0x7ffff)?.entry.physAddr; // 0x1000000
- * findInterval(t, 0x80000); // null
- * ```
- */
-export function findInterval<E extends Interval>(
-  tree: RbTree<E>,
-  x: number,
-  steps?: IntervalStep[],
-): RbNode<E> | null {
-  let n = tree.root;
-  if (steps === undefined) {
-    // The hot path (every bounce unmap and sync). Past `x < start`, it tests the offset
-    // `d = x - start` against `size`, which V8 runs markedly faster than the sum
-    // `x < start + size` alone (one lookup in a 64 MiB pool: ~17 → ~21 million/s), and
-    // then confirms with the sum, so the answer is the sum test's for every double:
-    //  - d < size: the sum decides (it may disagree only when the arithmetic rounds);
-    //  - d >= size: the sum can still hold only if d === size. x < fl(start + size)
-    //    implies x < start + size exactly (no double lies in [start + size, its rounding
-    //    up)), so x - start < size and, fl being monotone, d <= size;
-    //  - NaN anywhere fails every comparison, as it fails the sum test: go right.
-    while (n !== null) {
-      const e = n.entry;
-      const start = e.dmaAddr;
-      if (x < start) {
-        n = n.left;
-      } else {
-        const size = e.size;
-        const d = x - start;
-        if (d < size) {
-          if (x < start + size) return n;
-          n = n.right;
-        } else if (d === size && x < start + size) {
-          return n;
-        } else {
-          n = n.right;
-        }
-      }
-    }
-    return null;
-  }
-  while (n !== null) {
-    const e = n.entry;
-    if (e.dmaAddr <= x && x < e.dmaAddr + e.size) {
-      steps.push({ node: e, cmp: "hit" });
-      return n;
-    }
-    if (x < e.dmaAddr) {
-      steps.push({ node: e, cmp: "left" });
-      n = n.left;
-    } else {
-      steps.push({ node: e, cmp: "right" });
-      n = n.right;
-    }
-  }
-  return null;
-}
-
-/**
- * Finds overlapping bus intervals, which swiotlb-xen's insert does not reject (SPEC §6),
- * for `tree --validate`. Returns one message per overlap naming both nodes as
- * `<key> at <path>` (`key` defaults to {@link intervalKey}) and their intervals, `[]` when
- * none overlap. Empty intervals overlap
- * nothing. Independent of the tree's order, so it also works on a broken tree.
- *
- * @example
- * ```ts
- * import { intervalOverlaps, RbTree, type Interval } from "./rbtree.ts";
- * const t = new RbTree<Interval>((a, b) => a.dmaAddr < b.dmaAddr);
- * t.insert({ dmaAddr: 0x0, physAddr: 0x100000, size: 0x40000 });
- * t.insert({ dmaAddr: 0x20000, physAddr: 0x200000, size: 0x40000 });
- * intervalOverlaps(t).length; // 1
- * ```
- */
-export function intervalOverlaps<E extends Interval>(
-  tree: RbTree<E>,
-  opts: { key?: (e: E) => string } = {},
-): string[] {
-  const key = opts.key ?? intervalKey;
-  const all: { node: RbNode<E>; path: string }[] = [];
-  const seen = new Set<RbNode<E>>();
-  const walk = (n: RbNode<E> | null, path: string): void => {
-    if (n === null || seen.has(n)) return;
-    seen.add(n);
-    all.push({ node: n, path });
-    walk(n.left, path + "/l");
-    walk(n.right, path + "/r");
-  };
-  walk(tree.root, "root");
-  const live = all.filter((a) => a.node.entry.size > 0);
-  live.sort((a, b) => a.node.entry.dmaAddr - b.node.entry.dmaAddr);
-  const out: string[] = [];
-  const range = (e: Interval) => `[${formatHex(e.dmaAddr)}, ${formatHex(e.dmaAddr + e.size)})`;
-  // Sweep in address order, remembering the interval that reaches furthest so far.
-  let reach: { node: RbNode<E>; path: string } | null = null;
-  for (const cur of live) {
-    const e = cur.node.entry;
-    if (reach !== null) {
-      const r = reach.node.entry;
-      if (r.dmaAddr + r.size > e.dmaAddr) {
-        out.push(
-          `overlap: node ${key(r)} at ${reach.path} ${range(r)} overlaps node ` +
-            `${key(e)} at ${cur.path} ${range(e)}`,
-        );
-      }
-      if (e.dmaAddr + e.size > r.dmaAddr + r.size) reach = cur;
-    } else {
-      reach = cur;
-    }
-  }
-  return out;
-}
-
-/**
- * Names a bus→phys entry in messages as `dma=0x… phys=0x…` (the default key of
- * {@link intervalOverlaps}; pass it as `key` to {@link RbTree.validate} for the same names).
- *
- * @example
- * ```ts
- * import { intervalKey } from "./rbtree.ts";
- * const e = { dmaAddr: 0x40000, physAddr: 0x1000000, size: 0x40000 };
- * intervalKey(e); // "dma=0x40000 phys=0x1000000"
- * ```
- */
-export function intervalKey(e: Interval): string {
-  return `dma=${formatHex(e.dmaAddr)} phys=${formatHex(e.physAddr)}`;
-}
-
 /**
  * Default entry name: the entry's JSON, else `String()` (bigint, cycles). Generic on
  * purpose: the tree knows nothing of its entries, so callers that want better names
- * (swiotlb-xen: {@link intervalKey}) pass their own `key`.
+ * (swiotlb-xen: `intervalKey` in lib/swiotlb_xen/tree.ts) pass their own `key`.
  */
 function defaultKey(e: unknown): string {
   try {

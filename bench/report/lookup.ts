@@ -7,8 +7,8 @@
  */
 
 import { Guest } from "../../lib/guest/guest.ts";
-import { findInterval, type RbNode, RbTree } from "../../lib/rbtree.ts";
-import type { XenDmaInfo } from "../../lib/swiotlb_xen/tree.ts";
+import { type RbNode, RbTree } from "../../lib/rbtree.ts";
+import { findInterval, type XenDmaInfo } from "../../lib/swiotlb_xen/tree.ts";
 import { seededBelow } from "../_rand.ts";
 import type { LookupRow } from "./schema.ts";
 import { rate } from "./stats.ts";

@@ -22,7 +22,7 @@ import { type Direction, directionShort, DMA_BIDIRECTIONAL } from "../direction.
 import { LabError } from "../errors.ts";
 import { EventLog } from "../events.ts";
 import { type GuestConfig, type GuestInput, resolveConfig } from "./config.ts";
-import { intervalKey, intervalOverlaps, positionPath, type RbNode } from "../rbtree.ts";
+import { positionPath, type RbNode } from "../rbtree.ts";
 import {
   slotsFor,
   type SwiotlbCore,
@@ -32,7 +32,7 @@ import {
 import { XenSwiotlb } from "../swiotlb_xen/engine.ts";
 import { DEFAULT_NSLABS, type InitAttempt, xenSwiotlbInit } from "../swiotlb_xen/init.ts";
 import type { XenPlatform } from "../dma/platform.ts";
-import type { XenDmaInfo } from "../swiotlb_xen/tree.ts";
+import { intervalKey, intervalOverlaps, type XenDmaInfo } from "../swiotlb_xen/tree.ts";
 import {
   createContiguousRegion,
   destroyContiguousRegion,

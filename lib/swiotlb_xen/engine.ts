@@ -18,13 +18,14 @@ import type { CoherentResult, DmaOps, MapResult, SgElement, SgResult } from "../
 import { type Direction, DMA_BIDIRECTIONAL, DMA_NONE, DMA_TO_DEVICE } from "../direction.ts";
 import { LabError } from "../errors.ts";
 import type { EventLog } from "../events.ts";
-import { type IntervalStep, positionPath } from "../rbtree.ts";
+import { positionPath } from "../rbtree.ts";
 import { MAP_ERROR, type Policy, SwiotlbCore, type SyncTarget } from "../swiotlb/mod.ts";
 import { getOrder, type XenSwiotlbInit } from "./init.ts";
 import type { XenPlatform } from "../dma/platform.ts";
 import { failedSgList, syncSgList, unmapSgList } from "../dma/sg.ts";
 import {
   type BusTree,
+  type IntervalStep,
   xenDmaAddEntry,
   type XenDmaInfo,
   xenDmaOverlaps,

@@ -1,0 +1,278 @@
+/**
+ * `rb_erase` of Linux 3.11: `__rb_erase_augmented` (unlink, from
+ * `include/linux/rbtree_augmented.h`, without augmentation) and `____rb_erase_color`
+ * (the fix-up, `lib/rbtree.c`).
+ *
+ * @module
+ */
+
+import type { RbNode, RbTree } from "../rbtree.ts";
+import { BLACK, rbChangeChild, rbEmit, rbRotateSetParents, RED } from "./_helpers.ts";
+
+/**
+ * `__rb_erase_augmented` (without augmentation): unlink `node`, replacing it by its
+ * only child or by its in-order successor. Returns the node below which one black is
+ * now missing (to hand to `____rb_erase_color`), or null when nothing is missing.
+ */
+export function rbEraseAugmented<E>(node: RbNode<E>, tree: RbTree<E>): RbNode<E> | null {
+  const trace = tree.onFixup !== null;
+  const child = node.right;
+  const left = node.left;
+  if (left === null) {
+    // case 1: at most one child (here: none or a right one). The child, if any, is red
+    // with a black parent (invariants 4, 5), so it takes node's place and colour and no
+    // path loses a black. With no child, removing a black leaf shortens its paths.
+    if (trace) {
+      rbEmit(tree, "__rb_erase_augmented", "case 1 - at most one child", false, node);
+    }
+    const parent = node.parent;
+    rbChangeChild(node, child, parent, tree);
+    if (child !== null) {
+      child.parent = parent;
+      child.color = node.color;
+      return null;
+    }
+    return node.color === BLACK ? parent : null;
+  }
+  if (child === null) {
+    // case 1 again, the only child being the left one.
+    if (trace) {
+      rbEmit(tree, "__rb_erase_augmented", "case 1 - at most one child", true, node);
+    }
+    const parent = node.parent;
+    left.parent = parent;
+    left.color = node.color;
+    rbChangeChild(node, left, parent, tree);
+    return null;
+  }
+  // Two children: the in-order successor takes node's place and colour, and the hole
+  // moves to where the successor was (it has no left child).
+  let successor = child;
+  let parent: RbNode<E>;
+  let child2: RbNode<E> | null;
+  let tmp = child.left;
+  if (tmp === null) {
+    // case 2: the successor is node's right child.
+    //
+    //     (n)          (s)
+    //     / \          / \
+    //   (x) (s)  ->  (x) (c)
+    //         \
+    //         (c)
+    if (trace) {
+      rbEmit(tree, "__rb_erase_augmented", "case 2 - successor is the right child", false, node);
+    }
+    parent = successor;
+    child2 = successor.right;
+  } else {
+    // case 3: the successor is the leftmost node of node's right subtree.
+    //
+    //     (n)          (s)
+    //     / \          / \
+    //   (x) (y)  ->  (x) (y)
+    //       /            /
+    //     (p)          (p)
+    //     /            /
+    //   (s)          (c)
+    //     \
+    //     (c)
+    if (trace) {
+      rbEmit(
+        tree,
+        "__rb_erase_augmented",
+        "case 3 - successor is leftmost under the right child",
+        false,
+        node,
+      );
+    }
+    do {
+      parent = successor;
+      successor = tmp;
+      tmp = tmp.left;
+    } while (tmp !== null);
+    child2 = successor.right;
+    parent.left = child2;
+    successor.right = child;
+    child.parent = successor;
+  }
+  successor.left = left;
+  left.parent = successor;
+  const np = node.parent;
+  rbChangeChild(node, successor, np, tree);
+  const successorColor = successor.color;
+  successor.parent = np;
+  successor.color = node.color;
+  if (child2 !== null) {
+    // The successor's lone right child is red: painting it black restores the count.
+    child2.parent = parent;
+    child2.color = BLACK;
+    return null;
+  }
+  return successorColor === BLACK ? parent : null;
+}
+
+/**
+ * `____rb_erase_color`: paths through `parent`'s child `node` (null on the first pass)
+ * are one black short.
+ *
+ * Loop invariants: `node` is black or null; `node` is not the root (`parent` is set);
+ * every path through `parent` and `node` has one black node fewer than the other
+ * paths. The sibling therefore exists and has black height at least 1.
+ */
+export function rbEraseColor<E>(parent: RbNode<E>, tree: RbTree<E>): void {
+  const trace = tree.onFixup !== null;
+  const fn = "____rb_erase_color";
+  let node: RbNode<E> | null = null;
+  for (;;) {
+    let sibling = parent.right;
+    if (node !== sibling) {
+      // node is parent's left child (or the empty left link).
+      if (sibling!.color === RED) {
+        // Case 1 - left rotate at parent: make the sibling black.
+        //
+        //     P               S
+        //    / \             / \
+        //   N   s    -->    p   Sr
+        //      / \         / \
+        //     Sl  Sr      N   Sl
+        if (trace) rbEmit(tree, fn, "Case 1 - left rotate at parent", false, parent);
+        const tmp1 = sibling!.left!;
+        parent.right = tmp1;
+        sibling!.left = parent;
+        tmp1.parent = parent;
+        tmp1.color = BLACK;
+        rbRotateSetParents(parent, sibling!, tree, RED);
+        sibling = tmp1;
+      }
+      const s = sibling!;
+      let tmp1 = s.right;
+      if (tmp1 === null || tmp1.color === BLACK) {
+        const tmp2 = s.left;
+        if (tmp2 === null || tmp2.color === BLACK) {
+          // Case 2 - sibling color flip: both nephews black; paint the sibling red so
+          // both sides are short, then fix a red parent by painting it black, or move
+          // the problem up a level.
+          //
+          //    (p)           (p)
+          //    / \           / \
+          //   N   S    -->  N   s
+          //      / \           / \
+          //     Sl  Sr        Sl  Sr
+          if (trace) rbEmit(tree, fn, "Case 2 - sibling color flip", false, parent);
+          s.color = RED;
+          if (parent.color === RED) {
+            parent.color = BLACK;
+          } else {
+            node = parent;
+            const up = node.parent;
+            if (up !== null) {
+              parent = up;
+              continue;
+            }
+          }
+          return;
+        }
+        // Case 3 - right rotate at sibling: the near nephew is red, the far one black;
+        // turn it into Case 4.
+        //
+        //   (p)           (p)
+        //   / \           / \
+        //  N   S    -->  N   sl
+        //     / \             \
+        //    sl  Sr            S
+        //                       \
+        //                        Sr
+        if (trace) rbEmit(tree, fn, "Case 3 - right rotate at sibling", false, parent);
+        tmp1 = tmp2.right;
+        s.left = tmp1;
+        tmp2.right = s;
+        parent.right = tmp2;
+        if (tmp1 !== null) {
+          tmp1.parent = s;
+          tmp1.color = BLACK;
+        }
+        tmp1 = s;
+        sibling = tmp2;
+      }
+      // Case 4 - left rotate at parent + color flips: the far nephew is red.
+      //
+      //      (p)             (s)
+      //      / \             / \
+      //     N   S     -->   P   Sr
+      //        / \         / \
+      //      (sl) sr      N  (sl)
+      if (trace) {
+        rbEmit(tree, fn, "Case 4 - left rotate at parent + color flips", false, parent);
+      }
+      const sib = sibling!;
+      const tmp2 = sib.left;
+      parent.right = tmp2;
+      sib.left = parent;
+      tmp1!.parent = sib;
+      tmp1!.color = BLACK;
+      if (tmp2 !== null) tmp2.parent = parent;
+      rbRotateSetParents(parent, sib, tree, BLACK);
+      return;
+    } else {
+      // node is parent's right child: the mirror image.
+      sibling = parent.left;
+      if (sibling!.color === RED) {
+        // Case 1 - right rotate at parent
+        if (trace) rbEmit(tree, fn, "Case 1 - right rotate at parent", true, parent);
+        const tmp1 = sibling!.right!;
+        parent.left = tmp1;
+        sibling!.right = parent;
+        tmp1.parent = parent;
+        tmp1.color = BLACK;
+        rbRotateSetParents(parent, sibling!, tree, RED);
+        sibling = tmp1;
+      }
+      const s = sibling!;
+      let tmp1 = s.left;
+      if (tmp1 === null || tmp1.color === BLACK) {
+        const tmp2 = s.right;
+        if (tmp2 === null || tmp2.color === BLACK) {
+          // Case 2 - sibling color flip
+          if (trace) rbEmit(tree, fn, "Case 2 - sibling color flip", true, parent);
+          s.color = RED;
+          if (parent.color === RED) {
+            parent.color = BLACK;
+          } else {
+            node = parent;
+            const up = node.parent;
+            if (up !== null) {
+              parent = up;
+              continue;
+            }
+          }
+          return;
+        }
+        // Case 3 - left rotate at sibling
+        if (trace) rbEmit(tree, fn, "Case 3 - left rotate at sibling", true, parent);
+        tmp1 = tmp2.left;
+        s.right = tmp1;
+        tmp2.left = s;
+        parent.left = tmp2;
+        if (tmp1 !== null) {
+          tmp1.parent = s;
+          tmp1.color = BLACK;
+        }
+        tmp1 = s;
+        sibling = tmp2;
+      }
+      // Case 4 - right rotate at parent + color flips
+      if (trace) {
+        rbEmit(tree, fn, "Case 4 - right rotate at parent + color flips", true, parent);
+      }
+      const sib = sibling!;
+      const tmp2 = sib.right;
+      parent.left = tmp2;
+      sib.right = parent;
+      tmp1!.parent = sib;
+      tmp1!.color = BLACK;
+      if (tmp2 !== null) tmp2.parent = parent;
+      rbRotateSetParents(parent, sib, tree, BLACK);
+      return;
+    }
+  }
+}

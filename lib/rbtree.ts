@@ -35,10 +35,10 @@ import { LabError } from "./errors.ts";
 import { defaultKey, RED } from "./rbtree/_helpers.ts";
 import { rbEraseAugmented, rbEraseColor } from "./rbtree/erase.ts";
 import { rbInsertColor } from "./rbtree/insert_color.ts";
-import { rbValidate, type ValidateOptions } from "./rbtree/validate.ts";
+import { type RbProblem, rbValidate, type ValidateOptions } from "./rbtree/validate.ts";
 
 export { positionPath, shape } from "./rbtree/shape.ts";
-export type { ValidateOptions } from "./rbtree/validate.ts";
+export type { RbProblem, RbRule, ValidateOptions } from "./rbtree/validate.ts";
 
 /** A node's colour. */
 export type Color = "red" | "black";
@@ -292,24 +292,30 @@ export class RbTree<E> {
   }
 
   /**
-   * Checks every invariant and returns one message per broken rule, naming the node as
-   * `<key> at <path>` (path from the root, e.g. `root/l/r`), or `[]` when the tree is
-   * valid. Rules: `order` (in-order sequence non-decreasing by `less`: a node in a left
-   * subtree must not be greater than the ancestor, one in a right subtree not less),
-   * `black root`, `red-red`, `black height`, `parent link`, `equal keys` (only with
-   * `unique`), plus `color` (not "red"/"black"), `cycle` and `size` for trees built by
-   * hand. Works top-down from the root, so wrong parent pointers do not mislead it.
+   * Checks every invariant and returns one {@link RbProblem} per broken rule: the
+   * {@link RbRule}, the position path of the node that breaks it (e.g. `root/l/r`), its
+   * entry, and a message naming it as `<key> at <path>`; `[]` when the tree is valid.
+   * Rules: `order`, `black root`, `red-red`, `black height`, `parent link`, `equal keys`
+   * (only with `unique`), plus `color`, `cycle` and `size` for trees built by hand. Works
+   * top-down from the root, so wrong parent pointers do not mislead it (drgn's
+   * `validate_rbtree` does the same; the kernel has no analogue).
    *
    * @example
    * ```ts
+   * import { assertEquals } from "@std/assert";
    * import { RbTree } from "./rbtree.ts";
    * const t = new RbTree<number>((a, b) => a < b);
    * t.insert(1);
    * t.root!.color = "red";
-   * t.validate(); // ["black root: root node 1 at root is red"]
+   * assertEquals(t.validate(), [{
+   *   rule: "black root",
+   *   path: "root",
+   *   node: 1,
+   *   message: "black root: root node 1 at root is red",
+   * }]);
    * ```
    */
-  validate(opts: ValidateOptions<E> = {}): string[] {
+  validate(opts: ValidateOptions<E> = {}): RbProblem<E>[] {
     return rbValidate(this, opts);
   }
 }

@@ -5,9 +5,22 @@
  * tests/swiotlb_xen_tree_test.ts.
  */
 
-import { assert, assertEquals, assertStrictEquals, assertThrows } from "@std/assert";
+import {
+  assert,
+  assertEquals,
+  assertStrictEquals,
+  assertStringIncludes,
+  assertThrows,
+} from "@std/assert";
 import fc from "fast-check";
-import { positionPath, type RbNode, RbTree, shape } from "../lib/rbtree.ts";
+import {
+  positionPath,
+  type RbNode,
+  type RbProblem,
+  RbTree,
+  shape,
+  type ValidateOptions,
+} from "../lib/rbtree.ts";
 import { type Interval, intervalKey, intervalOverlaps } from "../lib/swiotlb_xen/tree.ts";
 
 const KIB = 1024;
@@ -435,7 +448,33 @@ Deno.test("RbTree.validate() notices any single colour flip", () => {
 // ---------------------------------------------------------------- broken trees
 
 // One test per defect: build a valid tree, break exactly one thing by hand, and check
-// that validate() names the node and the rule.
+// that validate() names the rule, the path and entry of the node, and a message that
+// names the node as `<key> at <path>`.
+
+/** The validator's default name for an entry (JSON, else String()). */
+function jsonKey(e: unknown): string {
+  try {
+    return JSON.stringify(e) ?? String(e);
+  } catch {
+    return String(e);
+  }
+}
+
+/**
+ * `t.validate(opts)`, after checking what every problem must satisfy: the message starts
+ * with the rule and names the problem's node at its path; a problem about no node has
+ * path "".
+ */
+function problems<E>(t: RbTree<E>, opts: ValidateOptions<E> = {}): RbProblem<E>[] {
+  const key = opts.key ?? jsonKey;
+  const got = t.validate(opts);
+  for (const p of got) {
+    assert(p.message.startsWith(`${p.rule}: `), p.message);
+    if (p.node === null) assertEquals(p.path, "", p.message);
+    else assertStringIncludes(p.message, ` ${key(p.node)} at ${p.path}`);
+  }
+  return got;
+}
 
 Deno.test("RbTree.validate() of a valid tree is []", () => {
   assertEquals(numTree(ascending(100)).t.validate(), []);
@@ -445,33 +484,47 @@ Deno.test("RbTree.validate() of a valid tree is []", () => {
 Deno.test("RbTree.validate() names a red root", () => {
   const { t } = numTree([1]);
   t.root!.color = "red";
-  assertEquals(t.validate(), ["black root: root node 1 at root is red"]);
+  assertEquals(problems(t), [{
+    rule: "black root",
+    path: "root",
+    node: 1,
+    message: "black root: root node 1 at root is red",
+  }]);
 });
 
-Deno.test("RbTree.validate() names both nodes of a red-red pair", () => {
+Deno.test("RbTree.validate() names both nodes of a red-red pair, at the child", () => {
   const { t, nodes } = numTree([2, 1, 3, 0]);
   // 2:B(1:B(0:R,-),3:B) -> 2:B(1:R(0:R,-),3:R): black heights still agree.
   nodes.get(1)!.color = "red";
   nodes.get(3)!.color = "red";
-  assertEquals(t.validate(), [
-    "red-red: red node 1 at root/l has red left child 0 at root/l/l",
-  ]);
+  assertEquals(problems(t), [{
+    rule: "red-red",
+    path: "root/l/l",
+    node: 0,
+    message: "red-red: red node 1 at root/l has red left child 0 at root/l/l",
+  }]);
 });
 
 Deno.test("RbTree.validate() names the node whose subtrees have unequal black heights", () => {
   const { t, nodes } = numTree([2, 1, 3]);
   nodes.get(3)!.color = "black";
-  assertEquals(t.validate(), [
-    "black height: node 2 at root has 0 black nodes on paths through its left subtree " +
-    "but 1 through its right",
-  ]);
+  assertEquals(problems(t), [{
+    rule: "black height",
+    path: "root",
+    node: 2,
+    message: "black height: node 2 at root has 0 black nodes on paths through its left " +
+      "subtree but 1 through its right",
+  }]);
   // A defect deep down is reported once, at the lowest node where the counts differ.
   const big = numTree(ascending(8));
   big.nodes.get(8)!.color = "black";
-  assertEquals(big.t.validate(), [
-    "black height: node 7 at root/r/r has 0 black nodes on paths through its left subtree " +
-    "but 1 through its right",
-  ]);
+  assertEquals(problems(big.t), [{
+    rule: "black height",
+    path: "root/r/r",
+    node: 7,
+    message: "black height: node 7 at root/r/r has 0 black nodes on paths through its left " +
+      "subtree but 1 through its right",
+  }]);
 });
 
 Deno.test("RbTree.validate() names the node that is out of order", () => {
@@ -481,41 +534,59 @@ Deno.test("RbTree.validate() names the node that is out of order", () => {
   assertEquals(t.validate({ key }), []);
   // 7 sits at root/l/r; making it 12 puts it in 10's left subtree but above 10.
   (nodes[4].entry as { k: number }).k = 12;
-  assertEquals(t.validate({ key }), [
-    "order: node 12 at root/l/r is in the left subtree of 10 at root but greater than it",
-  ]);
+  assertEquals(problems(t, { key }), [{
+    rule: "order",
+    path: "root/l/r",
+    node: nodes[4].entry,
+    message: "order: node 12 at root/l/r is in the left subtree of 10 at root but greater than it",
+  }]);
   (nodes[4].entry as { k: number }).k = 3;
-  assertEquals(t.validate({ key }), [
-    "order: node 3 at root/l/r is in the right subtree of 5 at root/l but less than it",
-  ]);
+  assertEquals(problems(t, { key }), [{
+    rule: "order",
+    path: "root/l/r",
+    node: nodes[4].entry,
+    message: "order: node 3 at root/l/r is in the right subtree of 5 at root/l but less than it",
+  }]);
 });
 
-Deno.test("RbTree.validate() names the node whose child has a wrong parent pointer", () => {
+Deno.test("RbTree.validate() names the node with a wrong parent pointer", () => {
   const { t, nodes } = numTree([2, 1, 3]);
   nodes.get(1)!.parent = nodes.get(3)!;
-  assertEquals(t.validate(), [
-    "parent link: node 2 at root has left child 1 at root/l whose parent pointer is 3",
-  ]);
+  assertEquals(problems(t), [{
+    rule: "parent link",
+    path: "root/l",
+    node: 1,
+    message: "parent link: node 2 at root has left child 1 at root/l whose parent pointer is 3",
+  }]);
   nodes.get(1)!.parent = nodes.get(2)!;
   nodes.get(2)!.parent = nodes.get(1)!;
-  assertEquals(t.validate(), [
-    "parent link: root node 2 at root has parent pointer 1 (must be null)",
-  ]);
+  assertEquals(problems(t), [{
+    rule: "parent link",
+    path: "root",
+    node: 2,
+    message: "parent link: root node 2 at root has parent pointer 1 (must be null)",
+  }]);
 });
 
-Deno.test("RbTree.validate({ unique: true }) names equal keys", () => {
+Deno.test("RbTree.validate({ unique: true }) names equal keys, at the later one", () => {
   const { t } = numTree([1, 1]);
   assertEquals(t.validate(), []);
-  assertEquals(t.validate({ unique: true }), [
-    "equal keys: node 1 at root and node 1 at root/r compare equal",
-  ]);
+  assertEquals(problems(t, { unique: true }), [{
+    rule: "equal keys",
+    path: "root/r",
+    node: 1,
+    message: "equal keys: node 1 at root and node 1 at root/r compare equal",
+  }]);
   const s = new RbTree<Interval>((a, b) => a.dmaAddr < b.dmaAddr);
   s.insert({ dmaAddr: 0x40000, physAddr: 0x0, size: SEG });
-  s.insert({ dmaAddr: 0x40000, physAddr: 0x40000, size: SEG });
-  assertEquals(s.validate({ unique: true, key: intervalKey }), [
-    "equal keys: node dma=0x40000 phys=0x0 at root and node dma=0x40000 phys=0x40000 at " +
-    "root/r compare equal",
-  ]);
+  const second = s.insert({ dmaAddr: 0x40000, physAddr: 0x40000, size: SEG });
+  assertEquals(problems(s, { unique: true, key: intervalKey }), [{
+    rule: "equal keys",
+    path: "root/r",
+    node: second.entry,
+    message: "equal keys: node dma=0x40000 phys=0x0 at root and node dma=0x40000 " +
+      "phys=0x40000 at root/r compare equal",
+  }]);
   assertEquals(intervalOverlaps(s).length, 1);
 });
 
@@ -523,37 +594,51 @@ Deno.test("RbTree.validate() names a node with an impossible colour", () => {
   const { t, nodes } = numTree([2, 1, 3]);
   (nodes.get(3) as { color: string }).color = "green";
   // Not black, so it counts like red: black heights still agree and only the colour is named.
-  assertEquals(t.validate(), ['color: node 3 at root/r has colour "green"']);
+  assertEquals(problems(t), [{
+    rule: "color",
+    path: "root/r",
+    node: 3,
+    message: 'color: node 3 at root/r has colour "green"',
+  }]);
 });
 
 Deno.test("RbTree.validate() names entries by JSON, else String(), or by the caller's key", () => {
   const objs = new RbTree<{ k: number }>((a, b) => a.k < b.k);
   objs.insert({ k: 7 }).color = "red";
-  assertEquals(objs.validate(), ['black root: root node {"k":7} at root is red']);
+  assertEquals(problems(objs).map((p) => p.message), [
+    'black root: root node {"k":7} at root is red',
+  ]);
   const segs = new RbTree<Interval>((a, b) => a.dmaAddr < b.dmaAddr);
   segs.insert({ dmaAddr: 0xfff40000, physAddr: 0x8000_0000, size: SEG }).color = "red";
   // The tree knows nothing of intervals: JSON by default, swiotlb-xen passes intervalKey.
-  assertEquals(segs.validate(), [
+  assertEquals(problems(segs).map((p) => p.message), [
     'black root: root node {"dmaAddr":4294180864,"physAddr":2147483648,"size":262144} at root ' +
     "is red",
   ]);
-  assertEquals(segs.validate({ key: intervalKey }), [
+  assertEquals(problems(segs, { key: intervalKey }).map((p) => p.message), [
     "black root: root node dma=0xfff40000 phys=0x80000000 at root is red",
   ]);
   const big = new RbTree<bigint>((a, b) => a < b);
   big.insert(5n).color = "red";
-  assertEquals(big.validate(), ["black root: root node 5 at root is red"]);
+  assertEquals(problems(big).map((p) => p.message), ["black root: root node 5 at root is red"]);
 });
 
 Deno.test("RbTree.validate() survives a cycle and a miscounted tree", () => {
   const { t, nodes } = numTree([2, 1, 3]);
   nodes.get(1)!.left = nodes.get(2)!;
-  const msgs = t.validate();
-  assert(msgs.includes("cycle: node 1 at root/l has left child 2 seen above"), msgs.join("\n"));
+  const cyc = problems(t);
+  assertEquals(cyc.filter((p) => p.rule === "cycle"), [{
+    rule: "cycle",
+    path: "root/l",
+    node: 1,
+    message: "cycle: node 1 at root/l has left child 2 seen above",
+  }]);
   nodes.get(1)!.left = null;
   nodes.get(2)!.right = null;
-  assert(
-    t.validate().includes("size: the tree counts 3 nodes but 2 are reachable"),
-    t.validate().join("\n"),
-  );
+  assertEquals(problems(t).filter((p) => p.rule === "size"), [{
+    rule: "size",
+    path: "",
+    node: null,
+    message: "size: the tree counts 3 nodes but 2 are reachable",
+  }]);
 });

@@ -97,25 +97,37 @@ Deno.test("findInterval agrees with a linear scan over random segment layouts", 
 
 // ---------------------------------------------------------------- overlaps
 
-Deno.test("RbTree.validate() names overlapping intervals via intervalOverlaps()", () => {
+Deno.test("intervalOverlaps() names both overlapping intervals, at the later one", () => {
   const t = new RbTree<Interval>((a, b) => a.dmaAddr < b.dmaAddr);
   t.insert({ dmaAddr: 0x80000, physAddr: 0x100000, size: SEG });
   t.insert({ dmaAddr: 0x0, physAddr: 0x140000, size: SEG });
-  t.insert({ dmaAddr: 0x20000, physAddr: 0x180000, size: SEG });
+  const late = t.insert({ dmaAddr: 0x20000, physAddr: 0x180000, size: SEG }).entry;
   // Shape: 0x20000 at root, 0x0 at root/l, 0x80000 at root/r. The tree is valid as a
   // tree; only the intervals are wrong.
   assertEquals(t.validate(), []);
-  assertEquals(intervalOverlaps(t), [
-    "overlap: node dma=0x0 phys=0x140000 at root/l [0x0, 0x40000) overlaps node " +
-    "dma=0x20000 phys=0x180000 at root [0x20000, 0x60000)",
-  ]);
+  assertEquals(intervalOverlaps(t), [{
+    rule: "overlap",
+    path: "root",
+    node: late,
+    message: "overlap: node dma=0x0 phys=0x140000 at root/l [0x0, 0x40000) overlaps node " +
+      "dma=0x20000 phys=0x180000 at root [0x20000, 0x60000)",
+  }]);
   // A wide interval overlapping two others that are not its neighbours in order.
   const w = new RbTree<Interval>((a, b) => a.dmaAddr < b.dmaAddr);
   w.insert({ dmaAddr: 0x100000, physAddr: 0x0, size: 0x400000 });
-  w.insert({ dmaAddr: 0x200000, physAddr: 0x1000000, size: SEG });
-  w.insert({ dmaAddr: 0x300000, physAddr: 0x2000000, size: SEG });
-  assertEquals(intervalOverlaps(w, { key: (e) => (e.dmaAddr / SEG).toString() }), [
-    "overlap: node 4 at root/l [0x100000, 0x500000) overlaps node 8 at root [0x200000, 0x240000)",
-    "overlap: node 4 at root/l [0x100000, 0x500000) overlaps node 12 at root/r [0x300000, 0x340000)",
-  ]);
+  const mid = w.insert({ dmaAddr: 0x200000, physAddr: 0x1000000, size: SEG }).entry;
+  const top = w.insert({ dmaAddr: 0x300000, physAddr: 0x2000000, size: SEG }).entry;
+  assertEquals(intervalOverlaps(w, { key: (e) => (e.dmaAddr / SEG).toString() }), [{
+    rule: "overlap",
+    path: "root",
+    node: mid,
+    message: "overlap: node 4 at root/l [0x100000, 0x500000) overlaps node 8 at root " +
+      "[0x200000, 0x240000)",
+  }, {
+    rule: "overlap",
+    path: "root/r",
+    node: top,
+    message: "overlap: node 4 at root/l [0x100000, 0x500000) overlaps node 12 at root/r " +
+      "[0x300000, 0x340000)",
+  }]);
 });

@@ -876,8 +876,10 @@ export class Guest {
   }
 
   #treeProblems(tree: XenSwiotlb["tree"]): string[] {
-    // SPEC §9: --validate also checks that no two bus intervals overlap.
-    return [...tree.validate({ unique: true, key: intervalKey }), ...intervalOverlaps(tree)];
+    // SPEC §9: --validate also checks that no two bus intervals overlap. Callers print
+    // messages; each starts with its rule and names the node, so the text alone suffices.
+    return [...tree.validate({ unique: true, key: intervalKey }), ...intervalOverlaps(tree)]
+      .map((p) => p.message);
   }
 
   /** The bus→phys tree (also after a failed init), or undefined when the mode has none. */

@@ -6,7 +6,7 @@
  */
 
 import { formatHex } from "../addr.ts";
-import { type RbNode, RbTree } from "../rbtree.ts";
+import { type RbNode, type RbProblem, RbTree } from "../rbtree.ts";
 
 /** struct xen_dma_info: one machine-contiguous region the guest knows the bus address of. */
 export interface XenDmaInfo {
@@ -188,25 +188,34 @@ export function findInterval<E extends Interval>(
 
 /**
  * Finds overlapping bus intervals, which swiotlb-xen's insert does not reject (SPEC §6),
- * for `tree --validate`. Returns one message per overlap naming both nodes as
- * `<key> at <path>` (`key` defaults to {@link intervalKey}) and their intervals, `[]` when
- * none overlap. Empty intervals overlap
- * nothing. Independent of the tree's order, so it also works on a broken tree.
+ * for `tree --validate`. Returns one problem per overlapping pair, in the shape of
+ * {@link RbTree.validate}'s: rule `overlap`, the node that starts later and its position
+ * path, and a message naming both nodes as `<key> at <path>` (`key` defaults to
+ * {@link intervalKey}) with their intervals; `[]` when none overlap. Empty intervals
+ * overlap nothing. Independent of the tree's order, so it also works on a broken tree.
  *
  * @example
  * ```ts
+ * import { assertEquals } from "@std/assert";
  * import { RbTree } from "../rbtree.ts";
  * import { type Interval, intervalOverlaps } from "./tree.ts";
  * const t = new RbTree<Interval>((a, b) => a.dmaAddr < b.dmaAddr);
  * t.insert({ dmaAddr: 0x0, physAddr: 0x100000, size: 0x40000 });
- * t.insert({ dmaAddr: 0x20000, physAddr: 0x200000, size: 0x40000 });
- * intervalOverlaps(t).length; // 1
+ * const late = { dmaAddr: 0x20000, physAddr: 0x200000, size: 0x40000 };
+ * t.insert(late);
+ * assertEquals(intervalOverlaps(t), [{
+ *   rule: "overlap",
+ *   path: "root/r",
+ *   node: late,
+ *   message: "overlap: node dma=0x0 phys=0x100000 at root [0x0, 0x40000) overlaps node " +
+ *     "dma=0x20000 phys=0x200000 at root/r [0x20000, 0x60000)",
+ * }]);
  * ```
  */
 export function intervalOverlaps<E extends Interval>(
   tree: RbTree<E>,
   opts: { key?: (e: E) => string } = {},
-): string[] {
+): RbProblem<E, "overlap">[] {
   const key = opts.key ?? intervalKey;
   const all: { node: RbNode<E>; path: string }[] = [];
   const seen = new Set<RbNode<E>>();
@@ -220,7 +229,7 @@ export function intervalOverlaps<E extends Interval>(
   walk(tree.root, "root");
   const live = all.filter((a) => a.node.entry.size > 0);
   live.sort((a, b) => a.node.entry.dmaAddr - b.node.entry.dmaAddr);
-  const out: string[] = [];
+  const out: RbProblem<E, "overlap">[] = [];
   const range = (e: Interval) => `[${formatHex(e.dmaAddr)}, ${formatHex(e.dmaAddr + e.size)})`;
   // Sweep in address order, remembering the interval that reaches furthest so far.
   let reach: { node: RbNode<E>; path: string } | null = null;
@@ -229,10 +238,14 @@ export function intervalOverlaps<E extends Interval>(
     if (reach !== null) {
       const r = reach.node.entry;
       if (r.dmaAddr + r.size > e.dmaAddr) {
-        out.push(
-          `overlap: node ${key(r)} at ${reach.path} ${range(r)} overlaps node ` +
+        // Named by the later node: the one whose start falls inside an earlier interval.
+        out.push({
+          rule: "overlap",
+          path: cur.path,
+          node: e,
+          message: `overlap: node ${key(r)} at ${reach.path} ${range(r)} overlaps node ` +
             `${key(e)} at ${cur.path} ${range(e)}`,
-        );
+        });
       }
       if (e.dmaAddr + e.size > r.dmaAddr + r.size) reach = cur;
     } else {

@@ -86,9 +86,12 @@ export type RbFixupFn = "rb_insert_color" | "__rb_erase_augmented" | "____rb_era
 
 /**
  * One fix-up branch taken, reported to {@link RbTree.onFixup} (for `trace` output and
- * tests). `name` is the kernel's case title, e.g. "Case 2 - left rotate at parent";
- * mirror cases carry the mirrored title ("Case 2 - right rotate at parent") and
- * `mirror: true`.
+ * tests). `name` is the case title of Linux 3.11's `lib/rbtree.c` (`rb_insert_color`,
+ * `____rb_erase_color`: "Case 2 - left rotate at parent", "Case 2 - sibling color flip (p
+ * could be either color here)") or `include/linux/rbtree_augmented.h`
+ * (`__rb_erase_augmented`: "Case 1: node to erase has no more than 1 child (easy!)").
+ * Mirror cases carry the mirror's title ("Case 2 - right rotate at parent", "Still case 1,
+ * but this time the child is node->rb_left") and `mirror: true`.
  */
 export interface RbFixupStep<E> {
   /** The kernel function whose branch this is. */

@@ -114,7 +114,7 @@ Deno.test("RbTree.insert() sends ties right, after the equal entries in order", 
 Deno.test("RbTree.erase() of a red leaf needs no fix-up", () => {
   const { t, nodes } = numTree(ascending(4));
   assertEquals(fixups(t, () => t.erase(nodes.get(4)!)), [
-    "__rb_erase_augmented: case 1 - at most one child",
+    "__rb_erase_augmented: Case 1: node to erase has no more than 1 child (easy!)",
   ]);
   assertEquals(shape(t, String), "2:B(1:B,3:B)");
 });
@@ -122,9 +122,9 @@ Deno.test("RbTree.erase() of a red leaf needs no fix-up", () => {
 Deno.test("RbTree.erase() erase Case 1 (red sibling) then Case 2 with a red parent", () => {
   const { t, nodes } = numTree(ascending(6));
   assertEquals(fixups(t, () => t.erase(nodes.get(1)!)), [
-    "__rb_erase_augmented: case 1 - at most one child",
+    "__rb_erase_augmented: Case 1: node to erase has no more than 1 child (easy!)",
     "____rb_erase_color: Case 1 - left rotate at parent",
-    "____rb_erase_color: Case 2 - sibling color flip",
+    "____rb_erase_color: Case 2 - sibling color flip (p could be either color here)",
   ]);
   assertEquals(shape(t, String), "4:B(2:B(-,3:R),5:B(-,6:R))");
   assertEquals(t.validate(), []);
@@ -134,7 +134,7 @@ Deno.test("RbTree.erase() erase Case 1 mirror on the descending tree", () => {
   const { t, nodes } = numTree(ascending(6).reverse());
   assertEquals(shape(t, String), "5:B(3:R(2:B(1:R,-),4:B),6:B)");
   assertEquals(fixups(t, () => t.erase(nodes.get(6)!)), [
-    "__rb_erase_augmented: case 1 - at most one child",
+    "__rb_erase_augmented: Case 1: node to erase has no more than 1 child (easy!)",
     "____rb_erase_color: Case 1 - right rotate at parent",
     "____rb_erase_color: Case 2 - sibling color flip",
   ]);
@@ -146,8 +146,8 @@ Deno.test("RbTree.erase() erase Case 2 with a red parent stops there", () => {
   t.erase(nodes.get(6)!);
   assertEquals(shape(t, String), "2:B(1:B,4:R(3:B,5:B))");
   assertEquals(fixups(t, () => t.erase(nodes.get(3)!)), [
-    "__rb_erase_augmented: case 1 - at most one child",
-    "____rb_erase_color: Case 2 - sibling color flip",
+    "__rb_erase_augmented: Case 1: node to erase has no more than 1 child (easy!)",
+    "____rb_erase_color: Case 2 - sibling color flip (p could be either color here)",
   ]);
   assertEquals(shape(t, String), "2:B(1:B,4:B(-,5:R))");
 });
@@ -156,8 +156,8 @@ Deno.test("RbTree.erase() erase Case 2 with a black parent climbs to the root", 
   const { t, nodes } = numTree(ascending(4));
   t.erase(nodes.get(4)!);
   assertEquals(fixups(t, () => t.erase(nodes.get(1)!)), [
-    "__rb_erase_augmented: case 1 - at most one child",
-    "____rb_erase_color: Case 2 - sibling color flip",
+    "__rb_erase_augmented: Case 1: node to erase has no more than 1 child (easy!)",
+    "____rb_erase_color: Case 2 - sibling color flip (p could be either color here)",
   ]);
   assertEquals(shape(t, String), "2:B(-,3:R)");
 });
@@ -166,7 +166,7 @@ Deno.test("RbTree.erase() erase Case 3 turns into Case 4 (and mirror)", () => {
   const { t, nodes } = numTree([2, 1, 4, 3]);
   assertEquals(shape(t, String), "2:B(1:B,4:B(3:R,-))");
   assertEquals(fixups(t, () => t.erase(nodes.get(1)!)), [
-    "__rb_erase_augmented: case 1 - at most one child",
+    "__rb_erase_augmented: Case 1: node to erase has no more than 1 child (easy!)",
     "____rb_erase_color: Case 3 - right rotate at sibling",
     "____rb_erase_color: Case 4 - left rotate at parent + color flips",
   ]);
@@ -175,7 +175,7 @@ Deno.test("RbTree.erase() erase Case 3 turns into Case 4 (and mirror)", () => {
   const m = numTree([3, 4, 1, 2]);
   assertEquals(shape(m.t, String), "3:B(1:B(-,2:R),4:B)");
   assertEquals(fixups(m.t, () => m.t.erase(m.nodes.get(4)!)), [
-    "__rb_erase_augmented: case 1 - at most one child",
+    "__rb_erase_augmented: Case 1: node to erase has no more than 1 child (easy!)",
     "____rb_erase_color: Case 3 - left rotate at sibling",
     "____rb_erase_color: Case 4 - right rotate at parent + color flips",
   ]);
@@ -185,7 +185,7 @@ Deno.test("RbTree.erase() erase Case 3 turns into Case 4 (and mirror)", () => {
 Deno.test("RbTree.erase() erase Case 4 alone when the far nephew is red", () => {
   const { t, nodes } = numTree(ascending(4));
   assertEquals(fixups(t, () => t.erase(nodes.get(1)!)), [
-    "__rb_erase_augmented: case 1 - at most one child",
+    "__rb_erase_augmented: Case 1: node to erase has no more than 1 child (easy!)",
     "____rb_erase_color: Case 4 - left rotate at parent + color flips",
   ]);
   assertEquals(shape(t, String), "3:B(2:B,4:B)");
@@ -196,7 +196,7 @@ Deno.test("RbTree.erase() with a lone left child recolours it", () => {
   nodes.set(0, t.insert(0));
   assertEquals(shape(t, String), "2:B(1:B(0:R,-),3:B)");
   assertEquals(fixups(t, () => t.erase(nodes.get(1)!)), [
-    "__rb_erase_augmented: case 1 - at most one child",
+    "__rb_erase_augmented: Still case 1, but this time the child is node->rb_left",
   ]);
   assertEquals(shape(t, String), "2:B(0:B,3:B)");
 });
@@ -204,7 +204,7 @@ Deno.test("RbTree.erase() with a lone left child recolours it", () => {
 Deno.test("RbTree.erase() of a node whose successor is its right child", () => {
   const { t, nodes } = numTree(ascending(4));
   assertEquals(fixups(t, () => t.erase(nodes.get(2)!)), [
-    "__rb_erase_augmented: case 2 - successor is the right child",
+    "__rb_erase_augmented: Case 2: node's successor is its right child",
   ]);
   assertEquals(shape(t, String), "3:B(1:B,4:B)");
 });
@@ -212,13 +212,13 @@ Deno.test("RbTree.erase() of a node whose successor is its right child", () => {
 Deno.test("RbTree.erase() of a node whose successor is leftmost in its right subtree", () => {
   const { t, nodes } = numTree([2, 1, 4, 3]);
   assertEquals(fixups(t, () => t.erase(nodes.get(2)!)), [
-    "__rb_erase_augmented: case 3 - successor is leftmost under the right child",
+    "__rb_erase_augmented: Case 3: node's successor is leftmost under node's right child subtree",
   ]);
   assertEquals(shape(t, String), "3:B(1:B,4:B)");
 
   const big = numTree(ascending(8));
   assertEquals(fixups(big.t, () => big.t.erase(big.nodes.get(4)!)), [
-    "__rb_erase_augmented: case 3 - successor is leftmost under the right child",
+    "__rb_erase_augmented: Case 3: node's successor is leftmost under node's right child subtree",
     "____rb_erase_color: Case 4 - left rotate at parent + color flips",
   ]);
   assertEquals(shape(big.t, String), "5:B(2:R(1:B,3:B),7:R(6:B,8:B))");
@@ -235,6 +235,140 @@ Deno.test("RbTree.erase() of every node empties the tree and refuses a second er
   assertEquals(shape(t, String), "-");
   assertThrows(() => t.erase(nodes.get(7)!), Error, "not in a tree");
   assertEquals(t.size, 0);
+});
+
+Deno.test("RbTree.onFixup sees every insert and erase case, both mirrors, by its kernel title", () => {
+  // Each row: a tree built by inserting `keys`, one operation on it, and every branch the
+  // operation takes as "fn: title", with " (mirror)" when the node hangs on the right.
+  const rows: { keys: number[]; op: "insert" | "erase"; key: number; want: string[] }[] = [
+    { keys: [2, 1, 3], op: "insert", key: 0, want: ["rb_insert_color: Case 1 - color flips"] },
+    {
+      keys: [2, 1, 3],
+      op: "insert",
+      key: 4,
+      want: ["rb_insert_color: Case 1 - color flips (mirror)"],
+    },
+    {
+      keys: [3, 1],
+      op: "insert",
+      key: 2,
+      want: [
+        "rb_insert_color: Case 2 - left rotate at parent",
+        "rb_insert_color: Case 3 - right rotate at gparent",
+      ],
+    },
+    {
+      keys: [1, 3],
+      op: "insert",
+      key: 2,
+      want: [
+        "rb_insert_color: Case 2 - right rotate at parent (mirror)",
+        "rb_insert_color: Case 3 - left rotate at gparent (mirror)",
+      ],
+    },
+    {
+      keys: [1, 2, 3, 4],
+      op: "erase",
+      key: 4,
+      want: ["__rb_erase_augmented: Case 1: node to erase has no more than 1 child (easy!)"],
+    },
+    {
+      keys: [2, 1, 3, 0],
+      op: "erase",
+      key: 1,
+      want: [
+        "__rb_erase_augmented: Still case 1, but this time the child is node->rb_left (mirror)",
+      ],
+    },
+    {
+      keys: [1, 2, 3, 4],
+      op: "erase",
+      key: 2,
+      want: ["__rb_erase_augmented: Case 2: node's successor is its right child"],
+    },
+    {
+      keys: [2, 1, 4, 3],
+      op: "erase",
+      key: 2,
+      want: [
+        "__rb_erase_augmented: Case 3: node's successor is leftmost under node's right child " +
+        "subtree",
+      ],
+    },
+    {
+      keys: [1, 2, 3, 4, 5, 6],
+      op: "erase",
+      key: 1,
+      want: [
+        "__rb_erase_augmented: Case 1: node to erase has no more than 1 child (easy!)",
+        "____rb_erase_color: Case 1 - left rotate at parent",
+        "____rb_erase_color: Case 2 - sibling color flip (p could be either color here)",
+      ],
+    },
+    {
+      keys: [6, 5, 4, 3, 2, 1],
+      op: "erase",
+      key: 6,
+      want: [
+        "__rb_erase_augmented: Case 1: node to erase has no more than 1 child (easy!)",
+        "____rb_erase_color: Case 1 - right rotate at parent (mirror)",
+        "____rb_erase_color: Case 2 - sibling color flip (mirror)",
+      ],
+    },
+    {
+      keys: [2, 1, 4, 3],
+      op: "erase",
+      key: 1,
+      want: [
+        "__rb_erase_augmented: Case 1: node to erase has no more than 1 child (easy!)",
+        "____rb_erase_color: Case 3 - right rotate at sibling",
+        "____rb_erase_color: Case 4 - left rotate at parent + color flips",
+      ],
+    },
+    {
+      keys: [3, 4, 1, 2],
+      op: "erase",
+      key: 4,
+      want: [
+        "__rb_erase_augmented: Case 1: node to erase has no more than 1 child (easy!)",
+        "____rb_erase_color: Case 3 - left rotate at sibling (mirror)",
+        "____rb_erase_color: Case 4 - right rotate at parent + color flips (mirror)",
+      ],
+    },
+  ];
+  const seen = new Set<string>();
+  for (const { keys, op, key, want } of rows) {
+    const { t, nodes } = numTree(keys);
+    const got: string[] = [];
+    t.onFixup = (s) => got.push(`${s.fn}: ${s.name}${s.mirror ? " (mirror)" : ""}`);
+    if (op === "insert") t.insert(key);
+    else t.erase(nodes.get(key)!);
+    t.onFixup = null;
+    assertEquals(got, want, `${op} ${key} into [${keys}]`);
+    assertEquals(t.validate(), []);
+    for (const g of got) seen.add(g);
+  }
+  // Every branch of the three kernel functions, each side once.
+  assertEquals([...seen].sort(), [
+    "____rb_erase_color: Case 1 - left rotate at parent",
+    "____rb_erase_color: Case 1 - right rotate at parent (mirror)",
+    "____rb_erase_color: Case 2 - sibling color flip (mirror)",
+    "____rb_erase_color: Case 2 - sibling color flip (p could be either color here)",
+    "____rb_erase_color: Case 3 - left rotate at sibling (mirror)",
+    "____rb_erase_color: Case 3 - right rotate at sibling",
+    "____rb_erase_color: Case 4 - left rotate at parent + color flips",
+    "____rb_erase_color: Case 4 - right rotate at parent + color flips (mirror)",
+    "__rb_erase_augmented: Case 1: node to erase has no more than 1 child (easy!)",
+    "__rb_erase_augmented: Case 2: node's successor is its right child",
+    "__rb_erase_augmented: Case 3: node's successor is leftmost under node's right child subtree",
+    "__rb_erase_augmented: Still case 1, but this time the child is node->rb_left (mirror)",
+    "rb_insert_color: Case 1 - color flips",
+    "rb_insert_color: Case 1 - color flips (mirror)",
+    "rb_insert_color: Case 2 - left rotate at parent",
+    "rb_insert_color: Case 2 - right rotate at parent (mirror)",
+    "rb_insert_color: Case 3 - left rotate at gparent (mirror)",
+    "rb_insert_color: Case 3 - right rotate at gparent",
+  ]);
 });
 
 // ---------------------------------------------------------------- navigation

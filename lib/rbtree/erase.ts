@@ -19,11 +19,18 @@ export function rbEraseAugmented<E>(node: RbNode<E>, tree: RbTree<E>): RbNode<E>
   const child = node.right;
   const left = node.left;
   if (left === null) {
-    // case 1: at most one child (here: none or a right one). The child, if any, is red
-    // with a black parent (invariants 4, 5), so it takes node's place and colour and no
-    // path loses a black. With no child, removing a black leaf shortens its paths.
+    // Case 1: node to erase has no more than 1 child (easy!). Here: none or a right one.
+    // The child, if any, is red with a black parent (invariants 4, 5), so it takes node's
+    // place and colour and no path loses a black. With no child, removing a black leaf
+    // shortens its paths.
     if (trace) {
-      rbEmit(tree, "__rb_erase_augmented", "case 1 - at most one child", false, node);
+      rbEmit(
+        tree,
+        "__rb_erase_augmented",
+        "Case 1: node to erase has no more than 1 child (easy!)",
+        false,
+        node,
+      );
     }
     const parent = node.parent;
     rbChangeChild(node, child, parent, tree);
@@ -35,9 +42,15 @@ export function rbEraseAugmented<E>(node: RbNode<E>, tree: RbTree<E>): RbNode<E>
     return node.color === BLACK ? parent : null;
   }
   if (child === null) {
-    // case 1 again, the only child being the left one.
+    // Still case 1, but this time the child is node->rb_left
     if (trace) {
-      rbEmit(tree, "__rb_erase_augmented", "case 1 - at most one child", true, node);
+      rbEmit(
+        tree,
+        "__rb_erase_augmented",
+        "Still case 1, but this time the child is node->rb_left",
+        true,
+        node,
+      );
     }
     const parent = node.parent;
     left.parent = parent;
@@ -52,7 +65,7 @@ export function rbEraseAugmented<E>(node: RbNode<E>, tree: RbTree<E>): RbNode<E>
   let child2: RbNode<E> | null;
   let tmp = child.left;
   if (tmp === null) {
-    // case 2: the successor is node's right child.
+    // Case 2: node's successor is its right child.
     //
     //     (n)          (s)
     //     / \          / \
@@ -60,12 +73,18 @@ export function rbEraseAugmented<E>(node: RbNode<E>, tree: RbTree<E>): RbNode<E>
     //         \
     //         (c)
     if (trace) {
-      rbEmit(tree, "__rb_erase_augmented", "case 2 - successor is the right child", false, node);
+      rbEmit(
+        tree,
+        "__rb_erase_augmented",
+        "Case 2: node's successor is its right child",
+        false,
+        node,
+      );
     }
     parent = successor;
     child2 = successor.right;
   } else {
-    // case 3: the successor is the leftmost node of node's right subtree.
+    // Case 3: node's successor is leftmost under node's right child subtree.
     //
     //     (n)          (s)
     //     / \          / \
@@ -80,7 +99,7 @@ export function rbEraseAugmented<E>(node: RbNode<E>, tree: RbTree<E>): RbNode<E>
       rbEmit(
         tree,
         "__rb_erase_augmented",
-        "case 3 - successor is leftmost under the right child",
+        "Case 3: node's successor is leftmost under node's right child subtree",
         false,
         node,
       );
@@ -149,16 +168,24 @@ export function rbEraseColor<E>(parent: RbNode<E>, tree: RbTree<E>): void {
       if (tmp1 === null || tmp1.color === BLACK) {
         const tmp2 = s.left;
         if (tmp2 === null || tmp2.color === BLACK) {
-          // Case 2 - sibling color flip: both nephews black; paint the sibling red so
-          // both sides are short, then fix a red parent by painting it black, or move
-          // the problem up a level.
+          // Case 2 - sibling color flip (p could be either color here): both nephews black;
+          // paint the sibling red so both sides are short, then fix a red parent by
+          // painting it black, or move the problem up a level.
           //
           //    (p)           (p)
           //    / \           / \
           //   N   S    -->  N   s
           //      / \           / \
           //     Sl  Sr        Sl  Sr
-          if (trace) rbEmit(tree, fn, "Case 2 - sibling color flip", false, parent);
+          if (trace) {
+            rbEmit(
+              tree,
+              fn,
+              "Case 2 - sibling color flip (p could be either color here)",
+              false,
+              parent,
+            );
+          }
           s.color = RED;
           if (parent.color === RED) {
             parent.color = BLACK;
@@ -214,7 +241,10 @@ export function rbEraseColor<E>(parent: RbNode<E>, tree: RbTree<E>): void {
       rbRotateSetParents(parent, sib, tree, BLACK);
       return;
     } else {
-      // node is parent's right child: the mirror image.
+      // node is parent's right child: the mirror image. Its titles name the mirrored
+      // rotations, as later kernels' comments do; 3.11's mirror branch repeats the left-hand
+      // titles for Cases 3 and 4 ("right rotate at sibling", "left rotate at parent + color
+      // flips") although it rotates the other way.
       sibling = parent.left;
       if (sibling!.color === RED) {
         // Case 1 - right rotate at parent

@@ -113,12 +113,13 @@ export interface RbFixupStep<E> {
  *
  * @example
  * ```ts
+ * import { assertEquals } from "@std/assert";
  * import { RbTree, shape } from "./rbtree.ts";
  * const t = new RbTree<number>((a, b) => a < b);
  * for (const k of [1, 2, 3, 4]) t.insert(k);
- * shape(t, String); // "2:B(1:B,3:B(-,4:R))"
+ * assertEquals(shape(t, String), "2:B(1:B,3:B(-,4:R))");
  * t.erase(t.first()!);
- * shape(t, String); // "3:B(2:B,4:B)"
+ * assertEquals(shape(t, String), "3:B(2:B,4:B)");
  * ```
  */
 export class RbTree<E> {
@@ -129,6 +130,22 @@ export class RbTree<E> {
   /**
    * Called once per fix-up branch taken, when set (no kernel analogue: it feeds `trace`
    * and lets tests see which case ran). Leave null on hot paths.
+   *
+   * @example
+   * ```ts
+   * import { assertEquals } from "@std/assert";
+   * import { RbTree } from "./rbtree.ts";
+   * const t = new RbTree<number>((a, b) => a < b);
+   * t.insert(3);
+   * t.insert(1);
+   * const steps: string[] = [];
+   * t.onFixup = (s) => steps.push(`${s.fn}: ${s.name}`);
+   * t.insert(2); // an inner grandchild: rotate it outward, then rotate at the grandparent
+   * assertEquals(steps, [
+   *   "rb_insert_color: Case 2 - left rotate at parent",
+   *   "rb_insert_color: Case 3 - right rotate at gparent",
+   * ]);
+   * ```
    */
   onFixup: ((step: RbFixupStep<E>) => void) | null = null;
   #count = 0;
@@ -147,6 +164,15 @@ export class RbTree<E> {
    * Links a new node for `entry` where a descent by `less` ends (`rb_link_node`) and
    * rebalances (`rb_insert_color`). Equal entries go right, i.e. after the existing ones
    * in order. Allocates only the node.
+   *
+   * @example
+   * ```ts
+   * import { assertEquals } from "@std/assert";
+   * import { RbTree } from "./rbtree.ts";
+   * const t = new RbTree<{ k: number; id: string }>((a, b) => a.k < b.k);
+   * for (const id of ["a", "b", "c"]) t.insert({ k: 1, id });
+   * assertEquals(t.inorder().map((e) => e.id), ["a", "b", "c"]);
+   * ```
    */
   insert(entry: E): RbNode<E> {
     const node = new Node(entry);
@@ -181,6 +207,17 @@ export class RbTree<E> {
    * Removes `node` from the tree and rebalances (`rb_erase`). The node must be in this
    * tree, as in the kernel; afterwards it is cleared (`RB_CLEAR_NODE`: parent points to
    * itself) so that a second erase is refused instead of corrupting the tree.
+   *
+   * @example
+   * ```ts
+   * import { assertEquals, assertThrows } from "@std/assert";
+   * import { RbTree } from "./rbtree.ts";
+   * const t = new RbTree<number>((a, b) => a < b);
+   * const n = t.insert(1);
+   * t.erase(n);
+   * assertEquals(t.size, 0);
+   * assertThrows(() => t.erase(n), Error, "not in a tree");
+   * ```
    */
   erase(node: RbNode<E>): void {
     if (node.parent === node) {
@@ -250,6 +287,17 @@ export class RbTree<E> {
   /**
    * Generic descent from the root, the kernel's open-coded search loop: `pred(entry)`
    * returns -1 to go left, 1 to go right, 0 when found. Allocates nothing.
+   *
+   * @example
+   * ```ts
+   * import { assertEquals } from "@std/assert";
+   * import { RbTree } from "./rbtree.ts";
+   * const t = new RbTree<number>((a, b) => a < b);
+   * for (const k of [5, 2, 8]) t.insert(k);
+   * const by = (k: number) => (e: number) => (k < e ? -1 : k > e ? 1 : 0);
+   * assertEquals(t.find(by(8))?.entry, 8);
+   * assertEquals(t.find(by(7)), null);
+   * ```
    */
   find(pred: (e: E) => -1 | 0 | 1): RbNode<E> | null {
     let n = this.root;
@@ -261,7 +309,22 @@ export class RbTree<E> {
     return null;
   }
 
-  /** Entries and colours in preorder (root, left subtree, right subtree). */
+  /**
+   * Entries and colours in preorder (root, left subtree, right subtree).
+   *
+   * @example
+   * ```ts
+   * import { assertEquals } from "@std/assert";
+   * import { RbTree } from "./rbtree.ts";
+   * const t = new RbTree<number>((a, b) => a < b);
+   * for (const k of [1, 2, 3]) t.insert(k);
+   * assertEquals(t.preorder(), [
+   *   { entry: 2, color: "black" },
+   *   { entry: 1, color: "red" },
+   *   { entry: 3, color: "red" },
+   * ]);
+   * ```
+   */
   preorder(): { entry: E; color: Color }[] {
     const out: { entry: E; color: Color }[] = [];
     const stack: RbNode<E>[] = [];

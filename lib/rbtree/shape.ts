@@ -15,12 +15,15 @@ import { RED } from "./_helpers.ts";
  *
  * @example
  * ```ts
+ * import { assertEquals } from "@std/assert";
  * import { RbTree } from "../rbtree.ts";
  * import { positionPath } from "./shape.ts";
  * const t = new RbTree<number>((a, b) => a < b);
  * t.insert(2);
  * const one = t.insert(1);
- * positionPath(one); // "root/l"
+ * assertEquals(positionPath(one), "root/l");
+ * t.erase(one);
+ * assertEquals(positionPath(one), "(erased)");
  * ```
  */
 export function positionPath<E>(node: RbNode<E>): string {
@@ -45,11 +48,12 @@ export function positionPath<E>(node: RbNode<E>): string {
  *
  * @example
  * ```ts
+ * import { assertEquals } from "@std/assert";
  * import { RbTree } from "../rbtree.ts";
  * import { shape } from "./shape.ts";
  * const t = new RbTree<number>((a, b) => a < b);
  * for (const k of [2, 1, 3, 4]) t.insert(k);
- * shape(t, String); // "2:B(1:B,3:B(-,4:R))"
+ * assertEquals(shape(t, String), "2:B(1:B,3:B(-,4:R))");
  * ```
  */
 export function shape<E>(tree: RbTree<E>, key: (e: E) => string): string {

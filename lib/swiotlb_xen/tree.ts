@@ -1,6 +1,9 @@
 /**
  * The RFC's bus→phys red-black tree (SPEC §6): `xen_dma_add_entry`,
- * `xen_get_dma_info_from_dma` and erase, over the Linux-exact {@link RbTree}.
+ * `xen_get_dma_info_from_dma` (the interval lookup {@link findInterval}) and erase, over
+ * the Linux-exact {@link RbTree}, plus the overlap checker `tree --validate` adds
+ * ({@link intervalOverlaps}; the RFC has none). Intervals live here, not in lib/rbtree.ts,
+ * which models Linux's lib/rbtree.c alone.
  *
  * @module
  */
@@ -10,8 +13,11 @@ import { type RbNode, type RbProblem, RbTree } from "../rbtree.ts";
 
 /** struct xen_dma_info: one machine-contiguous region the guest knows the bus address of. */
 export interface XenDmaInfo {
+  /** Bus address of the first byte (`dma_addr`). */
   dmaAddr: number;
+  /** Guest-physical address of the first byte (`phys_addr`). */
   physAddr: number;
+  /** Length in bytes (`size`); the region is `[dmaAddr, dmaAddr + size)`. */
   size: number;
   /**
    * A pool segment (index into the segment array), a coherent allocation, or an entry
@@ -26,12 +32,33 @@ export interface XenDmaInfo {
 /** The tree type: ordered by bus address. */
 export type BusTree = RbTree<XenDmaInfo>;
 
-/** A new, empty bus→phys tree. */
+/**
+ * A new, empty bus→phys tree.
+ *
+ * @example
+ * ```ts
+ * import { assertEquals } from "@std/assert";
+ * import { newBusTree } from "./tree.ts";
+ * const t = newBusTree();
+ * t.insert({ dmaAddr: 0x80000, physAddr: 0x0, size: 0x40000, kind: "segment", index: 1 });
+ * t.insert({ dmaAddr: 0x40000, physAddr: 0x40000, size: 0x40000, kind: "segment", index: 0 });
+ * assertEquals(t.inorder().map((e) => e.index), [0, 1]);
+ * ```
+ */
 export function newBusTree(): BusTree {
   return new RbTree<XenDmaInfo>((a, b) => a.dmaAddr < b.dmaAddr);
 }
 
-/** %pa: a phys_addr_t printed at full 64-bit width. */
+/**
+ * %pa: a phys_addr_t printed at full 64-bit width.
+ *
+ * @example
+ * ```ts
+ * import { assertEquals } from "@std/assert";
+ * import { pa } from "./tree.ts";
+ * assertEquals(pa(0x1000), "0x0000000000001000");
+ * ```
+ */
 export function pa(x: number): string {
   return "0x" + x.toString(16).padStart(16, "0");
 }
@@ -40,6 +67,24 @@ export function pa(x: number): string {
  * xen_dma_add_entry: descend by bus address; an entry on the way down whose dma_addr or
  * phys_addr EQUALS the new one's stops the insert with the kernel's warning. Overlapping
  * intervals are not noticed (SPEC §6: the checker must find them).
+ *
+ * @example
+ * ```ts
+ * import { assertEquals } from "@std/assert";
+ * import { newBusTree, xenDmaAddEntry, type XenDmaInfo } from "./tree.ts";
+ * const at = (dmaAddr: number, physAddr: number): XenDmaInfo =>
+ *   ({ dmaAddr, physAddr, size: 0x40000, kind: "manual", index: 0 });
+ * const t = newBusTree();
+ * xenDmaAddEntry(t, at(0x40000, 0x0));
+ * // Overlapping is let through; an equal dma_addr on the descent path is refused.
+ * xenDmaAddEntry(t, at(0x60000, 0x100000));
+ * assertEquals(xenDmaAddEntry(t, at(0x40000, 0x80000)), {
+ *   warning: "xen_dma_add_entry: cannot add phys=0x0000000000080000 -> " +
+ *     "dma=0x0000000000040000: phys=0x0000000000000000 -> dma=0x0000000000040000 " +
+ *     "already exists",
+ * });
+ * assertEquals(t.size, 2);
+ * ```
  */
 export function xenDmaAddEntry(
   tree: BusTree,
@@ -61,7 +106,20 @@ export function xenDmaAddEntry(
   return { node: tree.insert(entry) };
 }
 
-/** xen_get_dma_info_from_dma: the node whose interval holds `bus`, or null. */
+/**
+ * xen_get_dma_info_from_dma: the entry whose interval holds `bus`, or null. With `steps`,
+ * appends each comparison made (see {@link findInterval}).
+ *
+ * @example
+ * ```ts
+ * import { assertEquals } from "@std/assert";
+ * import { newBusTree, xenGetDmaInfoFromDma } from "./tree.ts";
+ * const t = newBusTree();
+ * t.insert({ dmaAddr: 0x40000, physAddr: 0x100000, size: 0x40000, kind: "segment", index: 0 });
+ * assertEquals(xenGetDmaInfoFromDma(t, 0x7ffff)?.physAddr, 0x100000);
+ * assertEquals(xenGetDmaInfoFromDma(t, 0x80000), null);
+ * ```
+ */
 export function xenGetDmaInfoFromDma(
   tree: BusTree,
   bus: number,
@@ -75,6 +133,16 @@ export function xenGetDmaInfoFromDma(
  * Every node whose bus interval `[dma_addr, dma_addr + size)` shares a byte with
  * `[dma, dma + size)`, in bus order. xen_dma_add_entry never asks this (SPEC §6); the
  * checked policy does, before an insert.
+ *
+ * @example
+ * ```ts
+ * import { assertEquals } from "@std/assert";
+ * import { newBusTree, xenDmaOverlaps } from "./tree.ts";
+ * const t = newBusTree();
+ * t.insert({ dmaAddr: 0x40000, physAddr: 0x0, size: 0x40000, kind: "segment", index: 0 });
+ * assertEquals(xenDmaOverlaps(t, 0x7f000, 0x2000).map((e) => e.index), [0]);
+ * assertEquals(xenDmaOverlaps(t, 0x80000, 0x1000), []);
+ * ```
  */
 export function xenDmaOverlaps(tree: BusTree, dma: number, size: number): XenDmaInfo[] {
   const out: XenDmaInfo[] = [];
@@ -86,7 +154,26 @@ export function xenDmaOverlaps(tree: BusTree, dma: number, size: number): XenDma
   return out;
 }
 
-/** Removes the node holding exactly this entry object, if present. */
+/**
+ * Removes the node holding exactly this entry object, if present; true when it was.
+ *
+ * @example
+ * ```ts
+ * import { assertEquals } from "@std/assert";
+ * import { newBusTree, type XenDmaInfo, xenDmaRemoveEntry } from "./tree.ts";
+ * const t = newBusTree();
+ * const e: XenDmaInfo = {
+ *   dmaAddr: 0x40000,
+ *   physAddr: 0x0,
+ *   size: 0x40000,
+ *   kind: "coherent",
+ *   index: 0,
+ * };
+ * t.insert(e);
+ * assertEquals(xenDmaRemoveEntry(t, e), true);
+ * assertEquals(xenDmaRemoveEntry(t, e), false);
+ * ```
+ */
 export function xenDmaRemoveEntry(tree: BusTree, entry: XenDmaInfo): boolean {
   const n = findInterval(tree, entry.dmaAddr);
   // With overlapping intervals the lookup may land elsewhere; fall back to a scan.
@@ -125,12 +212,15 @@ export interface IntervalStep {
  *
  * @example
  * ```ts
+ * import { assertEquals } from "@std/assert";
  * import { RbTree } from "../rbtree.ts";
- * import { findInterval, type Interval } from "./tree.ts";
+ * import { findInterval, type Interval, type IntervalStep } from "./tree.ts";
  * const t = new RbTree<Interval>((a, b) => a.dmaAddr < b.dmaAddr);
  * t.insert({ dmaAddr: 0x40000, physAddr: 0x1000000, size: 0x40000 });
- * findInterval(t, 0x7ffff)?.entry.physAddr; // 0x1000000
- * findInterval(t, 0x80000); // null
+ * assertEquals(findInterval(t, 0x7ffff)?.entry.physAddr, 0x1000000);
+ * const steps: IntervalStep[] = [];
+ * assertEquals(findInterval(t, 0x80000, steps), null);
+ * assertEquals(steps.map((s) => s.cmp), ["right"]);
  * ```
  */
 export function findInterval<E extends Interval>(
@@ -261,9 +351,10 @@ export function intervalOverlaps<E extends Interval>(
  *
  * @example
  * ```ts
+ * import { assertEquals } from "@std/assert";
  * import { intervalKey } from "./tree.ts";
  * const e = { dmaAddr: 0x40000, physAddr: 0x1000000, size: 0x40000 };
- * intervalKey(e); // "dma=0x40000 phys=0x1000000"
+ * assertEquals(intervalKey(e), "dma=0x40000 phys=0x1000000");
  * ```
  */
 export function intervalKey(e: Interval): string {

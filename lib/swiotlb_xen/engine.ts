@@ -6,7 +6,7 @@
  * @module
  */
 
-import { fls, formatHex, IO_TLB_SEGSIZE, IO_TLB_SIZE, SEGMENT_BYTES } from "../addr.ts";
+import { formatHex, IO_TLB_SEGSIZE, IO_TLB_SIZE } from "../addr.ts";
 import {
   type Arch,
   type Device,
@@ -20,7 +20,19 @@ import { LabError } from "../errors.ts";
 import type { EventLog } from "../events.ts";
 import { positionPath } from "../rbtree.ts";
 import { MAP_ERROR, type Policy, SwiotlbCore, type SyncTarget } from "../swiotlb/mod.ts";
-import { getOrder, type XenSwiotlbInit } from "./init.ts";
+import { CoherentAllocator } from "./coherent.ts";
+import type { XenSwiotlbInit } from "./init.ts";
+import {
+  type BusLookup,
+  isXenSwiotlbBuffer,
+  lookupBus,
+  lookupPhys,
+  type PhysLookup,
+  type Variant,
+  xenBusToPhys,
+  xenPhysToBus,
+  type XenTranslation,
+} from "./translate.ts";
 import type { XenPlatform } from "../dma/platform.ts";
 import { failedSgList, syncSgList, unmapSgList } from "../dma/sg.ts";
 import {
@@ -29,12 +41,9 @@ import {
   xenDmaAddEntry,
   type XenDmaInfo,
   xenDmaOverlaps,
-  xenDmaRemoveEntry,
-  xenGetDmaInfoFromDma,
 } from "./tree.ts";
 
-/** The two RFC revisions (SPEC §6). */
-export type Variant = "rfc" | "rfc-v1";
+export type { BusLookup, PhysLookup, Variant } from "./translate.ts";
 
 /** Options of {@link XenSwiotlb}. */
 export interface XenSwiotlbOptions {
@@ -43,24 +52,6 @@ export interface XenSwiotlbOptions {
   /** swiotlb_force. */
   force: boolean;
   events: EventLog;
-}
-
-/** How `lookup phys` answered (SPEC §9). */
-export interface PhysLookup {
-  bus: number;
-  /** Segment index used, or null when the address is not in the pool / PV translation. */
-  segment: number | null;
-  how: string;
-}
-
-/** How `lookup bus` answered (SPEC §9). */
-export interface BusLookup {
-  phys: number;
-  segment: number | null;
-  /** The tree node found, if any (segment or coherent). */
-  node: XenDmaInfo | null;
-  visited: IntervalStep[];
-  how: string;
 }
 
 /** What {@link XenSwiotlb.insertEntry} did. */
@@ -83,18 +74,8 @@ export function describeNode(e: XenDmaInfo): string {
   return `${what} [${formatHex(e.dmaAddr)}, ${formatHex(e.dmaAddr + e.size)})`;
 }
 
-/** A coherent buffer the engine handed out (needed to free it the way it was made). */
-interface CoherentRecord {
-  phys: number;
-  size: number;
-  exchanged: boolean;
-  node: XenDmaInfo | null;
-}
-
-const SEG_MASK = SEGMENT_BYTES - 1;
-
 /** swiotlb-xen on a Xen guest (PV or autotranslated, SPEC §5–§7). */
-export class XenSwiotlb implements DmaOps {
+export class XenSwiotlb implements DmaOps, XenTranslation {
   readonly name: string;
   readonly core: SwiotlbCore;
   readonly seg: XenDmaInfo[];
@@ -107,15 +88,13 @@ export class XenSwiotlb implements DmaOps {
   readonly force: boolean;
   /** The bus address swiotlb-xen passes to the core as the table base. */
   readonly startDmaAddr: number;
-  readonly #platform: XenPlatform;
+  readonly platform: XenPlatform;
   readonly #events: EventLog;
-  readonly #coherent = new Map<number, CoherentRecord>();
-  /** PV free_coherent leaks counted (faithful). */
-  leakedCoherentBytes = 0;
+  readonly #coherent: CoherentAllocator;
 
   constructor(platform: XenPlatform, init: XenSwiotlbInit, opts: XenSwiotlbOptions) {
     if (!init.ok) throw new LabError("Cannot start swiotlb-xen: its init failed", "failed");
-    this.#platform = platform;
+    this.platform = platform;
     this.#events = opts.events;
     this.arch = platform.arch;
     this.autotranslate = platform.autotranslate;
@@ -136,6 +115,12 @@ export class XenSwiotlb implements DmaOps {
     // 3.11: start_dma_addr = xen_virt_to_bus(xen_io_tlb_start); the RFC passes
     // xen_dma_seg[0].dma_addr at every map (SPEC §5 step 5, §7).
     this.startDmaAddr = this.autotranslate ? this.seg[0].dmaAddr : this.physToBus(this.poolPhys);
+    this.#coherent = new CoherentAllocator(this, opts.events);
+  }
+
+  /** PV free_coherent leaks counted (faithful). */
+  get leakedCoherentBytes(): number {
+    return this.#coherent.leakedBytes;
   }
 
   get policy(): Policy {
@@ -144,90 +129,27 @@ export class XenSwiotlb implements DmaOps {
 
   /** xen_phys_to_bus (SPEC §6). */
   physToBus(phys: number): number {
-    if (!this.autotranslate) return this.#platform.physToMachine(phys);
-    if (phys < this.poolPhys || phys >= this.poolEnd) return dmaErrorCode(this.arch);
-    const s = this.seg[Math.floor((phys - this.poolPhys) / SEGMENT_BYTES)];
-    return this.variant === "rfc"
-      ? s.dmaAddr + (phys - s.physAddr)
-      : s.dmaAddr + (phys % SEGMENT_BYTES);
+    return xenPhysToBus(this, phys);
   }
 
   /** xen_bus_to_phys (SPEC §6); the error code when the tree knows no such bus address. */
   busToPhys(bus: number, steps?: IntervalStep[]): number {
-    if (!this.autotranslate) {
-      const p = this.#platform.machineToPhys(bus);
-      return p === undefined ? dmaErrorCode(this.arch) : p;
-    }
-    const e = xenGetDmaInfoFromDma(this.tree, bus, steps);
-    if (e === null) return dmaErrorCode(this.arch);
-    return this.variant === "rfc" ? e.physAddr + (bus - e.dmaAddr) : e.physAddr + (bus & SEG_MASK);
+    return xenBusToPhys(this, bus, steps);
   }
 
   /** is_xen_swiotlb_buffer: PV — the frame is ours and inside the pool; autotranslate — always. */
   isXenSwiotlbBuffer(bus: number): boolean {
-    if (this.autotranslate) return true;
-    const p = this.#platform.machineToPhys(bus);
-    return p !== undefined && p >= this.poolPhys && p < this.poolEnd;
+    return isXenSwiotlbBuffer(this, bus);
   }
 
   /** `lookup phys`: the translation and the path it took. */
   lookupPhys(phys: number): PhysLookup {
-    const bus = this.physToBus(phys);
-    if (!this.autotranslate) {
-      return { bus, segment: this.#segmentOf(phys), how: "PV: p2m(pfn) << 12 | offset" };
-    }
-    const segment = this.#segmentOf(phys);
-    if (segment === null) {
-      return { bus, segment, how: "outside the pool: the RFC has no translation (DMA error code)" };
-    }
-    const s = this.seg[segment];
-    return {
-      bus,
-      segment,
-      how: this.variant === "rfc"
-        ? `seg[${segment}].dma_addr + (phys - seg[${segment}].phys_addr) = ${
-          formatHex(s.dmaAddr)
-        } + ${formatHex(phys - s.physAddr)}`
-        : `seg[${segment}].dma_addr + (phys & (256K - 1)) = ${formatHex(s.dmaAddr)} + ${
-          formatHex(phys % SEGMENT_BYTES)
-        }`,
-    };
+    return lookupPhys(this, phys);
   }
 
   /** `lookup bus`: the translation and every tree node compared on the way. */
   lookupBus(bus: number): BusLookup {
-    const visited: IntervalStep[] = [];
-    const phys = this.busToPhys(bus, this.autotranslate ? visited : undefined);
-    if (!this.autotranslate) {
-      return {
-        phys,
-        segment: phys === dmaErrorCode(this.arch) ? null : this.#segmentOf(phys),
-        node: null,
-        visited,
-        how: "PV: m2p(mfn) << 12 | offset",
-      };
-    }
-    const hit = visited.length > 0 && visited[visited.length - 1].cmp === "hit"
-      ? visited[visited.length - 1].node as XenDmaInfo
-      : null;
-    return {
-      phys,
-      segment: hit && hit.kind === "segment" ? hit.index : null,
-      node: hit,
-      visited,
-      how: hit
-        ? (hit.kind === "segment"
-          ? `segment ${hit.index}`
-          : hit.kind === "coherent"
-          ? "coherent buffer"
-          : `node put in by 'tree insert' at phys ${formatHex(hit.physAddr)}`)
-        : "no node holds it",
-    };
-  }
-
-  #segmentOf(phys: number): number | null {
-    if (phys < this.poolPhys || phys >= this.poolEnd) return null;
-    return Math.floor((phys - this.poolPhys) / SEGMENT_BYTES);
+    return lookupBus(this, bus);
   }
 
   #bounceResult(map: number, dir: Direction, size: number, why: string): MapResult {
@@ -257,7 +179,7 @@ export class XenSwiotlb implements DmaOps {
       why = "autotranslated guests always bounce (the p2m of a random page is unknown)";
     } else {
       const capable = dmaCapable(this.arch, dev, devAddr, size);
-      const contiguous = this.#platform.isMachineContiguous(phys, size);
+      const contiguous = this.platform.isMachineContiguous(phys, size);
       if (capable && contiguous && !this.force) {
         return {
           bus: devAddr,
@@ -431,7 +353,7 @@ export class XenSwiotlb implements DmaOps {
       const devAddr = this.physToBus(phys);
       if (
         this.force || this.autotranslate || !dmaCapable(this.arch, dev, devAddr, length) ||
-        !this.#platform.isMachineContiguous(phys, length)
+        !this.platform.isMachineContiguous(phys, length)
       ) {
         const map = this.core.mapSingle({
           tblDmaAddr: this.startDmaAddr,
@@ -491,44 +413,7 @@ export class XenSwiotlb implements DmaOps {
 
   /** xen_swiotlb_alloc_coherent (3.11 + RFC). */
   allocCoherent(dev: Device, size: number): CoherentResult | undefined {
-    const order = getOrder(size);
-    const bytes = 4096 * 2 ** order;
-    const phys = this.#platform.allocPages(bytes, bytes);
-    if (phys === undefined) return undefined;
-    const mask = dev.coherentMask;
-    const devAddr = this.physToBus(phys);
-    let bus = devAddr;
-    let exchanged = false;
-    let node: XenDmaInfo | null = null;
-    let why = "already under the coherent mask and machine-contiguous";
-    if (
-      this.autotranslate || devAddr + size - 1 > mask ||
-      !this.#platform.isMachineContiguous(phys, size)
-    ) {
-      const bits = fls(mask);
-      const res = this.#platform.createContiguousRegion(phys, order, bits);
-      if (!res.ok) {
-        this.#platform.freePages(phys, bytes);
-        return undefined;
-      }
-      exchanged = true;
-      bus = res.dmaHandle ?? (this.autotranslate ? 0 : this.#platform.physToMachine(phys));
-      why = `exchanged with Xen for memory under ${bits} bits`;
-      if (this.autotranslate) {
-        node = { dmaAddr: bus, physAddr: phys, size: bytes, kind: "coherent", index: -1 };
-        const added = xenDmaAddEntry(this.tree, node);
-        if ("warning" in added) {
-          this.#events.log("swiotlb-xen", added.warning);
-          this.#platform.destroyContiguousRegion(phys, order);
-          this.#platform.freePages(phys, bytes);
-          return undefined;
-        }
-        why += "; bus→phys tree node added";
-      }
-    }
-    this.#platform.memory.write(phys, new Uint8Array(size));
-    this.#coherent.set(bus, { phys, size, exchanged, node });
-    return { bus, phys, size, exchanged, why };
+    return this.#coherent.alloc(dev, size);
   }
 
   /** xen_swiotlb_free_coherent; 3.11's PV leak of exchanged memory under faithful. */
@@ -538,38 +423,7 @@ export class XenSwiotlb implements DmaOps {
     bus: number,
     size: number,
   ): { leaked: boolean; why: string } {
-    const order = getOrder(size);
-    const bytes = 4096 * 2 ** order;
-    const rec = this.#coherent.get(bus);
-    if (this.autotranslate) {
-      const node = xenGetDmaInfoFromDma(this.tree, bus);
-      if (node !== null && node.kind === "coherent") xenDmaRemoveEntry(this.tree, node);
-      this.#platform.destroyContiguousRegion(phys, order);
-      this.#platform.freePages(phys, bytes);
-      this.#coherent.delete(bus);
-      return { leaked: false, why: "region destroyed and tree node erased" };
-    }
-    // 3.11 PV: destroy only if the handle is above the mask or the range straddles —
-    // which an exchanged region never is, so the exchanged low memory is never returned.
-    const destroy = bus + size - 1 > dev.coherentMask ||
-      !this.#platform.isMachineContiguous(phys, size);
-    const exchanged = rec?.exchanged ?? false;
-    let leaked = false;
-    if (destroy || (exchanged && this.policy === "checked")) {
-      this.#platform.destroyContiguousRegion(phys, order);
-    } else if (exchanged) {
-      leaked = true;
-      this.leakedCoherentBytes += bytes;
-      this.#events.ub(
-        "swiotlb-xen",
-        `xen_swiotlb_free_coherent(${formatHex(bus)}, ${size}): exchanged region below ${
-          formatHex(dev.coherentMask)
-        } is not destroyed, ${bytes} bytes of low machine memory leak (3.11)`,
-      );
-    }
-    this.#platform.freePages(phys, bytes);
-    this.#coherent.delete(bus);
-    return { leaked, why: leaked ? "3.11 leaks the exchanged region (faithful)" : "freed" };
+    return this.#coherent.free(dev, phys, bus, size);
   }
 
   /** xen_swiotlb_dma_supported: the bus address of the pool's last byte is under the mask. */

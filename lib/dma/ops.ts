@@ -63,8 +63,8 @@ export interface CoherentResult {
 export interface DmaOps {
   /** Short name of the mode, e.g. "swiotlb-xen (PV)". */
   readonly name: string;
-  /** The bounce pool, when the mode has one. */
-  readonly core: SwiotlbCore | undefined;
+  /** The bounce pool (swiotlb-xen's, or the native one of direct DMA). */
+  readonly core: SwiotlbCore;
   mapPage(dev: Device, phys: number, size: number, dir: Direction): MapResult;
   /** Returns bytes copied bounce → CPU. */
   unmapPage(dev: Device, bus: number, size: number, dir: Direction): number;

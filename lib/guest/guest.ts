@@ -6,33 +6,27 @@
  * @module
  */
 
+import { formatHex, IO_TLB_SEGSIZE, IO_TLB_SIZE, PAGE_SIZE, pfnOf } from "../addr.ts";
+import { type DebugReportView, DmaDebug } from "../dma/debug.ts";
 import {
-  formatHex,
-  IO_TLB_SEGSIZE,
-  IO_TLB_SIZE,
-  PAGE_SIZE,
-  pfnOf,
-  SEGMENT_BYTES,
-} from "../addr.ts";
-import { type DebugMapping, type DebugReportView, DmaDebug } from "../dma/debug.ts";
-import { type Device, type DeviceConfig, dmaMappingError, makeDevice } from "../dma/device.ts";
+  type DmaCallOptions,
+  DmaMapping,
+  type MapCallOptions,
+  type MappingErrorAnswer,
+} from "../dma/mapping.ts";
+import { type Device, type DeviceConfig, makeDevice } from "../dma/device.ts";
 import { DirectDma } from "../dma/direct.ts";
-import type { DmaOps, MapResult, SgElement, SgResult } from "../dma/ops.ts";
-import { type Direction, directionShort, DMA_BIDIRECTIONAL } from "../direction.ts";
+import type { DmaOps, MapResult, SgResult } from "../dma/ops.ts";
+import type { Direction } from "../direction.ts";
 import { LabError } from "../errors.ts";
 import { EventLog } from "../events.ts";
 import { type GuestConfig, type GuestInput, resolveConfig } from "./config.ts";
-import { positionPath, type RbNode } from "../rbtree.ts";
-import {
-  slotsFor,
-  type SwiotlbCore,
-  SwiotlbCore as Core,
-  type SyncTarget,
-} from "../swiotlb/mod.ts";
+import * as inspect from "./inspect.ts";
+import { type SwiotlbCore, SwiotlbCore as Core, type SyncTarget } from "../swiotlb/mod.ts";
 import { XenSwiotlb } from "../swiotlb_xen/engine.ts";
 import { DEFAULT_NSLABS, type InitAttempt, xenSwiotlbInit } from "../swiotlb_xen/init.ts";
 import type { XenPlatform } from "../dma/platform.ts";
-import { intervalKey, intervalOverlaps, type XenDmaInfo } from "../swiotlb_xen/tree.ts";
+import type { XenDmaInfo } from "../swiotlb_xen/tree.ts";
 import {
   createContiguousRegion,
   destroyContiguousRegion,
@@ -91,14 +85,8 @@ export interface TreeRow {
   path: string;
 }
 
-/** Guest-level counters beyond the core's. */
+/** Guest-level counters beyond the core's and the front door's. */
 interface Counters {
-  maps: number;
-  bounces: number;
-  fastPaths: number;
-  mapErrors: number;
-  sgMaps: number;
-  coherentAllocs: number;
   iommuFaults: number;
   strayWrites: number;
   lookups: number;
@@ -109,29 +97,6 @@ function kmallocAlign(size: number): number {
   let a = 1;
   while (a < size && a < PAGE_SIZE) a *= 2;
   return a;
-}
-
-/** How the DMA-API debug layer names a call (SPEC §8). */
-export interface DmaCallOptions {
-  /**
-   * The label of the call in debug reports and live mappings ("map nic rx 8K to"; the
-   * REPL passes the line). Default: built from the arguments.
-   */
-  call?: string;
-}
-
-/** Options of {@link Guest.map} and {@link Guest.unmap}. */
-export interface MapCallOptions extends DmaCallOptions {
-  /** dma_map_page / dma_unmap_page instead of …_single: the debug layer tells them apart. */
-  page?: boolean;
-}
-
-/** What {@link Guest.mappingError} answers. */
-export interface MappingErrorAnswer {
-  /** dma_mapping_error() of the guest's arch (SPEC §7). */
-  error: boolean;
-  /** The debug layer marked a live mapping at that handle as checked. */
-  marked: boolean;
 }
 
 /** Looks a name up, or says which names exist (or how to make one). */
@@ -156,17 +121,11 @@ export class Guest {
   readonly ops: DmaOps | undefined;
   readonly #devices = new Map<string, Device>();
   readonly #buffers = new Map<string, Buffer>();
-  readonly #coherent = new Map<number, { dev: string; phys: number; size: number }>();
-  readonly #sg = new Map<string, SgElement[]>();
   /** The DMA-API debug layer (SPEC §8); every call into it sits behind `.enabled`. */
   readonly #debug: DmaDebug;
+  /** The dma-mapping front door, when there are DMA ops. */
+  readonly #dma: DmaMapping | undefined;
   readonly #counters: Counters = {
-    maps: 0,
-    bounces: 0,
-    fastPaths: 0,
-    mapErrors: 0,
-    sgMaps: 0,
-    coherentAllocs: 0,
     iommuFaults: 0,
     strayWrites: 0,
     lookups: 0,
@@ -257,10 +216,16 @@ export class Guest {
         force: config.force,
       });
     }
+    this.#dma = this.ops ? new DmaMapping(this.ops, this.#debug, config.arch) : undefined;
   }
 
   /** The tree left behind by a failed init (for `tree` after pvh-dom0). */
   #failedTree: XenSwiotlb["tree"] | undefined;
+
+  /** The bus→phys tree: the running one, or the one a failed init left behind. */
+  get busTree(): XenSwiotlb["tree"] | undefined {
+    return this.swiotlbXen?.tree ?? this.#failedTree;
+  }
 
   /** Builds a guest. Bad configuration throws; a failed swiotlb-xen init does not (see {@link init}). */
   static create(input: GuestInput = {}, events = new EventLog()): Guest {
@@ -346,7 +311,7 @@ export class Guest {
       segments: x ? x.seg.length : Math.ceil(this.init.nslabs / IO_TLB_SEGSIZE),
       treeNodes: tree?.size ?? 0,
       treeHeight: tree?.height() ?? 0,
-      treeValid: tree ? this.#treeProblems(tree).length === 0 : true,
+      treeValid: tree ? inspect.treeProblems(tree).length === 0 : true,
     };
   }
 
@@ -423,7 +388,12 @@ export class Guest {
     this.domain.write(phys, bytes);
   }
 
-  // ---- the DMA API ------------------------------------------------------------------
+  // ---- the DMA API (lib/dma/mapping.ts) --------------------------------------------
+
+  #mapping(): DmaMapping {
+    this.#requireOps();
+    return this.#dma as DmaMapping;
+  }
 
   /** dma_map_single (or dma_map_page with `opts.page`). */
   map(
@@ -434,33 +404,10 @@ export class Guest {
     opts: MapCallOptions = {},
   ): MapResult {
     const d = this.#device(dev);
-    if (!(size > 0)) throw new LabError(`BUG: dma_map of ${size} bytes`, "bug");
-    const r = this.#requireOps().mapPage(d, phys, size, dir);
-    this.#counters.maps++;
-    if (r.error) this.#counters.mapErrors++;
-    else if (r.bounced) this.#counters.bounces++;
-    else this.#counters.fastPaths++;
-    if (this.#debug.enabled) {
-      this.#debug.addMapping({
-        device: d.name,
-        type: opts.page ? "page" : "single",
-        phys,
-        bus: r.bus,
-        size,
-        dir,
-        call: opts.call ?? `map ${dev} ${formatHex(phys)} ${size} ${directionShort(dir)}`,
-        slot: this.#liveSlot(r.bounced ? r.slot : null),
-        nslots: slotsFor(size),
-      });
-    }
-    return r;
+    return this.#mapping().map(d, phys, size, dir, opts);
   }
 
-  /**
-   * dma_unmap_single (or _page). The debug layer checks the call before the engine runs
-   * it (so its report shows even when the checked policy refuses) and forgets the
-   * mapping only once the engine has unmapped it.
-   */
+  /** dma_unmap_single (or _page). */
   unmap(
     dev: string,
     bus: number,
@@ -469,21 +416,7 @@ export class Guest {
     opts: MapCallOptions = {},
   ): { copied: number } {
     const d = this.#device(dev);
-    const ops = this.#requireOps();
-    const dbg = this.#debug;
-    const entry = dbg.enabled
-      ? dbg.checkUnmap({
-        device: d.name,
-        type: opts.page ? "page" : "single",
-        bus,
-        size,
-        dir,
-        call: opts.call ?? `unmap ${dev} ${formatHex(bus)} ${size} ${directionShort(dir)}`,
-      })
-      : undefined;
-    const copied = ops.unmapPage(d, bus, size, dir);
-    if (entry) dbg.remove(entry);
-    return { copied };
+    return this.#mapping().unmap(d, bus, size, dir, opts);
   }
 
   /** dma_sync_single_for_cpu / _for_device; checked by the debug layer first. */
@@ -496,30 +429,13 @@ export class Guest {
     opts: DmaCallOptions = {},
   ): { copied: number } {
     const d = this.#device(dev);
-    const ops = this.#requireOps();
-    if (this.#debug.enabled) {
-      this.#debug.checkSync({
-        device: d.name,
-        type: "single",
-        bus,
-        size,
-        dir,
-        call: opts.call ??
-          `sync ${dev} ${formatHex(bus)} ${size} ${directionShort(dir)} --for ${target}`,
-      });
-    }
-    return { copied: ops.syncSingle(d, bus, size, dir, target) };
+    return this.#mapping().sync(d, bus, size, dir, target, opts);
   }
 
-  /**
-   * dma_mapping_error(dev, bus): the arch's answer (SPEC §7). The debug layer notes that
-   * the driver checked this handle, so its unmap is not reported as unchecked.
-   */
+  /** dma_mapping_error(dev, bus) (SPEC §7). */
   mappingError(dev: string, bus: number): MappingErrorAnswer {
     const d = this.#device(dev);
-    const error = dmaMappingError(this.domain.arch, bus);
-    const marked = this.#debug.enabled && this.#debug.mappingError(d.name, bus);
-    return { error, marked };
+    return this.#mapping().mappingError(d, bus);
   }
 
   /** Is the DMA-API debug layer on? (GuestConfig.debug at creation, then {@link setDebug}.) */
@@ -540,81 +456,18 @@ export class Guest {
     return this.#debug.view();
   }
 
-  #sgKey(dev: string, elems: { phys: number; length: number }[]): string {
-    return dev + ":" + elems.map((e) => `${e.phys}+${e.length}`).join(",");
-  }
-
-  /** dma_map_sg: the debug layer records each element with the list's nents. */
+  /** dma_map_sg. */
   mapSg(
     dev: string,
     elems: { phys: number; length: number }[],
     dir: Direction,
     opts: DmaCallOptions = {},
   ): SgResult {
-    if (elems.length === 0) throw new LabError("map-sg needs at least one element");
     const d = this.#device(dev);
-    const r = this.#requireOps().mapSg(d, elems, dir);
-    this.#counters.sgMaps++;
-    if (!r.error) this.#sg.set(this.#sgKey(dev, elems), r.elements);
-    if (!r.error && this.#debug.enabled) {
-      const call = opts.call ?? `map-sg ${dev} ${this.#sgLabel(elems)} ${directionShort(dir)}`;
-      for (const e of r.elements) {
-        this.#debug.addMapping({
-          device: d.name,
-          type: "sg",
-          phys: e.phys,
-          bus: e.dmaAddress,
-          size: e.dmaLength,
-          dir,
-          sgCount: elems.length,
-          call,
-          slot: this.#liveSlot(e.bounced ? e.slot : null),
-          nslots: slotsFor(e.dmaLength),
-        });
-      }
-    }
-    return r;
+    return this.#mapping().mapSg(d, elems, dir, opts);
   }
 
-  /**
-   * The slot a new mapping holds, for the debug layer's overlap check — null when the
-   * pool does not have it in use (3.11's "not capable" path gives the slots back and
-   * still returns a handle, SPEC §7).
-   */
-  #liveSlot(slot: number | null): number | null {
-    const core = this.core;
-    return slot !== null && core !== undefined && core.freeRun[slot] === 0 ? slot : null;
-  }
-
-  #sgLabel(elems: { phys: number; length: number }[]): string {
-    return elems.map((e) => `${formatHex(e.phys)}:${e.length}`).join(" ");
-  }
-
-  /**
-   * The mapped elements a driver passes to dma_unmap_sg / dma_sync_sg: the live list
-   * with exactly these elements, or — a driver passing a smaller nents than it mapped —
-   * the first elements of a live list that starts with them.
-   */
-  #sgMapped(
-    dev: string,
-    elems: { phys: number; length: number }[],
-  ): { key: string; list: SgElement[]; mapped: SgElement[] } {
-    const key = this.#sgKey(dev, elems);
-    const exact = this.#sg.get(key);
-    if (exact) return { key, list: exact, mapped: exact };
-    for (const [k, list] of this.#sg) {
-      if (!k.startsWith(dev + ":") || list.length <= elems.length) continue;
-      if (elems.every((e, i) => list[i].phys === e.phys && list[i].length === e.length)) {
-        return { key: k, list, mapped: list.slice(0, elems.length) };
-      }
-    }
-    throw new LabError(
-      `No live scatterlist of ${dev} with those elements: map it with map-sg first`,
-      "refused",
-    );
-  }
-
-  /** dma_unmap_sg; the debug layer checks every element first. */
+  /** dma_unmap_sg. */
   unmapSg(
     dev: string,
     elems: { phys: number; length: number }[],
@@ -622,39 +475,10 @@ export class Guest {
     opts: DmaCallOptions = {},
   ): { copied: number } {
     const d = this.#device(dev);
-    const ops = this.#requireOps();
-    const { key, list, mapped } = this.#sgMapped(dev, elems);
-    const dbg = this.#debug;
-    const entries: (DebugMapping | undefined)[] = [];
-    if (dbg.enabled) {
-      const call = opts.call ?? `unmap-sg ${dev} ${this.#sgLabel(elems)} ${directionShort(dir)}`;
-      // debug_dma_unmap_sg matches element by element, each taking its own record:
-      // two identical elements must not both claim the same one.
-      const claimed = new Set<DebugMapping>();
-      for (const e of mapped) {
-        const found = dbg.checkUnmap({
-          device: d.name,
-          type: "sg",
-          bus: e.dmaAddress,
-          size: e.dmaLength,
-          dir,
-          sgCount: elems.length,
-          call,
-        }, claimed);
-        if (found) claimed.add(found);
-        entries.push(found);
-      }
-    }
-    const copied = ops.unmapSg(d, mapped, dir);
-    for (const e of entries) if (e) dbg.remove(e);
-    this.#sg.delete(key);
-    // A shorter nents leaves the rest of the list mapped: keep it, under its own elements.
-    const rest = list.slice(mapped.length);
-    if (rest.length > 0) this.#sg.set(this.#sgKey(dev, rest), rest);
-    return { copied };
+    return this.#mapping().unmapSg(d, elems, dir, opts);
   }
 
-  /** dma_sync_sg_for_cpu / _for_device; the debug layer checks every element first. */
+  /** dma_sync_sg_for_cpu / _for_device. */
   syncSg(
     dev: string,
     elems: { phys: number; length: number }[],
@@ -663,59 +487,16 @@ export class Guest {
     opts: DmaCallOptions = {},
   ): { copied: number } {
     const d = this.#device(dev);
-    const ops = this.#requireOps();
-    const { mapped } = this.#sgMapped(dev, elems);
-    if (this.#debug.enabled) {
-      const call = opts.call ??
-        `sync-sg ${dev} ${this.#sgLabel(elems)} ${directionShort(dir)} --for ${target}`;
-      for (const e of mapped) {
-        this.#debug.checkSync({
-          device: d.name,
-          type: "sg",
-          bus: e.dmaAddress,
-          size: e.dmaLength,
-          dir,
-          sgCount: elems.length,
-          call,
-        });
-      }
-    }
-    return { copied: ops.syncSg(d, mapped, dir, target) };
+    return this.#mapping().syncSg(d, elems, dir, target, opts);
   }
 
-  /** dma_alloc_coherent; recorded by the debug layer as a BIDIRECTIONAL coherent mapping. */
+  /** dma_alloc_coherent. */
   allocCoherent(dev: string, size: number, opts: DmaCallOptions = {}) {
-    if (!(size > 0)) throw new LabError(`Cannot allocate ${size} coherent bytes`);
     const d = this.#device(dev);
-    const r = this.#requireOps().allocCoherent(d, size);
-    if (!r) {
-      throw new LabError(
-        `dma_alloc_coherent of ${size} bytes for ${dev} failed (no memory under the coherent mask)`,
-        "failed",
-      );
-    }
-    this.#coherent.set(r.bus, { dev, phys: r.phys, size });
-    this.#counters.coherentAllocs++;
-    if (this.#debug.enabled) {
-      // Native swiotlb hands out pool slots when pages are beyond the coherent mask.
-      const core = this.core;
-      const inPool = core !== undefined && core.isSwiotlbBuffer(r.phys);
-      this.#debug.addMapping({
-        device: d.name,
-        type: "coherent",
-        phys: r.phys,
-        bus: r.bus,
-        size,
-        dir: DMA_BIDIRECTIONAL,
-        call: opts.call ?? `alloc-coherent ${dev} ${size}`,
-        slot: inPool ? core.slotIndex(r.phys) : null,
-        nslots: slotsFor(size),
-      });
-    }
-    return r;
+    return this.#mapping().allocCoherent(d, size, opts);
   }
 
-  /** dma_free_coherent; the debug layer checks the call before the guest refuses a bad one. */
+  /** dma_free_coherent. */
   freeCoherent(
     dev: string,
     bus: number,
@@ -723,35 +504,7 @@ export class Guest {
     opts: DmaCallOptions = {},
   ): { leaked: boolean; why: string } {
     const d = this.#device(dev);
-    const ops = this.#requireOps();
-    const dbg = this.#debug;
-    const entry = dbg.enabled
-      ? dbg.checkUnmap({
-        device: d.name,
-        type: "coherent",
-        bus,
-        size,
-        dir: DMA_BIDIRECTIONAL,
-        call: opts.call ?? `free-coherent ${dev} ${formatHex(bus)} ${size}`,
-      })
-      : undefined;
-    const rec = this.#coherent.get(bus);
-    if (!rec || rec.dev !== dev) {
-      throw new LabError(
-        `free-coherent: ${formatHex(bus)} is not a coherent buffer of ${dev}`,
-        "refused",
-      );
-    }
-    if (rec.size !== size) {
-      throw new LabError(
-        `free-coherent: ${formatHex(bus)} was allocated with ${rec.size} bytes, not ${size}`,
-        "refused",
-      );
-    }
-    this.#coherent.delete(bus);
-    const r = ops.freeCoherent(d, rec.phys, bus, size);
-    if (entry) dbg.remove(entry);
-    return r;
+    return this.#mapping().freeCoherent(d, bus, size, opts);
   }
 
   dmaSupported(dev: string, mask: number): boolean {
@@ -854,104 +607,24 @@ export class Guest {
   }
 
   segments(): SegmentRow[] {
-    const x = this.swiotlbXen;
-    if (!x) return [];
-    return x.seg.map((s) => {
-      const first = s.index * IO_TLB_SEGSIZE;
-      let used = 0;
-      for (let i = first; i < first + s.size / IO_TLB_SIZE; i++) {
-        if (x.core.freeRun[i] === 0) used++;
-      }
-      return {
-        index: s.index,
-        physAddr: s.physAddr,
-        dmaAddr: s.dmaAddr,
-        size: s.size,
-        slotsInUse: used,
-        aligned: s.dmaAddr % SEGMENT_BYTES === 0,
-        mfnFirst: this.domain.physToMachine(s.physAddr) / PAGE_SIZE,
-        mfnLast: this.domain.physToMachine(s.physAddr + s.size - 1) / PAGE_SIZE | 0,
-      };
-    });
-  }
-
-  #treeProblems(tree: XenSwiotlb["tree"]): string[] {
-    // SPEC §9: --validate also checks that no two bus intervals overlap. Callers print
-    // messages; each starts with its rule and names the node, so the text alone suffices.
-    return [...tree.validate({ unique: true, key: intervalKey }), ...intervalOverlaps(tree)]
-      .map((p) => p.message);
+    return inspect.segments(this);
   }
 
   /** The bus→phys tree (also after a failed init), or undefined when the mode has none. */
   tree() {
-    const tree = this.swiotlbXen?.tree ?? this.#failedTree;
-    if (!tree) return undefined;
-    const row = (n: RbNode<XenDmaInfo>): TreeRow => ({
-      dmaAddr: n.entry.dmaAddr,
-      physAddr: n.entry.physAddr,
-      size: n.entry.size,
-      kind: n.entry.kind,
-      color: n.color,
-      path: positionPath(n),
-    });
-    const preorder: TreeRow[] = [];
-    const walk = (n: RbNode<XenDmaInfo> | null) => {
-      if (!n) return;
-      preorder.push(row(n));
-      walk(n.left);
-      walk(n.right);
-    };
-    walk(tree.root);
-    const inorder: TreeRow[] = [];
-    for (let n = tree.first(); n; n = tree.next(n)) inorder.push(row(n));
-    return {
-      preorder,
-      inorder,
-      problems: this.#treeProblems(tree),
-      height: tree.height(),
-      root: tree.root,
-    };
+    return inspect.tree(this);
   }
 
   slots(segment?: number) {
-    const core = this.core;
-    if (!core) return undefined;
-    const nseg = Math.ceil(core.nslabs / IO_TLB_SEGSIZE);
-    if (segment !== undefined && (!Number.isInteger(segment) || segment < 0 || segment >= nseg)) {
-      throw new LabError(`No segment ${segment}: the pool has segments 0 to ${nseg - 1}`);
-    }
-    const first = segment === undefined ? 0 : segment * IO_TLB_SEGSIZE;
-    const end = segment === undefined ? core.nslabs : Math.min(core.nslabs, first + IO_TLB_SEGSIZE);
-    const list = Array.from(core.freeRun.subarray(first, end));
-    const runs: { start: number; count: number; used: boolean }[] = [];
-    const orig: { slot: number; orig: number }[] = [];
-    for (let i = first; i < end; i++) {
-      const used = core.freeRun[i] === 0;
-      const last = runs[runs.length - 1];
-      if (last && last.used === used && last.start + last.count === i) last.count++;
-      else runs.push({ start: i, count: 1, used });
-      if (used) orig.push({ slot: i, orig: core.origAddr[i] });
-    }
-    return { nslabs: core.nslabs, index: core.hint, first, list, runs, orig };
+    return inspect.slots(this, segment);
   }
 
   /**
-   * The p2m of `count` guest frames from `pfn`, as machine-contiguous runs. A guest
-   * frame number is `phys >> 12` (so an identity-mapped ARM dom0's pfns equal its mfns),
-   * while the domain indexes its p2m from its first page.
+   * The p2m of `count` guest frames from `pfn`, as machine-contiguous runs (see
+   * inspect.ts).
    */
   p2m(pfn: number, count: number) {
-    const base = this.domain.physBase / PAGE_SIZE;
-    const first = this.domain.nrPages > 0 ? base : 0;
-    if (!Number.isInteger(pfn) || pfn < first || pfn >= first + this.domain.nrPages) {
-      throw new LabError(
-        `pfn ${formatHex(pfn)} is outside ${this.domain.name}'s memory (pfns ${formatHex(first)}-${
-          formatHex(first + this.domain.nrPages - 1)
-        })`,
-      );
-    }
-    const n = Math.min(count, first + this.domain.nrPages - pfn);
-    return this.domain.contiguityRuns(pfn - base, n).map((r) => ({ ...r, pfn: r.pfn + base }));
+    return inspect.p2m(this, pfn, count);
   }
 
   m2p(mfn: number) {
@@ -969,12 +642,12 @@ export class Guest {
     const c = this.core?.stats;
     const tree = this.swiotlbXen?.tree;
     return {
-      maps: this.#counters.maps,
-      bounces: this.#counters.bounces,
-      fast_paths: this.#counters.fastPaths,
-      map_errors: this.#counters.mapErrors,
-      sg_maps: this.#counters.sgMaps,
-      coherent_allocs: this.#counters.coherentAllocs,
+      maps: this.#dma?.counters.maps ?? 0,
+      bounces: this.#dma?.counters.bounces ?? 0,
+      fast_paths: this.#dma?.counters.fastPaths ?? 0,
+      map_errors: this.#dma?.counters.mapErrors ?? 0,
+      sg_maps: this.#dma?.counters.sgMaps ?? 0,
+      coherent_allocs: this.#dma?.counters.coherentAllocs ?? 0,
       core_maps: c?.maps ?? 0,
       core_unmaps: c?.unmaps ?? 0,
       syncs: c?.syncs ?? 0,

@@ -1,0 +1,155 @@
+/**
+ * The shapes of the DMA-API debug layer (SPEC §8): what it records per mapping
+ * (`struct dma_debug_entry`), what a driver's call looks like to it, and its reports.
+ *
+ * @module
+ */
+
+import type { Direction } from "../direction.ts";
+import type { EventLog } from "../events.ts";
+import type { Arch } from "./device.ts";
+
+/** How a mapping was made: dma_map_single, dma_map_page, dma_map_sg, dma_alloc_coherent. */
+export type MappingType = "single" | "page" | "sg" | "coherent";
+
+/** What a report is about; `counts` in {@link DebugReportView} has one entry per kind. */
+export type DebugKind =
+  /** Unmap / free of an address with no live mapping of that device. */
+  | "free-unmapped"
+  /** Unmap size differs from the map size. */
+  | "free-size"
+  /** Unmapped with another function than it was mapped with (single/page/sg/coherent). */
+  | "free-function"
+  /** Unmapped with another direction than it was mapped with. */
+  | "free-direction"
+  /** dma_unmap_sg with another nents than dma_map_sg was given. */
+  | "free-sg-count"
+  /** Sync of an address with no live mapping. */
+  | "sync-unmapped"
+  /** Sync running past the end of the mapping. */
+  | "sync-range"
+  /** Sync with another direction than the mapping's (a BIDIRECTIONAL mapping accepts any). */
+  | "sync-direction"
+  /** dma_sync_sg with another nents than dma_map_sg was given. */
+  | "sync-sg-count"
+  /** Unmap of a single/page mapping whose handle dma_mapping_error never saw. */
+  | "map-error-unchecked"
+  /** A device was removed with live mappings (one report per removal). */
+  | "leak"
+  /** One leaked mapping of a removed device (one report per mapping). */
+  | "leaked-mapping"
+  /** Beyond the kernel: a new bounce mapping shares slots with a live one. */
+  | "slot-overlap"
+  /** Beyond the kernel: the device could not reach the returned bus address. */
+  | "iommu-fault";
+
+/** Every kind, in report order (for stable `counts`). */
+export const DEBUG_KINDS: readonly DebugKind[] = [
+  "free-unmapped",
+  "free-size",
+  "free-function",
+  "free-direction",
+  "free-sg-count",
+  "sync-unmapped",
+  "sync-range",
+  "sync-direction",
+  "sync-sg-count",
+  "map-error-unchecked",
+  "leak",
+  "leaked-mapping",
+  "slot-overlap",
+  "iommu-fault",
+];
+
+/** One live mapping (`struct dma_debug_entry`). */
+export interface DebugMapping {
+  /** Sequence number, in the order mappings were made. */
+  readonly id: number;
+  readonly device: string;
+  readonly type: MappingType;
+  /** Guest-physical address of the CPU buffer (coherent: the allocation). */
+  readonly phys: number;
+  /** The dma handle the driver got. */
+  readonly bus: number;
+  readonly size: number;
+  /** DMA_BIDIRECTIONAL for coherent memory, as in the kernel. */
+  readonly dir: Direction;
+  /** sg_call_ents: the nents given to dma_map_sg; 0 for the other types. */
+  readonly sgCount: number;
+  /**
+   * map_err_type: false until dma_mapping_error() has seen the handle, null where the
+   * check does not apply (sg, coherent — their failure is not a dma handle).
+   */
+  mapErrorChecked: boolean | null;
+  /** The call that made it, e.g. "map nic rx 8K to". */
+  readonly call: string;
+  /** First swiotlb slot it occupies, or null when it is not in the bounce pool. */
+  readonly slot: number | null;
+  /** Slots it occupies (0 when not in the pool). */
+  readonly nslots: number;
+}
+
+/** One report. */
+export interface DebugReport {
+  kind: DebugKind;
+  device: string;
+  /** The whole line, `DMA-API: <device>: …`. */
+  message: string;
+  /** The call that triggered it. */
+  call: string;
+}
+
+/** What `debug` (no arguments) shows: {@link DmaDebug.view}. */
+export interface DebugReportView {
+  enabled: boolean;
+  /** Live mappings, oldest first. */
+  live: DebugMapping[];
+  /** Reports kept (the last {@link MAX_KEPT_REPORTS}), oldest first. */
+  reports: DebugReport[];
+  /** Reports per kind since the guest was built (never reset). */
+  counts: Record<DebugKind, number>;
+  /** Reports no longer kept in `reports` (counted all the same). */
+  dropped: number;
+}
+
+/** The layer's record of what a driver asked for at unmap / sync time. */
+export interface DebugRef {
+  device: string;
+  type: MappingType;
+  bus: number;
+  size: number;
+  dir: Direction;
+  /** nents of dma_unmap_sg / dma_sync_sg; 0 otherwise. */
+  sgCount?: number;
+  call: string;
+}
+
+/** What {@link DmaDebug.addMapping} records. */
+export interface NewMapping {
+  device: string;
+  type: MappingType;
+  phys: number;
+  bus: number;
+  size: number;
+  dir: Direction;
+  sgCount?: number;
+  call: string;
+  slot: number | null;
+  nslots: number;
+}
+
+/** Options of {@link DmaDebug}. */
+export interface DmaDebugOptions {
+  enabled: boolean;
+  /** Decides which handles are errors, as the driver's dma_mapping_error() would. */
+  arch: Arch;
+  events: EventLog;
+  /**
+   * Would a device access of `size` bytes at `bus` fault? Returns the fault message or
+   * undefined. (The guest answers it with its IOMMU, SPEC §4.)
+   */
+  deviceFault?: (bus: number, size: number) => string | undefined;
+}
+
+/** Reports kept for `debug`; counts go on past it. */
+export const MAX_KEPT_REPORTS = 1000;

@@ -15,18 +15,18 @@ export * from "./lib/rbtree.ts";
 export * from "./lib/swiotlb/mod.ts";
 export * from "./lib/dma/device.ts";
 export type * from "./lib/dma/ops.ts";
+export {
+  DmaMapping,
+  type MappingCounters,
+  type MappingErrorAnswer,
+  type SgRef,
+} from "./lib/dma/mapping.ts";
 export { DirectDma } from "./lib/dma/direct.ts";
 export * from "./lib/dma/debug.ts";
-export {
-  type BusLookup,
-  type InsertEntryResult,
-  type PhysLookup,
-  type Variant,
-  XenSwiotlb,
-} from "./lib/swiotlb_xen/engine.ts";
+export { type InsertEntryResult, XenSwiotlb } from "./lib/swiotlb_xen/engine.ts";
+export * from "./lib/swiotlb_xen/translate.ts";
 export * from "./lib/swiotlb_xen/init.ts";
 export * from "./lib/swiotlb_xen/tree.ts";
 export type { ContigResult, XenPlatform } from "./lib/dma/platform.ts";
 export * from "./lib/xen/mod.ts";
-export * from "./lib/guest/guest.ts";
-export { parseSwiotlb } from "./lib/guest/config.ts";
+export * from "./lib/guest/mod.ts";

@@ -37,7 +37,7 @@ for (
 {
   const g = Guest.create({ preset: "arm-dom0", debug: false });
   const x = g.swiotlbXen!;
-  const segs = g.segments();
+  const segs = g.segments().rows;
   // mulberry32: the addresses must look random to the branch predictor too (an LCG's
   // low bits repeat with a short period, which it learns).
   let a = 0x5eed;
@@ -69,7 +69,7 @@ for (
     let sum = 0;
     let i = q;
     for (let k = 0; k < 1000; k++) {
-      sum += x.busToPhys(xs[i]);
+      sum += x.busToPhys(xs[i]) as number;
       i = (i + 1) & 4095;
     }
     q = i;

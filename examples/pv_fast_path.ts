@@ -28,7 +28,9 @@ const show = (dev: string, name: string) => {
   const b = g.buffer(name);
   const m = g.map(dev, b.phys, 8192, DMA_TO_DEVICE);
   console.log(
-    `${dev} ${name} (phys ${formatHex(b.phys)}): ${m.bounced ? "bounced" : "fast path"} — ${m.why}`,
+    `${dev} ${name} (phys ${formatHex(b.phys)}): ${
+      m.bounced ? "bounced" : "fast path"
+    } (reason: ${m.route.code})`,
   );
   return m;
 };
@@ -42,7 +44,7 @@ assertEquals(straddle.bounced, true, "a page straddle onto a non-consecutive fra
 
 const beyond = show("nic", contiguous);
 assertEquals(beyond.bounced, true, "guest memory lies above 4 GiB: a 32-bit device needs a bounce");
-assert(beyond.bus + 8192 - 1 <= 0xffffffff);
+assert(typeof beyond.bus === "number" && beyond.bus + 8192 - 1 <= 0xffffffff);
 
 const s = g.stats();
 assertEquals([s.fast_paths, s.bounces], [1, 2]);

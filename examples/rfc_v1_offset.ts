@@ -9,7 +9,7 @@
  */
 
 import { assert, assertEquals, assertNotEquals } from "@std/assert";
-import { DMA_TO_DEVICE, formatHex, Guest, SEGMENT_BYTES } from "../mod.ts";
+import { type Addr, DMA_TO_DEVICE, formatHex, Guest, SEGMENT_BYTES } from "../mod.ts";
 
 function guest(variant: "rfc" | "rfc-v1", poolOffset: number): Guest {
   const g = Guest.create({ preset: "arm-dom0", variant, poolOffset });
@@ -39,6 +39,6 @@ for (const offset of [0, 4096]) {
   }
 }
 
-function text(g: Guest, bus: number): string {
+function text(g: Guest, bus: Addr): string {
   return new TextDecoder().decode(g.dmaRead("nic", bus, 7).bytes).replace(/\0/g, "·");
 }

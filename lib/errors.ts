@@ -1,7 +1,9 @@
 /**
  * The error value of swiotlb-lab: a refused call, a bad argument, a kernel BUG().
- * The REPL shows `message`; scripts exit non-zero. `kind` lets callers and tests tell
- * a refusal (checked policy) from a BUG or a usage error without parsing text.
+ * `kind` tells a refusal (checked policy) from a BUG or a usage error, and `code` says
+ * which one it is, so that callers and the REPL (which adds its own hints, such as how
+ * to make a missing device) never parse the text. The message keeps its addresses as
+ * {@link AddrPart}s, so a face can print it in its own radix ({@link LabError.render}).
  *
  * @module
  */
@@ -17,12 +19,99 @@ export type LabErrorKind =
   /** An operation failed as the kernel's would (pool full, exchange failure). */
   | "failed";
 
+/** Which error it is, for faces that add their own hints (no REPL word lives here). */
+export type ErrorCode =
+  | "bad-number"
+  | "bad-name"
+  | "bad-config"
+  | "exists"
+  | "unknown-device"
+  | "unknown-buffer"
+  | "unknown-preset"
+  | "unknown-segment"
+  | "no-dma-ops"
+  | "no-tree"
+  | "no-pool"
+  | "no-sg-list"
+  | "no-coherent"
+  | "coherent-failed"
+  | "out-of-range"
+  | "outside-memory"
+  | "outside-pool"
+  | "not-mapped"
+  | "wrong-size"
+  | "tree-overlap"
+  | "short-segment"
+  | "unknown-bus"
+  | "iommu-fault"
+  | "kernel-bug"
+  | "other";
+
+/** An address inside a message: printed in the reader's radix. */
+export class AddrPart {
+  readonly value: number | bigint;
+  constructor(value: number | bigint) {
+    this.value = value;
+  }
+}
+
+/** One piece of a message: words, or an address. */
+export type MessagePart = string | AddrPart;
+
+/** Marks `x` as an address in a {@link msg} template. */
+export function addr(x: number | bigint): AddrPart {
+  return new AddrPart(x);
+}
+
+/**
+ * A message template: `msg\`slot ${n} at ${addr(a)}\``. Plain numbers are counts and
+ * sizes (always decimal); {@link addr} values follow the reader's radix.
+ */
+export function msg(
+  strings: TemplateStringsArray,
+  ...values: (string | number | AddrPart)[]
+): MessagePart[] {
+  const out: MessagePart[] = [strings[0]];
+  values.forEach((v, i) => {
+    out.push(typeof v === "number" ? String(v) : v, strings[i + 1]);
+  });
+  return out;
+}
+
+/** Hex with 0x (the default rendering of an address part). */
+function hex(x: number | bigint): string {
+  return x < 0 ? "-0x" + (-x).toString(16) : "0x" + x.toString(16);
+}
+
+/** Joins message parts, printing addresses with `num`. */
+export function renderParts(
+  parts: readonly MessagePart[],
+  num: (x: number | bigint) => string = hex,
+): string {
+  return parts.map((p) => (typeof p === "string" ? p : num(p.value))).join("");
+}
+
 /** An error with a clear, sentence-case message that says what and why. */
 export class LabError extends Error {
   readonly kind: LabErrorKind;
-  constructor(message: string, kind: LabErrorKind = "usage") {
-    super(message);
+  readonly code: ErrorCode;
+  readonly parts: readonly MessagePart[];
+
+  constructor(
+    message: string | readonly MessagePart[],
+    kind: LabErrorKind = "usage",
+    code: ErrorCode = "other",
+  ) {
+    const parts = typeof message === "string" ? [message] : message;
+    super(renderParts(parts));
     this.name = "LabError";
     this.kind = kind;
+    this.code = code;
+    this.parts = parts;
+  }
+
+  /** The message with addresses printed by `num` (a face's radix). */
+  render(num: (x: number | bigint) => string): string {
+    return renderParts(this.parts, num);
   }
 }

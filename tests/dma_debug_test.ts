@@ -6,6 +6,7 @@
 
 import { assert, assertEquals, assertStringIncludes, assertThrows } from "@std/assert";
 import {
+  type Addr,
   ALL_ONES,
   DEBUG_KINDS,
   type DebugKind,
@@ -20,6 +21,7 @@ import {
   translateDeviceAccess,
 } from "../mod.ts";
 import { runLine, Session } from "../lib/repl/mod.ts";
+import { n } from "./_addr.ts";
 
 const ARM: GuestInput = { preset: "arm-dom0", swiotlb: 512 };
 
@@ -45,7 +47,7 @@ function counts(nonZero: Partial<Record<DebugKind, number>>): Record<DebugKind, 
   >;
 }
 
-const at = (bus: number) => `[device address=${formatHex(bus)}]`;
+const at = (bus: Addr) => `[device address=${formatHex(bus)}]`;
 
 Deno.test("DmaDebug: a clean map / dma_mapping_error / unmap reports nothing", () => {
   const { g, rx } = armGuest();
@@ -79,7 +81,7 @@ Deno.test("DmaDebug: free of an unmapped address (a double unmap) is reported be
 
 Deno.test("DmaDebug: wrong size; the checked refusal keeps the mapping, the right unmap is clean", () => {
   const { g, rx } = armGuest();
-  const r = g.map("nic", rx.phys, 8192, DMA_TO_DEVICE, { call: "map nic rx 8K to" });
+  const r = g.map("nic", rx.phys, 8192, DMA_TO_DEVICE);
   g.mappingError("nic", r.bus);
   assertThrows(() => g.unmap("nic", r.bus, 4096, DMA_TO_DEVICE), LabError, "8192 bytes");
   const line = `DMA-API: nic: device driver frees DMA memory with different size ${
@@ -87,7 +89,11 @@ Deno.test("DmaDebug: wrong size; the checked refusal keeps the mapping, the righ
   } [map size=8192 bytes] [unmap size=4096 bytes]`;
   assertEquals(debugLines(g), [line]);
   const view = g.debugReport();
-  assertEquals(view.live.map((m) => [m.bus, m.size, m.call]), [[r.bus, 8192, "map nic rx 8K to"]]);
+  assertEquals(view.live.map((m) => [m.bus, m.size, m.call]), [[
+    r.bus,
+    8192,
+    `dma_map_single(nic, ${formatHex(rx.phys)}, 8192, DMA_TO_DEVICE)`,
+  ]]);
   assertEquals(view.reports[0].kind, "free-size");
   g.unmap("nic", r.bus, 8192, DMA_TO_DEVICE);
   assertEquals(debugLines(g), []);
@@ -110,13 +116,13 @@ Deno.test("DmaDebug: wrong function — single vs page, single vs coherent", () 
   const { g, rx } = armGuest();
   const r = g.map("nic", rx.phys, 8192, DMA_TO_DEVICE);
   g.mappingError("nic", r.bus);
-  g.unmap("nic", r.bus, 8192, DMA_TO_DEVICE, { page: true });
+  g.unmap("nic", r.bus, 8192, DMA_TO_DEVICE, true);
   assertEquals(debugLines(g), [
     `DMA-API: nic: device driver frees DMA memory with wrong function ${
       at(r.bus)
     } [size=8192 bytes] [mapped as single] [unmapped as page]`,
   ]);
-  const r2 = g.map("nic", rx.phys, 8192, DMA_TO_DEVICE, { page: true });
+  const r2 = g.map("nic", rx.phys, 8192, DMA_TO_DEVICE, true);
   g.mappingError("nic", r2.bus);
   assertThrows(() => g.freeCoherent("nic", r2.bus, 8192), LabError, "not a coherent buffer");
   assertEquals(debugLines(g), [
@@ -226,10 +232,10 @@ Deno.test("DmaDebug: sync outside the allocated range, and a sync inside it", ()
   const { g, rx } = armGuest();
   const r = g.map("nic", rx.phys, 8192, DMA_FROM_DEVICE);
   // Inside: from offset 4096, 4096 bytes — clean.
-  g.sync("nic", r.bus + 4096, 4096, DMA_FROM_DEVICE, "cpu");
+  g.sync("nic", n(r.bus) + 4096, 4096, DMA_FROM_DEVICE, "cpu");
   assertEquals(debugLines(g), []);
   // From offset 4096, 8192 bytes: ends at 12288 > 8192.
-  assertThrows(() => g.sync("nic", r.bus + 4096, 8192, DMA_FROM_DEVICE, "cpu"), LabError);
+  assertThrows(() => g.sync("nic", n(r.bus) + 4096, 8192, DMA_FROM_DEVICE, "cpu"), LabError);
   assertEquals(debugLines(g), [
     `DMA-API: nic: device driver syncs DMA memory outside allocated range ${
       at(r.bus)
@@ -254,9 +260,9 @@ Deno.test("DmaDebug: sync with another direction; a BIDIRECTIONAL mapping takes 
 
 Deno.test("DmaDebug: map error never checked; dma_mapping_error marks one mapping, per arch", () => {
   const { g, rx } = armGuest();
-  const r = g.map("nic", rx.phys, 8192, DMA_TO_DEVICE, { page: true });
+  const r = g.map("nic", rx.phys, 8192, DMA_TO_DEVICE, true);
   assertEquals(g.debugReport().live[0].mapErrorChecked, false);
-  g.unmap("nic", r.bus, 8192, DMA_TO_DEVICE, { page: true });
+  g.unmap("nic", r.bus, 8192, DMA_TO_DEVICE, true);
   assertEquals(debugLines(g), [
     `DMA-API: nic: device driver failed to check map error ${
       at(r.bus)
@@ -304,8 +310,8 @@ Deno.test("DmaDebug: arm's 0 handle (bounce not capable) is recorded, since arm'
 
 Deno.test("DmaDebug: leaked mappings at device removal, one line each", () => {
   const { g, rx } = armGuest();
-  const a = g.map("nic", rx.phys, 8192, DMA_TO_DEVICE, { call: "map nic rx 8K to" });
-  const c = g.allocCoherent("nic", 4096, { call: "alloc-coherent nic 4K" });
+  const a = g.map("nic", rx.phys, 8192, DMA_TO_DEVICE);
+  const c = g.allocCoherent("nic", 4096);
   g.addDevice({ name: "disk", maskBits: 32 });
   g.map("disk", rx.phys, 4096, DMA_FROM_DEVICE);
   g.events.drain();
@@ -313,10 +319,12 @@ Deno.test("DmaDebug: leaked mappings at device removal, one line each", () => {
   const details = [
     `DMA-API: nic: leaked DMA memory ${
       at(a.bus)
-    } [size=8192 bytes] [mapped with DMA_TO_DEVICE] [mapped as single] made by 'map nic rx 8K to'`,
+    } [size=8192 bytes] [mapped with DMA_TO_DEVICE] [mapped as single] made by 'dma_map_single(nic, ${
+      formatHex(rx.phys)
+    }, 8192, DMA_TO_DEVICE)'`,
     `DMA-API: nic: leaked DMA memory ${
       at(c.bus)
-    } [size=4096 bytes] [mapped with DMA_BIDIRECTIONAL] [mapped as coherent] made by 'alloc-coherent nic 4K'`,
+    } [size=4096 bytes] [mapped with DMA_BIDIRECTIONAL] [mapped as coherent] made by 'dma_alloc_coherent(nic, 4096)'`,
   ];
   assertEquals(leaks, details);
   assertEquals(debugLines(g), [
@@ -337,14 +345,14 @@ Deno.test("DmaDebug: after a faithful corruption a new map lands on a live mappi
   const a = g.allocBuffer("a", 8192);
   const big = g.allocBuffer("big", 248 * 1024);
   const c = g.allocBuffer("c", 4096);
-  const ra = g.map("nic", a.phys, 8192, DMA_TO_DEVICE, { call: "map nic a 8K to" });
+  const ra = g.map("nic", a.phys, 8192, DMA_TO_DEVICE);
   const rf = g.map("nic", big.phys, 248 * 1024, DMA_TO_DEVICE);
   assertEquals([ra.slot, rf.slot, g.core?.hint], [0, 4, 0]);
   g.events.drain();
-  g.unmap("nic", ra.bus + 4096, 4096, DMA_TO_DEVICE);
+  g.unmap("nic", n(ra.bus) + 4096, 4096, DMA_TO_DEVICE);
   assertEquals(debugLines(g), [
     `DMA-API: nic: device driver tries to free DMA memory it has not allocated ${
-      at(ra.bus + 4096)
+      at(n(ra.bus) + 4096)
     } [size=4096 bytes]`,
   ]);
   const rc = g.map("nic", c.phys, 4096, DMA_TO_DEVICE);
@@ -354,7 +362,9 @@ Deno.test("DmaDebug: after a faithful corruption a new map lands on a live mappi
   assertEquals(debugLines(g), [
     `DMA-API: nic: bounce slots ${first}-${last} of this mapping overlap live mapping of nic ${
       at(ra.bus)
-    } [size=8192 bytes] [slots 0-3] made by 'map nic a 8K to'`,
+    } [size=8192 bytes] [slots 0-3] made by 'dma_map_single(nic, ${
+      formatHex(a.phys)
+    }, 8192, DMA_TO_DEVICE)'`,
   ]);
   assertEquals(g.debugReport().counts["slot-overlap"], 1);
 });
@@ -445,11 +455,11 @@ Deno.test("REPL debug: --json lists live mappings with their line, the reports a
     map_error_checked: false,
     slot: 0,
     nslots: 4,
-    call: "map nic rx 8K to",
+    call: `dma_map_single(nic, ${formatHex(s.guest?.buffer("rx").phys ?? 0)}, 8192, DMA_TO_DEVICE)`,
   }]);
   assertEquals(j.reports.map((x: { kind: string; call: string }) => [x.kind, x.call]), [
-    ["free-size", "unmap nic $bus 4K to"],
-    ["map-error-unchecked", "unmap nic $bus 4K to"],
+    ["free-size", "dma_unmap_single(nic, 0x100000, 4096, DMA_TO_DEVICE)"],
+    ["map-error-unchecked", "dma_unmap_single(nic, 0x100000, 4096, DMA_TO_DEVICE)"],
   ]);
   assertEquals(j.counts, counts({ "free-size": 1, "map-error-unchecked": 1 }));
 });
@@ -475,7 +485,7 @@ Deno.test("REPL debug: text view, the refused unmap's DMA-API line, map-error, d
   assertEquals(d, [
     "DMA-API debug on: 1 live mapping, 2 reports",
     "live mappings (oldest first):",
-    `  #1 nic single: bus ${bus} +8 KiB, phys 0x180200000, DMA_TO_DEVICE, slots 0-3, map error checked — 'map nic rx 8K to'`,
+    `  #1 nic single: bus ${bus} +8 KiB, phys 0x180200000, DMA_TO_DEVICE, slots 0-3, map error checked — 'dma_map_single(nic, 0x180200000, 8192, DMA_TO_DEVICE)'`,
     "reports (oldest first):",
     `  DMA-API: nic: device driver frees DMA memory with different size [device address=${bus}] [map size=8192 bytes] [unmap size=4096 bytes]`,
     `  DMA-API: nic: device driver failed to check map error [device address=${bus}] [size=4096 bytes] [mapped as single]`,
@@ -506,6 +516,6 @@ Deno.test("REPL: guest new --no-debug, and device remove prints the leak reports
   assertEquals(out, [
     "device nic removed with 1 live mapping(s): the driver leaked them",
     "  DMA-API: nic: device driver has pending DMA allocations while released from device [count=1]",
-    `  DMA-API: nic: leaked DMA memory [device address=${bus}] [size=8192 bytes] [mapped with DMA_TO_DEVICE] [mapped as single] made by 'map nic rx 8K to'`,
+    `  DMA-API: nic: leaked DMA memory [device address=${bus}] [size=8192 bytes] [mapped with DMA_TO_DEVICE] [mapped as single] made by 'dma_map_single(nic, 0x180200000, 8192, DMA_TO_DEVICE)'`,
   ]);
 });

@@ -19,6 +19,7 @@ import {
   type Policy,
 } from "../mod.ts";
 import { runLine, Session } from "../lib/repl/mod.ts";
+import { n } from "./_addr.ts";
 
 const POLICIES: Policy[] = ["faithful", "checked"];
 
@@ -73,7 +74,7 @@ function fill(n: number, byte: number): Uint8Array {
 function doubleUnmapSetup(policy: Policy) {
   const g = guest({ preset: "arm-dom0", swiotlb: 128, policy });
   const core = g.core!;
-  const bus0 = g.segments()[0].dmaAddr;
+  const bus0 = g.segments().rows[0].dmaAddr;
   const a = g.allocBuffer("a", 8192);
   const pad = g.allocBuffer("pad", 248 * 1024);
   const b = g.allocBuffer("b", 4096);
@@ -122,7 +123,7 @@ Deno.test("flaw 1 (faithful): a double unmap frees B's slots, C is mapped over B
 
   // The device fills C's slots 1-2 (bus +0x800, 4 KiB) with 0xc1. B's bounce data — what
   // the device will send for B — loses bytes 0x800-0xfff; 0x0-0x7ff survive.
-  g.dmaWrite("nic", mc.bus + 0x800, fill(4096, 0xc1));
+  g.dmaWrite("nic", n(mc.bus) + 0x800, fill(4096, 0xc1));
   const sent = g.dmaRead("nic", bus0, 4096).bytes;
   assertEquals(sent.subarray(0, 0x800), fill(0x800, 0xb0));
   assertEquals(sent.subarray(0x800), fill(0x800, 0xc1));
@@ -142,7 +143,7 @@ Deno.test("flaw 1 (checked): the double unmap is refused and nothing changes; C 
   // Really full: slots 2-3 are a run of 2, C needs 4.
   const mc = g.map("nic", c.phys, 8192, DMA_FROM_DEVICE);
   assert(mc.error);
-  assertStringIncludes(mc.why, "swiotlb buffer is full");
+  assertEquals(mc.failure?.code, "swiotlb-full");
   assertEquals(Array.from(core.freeRun), before.list);
   assertEquals(g.dmaRead("nic", bus0, 4096).bytes, fill(4096, 0xb0));
 });
@@ -174,7 +175,7 @@ Deno.test("flaw 2 (faithful): unmapping 4 KiB of an 8 KiB mapping leaks slots 2-
   // ... but no run of 128 slots exists any more: the largest mapping fails.
   const whole = g.map("nic", big.phys, 256 * 1024, DMA_TO_DEVICE);
   assert(whole.error);
-  assertStringIncludes(whole.why, "swiotlb buffer is full");
+  assertEquals(whole.failure?.code, "swiotlb-full");
   const st = g.stats();
   assertEquals([st.slots_used, st.failed_maps, st.ub_events], [2, 1, 1]);
 });
@@ -240,7 +241,7 @@ Deno.test("flaw 3 (checked): unmap and sync of an unknown bus address are refuse
 Deno.test("flaw 4 (faithful): the tree takes an overlapping node, --validate names it, lookups answer wrongly", () => {
   const g = guest({ preset: "arm-dom0", swiotlb: 512, policy: "faithful" });
   const x = g.swiotlbXen!;
-  const seg = g.segments();
+  const seg = g.segments().rows;
   assertEquals(seg.map((s) => s.dmaAddr), [0x100000, 0x140000, 0x180000, 0x1c0000]);
   // Before: root 0x140000 (B), l 0x100000 (B), r 0x180000 (B), r/r 0x1c0000 (R).
   assertEquals(g.lookupBus(0x1b8000).phys, seg[2].physAddr + 0x38000);
@@ -266,9 +267,9 @@ Deno.test("flaw 4 (faithful): the tree takes an overlapping node, --validate nam
   assertStringIncludes(ub[0], "overlaps segment 2 [0x180000, 0x1c0000) and segment 3");
   const problems = g.tree()!.problems;
   assertEquals(problems.length, 2);
-  assert(problems.every((p) => p.startsWith("overlap: ")), problems.join("\n"));
-  assertStringIncludes(problems[0], "dma=0x180000");
-  assertStringIncludes(problems[1], "dma=0x1c0000");
+  assert(problems.every((p) => p.rule === "overlap"), problems.map((p) => p.message).join("\n"));
+  assertStringIncludes(problems[0].message, "dma=0x180000");
+  assertStringIncludes(problems[1].message, "dma=0x1c0000");
 
   // Segment 2's tail and segment 3's head now translate through the new node.
   const tail = g.lookupBus(0x1b8000);
@@ -336,7 +337,7 @@ function shortSegmentSetup(policy: Policy) {
   assert(g.init.ok);
   assert(g.init.log.some((l) => l.includes("Lowering to 2MB")), g.init.log.join("\n"));
   assertEquals(g.init.nslabs, 1216);
-  const seg = g.segments();
+  const seg = g.segments().rows;
   assertEquals(seg.map((s) => s.size / IO_TLB_SIZE), [...new Array(9).fill(128), 64]);
   // The short segment's counters start at 128 like any other.
   assertEquals(Array.from(core.freeRun.subarray(1152)), boot(1152, 1216));
@@ -366,7 +367,7 @@ Deno.test("flaw 5 (faithful): a 256 KiB map in the 64-slot last segment runs 128
   assertEquals(core.stats.slotsUsed, 1280);
   assertEquals(Array.from(core.freeRun), new Array(1216).fill(0));
   assertEquals(core.hint, 0, "1152 + 128 >= 1216: the hint wraps");
-  assertEquals(g.segments()[9].slotsInUse, 64);
+  assertEquals(g.segments().rows[9].slotsInUse, 64);
 });
 
 Deno.test("flaw 5 (checked): the overrunning map is refused; what segment 9 really holds still fits", () => {
@@ -392,7 +393,7 @@ for (const policy of POLICIES) {
     const low = machine.freeFrames(32);
     const c = g.allocCoherent("nic", 16384);
     assert(c.exchanged);
-    const mfn = c.bus / 4096;
+    const mfn = n(c.bus) / 4096;
     assertEquals(machine.owner(mfn), g.domain.domid);
     // An order-2 extent under 2^32 went to dom0; the frames it gave back lie above 4 GiB.
     assertEquals(machine.freeFrames(32), low - 4);
@@ -430,7 +431,7 @@ Deno.test("flaw 7 (faithful): arm gets bus 0 that dma_mapping_error passes; the 
   const core = g.core!;
   const rx = g.allocBuffer("rx", 4096);
   // The pool's first bounce bus address, 0x100000, is beyond a 20-bit mask (0xfffff).
-  assertEquals(g.segments()[0].dmaAddr, 0x100000);
+  assertEquals(g.segments().rows[0].dmaAddr, 0x100000);
   const m = g.map("nic", rx.phys, 4096, DMA_TO_DEVICE);
   assertEquals([m.bus, m.error, m.slot], [0, false, 0]);
   assertEquals(dmaMappingError("arm", m.bus), false);
@@ -442,8 +443,9 @@ Deno.test("flaw 7 (faithful): arm gets bus 0 that dma_mapping_error passes; the 
   assertEquals([core.stats.slotsUsed, core.hint], [0, 2]);
   assertEquals(g.stats().map_errors, 0);
   const w = g.dmaWrite("nic", m.bus, fill(4, 0xee));
-  assertEquals(w.stray.length, 1);
-  assertStringIncludes(w.stray[0], "xen");
+  const stray = w.pieces.filter((p) => p.stray);
+  assertEquals(stray.length, 1);
+  assertEquals(stray[0].owner.kind, "xen");
 });
 
 Deno.test("flaw 7 (checked): the same map is a flagged error with arm's own error code", () => {
@@ -454,8 +456,12 @@ Deno.test("flaw 7 (checked): the same map is a flagged error with arm's own erro
   assert(m.error);
   assertEquals(m.bus, ALL_ONES);
   assertEquals(dmaMappingError("arm", m.bus), true);
-  assertStringIncludes(m.why, "3.11 unmaps it and returns 0");
-  assertStringIncludes(m.why, "the checked policy returns arm's error code instead");
+  // 3.11 unmaps it and returns 0, which arm misses: checked hands out arm's error code.
+  const f = m.failure;
+  if (f?.code !== "bounce-not-capable" || !m.released) {
+    throw new Error("expected the not-capable path");
+  }
+  assertEquals([f.caught, f.handedOut], [false, ALL_ONES]);
   assertEquals(Array.from(core.freeRun), boot(0, 512));
   assertEquals(g.stats().slots_used, 0);
   assertEquals(g.stats().map_errors, 1);
@@ -470,7 +476,10 @@ for (const policy of POLICIES) {
     assert(m.error);
     assertEquals(m.bus, 0);
     assertEquals(dmaMappingError("x86", m.bus), true);
-    assertStringIncludes(m.why, "returns 0, x86's DMA error code");
+    // 3.11 returns 0, which is x86's own error code: caught.
+    const f = m.failure;
+    if (f?.code !== "bounce-not-capable") throw new Error("expected the not-capable path");
+    assertEquals([f.caught, f.handedOut], [true, 0]);
     assertEquals(ubs(g), []);
   });
 }

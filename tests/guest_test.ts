@@ -14,6 +14,7 @@ import {
   PRESETS,
   SEGMENT_BYTES,
 } from "../mod.ts";
+import { n } from "./_addr.ts";
 
 function pattern(n: number, seed: number): Uint8Array {
   const b = new Uint8Array(n);
@@ -37,7 +38,7 @@ for (const preset of WORKING) {
     const data = pattern(8192, 1);
     g.writeBuffer("tx", 0, data);
     const m = g.map("nic", b.phys, 8192, DMA_TO_DEVICE);
-    assert(!m.error, m.why);
+    assert(!m.error, m.failure?.code);
     assertEquals(g.dmaRead("nic", m.bus, 8192).bytes, data);
     g.unmap("nic", m.bus, 8192, DMA_TO_DEVICE);
   });
@@ -76,7 +77,7 @@ for (const preset of WORKING) {
       return { phys: b.phys, length: n };
     });
     const r = g.mapSg("nic", elems, DMA_BIDIRECTIONAL);
-    assert(!r.error, r.why);
+    assert(!r.error, r.failure?.failure.code);
     assertEquals(r.ret, sizes.length);
     r.elements.forEach((e, i) => {
       assertEquals(e.dmaLength, sizes[i]);
@@ -105,7 +106,7 @@ Deno.test("PV: a buffer straddling non-consecutive frames bounces even for a 64-
   assert(!g.domain.isMachineContiguous(b.phys, 8192));
   const m = g.map("nvme", b.phys, 8192, DMA_TO_DEVICE);
   assert(m.bounced);
-  assertStringIncludes(m.why, "straddles");
+  assertEquals(m.route.code, "straddles");
 });
 
 Deno.test("PV: a 32-bit device with guest memory above 4 GiB bounces", () => {
@@ -114,7 +115,7 @@ Deno.test("PV: a 32-bit device with guest memory above 4 GiB bounces", () => {
   assert(g.domain.physToMachine(b.phys) >= 2 ** 32);
   const m = g.map("nic", b.phys, 4096, DMA_TO_DEVICE);
   assert(m.bounced);
-  assert(m.bus + 4096 - 1 <= 0xffffffff);
+  assert(n(m.bus) + 4096 - 1 <= 0xffffffff);
 });
 
 Deno.test("autotranslate: every map bounces and phys→bus→phys is the identity on every segment", () => {
@@ -172,10 +173,10 @@ Deno.test("fixup under fault injection: dma_bits 18…32, halving 64→32→16�
   const g = Guest.create({ preset: "pv-dom0", faults: { failBelowBits: 64 } });
   assertEquals(g.init.ok, false);
   assertEquals(g.init.attempts.map((a) => a.nslabs), [32768, 16384, 8192, 4096]);
-  assertEquals(
-    g.init.attempts[0].tries.map((t) => t.dmaBits),
-    Array.from({ length: 15 }, (_, i) => 18 + i),
-  );
+  const f = g.init.attempts[0].fixup;
+  // One segment tried at every width 18…32, each a failure; no success.
+  assertEquals([f.exchanges, f.segments, f.dmaBitsFirst, f.dmaBitsLast], [15, 1, 18, 32]);
+  assertEquals([f.firstSuccess, f.okSegments, f.injectedFailures], [null, 0, 15]);
   assertEquals(g.init.log.filter((l) => l.includes("Lowering")), [
     "xen:swiotlb_xen: Lowering to 32MB",
     "xen:swiotlb_xen: Lowering to 16MB",
@@ -186,11 +187,14 @@ Deno.test("fixup under fault injection: dma_bits 18…32, halving 64→32→16�
 
 Deno.test("fixup: dma_bits is not reset between segments", () => {
   const g = Guest.create({ preset: "arm-dom0", swiotlb: 512 });
-  const tries = g.init.attempts[0].tries;
-  const firstOk = tries.find((t) => t.ok)!;
-  // Every later segment starts at the width that worked, not at 18.
-  const seg1 = tries.filter((t) => t.segment === 1);
-  assertEquals(seg1[0].dmaBits, firstOk.dmaBits);
+  const f = g.init.attempts[0].fixup;
+  // Every later segment starts at the width that worked, not at 18: one exchange each
+  // after segment 0's climb, so exchanges = climb + segments - 1 and the last width is
+  // the first success's.
+  if (f.firstSuccess === null) throw new Error("the fixup never succeeded");
+  assertEquals(f.firstSuccess.segment, 0);
+  assertEquals(f.dmaBitsLast, f.firstSuccess.dmaBits);
+  assertEquals(f.exchanges, f.firstSuccess.dmaBits - 18 + f.segments);
 });
 
 Deno.test("faithful keeps a failed attempt's tree nodes; checked does not", () => {

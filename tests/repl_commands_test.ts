@@ -276,7 +276,9 @@ Deno.test("map-sg / sync-sg / unmap-sg", () => {
   assertEquals(jsonOf(s, "unmap-sg nic rx:0:4K rx:4K:4K bidi").copied, 8192);
   assertStringIncludes(String(jsonOf(s, "map-sg nic to").error), "at least one element");
   assertStringIncludes(String(jsonOf(s, "map-sg nic rx:1:2:3:4 to").error), "scatterlist element");
-  assertStringIncludes(String(jsonOf(s, "unmap-sg nic rx:0:4K to").error), "map-sg");
+  const unknown = jsonOf(s, "unmap-sg nic rx:0:4K to");
+  assertEquals(unknown.code, "no-sg-list");
+  assertStringIncludes(String(unknown.hint), "map-sg");
 });
 
 Deno.test("alloc-coherent / free-coherent", () => {

@@ -17,7 +17,8 @@ import {
   assertThrows,
 } from "@std/assert";
 import { MAP_ERROR, SwiotlbCore } from "../lib/swiotlb/mod.ts";
-import { ALL_ONES } from "../lib/addr.ts";
+import { type Addr, ALL_ONES, type Mask } from "../lib/addr.ts";
+import { n } from "./_addr.ts";
 import {
   type Direction,
   DMA_BIDIRECTIONAL,
@@ -59,7 +60,8 @@ function segment(core: SwiotlbCore, s: number): number[] {
   return Array.from(core.freeRun.subarray(s * SEG, (s + 1) * SEG));
 }
 
-function slotOf(core: SwiotlbCore, addr: number): number {
+function slotOf(core: SwiotlbCore, addr: Addr): number {
+  if (typeof addr !== "number") throw new Error("expected a slot address, got MAP_ERROR");
   return (addr - core.start) / SLOT;
 }
 
@@ -78,9 +80,9 @@ function map(
     orig?: number;
     dir?: Direction;
     tblDmaAddr?: number;
-    segBoundary?: number;
+    segBoundary?: Mask;
   } = {},
-): number {
+): number | typeof MAP_ERROR {
   return core.mapSingle({
     tblDmaAddr: more.tblDmaAddr ?? START,
     orig: more.orig ?? ORIG,
@@ -184,7 +186,9 @@ Deno.test("boot state: every segment reads 128…1, hint 0, no orig addresses", 
 
 Deno.test("MAP_ERROR is the all-ones sentinel", () => {
   assertStrictEquals(MAP_ERROR, ALL_ONES);
-  assertStrictEquals(MAP_ERROR, 2 ** 64);
+  // Exact, not a double: 2^64 - 1 itself, which no JavaScript number can hold.
+  assertStrictEquals(MAP_ERROR, 2n ** 64n - 1n);
+  assert(typeof MAP_ERROR === "bigint");
 });
 
 Deno.test("isSwiotlbBuffer: start <= addr < end", () => {
@@ -206,7 +210,7 @@ Deno.test("map 3 slots at the start of a segment", () => {
   // index = align_up(hint 0, 2) = 0; list[0] = 128 >= 3 → take slots 0..2.
   // Left walk from index-1 = -1: that is the "last slot of the previous segment" → stop.
   // hint = 0 + 3 = 3. Slots 3..127 keep their boot values 125…1.
-  const addr = map(core, 5000);
+  const addr = n(map(core, 5000));
   assertEquals(addr, START);
   assertEquals(segment(core, 0), [0, 0, 0, ...desc(125, 1)]);
   assertEquals(segment(core, 1), bootSegment());
@@ -217,11 +221,11 @@ Deno.test("map 3 slots at the start of a segment", () => {
 Deno.test("2-slot map landing at slot 10 renumbers the free slots to its left", () => {
   const core = newCore(256);
   // A: size 8192 → nslots 4, stride 2 → index 0, slots 0..3; hint 4.
-  const a = map(core, 8192);
+  const a = n(map(core, 8192));
   assertEquals(slotOf(core, a), 0);
   // B: size 12288 → nslots 6, stride 2; index = align_up(4, 2) = 4; list[4] = 124 >= 6
   // → slots 4..9; left walk from 3: list[3] = 0 (A) → stop. hint 10.
-  const b = map(core, 12288);
+  const b = n(map(core, 12288));
   assertEquals(slotOf(core, b), 4);
   assertEquals(core.hint, 10);
   // unmap B: count = list[10] = 118 (10 is in the same segment); list[9..4] = 119..124;
@@ -232,7 +236,7 @@ Deno.test("2-slot map landing at slot 10 renumbers the free slots to its left", 
   // C: size 4096 → nslots 2, stride 1; index = 10; list[10] = 118 >= 2 → slots 10..11.
   // Left walk from 9 while free: list[9]=1, [8]=2, [7]=3, [6]=4, [5]=5, [4]=6; list[3] = 0
   // → stop. hint = 12. Slots 12.. keep 116…1.
-  const c = map(core, 4096);
+  const c = n(map(core, 4096));
   assertEquals(slotOf(core, c), 10);
   assertEquals(segment(core, 0), [0, 0, 0, 0, 6, 5, 4, 3, 2, 1, 0, 0, ...desc(116, 1)]);
   assertEquals(core.hint, 12);
@@ -263,7 +267,7 @@ Deno.test("boundary mask 0xffff: a mapping that would cross 64 KiB is skipped", 
   // size 32768 → 16 slots, stride 2. Candidates from 0: (20 + i) mod 32 + 16 > 32 for
   // i = 0, 2, …, 10 (20..30 + 16 > 32) → skipped; i = 12: (32 mod 32) + 16 = 16 <= 32 and
   // list[12] = 116 >= 16 → take 12..27. Left walk renumbers 11..0 as 1..12. hint 28.
-  const addr = map(core, 32768, { tblDmaAddr: tbl, segBoundary: 0xffff });
+  const addr = n(map(core, 32768, { tblDmaAddr: tbl, segBoundary: 0xffff }));
   assertEquals(slotOf(core, addr), 12);
   assertEquals(segment(core, 0), [...desc(12, 1), ...zeros(16), ...desc(100, 1)]);
   assertEquals(core.hint, 28);
@@ -333,7 +337,7 @@ Deno.test("hint wraps to 0 at nslabs; a full pool fails with MAP_ERROR", () => {
 Deno.test("the search wraps past nslabs back to slot 0", () => {
   const core = newCore(256);
   // A: 128 slots at 0, hint 128. B: 245760 bytes = 120 slots at 128..247, hint 248.
-  const a = map(core, 262144);
+  const a = n(map(core, 262144));
   assertEquals(slotOf(core, a), 0);
   assertEquals(slotOf(core, map(core, 245760)), 128);
   assertEquals(core.hint, 248);
@@ -352,7 +356,7 @@ Deno.test("the search wraps past nslabs back to slot 0", () => {
 
 Deno.test("an odd hint aligned up to nslabs wraps the start index to 0", () => {
   const core = newCore(256);
-  const a = map(core, 262144); // slots 0..127, hint 128
+  const a = n(map(core, 262144)); // slots 0..127, hint 128
   // 127 slots (260096 bytes, stride 2) at 128..254; hint 255; list[255] = 1.
   assertEquals(slotOf(core, map(core, 260096)), 128);
   assertEquals(core.hint, 255);
@@ -380,7 +384,7 @@ Deno.test("a request of 129 slots always fails", () => {
 
 Deno.test("a 128-slot request succeeds only at a segment start", () => {
   const core = newCore(512);
-  const one = map(core, 1); // slot 0, hint 1
+  const one = n(map(core, 1)); // slot 0, hint 1
   assertEquals(slotOf(core, one), 0);
   // 128 slots, stride 2: index 2..126 have list < 128; 128 has 128 → take; hint 256.
   assertEquals(slotOf(core, map(core, 262144)), 128);
@@ -416,7 +420,7 @@ Deno.test("a short last segment: checked refuses a map past the pool end, faithf
 
   const events = new EventLog();
   const faithful = new SwiotlbCore({ nslabs: 100, start: START, policy: "faithful", events });
-  const addr = map(faithful, 262144);
+  const addr = n(map(faithful, 262144));
   assertEquals(slotOf(faithful, addr), 0);
   assertEquals(events.counts.ub, 1);
   assertEquals(faithful.stats.ubEvents, 1);
@@ -429,8 +433,8 @@ Deno.test("a short last segment: checked refuses a map past the pool end, faithf
 
 Deno.test("unmap merges with the free run to its right within the segment", () => {
   const core = newCore(256);
-  const a = map(core, 8192); // 4 slots: 0..3, hint 4
-  const b = map(core, 8192); // 4 slots: 4..7, hint 8
+  const a = n(map(core, 8192)); // 4 slots: 0..3, hint 4
+  const b = n(map(core, 8192)); // 4 slots: 4..7, hint 8
   assertEquals(slotOf(core, b), 4);
   assertEquals(segment(core, 0), [...zeros(8), ...desc(120, 1)]);
   // unmap B: count = list[8] = 120 → list[7..4] = 121..124; left walk: list[3] = 0 → stop.
@@ -447,7 +451,7 @@ Deno.test("unmap does not merge across a segment boundary", () => {
   // X: 124 slots (253952 bytes, stride 2) at 0..123, hint 124.
   assertEquals(slotOf(core, map(core, 253952)), 0);
   // Y: 4 slots (8192) at 124..127, hint 128. Segment 1 is untouched (128…1).
-  const y = map(core, 8192);
+  const y = n(map(core, 8192));
   assertEquals(slotOf(core, y), 124);
   assertEquals(segment(core, 0), zeros(128));
   // unmap Y: index + nslots = 128 is NOT below align_up(125, 128) = 128 → count = 0, so
@@ -460,9 +464,9 @@ Deno.test("unmap does not merge across a segment boundary", () => {
 Deno.test("unmap merges with free slots to its left", () => {
   const core = newCore(256);
   // Three 2-slot maps (4096 bytes, stride 1): A 0..1, B 2..3, C 4..5; hint 6.
-  const a = map(core, 4096);
-  const b = map(core, 4096);
-  const c = map(core, 4096);
+  const a = n(map(core, 4096));
+  const b = n(map(core, 4096));
+  const c = n(map(core, 4096));
   assertEquals([a, b, c].map((x) => slotOf(core, x)), [0, 2, 4]);
   // unmap A: count = list[2] = 0 → list[1] = 1, list[0] = 2.
   core.unmapSingle(a, 4096, DMA_TO_DEVICE);
@@ -480,11 +484,11 @@ Deno.test("origAddr records orig + k*2048 for every slot and survives unmap", ()
   const core = newCore(256);
   const orig = 0x12345;
   // size 5000 → 3 slots at 0..2.
-  const addr = map(core, 5000, { orig });
+  const addr = n(map(core, 5000, { orig }));
   assertEquals(Array.from(core.origAddr.subarray(0, 4)), [orig, orig + 2048, orig + 4096, 0]);
   // A second mapping records its own slots.
   const orig2 = 0x7_0000_0800;
-  const addr2 = map(core, 100, { orig: orig2 }); // 1 slot, stride 1, index 3
+  const addr2 = n(map(core, 100, { orig: orig2 })); // 1 slot, stride 1, index 3
   assertEquals(slotOf(core, addr2), 3);
   assertEquals(core.origAddr[3], orig2);
   // Unmap does not clear the recorded addresses.
@@ -507,7 +511,7 @@ Deno.test("map copies original→bounce only for TO_DEVICE and BIDIRECTIONAL", (
     const core = newCore(256, { memory: mem });
     const data = pattern(size, 11);
     mem.write(ORIG, data);
-    const tlb = map(core, size, { orig: ORIG, dir });
+    const tlb = n(map(core, size, { orig: ORIG, dir }));
     assertEquals(tlb, START);
     if (copies) assertBytes(mem, tlb, data, `dir ${dir}: bounce holds the original`);
     else assertZero(mem, tlb, size, `dir ${dir}: bounce untouched`);
@@ -529,7 +533,7 @@ Deno.test("unmap copies bounce→original only for FROM_DEVICE and BIDIRECTIONAL
   for (const [dir, copies] of cases) {
     const mem = new MapMemory();
     const core = newCore(256, { memory: mem });
-    const tlb = map(core, size, { orig: ORIG, dir }); // the original is all zeros
+    const tlb = n(map(core, size, { orig: ORIG, dir })); // the original is all zeros
     const device = pattern(size, 99);
     mem.write(tlb, device); // the device writes into the bounce buffer
     const copied = core.unmapSingle(tlb, size, dir);
@@ -544,7 +548,7 @@ Deno.test("unmap copies bounce→original only for FROM_DEVICE and BIDIRECTIONAL
 Deno.test("unmap copies nothing when the recorded orig address is 0", () => {
   const mem = new MapMemory();
   const core = newCore(256, { memory: mem });
-  const tlb = map(core, 100, { orig: 0, dir: DMA_FROM_DEVICE });
+  const tlb = n(map(core, 100, { orig: 0, dir: DMA_FROM_DEVICE }));
   assertEquals(core.origAddr[0], 0);
   mem.write(tlb, pattern(100, 5));
   assertEquals(core.unmapSingle(tlb, 100, DMA_FROM_DEVICE), 0);
@@ -567,7 +571,7 @@ Deno.test("sync for cpu / device copies per direction", () => {
     const what = `dir ${dir} for ${target}`;
     const mem = new MapMemory();
     const core = newCore(256, { memory: mem });
-    const tlb = map(core, size, { orig: ORIG, dir });
+    const tlb = n(map(core, size, { orig: ORIG, dir }));
     const inBounce = pattern(size, 1);
     const inOrig = pattern(size, 2);
     mem.write(tlb, inBounce);
@@ -589,7 +593,7 @@ Deno.test("sync for cpu / device copies per direction", () => {
 Deno.test("sync with DMA_NONE is a kernel BUG under both policies", () => {
   for (const policy of ["checked", "faithful"] as const) {
     const core = newCore(256, { memory: new MapMemory(), policy, events: new EventLog() });
-    const tlb = map(core, 4096, { dir: DMA_BIDIRECTIONAL });
+    const tlb = n(map(core, 4096, { dir: DMA_BIDIRECTIONAL }));
     assertLabError(() => core.syncSingle(tlb, 16, DMA_NONE, "cpu"), "bug", `${policy} cpu`);
     assertLabError(() => core.syncSingle(tlb, 16, DMA_NONE, "device"), "bug", `${policy} device`);
   }
@@ -599,7 +603,7 @@ Deno.test("sync at an offset uses origAddr[index] + (tlbAddr mod 2048)", () => {
   const mem = new MapMemory();
   const core = newCore(256, { memory: mem });
   const orig = ORIG + 0x10; // not slot aligned, on purpose
-  const tlb = map(core, 8192, { orig, dir: DMA_BIDIRECTIONAL }); // 4 slots at 0..3
+  const tlb = n(map(core, 8192, { orig, dir: DMA_BIDIRECTIONAL })); // 4 slots at 0..3
   // Sync 0x200 bytes at tlb + 0x900: index = 1, origAddr[1] = orig + 2048,
   // tlbAddr mod 2048 = 0x100 → original = orig + 0x900.
   const at = tlb + 0x900;
@@ -620,7 +624,7 @@ Deno.test("sync at an offset uses origAddr[index] + (tlbAddr mod 2048)", () => {
 
 Deno.test("a core without memory maps, syncs and unmaps without moving bytes", () => {
   const core = newCore(256);
-  const tlb = map(core, 5000, { dir: DMA_BIDIRECTIONAL });
+  const tlb = n(map(core, 5000, { dir: DMA_BIDIRECTIONAL }));
   core.syncSingle(tlb, 5000, DMA_BIDIRECTIONAL, "cpu");
   core.syncSingle(tlb, 5000, DMA_BIDIRECTIONAL, "device");
   core.unmapSingle(tlb, 5000, DMA_BIDIRECTIONAL);
@@ -638,13 +642,13 @@ Deno.test("stats: slotsUsed, highWater, bytes each way, counts", () => {
   const core = newCore(256, { memory: mem });
   mem.write(ORIG, pattern(5000, 3));
   // A: 5000 bytes TO_DEVICE → 3 slots at 0..2; copies 5000 bytes to the device side.
-  const a = map(core, 5000, { orig: ORIG, dir: DMA_TO_DEVICE });
+  const a = n(map(core, 5000, { orig: ORIG, dir: DMA_TO_DEVICE }));
   assertEquals(core.stats.maps, 1);
   assertEquals(core.stats.slotsUsed, 3);
   assertEquals(core.stats.highWater, 3);
   assertEquals(core.stats.bytesToDevice, 5000);
   // B: 10000 bytes FROM_DEVICE → 5 slots, stride 2, index align_up(3, 2) = 4 → 4..8.
-  const b = map(core, 10000, { orig: ORIG + 0x10000, dir: DMA_FROM_DEVICE });
+  const b = n(map(core, 10000, { orig: ORIG + 0x10000, dir: DMA_FROM_DEVICE }));
   assertEquals(slotOf(core, b), 4);
   assertEquals(core.stats.maps, 2);
   assertEquals(core.stats.slotsUsed, 8);
@@ -694,8 +698,8 @@ Deno.test("checked: invalid unmaps are refused and leave all state untouched", (
   const core = newCore(256, { events });
   assertEquals(core.policy, "checked");
   // A: 5000 bytes → 3 slots at 0..2, hint 3. B: 100 bytes → 1 slot at 3, hint 4.
-  const a = map(core, 5000);
-  const b = map(core, 100);
+  const a = n(map(core, 5000));
+  const b = n(map(core, 100));
   assertEquals([slotOf(core, a), slotOf(core, b)], [0, 3]);
 
   const unmap = (addr: number, size: number) => () => core.unmapSingle(addr, size, DMA_TO_DEVICE);
@@ -725,7 +729,7 @@ Deno.test("checked: invalid unmaps are refused and leave all state untouched", (
 
 Deno.test("checked: an unmap with another size but the same slot count is accepted", () => {
   const core = newCore(256);
-  const a = map(core, 5000); // 3 slots
+  const a = n(map(core, 5000)); // 3 slots
   core.unmapSingle(a, 6000, DMA_TO_DEVICE); // ceil(6000/2048) = 3 slots as well
   assertEquals(segment(core, 0), bootSegment());
 });
@@ -734,8 +738,8 @@ Deno.test("checked: a sync outside one live mapping is refused", () => {
   const mem = new MapMemory();
   const events = new EventLog();
   const core = newCore(256, { memory: mem, events });
-  const a = map(core, 5000, { dir: DMA_BIDIRECTIONAL }); // slots 0..2
-  const b = map(core, 100, { dir: DMA_BIDIRECTIONAL }); // slot 3
+  const a = n(map(core, 5000, { dir: DMA_BIDIRECTIONAL })); // slots 0..2
+  const b = n(map(core, 100, { dir: DMA_BIDIRECTIONAL })); // slot 3
   assertEquals(slotOf(core, b), 3);
   const sync = (addr: number, size: number) => () =>
     core.syncSingle(addr, size, DMA_BIDIRECTIONAL, "cpu");
@@ -759,7 +763,7 @@ Deno.test("faithful: a double unmap after reuse corrupts counters; a later map o
   const core = newCore(256, { policy: "faithful", events });
   assertEquals(core.policy, "faithful");
   // A: 8192 → 4 slots at 0..3, hint 4.
-  const a = map(core, 8192);
+  const a = n(map(core, 8192));
   // B: 124 slots (253952, stride 2) from align_up(4, 2) = 4: list[4] = 124 → 4..127.
   assertEquals(slotOf(core, map(core, 253952)), 4);
   // D: 128 slots at 128; hint 256 → 0. The pool is full.
@@ -769,7 +773,7 @@ Deno.test("faithful: a double unmap after reuse corrupts counters; a later map o
   core.unmapSingle(a, 8192, DMA_TO_DEVICE);
   assertEquals(segment(core, 0), [4, 3, 2, 1, ...zeros(124)]);
   // C: 4096 → 2 slots, stride 1, index = hint 0, list[0] = 4 → slots 0..1; hint 2.
-  const c = map(core, 4096);
+  const c = n(map(core, 4096));
   assertEquals(slotOf(core, c), 0);
   assertEquals(segment(core, 0), [0, 0, 2, 1, ...zeros(124)]);
   assertEquals(core.hint, 2);
@@ -782,7 +786,7 @@ Deno.test("faithful: a double unmap after reuse corrupts counters; a later map o
   assert(core.stats.ubEvents > 0);
   // E: 6000 → 3 slots, stride 2, index align_up(2, 2) = 2: list[2] = 2 < 3; 4..254 are
   // 0; wrap to 0: list[0] = 4 >= 3 → slots 0..2, overlapping the live mapping C.
-  const e = map(core, 6000);
+  const e = n(map(core, 6000));
   assertEquals(e, c);
   assertEquals(segment(core, 0), [0, 0, 0, 1, ...zeros(124)]);
   assertEquals(core.hint, 3);
@@ -791,8 +795,8 @@ Deno.test("faithful: a double unmap after reuse corrupts counters; a later map o
 Deno.test("faithful: an unmap with a smaller size leaks slots", () => {
   const events = new EventLog();
   const core = newCore(256, { policy: "faithful", events });
-  const a = map(core, 8192); // 0..3
-  const b = map(core, 8192); // 4..7, hint 8
+  const a = n(map(core, 8192)); // 0..3
+  const b = n(map(core, 8192)); // 4..7, hint 8
   // unmap A with 2048 (1 slot): count = list[1] = 0 → list[0] = 1. Slots 1..3 stay 0.
   core.unmapSingle(a, 2048, DMA_TO_DEVICE);
   assertEquals(segment(core, 0), [1, 0, 0, 0, 0, 0, 0, 0, ...desc(120, 1)]);
@@ -807,8 +811,8 @@ Deno.test("faithful: an unmap with a smaller size leaks slots", () => {
 Deno.test("faithful: an unmap with a larger size frees a neighbour's slots", () => {
   const events = new EventLog();
   const core = newCore(256, { policy: "faithful", events });
-  const a = map(core, 4096); // 2 slots: 0..1
-  const b = map(core, 4096); // 2 slots: 2..3 (B stays live)
+  const a = n(map(core, 4096)); // 2 slots: 0..1
+  const b = n(map(core, 4096)); // 2 slots: 2..3 (B stays live)
   assertEquals(slotOf(core, b), 2);
   // unmap A with 8192 (4 slots): count = list[4] = 124 → list[3..0] = 125..128.
   core.unmapSingle(a, 8192, DMA_TO_DEVICE);
@@ -863,27 +867,27 @@ Deno.test("a 16 GiB pool (8,388,608 slots) constructs and works", () => {
   assertEquals(core.freeRun[nslabs - 1], 1);
   assert(core.isSwiotlbBuffer(core.end - 1));
   assert(!core.isSwiotlbBuffer(core.end));
-  const first = core.mapSingle({
+  const first = n(core.mapSingle({
     tblDmaAddr: start,
     orig: ORIG,
     size: 262144,
     dir: DMA_TO_DEVICE,
-  });
+  }));
   assertEquals(first, start);
   assertEquals(core.hint, 128);
   // Put the hint near the end: 2 slots at nslabs - 8 (list = 8).
   core.hint = nslabs - 8;
-  const tail = core.mapSingle({ tblDmaAddr: start, orig: ORIG, size: 4096, dir: DMA_TO_DEVICE });
-  assertEquals((tail - start) / SLOT, nslabs - 8);
+  const tail = n(core.mapSingle({ tblDmaAddr: start, orig: ORIG, size: 4096, dir: DMA_TO_DEVICE }));
+  assertEquals((n(tail) - start) / SLOT, nslabs - 8);
   assertEquals(core.hint, nslabs - 6);
   // A 128-slot map from there wraps to slot 0 (in use) and lands at 128.
-  const wrapped = core.mapSingle({
+  const wrapped = n(core.mapSingle({
     tblDmaAddr: start,
     orig: ORIG,
     size: 262144,
     dir: DMA_TO_DEVICE,
-  });
-  assertEquals((wrapped - start) / SLOT, 128);
+  }));
+  assertEquals((n(wrapped) - start) / SLOT, 128);
   core.unmapSingle(first, 262144, DMA_TO_DEVICE);
   core.unmapSingle(tail, 4096, DMA_TO_DEVICE);
   core.unmapSingle(wrapped, 262144, DMA_TO_DEVICE);

@@ -22,7 +22,7 @@ function corePairs(core: SwiotlbCore, size: number, n: number): number {
   for (let i = 0; i < n; i++) {
     const a = core.mapSingle({ tblDmaAddr: POOL_START, orig: ORIG, size, dir: DMA_TO_DEVICE });
     core.unmapSingle(a, size, DMA_TO_DEVICE);
-    last = a;
+    last = typeof a === "number" ? a : -1;
   }
   return last;
 }

@@ -63,7 +63,7 @@ export function childPresetInit(a: { preset: string; swiotlb?: number }): Preset
     rssBytes: r.rssBytes,
     ok: g.init.ok,
     nslabs: g.init.nslabs,
-    opsName: g.init.ok ? g.opsName : "(init failed)",
+    opsName: g.init.ok ? (g.ops?.kind ?? "none") : "(init failed)",
     swiotlbXen: g.init.swiotlbXen,
   };
 }

@@ -52,7 +52,7 @@ export function childLatency(a: LatencyArgs): { timerOverheadUs: number; rows: L
     // The fast path needs a machine-contiguous buffer: on the fragmented layout, find a
     // run of at least 64 frames (256 KiB) in a large arena.
     const arena = g.allocBuffer("arena", 32 * MiB, 4096);
-    const run = g.p2m(arena.phys / 4096, (32 * MiB) / 4096).find((r) => r.count >= SEG / 4096);
+    const run = g.p2m(arena.phys / 4096, (32 * MiB) / 4096).runs.find((r) => r.count >= SEG / 4096);
     phys = run ? run.pfn * 4096 : arena.phys;
   } else {
     phys = g.allocBuffer("buf", SEG, 4096).phys;
@@ -61,7 +61,7 @@ export function childLatency(a: LatencyArgs): { timerOverheadUs: number; rows: L
   // buffer once, so the table shows steady-state maps, not first-touch allocations.
   if (g.init.nslabs > 0) g.writePhys(g.init.poolPhys, new Uint8Array(g.init.nslabs * SLOT));
   g.writePhys(phys, new Uint8Array(SEG).fill(0xa5));
-  const direct = g.opsName.startsWith("direct");
+  const direct = g.ops?.kind === "direct";
   // Bring the whole call chain to its optimised tier first (a few hundred calls per row
   // would leave the first rows measuring the interpreter).
   for (const d of DIRS) {
@@ -82,7 +82,7 @@ export function childLatency(a: LatencyArgs): { timerOverheadUs: number; rows: L
         const t1 = performance.now();
         g.unmap("bench", r.bus, size, d.dir);
         const t2 = performance.now();
-        if (r.error) throw new Error(`${m.mode} ${sizeLabel(size)} ${d.name}: ${r.why}`);
+        if (r.error) throw new Error(`${m.mode} ${sizeLabel(size)} ${d.name}: ${r.failure?.code}`);
         if (i < a.warmup) continue;
         const mt = t1 - t0, ut = t2 - t1;
         mapSum += mt;

@@ -62,11 +62,11 @@ export function childLookupGuest(a: LookupArgs): LookupRow["guest"] {
   });
   const x = g.swiotlbXen;
   if (x === undefined || g.init.nslabs !== a.poolBytes / SLOT) return null;
-  const xs = addressesIn(g.segments(), 0x5eed);
+  const xs = addressesIn(g.segments().rows, 0x5eed);
   const bus = (n: number) => {
     const mask = xs.length - 1;
     let sum = 0;
-    for (let i = 0; i < n; i++) sum += x.busToPhys(xs[i & mask]);
+    for (let i = 0; i < n; i++) sum += x.busToPhys(xs[i & mask]) as number;
     return sum;
   };
   const find = rate((n) => treeLookups(x.tree, xs, n), a.lookups, a.rounds);

@@ -7,7 +7,7 @@
  */
 
 import { join } from "@std/path";
-import { PRESETS } from "../../lib/guest/guest.ts";
+import { PRESETS } from "../../lib/guest/mod.ts";
 import type { PresetChild } from "./init.ts";
 import { MODES } from "./latency.ts";
 import { GUEST_LOOKUP_MAX } from "./lookup.ts";

@@ -9,19 +9,19 @@
  * address the device's IOMMU would fault on.
  *
  * Kernel names, once: `struct dma_debug_entry` → {@link DebugMapping}, `add_dma_entry`
- * → {@link DmaDebug.addMapping}, `check_unmap` → {@link DmaDebug.checkUnmap},
- * `check_sync` → {@link DmaDebug.checkSync}, `debug_dma_mapping_error` →
- * {@link DmaDebug.mappingError}, `dma_debug_device_change` → {@link DmaDebug.deviceRemoved}.
+ * → {@link DmaDebug.debugDmaMapPage}, `check_unmap` → {@link DmaDebug.debugDmaUnmapPage},
+ * `check_sync` → {@link DmaDebug.debugDmaSyncSingle}, `debug_dma_mapping_error` →
+ * {@link DmaDebug.debugDmaMappingError}, `dma_debug_device_change` → {@link DmaDebug.dmaDebugDeviceChange}.
  *
  * The layer only checks: it never refuses a call and never changes engine state. The
- * caller (lib/guest.ts) runs the checks *before* the engine's unmap or sync, so a report
+ * caller (lib/dma/mapping.ts) runs the checks *before* the engine's unmap or sync, so a report
  * shows even when the checked policy then refuses the call, and drops the record only
  * once the engine has performed the unmap.
  *
  * @module
  */
 
-import { formatHex } from "../addr.ts";
+import { type Addr, formatHex } from "../addr.ts";
 import { directionName, DMA_BIDIRECTIONAL } from "../direction.ts";
 import type { EventLog } from "../events.ts";
 import { type Arch, dmaMappingError } from "./device.ts";
@@ -51,7 +51,7 @@ export {
 } from "./debug_types.ts";
 
 /** "[device address=0x…]". */
-function at(bus: number): string {
+function at(bus: Addr): string {
   return `[device address=${formatHex(bus)}]`;
 }
 
@@ -69,11 +69,11 @@ function slotText(first: number, last: number): string {
  * import { DMA_TO_DEVICE, DmaDebug, EventLog } from "../../mod.ts";
  * const events = new EventLog();
  * const debug = new DmaDebug({ enabled: true, arch: "x86", events });
- * debug.addMapping({
+ * debug.debugDmaMapPage({
  *   device: "nic", type: "single", phys: 0x1000, bus: 0x1000, size: 8192,
  *   dir: DMA_TO_DEVICE, call: "map nic 0x1000 8K to", slot: null, nslots: 0,
  * });
- * debug.checkUnmap({ device: "nic", type: "single", bus: 0x1000, size: 4096,
+ * debug.debugDmaUnmapPage({ device: "nic", type: "single", bus: 0x1000, size: 4096,
  *   dir: DMA_TO_DEVICE, call: "unmap" });
  * events.drain()[0].message; // "DMA-API: nic: device driver frees DMA memory with different size …"
  * ```
@@ -82,9 +82,9 @@ export class DmaDebug {
   #enabled: boolean;
   readonly #arch: Arch;
   readonly #events: EventLog;
-  readonly #deviceFault: ((bus: number, size: number) => string | undefined) | undefined;
+  readonly #deviceFault: ((bus: Addr, size: number) => string | undefined) | undefined;
   /** device → bus → mappings at that handle (a handle can be live twice, e.g. two fast-path maps of one page). */
-  readonly #live = new Map<string, Map<number, DebugMapping[]>>();
+  readonly #live = new Map<string, Map<Addr, DebugMapping[]>>();
   /** Which live mapping owns each bounce slot (for the overlap check). */
   readonly #slotOwner = new Map<number, DebugMapping>();
   #nextId = 1;
@@ -131,7 +131,7 @@ export class DmaDebug {
    * swiotlb-xen's "bounce buffer not capable" path — is recorded like any other, since
    * the driver believes it. Checks the slots (overlap) and the IOMMU at map time.
    */
-  addMapping(m: NewMapping): DebugMapping | undefined {
+  debugDmaMapPage(m: NewMapping): DebugMapping | undefined {
     if (m.type !== "sg" && m.type !== "coherent" && dmaMappingError(this.#arch, m.bus)) {
       return undefined;
     }
@@ -243,7 +243,7 @@ export class DmaDebug {
    * each. Returns the mapping the call will release, for {@link remove} once the engine
    * has done it; undefined when there is none.
    */
-  checkUnmap(ref: DebugRef, skip?: ReadonlySet<DebugMapping>): DebugMapping | undefined {
+  debugDmaUnmapPage(ref: DebugRef, skip?: ReadonlySet<DebugMapping>): DebugMapping | undefined {
     const e = this.#findExact(ref, skip);
     const dev = ref.device;
     if (!e) {
@@ -341,7 +341,9 @@ export class DmaDebug {
     const exact = this.#findExact(ref);
     if (exact && exact.size >= ref.size) return exact;
     const byBus = this.#live.get(ref.device);
-    if (!byBus) return undefined;
+    const bus = ref.bus;
+    // The all-ones value contains nothing but itself.
+    if (!byBus || typeof bus !== "number") return exact;
     // The kernel's containing_match: a mapping that holds the whole synced range wins,
     // one whose direction fits the sync before one whose does not (two live mappings
     // can hold the same bytes); else one that holds the first byte, which the range
@@ -350,8 +352,8 @@ export class DmaDebug {
     let bestScore = exact ? 0 : -1;
     for (const list of byBus.values()) {
       for (const e of list) {
-        if (e.bus > ref.bus || ref.bus >= e.bus + e.size) continue;
-        const score = (ref.bus + ref.size <= e.bus + e.size ? 2 : 0) +
+        if (typeof e.bus !== "number" || e.bus > bus || bus >= e.bus + e.size) continue;
+        const score = (bus + ref.size <= e.bus + e.size ? 2 : 0) +
           (e.dir === DMA_BIDIRECTIONAL || e.dir === ref.dir ? 1 : 0);
         if (score > bestScore) {
           best = e;
@@ -363,7 +365,7 @@ export class DmaDebug {
   }
 
   /** check_sync: unknown range, past the end, direction, sg nents. */
-  checkSync(ref: DebugRef): void {
+  debugDmaSyncSingle(ref: DebugRef): void {
     const e = this.#findContaining(ref);
     const dev = ref.device;
     if (!e) {
@@ -377,7 +379,9 @@ export class DmaDebug {
       );
       return;
     }
-    const end = ref.bus - e.bus + ref.size;
+    const end = typeof ref.bus === "number" && typeof e.bus === "number"
+      ? ref.bus - e.bus + ref.size
+      : ref.size;
     if (end > e.size) {
       this.#report(
         "sync-range",
@@ -419,7 +423,7 @@ export class DmaDebug {
    * debug_dma_mapping_error: marks the first unchecked single/page mapping of `device`
    * at `bus` as checked. Returns true when one was marked.
    */
-  mappingError(device: string, bus: number): boolean {
+  debugDmaMappingError(device: string, bus: Addr): boolean {
     const list = this.#live.get(device)?.get(bus);
     if (!list) return false;
     for (const e of list) {
@@ -436,7 +440,7 @@ export class DmaDebug {
    * leaked mapping (the kernel shows one example; the lab shows them all). The records
    * go with the device. Returns the per-mapping lines.
    */
-  deviceRemoved(device: string, call: string): string[] {
+  dmaDebugDeviceChange(device: string, call: string): string[] {
     const byBus = this.#live.get(device);
     if (!byBus) return [];
     const leaked = [...byBus.values()].flat().sort((a, b) => a.id - b.id);

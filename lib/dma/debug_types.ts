@@ -5,6 +5,7 @@
  * @module
  */
 
+import type { Addr } from "../addr.ts";
 import type { Direction } from "../direction.ts";
 import type { EventLog } from "../events.ts";
 import type { Arch } from "./device.ts";
@@ -70,7 +71,7 @@ export interface DebugMapping {
   /** Guest-physical address of the CPU buffer (coherent: the allocation). */
   readonly phys: number;
   /** The dma handle the driver got. */
-  readonly bus: number;
+  readonly bus: Addr;
   readonly size: number;
   /** DMA_BIDIRECTIONAL for coherent memory, as in the kernel. */
   readonly dir: Direction;
@@ -116,7 +117,7 @@ export interface DebugReportView {
 export interface DebugRef {
   device: string;
   type: MappingType;
-  bus: number;
+  bus: Addr;
   size: number;
   dir: Direction;
   /** nents of dma_unmap_sg / dma_sync_sg; 0 otherwise. */
@@ -124,12 +125,12 @@ export interface DebugRef {
   call: string;
 }
 
-/** What {@link DmaDebug.addMapping} records. */
+/** What {@link DmaDebug.debugDmaMapPage} records. */
 export interface NewMapping {
   device: string;
   type: MappingType;
   phys: number;
-  bus: number;
+  bus: Addr;
   size: number;
   dir: Direction;
   sgCount?: number;
@@ -148,7 +149,7 @@ export interface DmaDebugOptions {
    * Would a device access of `size` bytes at `bus` fault? Returns the fault message or
    * undefined. (The guest answers it with its IOMMU, SPEC §4.)
    */
-  deviceFault?: (bus: number, size: number) => string | undefined;
+  deviceFault?: (bus: Addr, size: number) => string | undefined;
 }
 
 /** Reports kept for `debug`; counts go on past it. */

@@ -5,7 +5,7 @@
  * @module
  */
 
-import { ALL_ONES, formatHex, maskFromBits } from "../addr.ts";
+import { type Addr, ALL_ONES, formatHex, isMaskShaped, type Mask, maskFromBits } from "../addr.ts";
 import { LabError } from "../errors.ts";
 import { DEFAULT_SEG_BOUNDARY } from "../swiotlb/mod.ts";
 
@@ -21,7 +21,7 @@ export interface DeviceConfig {
   /** coherent_dma_mask bits; defaults to maskBits (or 32 when there is no mask). */
   coherentMaskBits?: number;
   /** dma_get_seg_boundary(): a mask of the form 2^n - 1 (default 0xffffffff). */
-  segBoundary?: number;
+  segBoundary?: Mask;
   /** dma_get_max_seg_size() (default 65536). */
   maxSegSize?: number;
 }
@@ -31,10 +31,10 @@ export interface Device {
   readonly name: string;
   readonly maskBits: number | undefined;
   /** DMA_BIT_MASK(maskBits), or undefined without a mask. */
-  readonly dmaMask: number | undefined;
+  readonly dmaMask: Mask | undefined;
   readonly coherentMaskBits: number;
-  readonly coherentMask: number;
-  readonly segBoundary: number;
+  readonly coherentMask: Mask;
+  readonly segBoundary: Mask;
   readonly maxSegSize: number;
 }
 
@@ -80,28 +80,23 @@ export function makeDevice(cfg: DeviceConfig): Device {
   };
 }
 
-function isMaskShaped(mask: number): boolean {
-  if (mask === ALL_ONES) return true;
-  if (!Number.isInteger(mask) || mask < 0) return false;
-  const bits = Math.round(Math.log2(mask + 1));
-  return 2 ** bits - 1 === mask || (mask > 2 ** 52 && 2 ** bits === mask);
-}
-
 /**
  * dma_capable(dev, addr, size). x86: a mask is present and the last byte is under it.
  * arm: also every bit of `addr | last` inside the mask — the same for masks of the form
  * 2^n - 1, since both are then below 2^n.
  */
-export function dmaCapable(arch: Arch, dev: Device, addr: number, size: number): boolean {
+export function dmaCapable(arch: Arch, dev: Device, addr: Addr, size: number): boolean {
   const mask = dev.dmaMask;
   if (mask === undefined) return false;
+  // The all-ones value is above every mask but a 64-bit one, and has no last byte.
+  if (typeof addr !== "number") return mask === ALL_ONES && size === 1;
   const last = addr + size - 1;
   if (arch === "x86") return last <= mask;
   return addr <= mask && last <= mask;
 }
 
 /** DMA_ERROR_CODE: 0 on x86, all-ones on arm (SPEC §7). */
-export function dmaErrorCode(arch: Arch): number {
+export function dmaErrorCode(arch: Arch): Addr {
   return arch === "x86" ? 0 : ALL_ONES;
 }
 
@@ -109,6 +104,6 @@ export function dmaErrorCode(arch: Arch): number {
  * dma_mapping_error(): x86 compares with 0; arm only recognises all-ones, so an arm
  * caller misses a 0 returned by the "bounce address not capable" path (SPEC §7).
  */
-export function dmaMappingError(arch: Arch, bus: number): boolean {
+export function dmaMappingError(arch: Arch, bus: Addr): boolean {
   return bus === dmaErrorCode(arch);
 }

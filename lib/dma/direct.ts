@@ -8,7 +8,7 @@
  * @module
  */
 
-import { formatHex, IO_TLB_SEGSIZE } from "../addr.ts";
+import { type Addr, getOrder, IO_TLB_SEGSIZE, type Mask, orderBytes, segmentOf } from "../addr.ts";
 import {
   type Direction,
   DMA_BIDIRECTIONAL,
@@ -17,53 +17,70 @@ import {
   DMA_TO_DEVICE,
 } from "../direction.ts";
 import { LabError } from "../errors.ts";
-import { MAP_ERROR, SwiotlbCore, type SyncTarget } from "../swiotlb/mod.ts";
-import type { XenPlatform } from "./platform.ts";
+import { MAP_ERROR, slotsFor, SwiotlbCore, type SyncTarget } from "../swiotlb/mod.ts";
 import { type Device, dmaCapable, dmaErrorCode } from "./device.ts";
-import type { CoherentResult, DmaOps, MapResult, SgElement, SgResult } from "./ops.ts";
+import type {
+  CoherentResult,
+  DmaOps,
+  FreeCoherentResult,
+  MapFailure,
+  MapResult,
+  MapRoute,
+  SgElement,
+  SgResult,
+} from "./ops.ts";
+import type { XenPlatform } from "./platform.ts";
 import { failedSgList, syncSgList, unmapSgList } from "./sg.ts";
 
 /** Native swiotlb_map_page & co. with phys_to_dma = identity. */
 export class DirectDma implements DmaOps {
-  readonly name: string;
+  readonly kind = "direct" as const;
   readonly core: SwiotlbCore;
   readonly #platform: XenPlatform;
   readonly #force: boolean;
-  readonly #coherentBounce = new Map<number, number>();
+  readonly #coherentBounce = new Map<Addr, number>();
 
-  constructor(platform: XenPlatform, core: SwiotlbCore, opts: { name: string; force: boolean }) {
+  constructor(platform: XenPlatform, core: SwiotlbCore, opts: { force: boolean }) {
     this.#platform = platform;
     this.core = core;
-    this.name = opts.name;
     this.#force = opts.force;
   }
 
-  physToBus(phys: number): number {
+  physToBus(phys: number): Addr {
     return phys;
   }
 
-  busToPhys(bus: number): number {
+  busToPhys(bus: Addr): Addr {
     return bus;
   }
 
+  /** swiotlb_map_page with phys_to_dma = identity; a full pool is swiotlb_full's case. */
   mapPage(dev: Device, phys: number, size: number, dir: Direction): MapResult {
-    if (dir === DMA_NONE) throw new LabError("BUG: swiotlb_map_page with DMA_NONE", "bug");
-    const arch = this.#platform.arch;
-    if (dmaCapable(arch, dev, phys, size) && !this.#force) {
-      return {
-        bus: phys,
-        phys,
-        bounced: false,
-        slot: null,
-        segment: null,
-        copied: 0,
-        error: false,
-        why: `direct: bus = guest-physical ${formatHex(phys)} is under ${dev.name}'s DMA mask`,
-      };
+    if (dir === DMA_NONE) {
+      throw new LabError("BUG: swiotlb_map_page with DMA_NONE", "bug", "kernel-bug");
     }
-    const why = this.#force
-      ? "swiotlb_force"
-      : `guest-physical ${formatHex(phys)}+${size} is beyond the DMA mask`;
+    const arch = this.#platform.arch;
+    const result = (route: MapRoute): MapResult => ({
+      bus: phys,
+      phys,
+      bounced: false,
+      slot: null,
+      nslots: 0,
+      segment: null,
+      copied: 0,
+      error: false,
+      route,
+      failure: null,
+      released: false,
+    });
+    if (dmaCapable(arch, dev, phys, size) && !this.#force) {
+      return result({ code: "direct", bus: phys, mask: dev.dmaMask as Mask });
+    }
+    const route: MapRoute = this.#force
+      ? { code: "force" }
+      : dev.dmaMask === undefined
+      ? { code: "no-mask", bus: phys, size }
+      : { code: "beyond-mask", bus: phys, size, mask: dev.dmaMask };
     const map = this.core.mapSingle({
       tblDmaAddr: this.core.start,
       orig: phys,
@@ -71,42 +88,60 @@ export class DirectDma implements DmaOps {
       dir,
       segBoundary: dev.segBoundary,
     });
-    const fail = (why: string): MapResult => ({
+    const fail = (failure: MapFailure): MapResult => ({
+      ...result(route),
       bus: dmaErrorCode(arch),
-      phys,
-      bounced: false,
-      slot: null,
-      segment: null,
-      copied: 0,
       error: true,
-      why,
+      failure,
     });
-    if (map === MAP_ERROR) return fail(`swiotlb buffer is full (${size} bytes): ${why}`);
+    if (map === MAP_ERROR) {
+      const nslots = slotsFor(size);
+      return fail(
+        nslots > IO_TLB_SEGSIZE
+          ? { code: "over-segment", size, nslots, segmentSlots: IO_TLB_SEGSIZE }
+          : { code: "swiotlb-full", size, nslots, probes: this.core.lastMap.probes },
+      );
+    }
     if (!dmaCapable(arch, dev, map, size)) {
       this.core.unmapSingle(map, size, dir);
-      return fail(`native bounce buffer ${formatHex(map)} is not DMA-capable for ${dev.name}`);
+      return {
+        ...fail({
+          code: "bounce-not-capable",
+          bus: map,
+          size,
+          mask: dev.dmaMask,
+          caught: true,
+          errorCode: dmaErrorCode(arch),
+          handedOut: dmaErrorCode(arch),
+        }),
+        released: true,
+      };
     }
     const slot = this.core.slotIndex(map);
     return {
+      ...result(route),
       bus: map,
       phys: map,
       bounced: true,
       slot,
-      segment: Math.floor(slot / IO_TLB_SEGSIZE),
+      nslots: slotsFor(size),
+      segment: segmentOf(map - this.core.start),
       copied: dir === DMA_TO_DEVICE || dir === DMA_BIDIRECTIONAL ? size : 0,
-      error: false,
-      why: `native swiotlb: ${why}`,
     };
   }
 
-  unmapPage(_dev: Device, bus: number, size: number, dir: Direction): number {
-    if (dir === DMA_NONE) throw new LabError("BUG: unmap_single with DMA_NONE", "bug");
+  unmapPage(_dev: Device, bus: Addr, size: number, dir: Direction): number {
+    if (dir === DMA_NONE) {
+      throw new LabError("BUG: unmap_single with DMA_NONE", "bug", "kernel-bug");
+    }
     if (this.core.isSwiotlbBuffer(bus)) return this.core.unmapSingle(bus, size, dir);
     return 0;
   }
 
-  syncSingle(_dev: Device, bus: number, size: number, dir: Direction, target: SyncTarget): number {
-    if (dir === DMA_NONE) throw new LabError("BUG: swiotlb_sync_single with DMA_NONE", "bug");
+  syncSingle(_dev: Device, bus: Addr, size: number, dir: Direction, target: SyncTarget): number {
+    if (dir === DMA_NONE) {
+      throw new LabError("BUG: swiotlb_sync_single with DMA_NONE", "bug", "kernel-bug");
+    }
     if (this.core.isSwiotlbBuffer(bus)) return this.core.syncSingle(bus, size, dir, target);
     return 0;
   }
@@ -121,24 +156,21 @@ export class DirectDma implements DmaOps {
           ret: 0,
           error: true,
           elements: failedSgList(elems, out),
-          why: `element ${i}: ${r.why}`,
+          failure: { element: i, failure: r.failure as MapFailure, undone: out.length },
         };
       }
       out.push({
         phys: elems[i].phys,
         length: elems[i].length,
-        dmaAddress: r.bus,
+        // A successful map's handle is an address, never the all-ones error value.
+        dmaAddress: typeof r.bus === "number" ? r.bus : 0,
         dmaLength: elems[i].length,
         bounced: r.bounced,
         slot: r.slot,
+        route: r.route,
       });
     }
-    return {
-      ret: elems.length,
-      error: false,
-      elements: out,
-      why: `${elems.length} element(s) mapped`,
-    };
+    return { ret: elems.length, error: false, elements: out, failure: null };
   }
 
   unmapSg(dev: Device, elems: SgElement[], dir: Direction): number {
@@ -151,14 +183,13 @@ export class DirectDma implements DmaOps {
 
   /** swiotlb_alloc_coherent: ordinary pages, or pool slots when they are beyond the mask. */
   allocCoherent(dev: Device, size: number): CoherentResult | undefined {
-    let pages = 1;
-    while (pages * 4096 < size) pages *= 2;
-    const phys = this.#platform.allocPages(pages * 4096, pages * 4096);
+    const bytes = orderBytes(getOrder(size));
+    const phys = this.#platform.allocPages(bytes, bytes);
     if (phys !== undefined && phys + size - 1 <= dev.coherentMask) {
       this.#platform.memory.write(phys, new Uint8Array(size));
-      return { bus: phys, phys, size, exchanged: false, why: "pages under the coherent mask" };
+      return { bus: phys, phys, size, exchanged: false, route: { code: "under-mask" } };
     }
-    if (phys !== undefined) this.#platform.freePages(phys, pages * 4096);
+    if (phys !== undefined) this.#platform.freePages(phys, bytes);
     const map = this.core.mapSingle({
       tblDmaAddr: this.core.start,
       orig: 0,
@@ -169,27 +200,27 @@ export class DirectDma implements DmaOps {
     if (map === MAP_ERROR || map + size - 1 > dev.coherentMask) return undefined;
     this.#platform.memory.write(map, new Uint8Array(size));
     this.#coherentBounce.set(map, size);
-    return { bus: map, phys: map, size, exchanged: false, why: "taken from the swiotlb pool" };
+    return {
+      bus: map,
+      phys: map,
+      size,
+      exchanged: false,
+      route: { code: "pool-slots", slot: this.core.slotIndex(map) },
+    };
   }
 
-  freeCoherent(
-    _dev: Device,
-    phys: number,
-    bus: number,
-    size: number,
-  ): { leaked: boolean; why: string } {
+  /** swiotlb_free_coherent. */
+  freeCoherent(_dev: Device, phys: number, bus: Addr, size: number): FreeCoherentResult {
     if (this.#coherentBounce.has(bus)) {
       this.#coherentBounce.delete(bus);
       this.core.unmapSingle(bus, size, DMA_BIDIRECTIONAL);
-      return { leaked: false, why: "swiotlb slots freed" };
+      return { leaked: false, leakedBytes: 0, how: "slots-freed" };
     }
-    let pages = 1;
-    while (pages * 4096 < size) pages *= 2;
-    this.#platform.freePages(phys, pages * 4096);
-    return { leaked: false, why: "pages freed" };
+    this.#platform.freePages(phys, orderBytes(getOrder(size)));
+    return { leaked: false, leakedBytes: 0, how: "pages-freed" };
   }
 
-  dmaSupported(_dev: Device, mask: number): boolean {
+  dmaSupported(_dev: Device, mask: Mask): boolean {
     return this.core.end - 1 <= mask;
   }
 }

@@ -1,39 +1,42 @@
 /**
- * The dma-mapping front door: what a driver calls, around the guest's dma_map_ops, with
- * the DMA-API debug layer's hooks (SPEC §7, §8). Moved out of the guest.
+ * The dma-mapping front door (include/asm-generic/dma-mapping-common.h in 3.11): what a
+ * driver calls, around the guest's dma_map_ops, with the DMA-API debug layer's hooks in
+ * the kernel's order — `debug_dma_map_page` after a map, `check_unmap` before the unmap
+ * is performed (so its report shows even when the checked policy then refuses the
+ * call), the record dropped only once the unmap happened (SPEC §7, §8).
+ *
+ * Kernel names, once: `dma_map_single_attrs` / `dma_map_page` → {@link DmaMapping.mapSingle},
+ * `dma_unmap_single_attrs` / `dma_unmap_page` → {@link DmaMapping.unmapSingle},
+ * `dma_mapping_error` → {@link DmaMapping.mappingError},
+ * `dma_sync_single_for_cpu` / `dma_sync_single_for_device` → {@link DmaMapping.syncSingle},
+ * `dma_map_sg_attrs` → {@link DmaMapping.mapSg}, `dma_unmap_sg_attrs` →
+ * {@link DmaMapping.unmapSg}, `dma_sync_sg_for_cpu` / `dma_sync_sg_for_device` →
+ * {@link DmaMapping.syncSg}, `dma_alloc_coherent` / `dma_free_coherent` →
+ * {@link DmaMapping.allocCoherent} / {@link DmaMapping.freeCoherent}.
  *
  * @module
  */
 
-import { formatHex } from "../addr.ts";
-import { type Direction, directionShort, DMA_BIDIRECTIONAL } from "../direction.ts";
-import { LabError } from "../errors.ts";
-import { slotsFor, type SyncTarget } from "../swiotlb/mod.ts";
+import { type Addr, formatHex } from "../addr.ts";
+import { type Direction, directionName, DMA_BIDIRECTIONAL } from "../direction.ts";
+import { addr, LabError, msg } from "../errors.ts";
+import { slotsFor } from "../swiotlb/mod.ts";
 import type { DebugMapping, DmaDebug } from "./debug.ts";
 import { type Device, dmaMappingError } from "./device.ts";
-import type { DmaOps, MapResult, SgElement, SgResult } from "./ops.ts";
+import type {
+  CoherentResult,
+  DmaOps,
+  FreeCoherentResult,
+  MapResult,
+  SgElement,
+  SgResult,
+  SyncTarget,
+} from "./ops.ts";
 
-/** How the DMA-API debug layer names a call (SPEC §8). */
-export interface DmaCallOptions {
-  /**
-   * The label of the call in debug reports and live mappings ("map nic rx 8K to"; the
-   * REPL passes the line). Default: built from the arguments.
-   */
-  call?: string;
-}
-
-/** Options of {@link DmaMapping.map} and {@link DmaMapping.unmap}. */
-export interface MapCallOptions extends DmaCallOptions {
-  /** dma_map_page / dma_unmap_page instead of …_single: the debug layer tells them apart. */
-  page?: boolean;
-}
-
-/** What {@link DmaMapping.mappingError} answers. */
-export interface MappingErrorAnswer {
-  /** dma_mapping_error() of the guest's arch (SPEC §7). */
-  error: boolean;
-  /** The debug layer marked a live mapping at that handle as checked. */
-  marked: boolean;
+/** A scatterlist element as the driver passes it. */
+export interface SgRef {
+  phys: number;
+  length: number;
 }
 
 /** Counters of the front door (SPEC §9 `stats`). */
@@ -46,13 +49,35 @@ export interface MappingCounters {
   coherentAllocs: number;
 }
 
+/** What {@link DmaMapping.mappingError} answers. */
+export interface MappingErrorAnswer {
+  /** dma_mapping_error() of the guest's arch (SPEC §7). */
+  error: boolean;
+  /** The debug layer marked a live mapping at that handle as checked. */
+  marked: boolean;
+}
+
+/** A live coherent buffer (to free it the way it was made). */
+interface CoherentRecord {
+  dev: string;
+  phys: number;
+  size: number;
+}
+
+/** `(nic, 0x1000, 8192, DMA_TO_DEVICE)`: a call's arguments as the kernel prints them. */
+function args(dev: Device, a: Addr, size: number, dir?: Direction): string {
+  return `(${dev.name}, ${formatHex(a)}, ${size}${
+    dir === undefined ? "" : `, ${directionName(dir)}`
+  })`;
+}
+
 /** The DMA API of one guest. */
 export class DmaMapping {
   readonly ops: DmaOps;
   readonly #debug: DmaDebug;
   readonly #arch: "x86" | "arm";
-  readonly #coherent = new Map<number, { dev: string; phys: number; size: number }>();
   readonly #sg = new Map<string, SgElement[]>();
+  readonly #coherent = new Map<Addr, CoherentRecord>();
   readonly counters: MappingCounters = {
     maps: 0,
     bounces: 0,
@@ -68,29 +93,35 @@ export class DmaMapping {
     this.#arch = arch;
   }
 
-  /** dma_map_single (or dma_map_page with `opts.page`). */
-  map(
-    d: Device,
-    phys: number,
-    size: number,
-    dir: Direction,
-    opts: MapCallOptions = {},
-  ): MapResult {
-    if (!(size > 0)) throw new LabError(`BUG: dma_map of ${size} bytes`, "bug");
+  /**
+   * The slot a new mapping holds, for the debug layer's overlap check — null when the
+   * pool does not have it in use (3.11's "not capable" path gives the slots back and
+   * still returns a handle, SPEC §7).
+   */
+  #liveSlot(slot: number | null): number | null {
+    return slot !== null && this.ops.core.freeRun[slot] === 0 ? slot : null;
+  }
+
+  /** dma_map_single_attrs (or dma_map_page with `page`), then debug_dma_map_page. */
+  mapSingle(d: Device, phys: number, size: number, dir: Direction, page = false): MapResult {
+    if (!(size > 0)) {
+      throw new LabError(msg`BUG: dma_map of ${size} bytes`, "bug", "kernel-bug");
+    }
     const r = this.ops.mapPage(d, phys, size, dir);
-    this.counters.maps++;
-    if (r.error) this.counters.mapErrors++;
-    else if (r.bounced) this.counters.bounces++;
-    else this.counters.fastPaths++;
+    const c = this.counters;
+    c.maps++;
+    if (r.error) c.mapErrors++;
+    else if (r.bounced) c.bounces++;
+    else c.fastPaths++;
     if (this.#debug.enabled) {
-      this.#debug.addMapping({
+      this.#debug.debugDmaMapPage({
         device: d.name,
-        type: opts.page ? "page" : "single",
+        type: page ? "page" : "single",
         phys,
         bus: r.bus,
         size,
         dir,
-        call: opts.call ?? `map ${d.name} ${formatHex(phys)} ${size} ${directionShort(dir)}`,
+        call: `dma_map_${page ? "page" : "single"}${args(d, phys, size, dir)}`,
         slot: this.#liveSlot(r.bounced ? r.slot : null),
         nslots: slotsFor(size),
       });
@@ -98,88 +129,65 @@ export class DmaMapping {
     return r;
   }
 
-  /**
-   * dma_unmap_single (or _page). The debug layer checks the call before the engine runs
-   * it (so its report shows even when the checked policy refuses) and forgets the
-   * mapping only once the engine has unmapped it.
-   */
-  unmap(
-    d: Device,
-    bus: number,
-    size: number,
-    dir: Direction,
-    opts: MapCallOptions = {},
-  ): { copied: number } {
-    const ops = this.ops;
+  /** dma_unmap_single_attrs (or dma_unmap_page), with debug_dma_unmap_page's check first. */
+  unmapSingle(d: Device, bus: Addr, size: number, dir: Direction, page = false): number {
     const dbg = this.#debug;
     const entry = dbg.enabled
-      ? dbg.checkUnmap({
+      ? dbg.debugDmaUnmapPage({
         device: d.name,
-        type: opts.page ? "page" : "single",
+        type: page ? "page" : "single",
         bus,
         size,
         dir,
-        call: opts.call ?? `unmap ${d.name} ${formatHex(bus)} ${size} ${directionShort(dir)}`,
+        call: `dma_unmap_${page ? "page" : "single"}${args(d, bus, size, dir)}`,
       })
       : undefined;
-    const copied = ops.unmapPage(d, bus, size, dir);
+    const copied = this.ops.unmapPage(d, bus, size, dir);
     if (entry) dbg.remove(entry);
-    return { copied };
+    return copied;
   }
 
-  /** dma_sync_single_for_cpu / _for_device; checked by the debug layer first. */
-  sync(
-    d: Device,
-    bus: number,
-    size: number,
-    dir: Direction,
-    target: SyncTarget,
-    opts: DmaCallOptions = {},
-  ): { copied: number } {
-    const ops = this.ops;
+  /** dma_sync_single_for_cpu / dma_sync_single_for_device, debug_dma_sync_single_* first. */
+  syncSingle(d: Device, bus: Addr, size: number, dir: Direction, target: SyncTarget): number {
     if (this.#debug.enabled) {
-      this.#debug.checkSync({
+      this.#debug.debugDmaSyncSingle({
         device: d.name,
         type: "single",
         bus,
         size,
         dir,
-        call: opts.call ??
-          `sync ${d.name} ${formatHex(bus)} ${size} ${directionShort(dir)} --for ${target}`,
+        call: `dma_sync_single_for_${target}${args(d, bus, size, dir)}`,
       });
     }
-    return { copied: ops.syncSingle(d, bus, size, dir, target) };
+    return this.ops.syncSingle(d, bus, size, dir, target);
   }
 
   /**
-   * dma_mapping_error(dev, bus): the arch's answer (SPEC §7). The debug layer notes that
-   * the driver checked this handle, so its unmap is not reported as unchecked.
+   * dma_mapping_error(dev, bus): the arch's answer (SPEC §7); debug_dma_mapping_error
+   * notes that the driver checked this handle.
    */
-  mappingError(d: Device, bus: number): MappingErrorAnswer {
+  mappingError(d: Device, bus: Addr): MappingErrorAnswer {
     const error = dmaMappingError(this.#arch, bus);
-    const marked = this.#debug.enabled && this.#debug.mappingError(d.name, bus);
+    const marked = this.#debug.enabled && this.#debug.debugDmaMappingError(d.name, bus);
     return { error, marked };
   }
 
-  #sgKey(dev: string, elems: { phys: number; length: number }[]): string {
+  #sgKey(dev: string, elems: readonly SgRef[]): string {
     return dev + ":" + elems.map((e) => `${e.phys}+${e.length}`).join(",");
   }
 
-  /** dma_map_sg: the debug layer records each element with the list's nents. */
-  mapSg(
-    d: Device,
-    elems: { phys: number; length: number }[],
-    dir: Direction,
-    opts: DmaCallOptions = {},
-  ): SgResult {
-    if (elems.length === 0) throw new LabError("map-sg needs at least one element");
+  /** dma_map_sg_attrs, then debug_dma_map_sg: each element recorded with the list's nents. */
+  mapSg(d: Device, elems: SgRef[], dir: Direction): SgResult {
+    if (elems.length === 0) {
+      throw new LabError("dma_map_sg needs at least one element", "usage", "out-of-range");
+    }
     const r = this.ops.mapSg(d, elems, dir);
     this.counters.sgMaps++;
     if (!r.error) this.#sg.set(this.#sgKey(d.name, elems), r.elements);
     if (!r.error && this.#debug.enabled) {
-      const call = opts.call ?? `map-sg ${d.name} ${this.#sgLabel(elems)} ${directionShort(dir)}`;
+      const call = `dma_map_sg(${d.name}, sg[${elems.length}], ${directionName(dir)})`;
       for (const e of r.elements) {
-        this.#debug.addMapping({
+        this.#debug.debugDmaMapPage({
           device: d.name,
           type: "sg",
           phys: e.phys,
@@ -197,28 +205,11 @@ export class DmaMapping {
   }
 
   /**
-   * The slot a new mapping holds, for the debug layer's overlap check — null when the
-   * pool does not have it in use (3.11's "not capable" path gives the slots back and
-   * still returns a handle, SPEC §7).
-   */
-  #liveSlot(slot: number | null): number | null {
-    const core = this.ops.core;
-    return slot !== null && core.freeRun[slot] === 0 ? slot : null;
-  }
-
-  #sgLabel(elems: { phys: number; length: number }[]): string {
-    return elems.map((e) => `${formatHex(e.phys)}:${e.length}`).join(" ");
-  }
-
-  /**
    * The mapped elements a driver passes to dma_unmap_sg / dma_sync_sg: the live list
    * with exactly these elements, or — a driver passing a smaller nents than it mapped —
    * the first elements of a live list that starts with them.
    */
-  #sgMapped(
-    dev: string,
-    elems: { phys: number; length: number }[],
-  ): { key: string; list: SgElement[]; mapped: SgElement[] } {
+  #sgMapped(dev: string, elems: readonly SgRef[]) {
     const key = this.#sgKey(dev, elems);
     const exact = this.#sg.get(key);
     if (exact) return { key, list: exact, mapped: exact };
@@ -229,29 +220,24 @@ export class DmaMapping {
       }
     }
     throw new LabError(
-      `No live scatterlist of ${dev} with those elements: map it with map-sg first`,
+      `No live scatterlist of ${dev} with those elements`,
       "refused",
+      "no-sg-list",
     );
   }
 
-  /** dma_unmap_sg; the debug layer checks every element first. */
-  unmapSg(
-    d: Device,
-    elems: { phys: number; length: number }[],
-    dir: Direction,
-    opts: DmaCallOptions = {},
-  ): { copied: number } {
-    const ops = this.ops;
+  /** dma_unmap_sg_attrs; debug_dma_unmap_sg checks every element first. */
+  unmapSg(d: Device, elems: SgRef[], dir: Direction): number {
     const { key, list, mapped } = this.#sgMapped(d.name, elems);
     const dbg = this.#debug;
     const entries: (DebugMapping | undefined)[] = [];
     if (dbg.enabled) {
-      const call = opts.call ?? `unmap-sg ${d.name} ${this.#sgLabel(elems)} ${directionShort(dir)}`;
+      const call = `dma_unmap_sg(${d.name}, sg[${elems.length}], ${directionName(dir)})`;
       // debug_dma_unmap_sg matches element by element, each taking its own record:
       // two identical elements must not both claim the same one.
       const claimed = new Set<DebugMapping>();
       for (const e of mapped) {
-        const found = dbg.checkUnmap({
+        const found = dbg.debugDmaUnmapPage({
           device: d.name,
           type: "sg",
           bus: e.dmaAddress,
@@ -264,30 +250,24 @@ export class DmaMapping {
         entries.push(found);
       }
     }
-    const copied = ops.unmapSg(d, mapped, dir);
+    const copied = this.ops.unmapSg(d, mapped, dir);
     for (const e of entries) if (e) dbg.remove(e);
     this.#sg.delete(key);
     // A shorter nents leaves the rest of the list mapped: keep it, under its own elements.
     const rest = list.slice(mapped.length);
     if (rest.length > 0) this.#sg.set(this.#sgKey(d.name, rest), rest);
-    return { copied };
+    return copied;
   }
 
-  /** dma_sync_sg_for_cpu / _for_device; the debug layer checks every element first. */
-  syncSg(
-    d: Device,
-    elems: { phys: number; length: number }[],
-    dir: Direction,
-    target: SyncTarget,
-    opts: DmaCallOptions = {},
-  ): { copied: number } {
-    const ops = this.ops;
+  /** dma_sync_sg_for_cpu / dma_sync_sg_for_device; debug_dma_sync_sg_* checks each element. */
+  syncSg(d: Device, elems: SgRef[], dir: Direction, target: SyncTarget): number {
     const { mapped } = this.#sgMapped(d.name, elems);
     if (this.#debug.enabled) {
-      const call = opts.call ??
-        `sync-sg ${d.name} ${this.#sgLabel(elems)} ${directionShort(dir)} --for ${target}`;
+      const call = `dma_sync_sg_for_${target}(${d.name}, sg[${elems.length}], ${
+        directionName(dir)
+      })`;
       for (const e of mapped) {
-        this.#debug.checkSync({
+        this.#debug.debugDmaSyncSingle({
           device: d.name,
           type: "sg",
           bus: e.dmaAddress,
@@ -298,17 +278,20 @@ export class DmaMapping {
         });
       }
     }
-    return { copied: ops.syncSg(d, mapped, dir, target) };
+    return this.ops.syncSg(d, mapped, dir, target);
   }
 
-  /** dma_alloc_coherent; recorded by the debug layer as a BIDIRECTIONAL coherent mapping. */
-  allocCoherent(d: Device, size: number, opts: DmaCallOptions = {}) {
-    if (!(size > 0)) throw new LabError(`Cannot allocate ${size} coherent bytes`);
+  /** dma_alloc_coherent, then debug_dma_alloc_coherent (a BIDIRECTIONAL coherent record). */
+  allocCoherent(d: Device, size: number): CoherentResult {
+    if (!(size > 0)) {
+      throw new LabError(msg`Cannot allocate ${size} coherent bytes`, "usage", "out-of-range");
+    }
     const r = this.ops.allocCoherent(d, size);
     if (!r) {
       throw new LabError(
-        `dma_alloc_coherent of ${size} bytes for ${d.name} failed (no memory under the coherent mask)`,
+        msg`dma_alloc_coherent of ${size} bytes for ${d.name} failed (no memory under the coherent mask)`,
         "failed",
+        "coherent-failed",
       );
     }
     this.#coherent.set(r.bus, { dev: d.name, phys: r.phys, size });
@@ -317,14 +300,14 @@ export class DmaMapping {
       // Native swiotlb hands out pool slots when pages are beyond the coherent mask.
       const core = this.ops.core;
       const inPool = core.isSwiotlbBuffer(r.phys);
-      this.#debug.addMapping({
+      this.#debug.debugDmaMapPage({
         device: d.name,
         type: "coherent",
         phys: r.phys,
         bus: r.bus,
         size,
         dir: DMA_BIDIRECTIONAL,
-        call: opts.call ?? `alloc-coherent ${d.name} ${size}`,
+        call: `dma_alloc_coherent(${d.name}, ${size})`,
         slot: inPool ? core.slotIndex(r.phys) : null,
         nslots: slotsFor(size),
       });
@@ -332,40 +315,36 @@ export class DmaMapping {
     return r;
   }
 
-  /** dma_free_coherent; the debug layer checks the call before the guest refuses a bad one. */
-  freeCoherent(
-    d: Device,
-    bus: number,
-    size: number,
-    opts: DmaCallOptions = {},
-  ): { leaked: boolean; why: string } {
-    const ops = this.ops;
+  /** dma_free_coherent; debug_dma_free_coherent checks the call before a bad one is refused. */
+  freeCoherent(d: Device, bus: Addr, size: number): FreeCoherentResult {
     const dbg = this.#debug;
     const entry = dbg.enabled
-      ? dbg.checkUnmap({
+      ? dbg.debugDmaUnmapPage({
         device: d.name,
         type: "coherent",
         bus,
         size,
         dir: DMA_BIDIRECTIONAL,
-        call: opts.call ?? `free-coherent ${d.name} ${formatHex(bus)} ${size}`,
+        call: `dma_free_coherent${args(d, bus, size)}`,
       })
       : undefined;
     const rec = this.#coherent.get(bus);
     if (!rec || rec.dev !== d.name) {
       throw new LabError(
-        `free-coherent: ${formatHex(bus)} is not a coherent buffer of ${d.name}`,
+        msg`dma_free_coherent: ${addr(bus)} is not a coherent buffer of ${d.name}`,
         "refused",
+        "no-coherent",
       );
     }
     if (rec.size !== size) {
       throw new LabError(
-        `free-coherent: ${formatHex(bus)} was allocated with ${rec.size} bytes, not ${size}`,
+        msg`dma_free_coherent: ${addr(bus)} was allocated with ${rec.size} bytes, not ${size}`,
         "refused",
+        "wrong-size",
       );
     }
     this.#coherent.delete(bus);
-    const r = ops.freeCoherent(d, rec.phys, bus, size);
+    const r = this.ops.freeCoherent(d, rec.phys, bus, size);
     if (entry) dbg.remove(entry);
     return r;
   }

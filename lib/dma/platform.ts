@@ -1,7 +1,8 @@
 /**
- * What swiotlb-xen needs from the (modelled) Xen guest it runs in: guest memory, the
- * p2m/m2p for PV translation, the guest's page allocator and the arch helpers that
- * make a region machine-contiguous (SPEC §4, §5). lib/guest.ts adapts lib/xen to it.
+ * The seam both DMA ops see: what swiotlb-xen and direct DMA need from the (modelled)
+ * Xen guest they run in — guest memory, the p2m/m2p for PV translation, the guest's page
+ * allocator and the arch helpers that make a region machine-contiguous (SPEC §4, §5).
+ * lib/guest adapts lib/xen to it; lib/dma and lib/swiotlb_xen only see this interface.
  *
  * @module
  */
@@ -15,7 +16,7 @@ export type ContigResult =
     ok: true; /** Bus address of the region; absent when the helper wrote none. */
     dmaHandle?: number;
   }
-  | { ok: false; reason: string };
+  | { ok: false; reason: string; injected?: boolean };
 
 /** The guest as swiotlb-xen sees it. */
 export interface XenPlatform {

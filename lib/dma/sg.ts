@@ -7,9 +7,8 @@
  */
 
 import type { Direction } from "../direction.ts";
-import type { SyncTarget } from "../swiotlb/mod.ts";
 import type { Device } from "./device.ts";
-import type { DmaOps, SgElement } from "./ops.ts";
+import type { DmaOps, SgElement, SyncTarget } from "./ops.ts";
 
 /**
  * The list a failed map_sg leaves behind: the already-mapped prefix was unmapped by the
@@ -27,6 +26,7 @@ export function failedSgList(
     dmaLength: k === 0 ? 0 : (k < mapped.length ? mapped[k].dmaLength : 0),
     bounced: false,
     slot: null,
+    route: null,
   }));
 }
 

@@ -9,7 +9,7 @@ import { parse as parseToml } from "@std/toml";
 import { parseSize } from "../addr.ts";
 import { LabError } from "../errors.ts";
 import type { Policy } from "../swiotlb/mod.ts";
-import type { Variant } from "../swiotlb_xen/engine.ts";
+import type { Variant } from "../swiotlb_xen/translate.ts";
 
 /** PV (the guest sees machine frames) or autotranslated (it does not). */
 export type Mode = "pv" | "auto";

@@ -1,32 +1,34 @@
 /**
  * A whole guest: Xen, the domain, its DMA ops (swiotlb-xen, or direct DMA with a native
- * pool), devices and buffers — everything the REPL and the examples drive. Builds from a
- * {@link GuestConfig} or a preset (SPEC §4, §5, §12).
+ * pool) behind the dma-mapping front door, devices and buffers — everything the REPL and
+ * the examples drive. Builds from a {@link GuestConfig} or a preset (SPEC §4, §5, §12).
+ * Its answers are values and named views (views.ts); it writes no sentence.
  *
  * @module
  */
 
-import { formatHex, IO_TLB_SEGSIZE, IO_TLB_SIZE, PAGE_SIZE, pfnOf } from "../addr.ts";
-import { type DebugReportView, DmaDebug } from "../dma/debug.ts";
-import {
-  type DmaCallOptions,
-  DmaMapping,
-  type MapCallOptions,
-  type MappingErrorAnswer,
-} from "../dma/mapping.ts";
+import { type Addr, IO_TLB_SIZE, type Mask, PAGE_SIZE, pfnOf } from "../addr.ts";
+import { DmaDebug } from "../dma/debug.ts";
+import type { DebugReportView } from "../dma/debug.ts";
 import { type Device, type DeviceConfig, makeDevice } from "../dma/device.ts";
 import { DirectDma } from "../dma/direct.ts";
-import type { DmaOps, MapResult, SgResult } from "../dma/ops.ts";
-import type { Direction } from "../direction.ts";
-import { LabError } from "../errors.ts";
-import { EventLog } from "../events.ts";
-import { type GuestConfig, type GuestInput, resolveConfig } from "./config.ts";
-import * as inspect from "./inspect.ts";
-import { type SwiotlbCore, SwiotlbCore as Core, type SyncTarget } from "../swiotlb/mod.ts";
-import { XenSwiotlb } from "../swiotlb_xen/engine.ts";
-import { DEFAULT_NSLABS, type InitAttempt, xenSwiotlbInit } from "../swiotlb_xen/init.ts";
+import { DmaMapping, type MappingErrorAnswer, type SgRef } from "../dma/mapping.ts";
+import type {
+  CoherentResult,
+  DmaOps,
+  FreeCoherentResult,
+  MapResult,
+  SgResult,
+  SyncTarget,
+} from "../dma/ops.ts";
 import type { XenPlatform } from "../dma/platform.ts";
-import type { XenDmaInfo } from "../swiotlb_xen/tree.ts";
+import type { Direction } from "../direction.ts";
+import { addr, LabError, msg } from "../errors.ts";
+import { EventLog } from "../events.ts";
+import { SwiotlbCore } from "../swiotlb/mod.ts";
+import { XenSwiotlb } from "../swiotlb_xen/engine.ts";
+import { DEFAULT_NSLABS, summarizeFixup, xenSwiotlbInit } from "../swiotlb_xen/init.ts";
+import type { BusTree } from "../swiotlb_xen/tree.ts";
 import {
   createContiguousRegion,
   destroyContiguousRegion,
@@ -34,15 +36,32 @@ import {
   translateDeviceAccess,
   Xen,
 } from "../xen/mod.ts";
-
-export {
-  DEFAULT_CONFIG,
-  type GuestConfig,
-  type GuestInput,
-  parseGuestFile,
-  PRESETS,
-  resolveConfig,
-} from "./config.ts";
+import { type GuestConfig, type GuestInput, resolveConfig } from "./config.ts";
+import {
+  busLookupView,
+  p2mView,
+  physLookupView,
+  segmentsView,
+  slotsView,
+  treePathAt,
+  treeProblems,
+  treeView,
+} from "./inspect.ts";
+import type {
+  BufferView,
+  BusLookupView,
+  DmaAccessView,
+  GuestView,
+  InitView,
+  M2pView,
+  P2mView,
+  PhysLookupView,
+  SegmentsView,
+  SlotsView,
+  StatsView,
+  TreeView,
+  UseReason,
+} from "./views.ts";
 
 /** A named CPU buffer in guest memory. */
 export interface Buffer {
@@ -51,62 +70,33 @@ export interface Buffer {
   size: number;
 }
 
-/** What init did (SPEC §5). */
-export interface GuestInit {
-  swiotlbXen: boolean;
-  ok: boolean;
-  nslabs: number;
-  poolPhys: number;
-  log: string[];
-  reason: string;
-  attempts: InitAttempt[];
-}
-
-/** One row of `segments` (SPEC §9). */
-export interface SegmentRow {
-  index: number;
-  physAddr: number;
-  dmaAddr: number;
-  size: number;
-  slotsInUse: number;
-  /** Bus base aligned to the segment's size (what makes seg[0] as table base right). */
-  aligned: boolean;
-  mfnFirst: number;
-  mfnLast: number;
-}
-
-/** A tree node as `tree` shows it. */
-export interface TreeRow {
-  dmaAddr: number;
-  physAddr: number;
-  size: number;
-  kind: XenDmaInfo["kind"];
-  color: "red" | "black";
-  path: string;
-}
-
-/** Guest-level counters beyond the core's and the front door's. */
-interface Counters {
-  iommuFaults: number;
-  strayWrites: number;
-  lookups: number;
-  lookupNodesVisited: number;
-}
-
+/** kmalloc's alignment: the size rounded up to a power of two, at most a page (SPEC §10). */
 function kmallocAlign(size: number): number {
   let a = 1;
   while (a < size && a < PAGE_SIZE) a *= 2;
   return a;
 }
 
-/** Looks a name up, or says which names exist (or how to make one). */
-function named<T>(map: Map<string, T>, name: string, what: string, howToAdd: string): T {
+/** Why this configuration runs swiotlb-xen or not (SPEC §5). */
+function useReason(c: GuestConfig): UseReason {
+  if (c.mode === "auto") return c.iommu ? "auto-iommu" : "auto-no-iommu";
+  return c.dom0 ? "pv-dom0" : c.force ? "pv-force" : c.passthrough ? "pv-passthrough" : "pv-domu";
+}
+
+/** Looks a name up, or fails with a code a face turns into a hint. */
+function named<T>(
+  map: Map<string, T>,
+  name: string,
+  what: string,
+  code: "unknown-device" | "unknown-buffer",
+): T {
   const v = map.get(name);
   if (v !== undefined) return v;
   const known = [...map.keys()];
   throw new LabError(
-    `Unknown ${what} "${name}"` +
-      (known.length ? `: ${what}s are ${known.join(", ")}` : `: ${howToAdd}`),
+    `Unknown ${what} "${name}"` + (known.length ? `: ${what}s are ${known.join(", ")}` : ""),
+    "usage",
+    code,
   );
 }
 
@@ -116,21 +106,18 @@ export class Guest {
   readonly events: EventLog;
   readonly xen: Xen;
   readonly domain: Domain;
-  readonly init: GuestInit;
+  readonly init: InitView;
   /** The DMA ops, undefined when swiotlb-xen failed to initialise. */
   readonly ops: DmaOps | undefined;
+  /** The dma-mapping front door (with the debug layer), when there are DMA ops. */
+  readonly mapping: DmaMapping | undefined;
+  /** The bus→phys tree, also the one a failed init left behind (SPEC §5). */
+  readonly busTree: BusTree | undefined;
   readonly #devices = new Map<string, Device>();
   readonly #buffers = new Map<string, Buffer>();
   /** The DMA-API debug layer (SPEC §8); every call into it sits behind `.enabled`. */
   readonly #debug: DmaDebug;
-  /** The dma-mapping front door, when there are DMA ops. */
-  readonly #dma: DmaMapping | undefined;
-  readonly #counters: Counters = {
-    iommuFaults: 0,
-    strayWrites: 0,
-    lookups: 0,
-    lookupNodesVisited: 0,
-  };
+  readonly #counters = { lookups: 0, lookupNodesVisited: 0, iommuFaults: 0, strayWrites: 0 };
 
   private constructor(config: GuestConfig, events: EventLog) {
     this.config = config;
@@ -142,6 +129,7 @@ export class Guest {
       events,
       // Beyond the kernel (SPEC §8): would the device fault on the handle it was given?
       deviceFault: (bus, size) => {
+        if (typeof bus !== "number") return undefined;
         const t = translateDeviceAccess(this.domain, bus, size);
         return "fault" in t ? t.fault : undefined;
       },
@@ -161,20 +149,8 @@ export class Guest {
     if (f.failBelowBits !== undefined) this.xen.faults.failBelow(f.failBelowBits);
     if (f.failNext !== undefined) this.xen.faults.failNext(f.failNext);
     const platform = this.#platform();
-    const swiotlbXen = config.mode === "pv"
-      ? config.dom0 || config.force || config.passthrough
-      : !config.iommu;
-    const reason = config.mode === "pv"
-      ? (config.dom0
-        ? "PV dom0 always uses swiotlb-xen"
-        : config.force
-        ? "PV domU with swiotlb_force"
-        : config.passthrough
-        ? "PV domU with a passed-through device"
-        : "PV domU without swiotlb_force or passthrough: no swiotlb-xen (bus = guest-physical, which is wrong on PV)")
-      : config.iommu
-      ? "autotranslated guest with an IOMMU: no swiotlb-xen, bus = guest-physical (the RFC author's answer)"
-      : "autotranslated guest without an IOMMU: swiotlb-xen with the RFC's segment array and bus→phys tree";
+    const use = useReason(config);
+    const swiotlbXen = use !== "auto-iommu" && use !== "pv-domu";
     if (config.poolOffset > 0) this.domain.reserve(config.poolOffset);
     if (swiotlbXen) {
       const init = xenSwiotlbInit(platform, {
@@ -185,12 +161,19 @@ export class Guest {
       this.init = {
         swiotlbXen,
         ok: init.ok,
+        use,
         nslabs: init.nslabs,
+        segments: Math.ceil(init.nslabs / 128),
         poolPhys: init.poolPhys,
         log: init.log,
-        reason,
-        attempts: init.attempts,
+        attempts: init.attempts.map((a) => ({
+          nslabs: a.nslabs,
+          poolPhys: a.poolPhys ?? null,
+          failure: a.failure ?? null,
+          fixup: summarizeFixup(a.tries),
+        })),
       };
+      this.busTree = init.tree;
       this.ops = init.ok
         ? new XenSwiotlb(platform, init, {
           policy: config.policy,
@@ -199,32 +182,30 @@ export class Guest {
           events,
         })
         : undefined;
-      if (!init.ok) this.#failedTree = init.tree;
     } else {
       const nslabs = config.swiotlb ?? DEFAULT_NSLABS;
       const poolPhys = this.domain.allocPhys(nslabs * IO_TLB_SIZE, PAGE_SIZE);
-      const core = new Core({
+      const core = new SwiotlbCore({
         nslabs,
         start: poolPhys,
         memory: this.domain,
         policy: config.policy,
         events,
       });
-      this.init = { swiotlbXen, ok: true, nslabs, poolPhys, log: [], reason, attempts: [] };
-      this.ops = new DirectDma(platform, core, {
-        name: "direct + native swiotlb",
-        force: config.force,
-      });
+      this.init = {
+        swiotlbXen,
+        ok: true,
+        use,
+        nslabs,
+        segments: Math.ceil(nslabs / 128),
+        poolPhys,
+        log: [],
+        attempts: [],
+      };
+      this.busTree = undefined;
+      this.ops = new DirectDma(platform, core, { force: config.force });
     }
-    this.#dma = this.ops ? new DmaMapping(this.ops, this.#debug, config.arch) : undefined;
-  }
-
-  /** The tree left behind by a failed init (for `tree` after pvh-dom0). */
-  #failedTree: XenSwiotlb["tree"] | undefined;
-
-  /** The bus→phys tree: the running one, or the one a failed init left behind. */
-  get busTree(): XenSwiotlb["tree"] | undefined {
-    return this.swiotlbXen?.tree ?? this.#failedTree;
+    this.mapping = this.ops ? new DmaMapping(this.ops, this.#debug, config.arch) : undefined;
   }
 
   /** Builds a guest. Bad configuration throws; a failed swiotlb-xen init does not (see {@link init}). */
@@ -258,11 +239,6 @@ export class Guest {
     };
   }
 
-  /** The name of the DMA ops in use. */
-  get opsName(): string {
-    return this.ops?.name ?? "none (swiotlb-xen failed to initialise)";
-  }
-
   /** The bounce pool core, if any. */
   get core(): SwiotlbCore | undefined {
     return this.ops?.core;
@@ -273,23 +249,19 @@ export class Guest {
     return this.ops instanceof XenSwiotlb ? this.ops : undefined;
   }
 
-  #requireOps(): DmaOps {
-    if (!this.ops) {
-      const last = this.init.log[this.init.log.length - 1] ?? "";
-      throw new LabError(
-        `No DMA ops: swiotlb-xen failed to initialise (${last.split("\n")[0]})`,
-        "failed",
-      );
+  #requireMapping(): DmaMapping {
+    if (!this.mapping) {
+      throw new LabError("No DMA ops: swiotlb-xen failed to initialise", "failed", "no-dma-ops");
     }
-    return this.ops;
+    return this.mapping;
   }
 
   #device(name: string): Device {
-    return named(this.#devices, name, "device", "add one with 'device add NAME --mask 32'");
+    return named(this.#devices, name, "device", "unknown-device");
   }
 
-  /** A short description of the guest for `guest show`. */
-  summary() {
+  /** Everything `guest new` and `guest show` describe. */
+  view(): GuestView {
     const dom = this.domain;
     const p2m = dom.p2m;
     let lo = Infinity, hi = -Infinity;
@@ -297,9 +269,10 @@ export class Guest {
       if (p2m[i] < lo) lo = p2m[i];
       if (p2m[i] > hi) hi = p2m[i];
     }
-    const x = this.swiotlbXen;
-    const tree = x?.tree ?? this.#failedTree;
+    const tree = this.busTree;
     return {
+      config: this.config,
+      ops: this.ops?.kind ?? null,
       domid: dom.domid,
       memBytes: dom.memBytes,
       physBase: dom.physBase,
@@ -307,18 +280,19 @@ export class Guest {
       firstMfn: lo,
       lastMfn: hi,
       machineBytes: this.config.machine,
-      nslabs: this.init.nslabs,
-      segments: x ? x.seg.length : Math.ceil(this.init.nslabs / IO_TLB_SEGSIZE),
+      init: this.init,
       treeNodes: tree?.size ?? 0,
       treeHeight: tree?.height() ?? 0,
-      treeValid: tree ? inspect.treeProblems(tree).length === 0 : true,
+      treeValid: treeProblems(this).length === 0,
     };
   }
 
   // ---- devices and buffers ----------------------------------------------------------
 
   addDevice(cfg: DeviceConfig): Device {
-    if (this.#devices.has(cfg.name)) throw new LabError(`Device "${cfg.name}" exists already`);
+    if (this.#devices.has(cfg.name)) {
+      throw new LabError(`Device "${cfg.name}" exists already`, "usage", "exists");
+    }
     const d = makeDevice(cfg);
     this.#devices.set(d.name, d);
     return d;
@@ -328,12 +302,12 @@ export class Guest {
    * Removes a device. With the debug layer on, its live mappings are reported as leaks
    * (dma_debug_device_change, SPEC §8) and returned, one line each.
    */
-  removeDevice(name: string, opts: DmaCallOptions = {}): { leaks: string[] } {
+  removeDevice(name: string): { leaks: string[] } {
     const d = this.#device(name);
     this.#devices.delete(name);
     const dbg = this.#debug;
     const leaks = dbg.enabled
-      ? dbg.deviceRemoved(d.name, opts.call ?? `device remove ${name}`)
+      ? dbg.dmaDebugDeviceChange(d.name, `dma_debug_device_change(${d.name})`)
       : [];
     return { leaks };
   }
@@ -346,10 +320,20 @@ export class Guest {
     if (!/^[A-Za-z_][\w.-]*$/.test(name)) {
       throw new LabError(
         `Cannot allocate buffer "${name}": a name starts with a letter and holds letters, digits, _ . -`,
+        "usage",
+        "bad-name",
       );
     }
-    if (this.#buffers.has(name)) throw new LabError(`Buffer "${name}" exists already`);
-    if (!(size > 0)) throw new LabError(`Cannot allocate buffer "${name}" of ${size} bytes`);
+    if (this.#buffers.has(name)) {
+      throw new LabError(`Buffer "${name}" exists already`, "usage", "exists");
+    }
+    if (!(size > 0)) {
+      throw new LabError(
+        msg`Cannot allocate buffer "${name}" of ${size} bytes`,
+        "usage",
+        "out-of-range",
+      );
+    }
     const phys = this.domain.allocPhys(size, align ?? kmallocAlign(size));
     const b = { name, phys, size };
     this.#buffers.set(name, b);
@@ -361,13 +345,32 @@ export class Guest {
   }
 
   buffer(name: string): Buffer {
-    return named(this.#buffers, name, "buffer", "allocate one with 'buf alloc NAME SIZE'");
+    return named(this.#buffers, name, "buffer", "unknown-buffer");
+  }
+
+  /** A buffer with the frames behind it. */
+  bufferView(name: string): BufferView {
+    const b = this.buffer(name);
+    const firstPfn = pfnOf(b.phys);
+    const lastPfn = pfnOf(b.phys + b.size - 1);
+    let frames: BufferView["frames"] = [];
+    try {
+      frames = this.p2m(firstPfn, lastPfn - firstPfn + 1).runs;
+    } catch {
+      // A buffer outside the p2m's range still works; it just has no frame listing.
+      frames = [];
+    }
+    return { ...b, firstPfn, lastPfn, frames };
   }
 
   #bufRange(name: string, offset: number, len: number): number {
     const b = this.buffer(name);
     if (offset < 0 || len < 0 || offset + len > b.size) {
-      throw new LabError(`Range ${offset}+${len} is outside buffer "${name}" (${b.size} bytes)`);
+      throw new LabError(
+        msg`Range ${offset}+${len} is outside buffer "${name}" (${b.size} bytes)`,
+        "usage",
+        "out-of-range",
+      );
     }
     return b.phys + offset;
   }
@@ -390,52 +393,28 @@ export class Guest {
 
   // ---- the DMA API (lib/dma/mapping.ts) --------------------------------------------
 
-  #mapping(): DmaMapping {
-    this.#requireOps();
-    return this.#dma as DmaMapping;
+  /** dma_map_single (or dma_map_page with `page`). */
+  map(dev: string, phys: number, size: number, dir: Direction, page = false): MapResult {
+    const d = this.#device(dev);
+    return this.#requireMapping().mapSingle(d, phys, size, dir, page);
   }
 
-  /** dma_map_single (or dma_map_page with `opts.page`). */
-  map(
-    dev: string,
-    phys: number,
-    size: number,
-    dir: Direction,
-    opts: MapCallOptions = {},
-  ): MapResult {
+  /** dma_unmap_single (or dma_unmap_page with `page`); bytes copied back. */
+  unmap(dev: string, bus: Addr, size: number, dir: Direction, page = false): { copied: number } {
     const d = this.#device(dev);
-    return this.#mapping().map(d, phys, size, dir, opts);
+    return { copied: this.#requireMapping().unmapSingle(d, bus, size, dir, page) };
   }
 
-  /** dma_unmap_single (or _page). */
-  unmap(
-    dev: string,
-    bus: number,
-    size: number,
-    dir: Direction,
-    opts: MapCallOptions = {},
-  ): { copied: number } {
+  /** dma_sync_single_for_cpu / dma_sync_single_for_device. */
+  sync(dev: string, bus: Addr, size: number, dir: Direction, target: SyncTarget) {
     const d = this.#device(dev);
-    return this.#mapping().unmap(d, bus, size, dir, opts);
+    return { copied: this.#requireMapping().syncSingle(d, bus, size, dir, target) };
   }
 
-  /** dma_sync_single_for_cpu / _for_device; checked by the debug layer first. */
-  sync(
-    dev: string,
-    bus: number,
-    size: number,
-    dir: Direction,
-    target: SyncTarget,
-    opts: DmaCallOptions = {},
-  ): { copied: number } {
+  /** dma_mapping_error(dev, bus) (SPEC §7); the debug layer notes the check. */
+  mappingError(dev: string, bus: Addr): MappingErrorAnswer {
     const d = this.#device(dev);
-    return this.#mapping().sync(d, bus, size, dir, target, opts);
-  }
-
-  /** dma_mapping_error(dev, bus) (SPEC §7). */
-  mappingError(dev: string, bus: number): MappingErrorAnswer {
-    const d = this.#device(dev);
-    return this.#mapping().mappingError(d, bus);
+    return this.#requireMapping().mappingError(d, bus);
   }
 
   /** Is the DMA-API debug layer on? (GuestConfig.debug at creation, then {@link setDebug}.) */
@@ -457,197 +436,203 @@ export class Guest {
   }
 
   /** dma_map_sg. */
-  mapSg(
-    dev: string,
-    elems: { phys: number; length: number }[],
-    dir: Direction,
-    opts: DmaCallOptions = {},
-  ): SgResult {
+  mapSg(dev: string, elems: SgRef[], dir: Direction): SgResult {
     const d = this.#device(dev);
-    return this.#mapping().mapSg(d, elems, dir, opts);
+    return this.#requireMapping().mapSg(d, elems, dir);
   }
 
   /** dma_unmap_sg. */
-  unmapSg(
-    dev: string,
-    elems: { phys: number; length: number }[],
-    dir: Direction,
-    opts: DmaCallOptions = {},
-  ): { copied: number } {
+  unmapSg(dev: string, elems: SgRef[], dir: Direction): { copied: number } {
     const d = this.#device(dev);
-    return this.#mapping().unmapSg(d, elems, dir, opts);
+    return { copied: this.#requireMapping().unmapSg(d, elems, dir) };
   }
 
-  /** dma_sync_sg_for_cpu / _for_device. */
-  syncSg(
-    dev: string,
-    elems: { phys: number; length: number }[],
-    dir: Direction,
-    target: SyncTarget,
-    opts: DmaCallOptions = {},
-  ): { copied: number } {
+  /** dma_sync_sg_for_cpu / dma_sync_sg_for_device. */
+  syncSg(dev: string, elems: SgRef[], dir: Direction, target: SyncTarget): { copied: number } {
     const d = this.#device(dev);
-    return this.#mapping().syncSg(d, elems, dir, target, opts);
+    return { copied: this.#requireMapping().syncSg(d, elems, dir, target) };
   }
 
   /** dma_alloc_coherent. */
-  allocCoherent(dev: string, size: number, opts: DmaCallOptions = {}) {
+  allocCoherent(dev: string, size: number): CoherentResult {
     const d = this.#device(dev);
-    return this.#mapping().allocCoherent(d, size, opts);
+    return this.#requireMapping().allocCoherent(d, size);
   }
 
   /** dma_free_coherent. */
-  freeCoherent(
-    dev: string,
-    bus: number,
-    size: number,
-    opts: DmaCallOptions = {},
-  ): { leaked: boolean; why: string } {
+  freeCoherent(dev: string, bus: Addr, size: number): FreeCoherentResult {
     const d = this.#device(dev);
-    return this.#mapping().freeCoherent(d, bus, size, opts);
+    return this.#requireMapping().freeCoherent(d, bus, size);
   }
 
-  dmaSupported(dev: string, mask: number): boolean {
-    return this.#requireOps().dmaSupported(this.#device(dev), mask);
+  /** dma_supported(dev, mask). */
+  dmaSupported(dev: string, mask: Mask): boolean {
+    const d = this.#device(dev);
+    return this.#requireMapping().ops.dmaSupported(d, mask);
   }
 
-  #deviceAccess(dev: string, bus: number, len: number) {
+  /** `tree insert`: xen_dma_add_entry into the live tree (SPEC §6). */
+  treeInsert(dmaAddr: number, physAddr: number, size: number) {
+    const x = this.swiotlbXen;
+    if (!x) {
+      throw new LabError(
+        this.init.swiotlbXen
+          ? "No tree to insert into: swiotlb-xen failed to initialise"
+          : "No bus→phys tree: this guest does not run swiotlb-xen",
+        "usage",
+        "no-tree",
+      );
+    }
+    return {
+      ...x.insertEntry(dmaAddr, physAddr, size),
+      nodes: x.tree.size,
+      height: x.tree.height(),
+    };
+  }
+
+  // ---- the device side -----------------------------------------------------------
+
+  #deviceAccess(dev: string, bus: Addr, len: number) {
     this.#device(dev);
+    if (typeof bus !== "number") {
+      throw new LabError(
+        msg`${dev}: bus address ${addr(bus)} is beyond machine memory (no data moved)`,
+        "failed",
+        "iommu-fault",
+      );
+    }
     const t = translateDeviceAccess(this.domain, bus, len);
     if ("fault" in t) {
       this.#counters.iommuFaults++;
-      throw new LabError(`${dev}: ${t.fault} (no data moved)`, "failed");
+      throw new LabError(msg`${dev}: ${t.fault} (no data moved)`, "failed", "iommu-fault");
     }
-    return t.pieces;
+    return { bus, pieces: t.pieces };
+  }
+
+  #pieces(pieces: { bus: number; maddr: number; len: number }[]) {
+    return pieces.map((p) => {
+      const mfn = pfnOf(p.maddr);
+      return {
+        ...p,
+        mfn,
+        owner: this.xen.frameOwner(mfn),
+        stray: this.xen.machine.owner(mfn) !== this.domain.domid,
+      };
+    });
   }
 
   /** The device reads `len` bytes at `bus` (through the IOMMU if any). */
-  dmaRead(dev: string, bus: number, len: number): { bytes: Uint8Array; frames: string[] } {
-    const pieces = this.#deviceAccess(dev, bus, len);
+  dmaRead(dev: string, bus: Addr, len: number): DmaAccessView {
+    const t = this.#deviceAccess(dev, bus, len);
     const out = new Uint8Array(len);
     let at = 0;
-    const frames: string[] = [];
-    for (const p of pieces) {
+    for (const p of t.pieces) {
       out.set(this.xen.machine.read(p.maddr, p.len), at);
       at += p.len;
-      frames.push(this.xen.whoseFrame(pfnOf(p.maddr)));
     }
-    return { bytes: out, frames };
+    return { bus: t.bus, len, pieces: this.#pieces(t.pieces), bytes: out };
   }
 
-  /** The device writes `bytes` at `bus`; names every frame hit and whose it was. */
-  dmaWrite(dev: string, bus: number, bytes: Uint8Array): { frames: string[]; stray: string[] } {
-    const pieces = this.#deviceAccess(dev, bus, bytes.length);
-    const frames: string[] = [];
-    const stray: string[] = [];
+  /** The device writes `bytes` at `bus`; every frame hit is named with its owner. */
+  dmaWrite(dev: string, bus: Addr, bytes: Uint8Array): DmaAccessView {
+    const t = this.#deviceAccess(dev, bus, bytes.length);
     let at = 0;
-    for (const p of pieces) {
+    for (const p of t.pieces) {
       this.xen.machine.write(p.maddr, bytes.subarray(at, at + p.len));
       at += p.len;
-      const mfn = pfnOf(p.maddr);
-      const who = this.xen.whoseFrame(mfn);
-      frames.push(who);
-      if (this.xen.machine.owner(mfn) !== this.domain.domid) {
-        stray.push(`machine frame ${formatHex(mfn)} is not ${this.domain.name}'s: ${who}`);
-      }
     }
-    this.#counters.strayWrites += stray.length;
-    return { frames, stray };
+    const pieces = this.#pieces(t.pieces);
+    this.#counters.strayWrites += pieces.filter((p) => p.stray).length;
+    return { bus: t.bus, len: bytes.length, pieces, bytes };
   }
 
-  // ---- inspection -------------------------------------------------------------------
+  // ---- inspection (lib/guest/inspect.ts) ------------------------------------------
 
-  lookupBus(addr: number) {
-    const x = this.swiotlbXen;
+  /** `lookup bus`: xen_bus_to_phys and its path. */
+  lookupBus(bus: Addr): BusLookupView {
     this.#counters.lookups++;
+    const x = this.swiotlbXen;
     if (!x) {
-      const phys = this.#requireOps().busToPhys(addr);
+      const ops = this.#requireMapping().ops;
+      return {
+        bus,
+        phys: ops.busToPhys(bus),
+        found: true,
+        rule: "direct",
+        segment: null,
+        offset: null,
+        node: null,
+        visited: [],
+        treeHeight: 0,
+      };
+    }
+    const r = x.lookupBus(bus);
+    this.#counters.lookupNodesVisited += r.visited.length;
+    return busLookupView(r, x.tree.height());
+  }
+
+  /** `lookup phys`: xen_phys_to_bus and its arithmetic. */
+  lookupPhys(phys: number): PhysLookupView {
+    const x = this.swiotlbXen;
+    if (!x) {
       return {
         phys,
+        bus: this.#requireMapping().ops.physToBus(phys),
         found: true,
+        rule: "direct",
         segment: null,
-        visited: [],
-        how: `${this.opsName}: bus = guest-physical`,
+        segDmaAddr: null,
+        segPhysAddr: null,
+        offset: null,
+        poolPhys: this.init.poolPhys,
       };
     }
-    const r = x.lookupBus(addr);
-    this.#counters.lookupNodesVisited += r.visited.length;
-    const found = x.autotranslate ? r.node !== null : r.phys !== (x.arch === "x86" ? 0 : 2 ** 64);
-    return {
-      phys: r.phys,
-      found,
-      segment: r.segment,
-      visited: r.visited.map((s) => ({
-        dmaAddr: s.node.dmaAddr,
-        physAddr: s.node.physAddr,
-        size: s.node.size,
-        cmp: s.cmp,
-      })),
-      how: r.how,
-    };
+    return physLookupView(x.lookupPhys(phys));
   }
 
-  lookupPhys(addr: number) {
-    const x = this.swiotlbXen;
-    if (!x) {
-      return {
-        bus: this.#requireOps().physToBus(addr),
-        found: true,
-        segment: null,
-        how: `${this.opsName}: bus = guest-physical`,
-      };
-    }
-    const r = x.lookupPhys(addr);
-    return {
-      bus: r.bus,
-      found: !x.autotranslate || r.segment !== null,
-      segment: r.segment,
-      how: r.how,
-    };
+  segments(): SegmentsView {
+    return segmentsView(this);
   }
 
-  segments(): SegmentRow[] {
-    return inspect.segments(this);
+  tree(): TreeView {
+    return treeView(this);
   }
 
-  /** The bus→phys tree (also after a failed init), or undefined when the mode has none. */
-  tree() {
-    return inspect.tree(this);
+  /** Where the node that holds bus address `bus` hangs (the RFC's walk), or null. */
+  treePathAt(bus: Addr): string | null {
+    return treePathAt(this, bus);
   }
 
-  slots(segment?: number) {
-    return inspect.slots(this, segment);
+  slots(segment?: number): SlotsView {
+    return slotsView(this, segment);
   }
 
-  /**
-   * The p2m of `count` guest frames from `pfn`, as machine-contiguous runs (see
-   * inspect.ts).
-   */
-  p2m(pfn: number, count: number) {
-    return inspect.p2m(this, pfn, count);
+  p2m(pfn: number, count: number): P2mView {
+    return p2mView(this, pfn, count);
   }
 
-  m2p(mfn: number) {
+  m2p(mfn: number): M2pView {
     const index = this.domain.mfnToPfn(mfn);
-    const phys = index === undefined ? undefined : this.domain.pfnToPhys(index);
+    const phys = index === undefined ? null : this.domain.pfnToPhys(index);
     return {
       mfn,
-      owner: this.xen.whoseFrame(mfn),
-      pfn: phys === undefined ? undefined : phys / PAGE_SIZE,
+      owner: this.xen.frameOwner(mfn),
+      pfn: phys === null ? null : phys / PAGE_SIZE,
       phys,
     };
   }
 
-  stats(): Record<string, number> {
+  stats(): StatsView {
     const c = this.core?.stats;
+    const m = this.mapping?.counters;
     const tree = this.swiotlbXen?.tree;
     return {
-      maps: this.#dma?.counters.maps ?? 0,
-      bounces: this.#dma?.counters.bounces ?? 0,
-      fast_paths: this.#dma?.counters.fastPaths ?? 0,
-      map_errors: this.#dma?.counters.mapErrors ?? 0,
-      sg_maps: this.#dma?.counters.sgMaps ?? 0,
-      coherent_allocs: this.#dma?.counters.coherentAllocs ?? 0,
+      maps: m?.maps ?? 0,
+      bounces: m?.bounces ?? 0,
+      fast_paths: m?.fastPaths ?? 0,
+      map_errors: m?.mapErrors ?? 0,
+      sg_maps: m?.sgMaps ?? 0,
+      coherent_allocs: m?.coherentAllocs ?? 0,
       core_maps: c?.maps ?? 0,
       core_unmaps: c?.unmaps ?? 0,
       syncs: c?.syncs ?? 0,

@@ -1,63 +1,111 @@
 /**
- * The inspection views of a guest (SPEC §9): segments, slots, tree, p2m. Moved out of
- * the guest; each function reads the engine's state and changes nothing.
+ * The inspection views of a guest (SPEC §9): segments, slots, tree, lookups, p2m, stats.
+ * Each function reads the engine's state and returns a named view from views.ts with
+ * every fact a face shows; none of them changes anything.
  *
  * @module
  */
 
-import { formatHex, IO_TLB_SEGSIZE, IO_TLB_SIZE, PAGE_SIZE, SEGMENT_BYTES } from "../addr.ts";
-import { LabError } from "../errors.ts";
-import { positionPath, type RbNode } from "../rbtree.ts";
 import {
-  type BusTree,
+  type Addr,
+  IO_TLB_SEGSIZE,
+  IO_TLB_SIZE,
+  PAGE_SIZE,
+  pfnOf,
+  SEGMENT_BYTES,
+  segmentOf,
+} from "../addr.ts";
+import { addr, LabError, msg } from "../errors.ts";
+import { positionPath, type RbNode } from "../rbtree.ts";
+import type { SwiotlbCore } from "../swiotlb/mod.ts";
+import {
+  findInterval,
   intervalKey,
   intervalOverlaps,
   type XenDmaInfo,
 } from "../swiotlb_xen/tree.ts";
-import type { Guest, SegmentRow, TreeRow } from "./guest.ts";
+import type { BusLookup, PhysLookup } from "../swiotlb_xen/translate.ts";
+import type { Guest } from "./guest.ts";
+import type {
+  BusLookupView,
+  OrigRun,
+  P2mView,
+  PhysLookupView,
+  SegmentRow,
+  SegmentsView,
+  SlotOwner,
+  SlotRun,
+  SlotsView,
+  TreeProblem,
+  TreeRow,
+  TreeView,
+  VisitView,
+} from "./views.ts";
+
+/** Slots in use in segment `j` (counters at 0). */
+function usedIn(core: SwiotlbCore, j: number): number {
+  let used = 0;
+  const end = Math.min(core.nslabs, (j + 1) * IO_TLB_SEGSIZE);
+  for (let i = j * IO_TLB_SEGSIZE; i < end; i++) if (core.freeRun[i] === 0) used++;
+  return used;
+}
 
 /** `segments`: the RFC's array with the alignment check. */
-export function segments(g: Guest): SegmentRow[] {
+export function segmentsView(g: Guest): SegmentsView {
   const x = g.swiotlbXen;
-  if (!x) return [];
-  return x.seg.map((s) => {
-    const first = s.index * IO_TLB_SEGSIZE;
-    let used = 0;
-    for (let i = first; i < first + s.size / IO_TLB_SIZE; i++) {
-      if (x.core.freeRun[i] === 0) used++;
-    }
-    return {
-      index: s.index,
-      physAddr: s.physAddr,
-      dmaAddr: s.dmaAddr,
-      size: s.size,
-      slotsInUse: used,
-      aligned: s.dmaAddr % SEGMENT_BYTES === 0,
-      mfnFirst: g.domain.physToMachine(s.physAddr) / PAGE_SIZE,
-      mfnLast: g.domain.physToMachine(s.physAddr + s.size - 1) / PAGE_SIZE | 0,
-    };
-  });
+  const init = { swiotlbXen: g.init.swiotlbXen, ok: g.init.ok, use: g.init.use };
+  if (!x) return { rows: [], misaligned: [], init };
+  const rows: SegmentRow[] = x.seg.map((s) => ({
+    index: s.index,
+    physAddr: s.physAddr,
+    dmaAddr: s.dmaAddr,
+    size: s.size,
+    slots: s.size / IO_TLB_SIZE,
+    slotsInUse: usedIn(x.core, s.index),
+    aligned: s.dmaAddr % SEGMENT_BYTES === 0,
+    misalignment: s.dmaAddr % SEGMENT_BYTES,
+    mfnFirst: pfnOf(g.domain.physToMachine(s.physAddr)),
+    mfnLast: pfnOf(g.domain.physToMachine(s.physAddr + s.size - 1)),
+  }));
+  return { rows, misaligned: rows.filter((r) => !r.aligned).map((r) => r.index), init };
 }
 
-/** Every problem of the bus→phys tree (SPEC §9). */
-export function treeProblems(tree: BusTree): string[] {
-  // SPEC §9: --validate also checks that no two bus intervals overlap. Callers print
-  // messages; each starts with its rule and names the node, so the text alone suffices.
-  return [...tree.validate({ unique: true, key: intervalKey }), ...intervalOverlaps(tree)]
-    .map((p) => p.message);
-}
-
-/** The bus→phys tree (also after a failed init), or undefined when the mode has none. */
-export function tree(g: Guest) {
+/** Every problem of the bus→phys tree: the rbtree's rules plus the RFC's overlaps (SPEC §9). */
+export function treeProblems(g: Guest): TreeProblem[] {
   const tree = g.busTree;
-  if (!tree) return undefined;
+  if (!tree) return [];
+  return [...tree.validate({ unique: true, key: intervalKey }), ...intervalOverlaps(tree)].map(
+    (p) => ({ rule: p.rule, path: p.path, message: p.message }),
+  );
+}
+
+/** Where the node that holds bus address `bus` hangs, by the RFC's own walk, or null. */
+export function treePathAt(g: Guest, bus: Addr): string | null {
+  const tree = g.busTree;
+  if (!tree || typeof bus !== "number") return null;
+  const n = findInterval(tree, bus);
+  return n === null ? null : positionPath(n);
+}
+
+/** `tree`: preorder and in-order rows, the validator's verdict, the height. */
+export function treeView(g: Guest): TreeView {
+  const tree = g.busTree;
+  const init = { swiotlbXen: g.init.swiotlbXen, ok: g.init.ok, use: g.init.use };
+  if (!tree) {
+    return { present: false, preorder: [], inorder: [], problems: [], height: 0, nodes: 0, init };
+  }
+  const core = g.core;
   const row = (n: RbNode<XenDmaInfo>): TreeRow => ({
     dmaAddr: n.entry.dmaAddr,
     physAddr: n.entry.physAddr,
     size: n.entry.size,
     kind: n.entry.kind,
+    segment: n.entry.kind === "segment" ? n.entry.index : null,
     color: n.color,
     path: positionPath(n),
+    slotsInUse: n.entry.kind === "segment" && core && g.init.ok
+      ? usedIn(core, n.entry.index)
+      : null,
   });
   const preorder: TreeRow[] = [];
   const walk = (n: RbNode<XenDmaInfo> | null) => {
@@ -70,35 +118,135 @@ export function tree(g: Guest) {
   const inorder: TreeRow[] = [];
   for (let n = tree.first(); n; n = tree.next(n)) inorder.push(row(n));
   return {
+    present: true,
     preorder,
     inorder,
-    problems: treeProblems(tree),
+    problems: treeProblems(g),
     height: tree.height(),
-    root: tree.root,
+    nodes: tree.size,
+    init,
   };
 }
 
-/** `slots [SEGMENT]`. */
-export function slots(g: Guest, segment?: number) {
+function visit(e: XenDmaInfo, cmp: VisitView["cmp"]): VisitView {
+  return {
+    dmaAddr: e.dmaAddr,
+    physAddr: e.physAddr,
+    size: e.size,
+    kind: e.kind,
+    segment: e.kind === "segment" ? e.index : null,
+    cmp,
+  };
+}
+
+/** `lookup bus` as a view. */
+export function busLookupView(r: BusLookup, treeHeight: number): BusLookupView {
+  const visited = r.visited.map((s) => visit(s.node as XenDmaInfo, s.cmp));
+  return {
+    bus: r.bus,
+    phys: r.phys,
+    found: r.found,
+    rule: r.rule,
+    segment: r.segment,
+    offset: r.offset,
+    node: r.node ? visit(r.node, "hit") : null,
+    visited,
+    treeHeight,
+  };
+}
+
+/** `lookup phys` as a view. */
+export function physLookupView(r: PhysLookup): PhysLookupView {
+  return { ...r };
+}
+
+/** The debug layer's live mapping that holds slot `i`, as an owner. */
+function ownerAt(g: Guest, i: number): SlotOwner | null {
+  const m = g.debugReport().live.find((e) =>
+    e.slot !== null && e.slot <= i && i < e.slot + e.nslots
+  );
+  return m ? { device: m.device, type: m.type, dir: m.dir, bus: m.bus, call: m.call } : null;
+}
+
+/** Groups consecutive used slots whose orig_addr steps by one slot into a run. */
+function origRuns(g: Guest, core: SwiotlbCore, first: number, end: number): OrigRun[] {
+  const runs: OrigRun[] = [];
+  const buffers = g.buffers();
+  for (let i = first; i < end; i++) {
+    if (core.freeRun[i] !== 0) continue;
+    const orig = core.origAddr[i];
+    const last = runs[runs.length - 1];
+    if (last && last.slot + last.count === i && last.orig + last.count * IO_TLB_SIZE === orig) {
+      last.count++;
+      continue;
+    }
+    const b = buffers.find((b) => b.phys <= orig && orig < b.phys + b.size);
+    runs.push({ slot: i, count: 1, orig, buffer: b?.name ?? null, offset: b ? orig - b.phys : 0 });
+  }
+  return runs;
+}
+
+/** `slots [SEGMENT]`: counters, used and free runs with their owners, busy segments. */
+export function slotsView(g: Guest, segment?: number): SlotsView {
   const core = g.core;
-  if (!core) return undefined;
+  if (!core) {
+    throw new LabError("No bounce pool: swiotlb-xen failed to initialise", "failed", "no-pool");
+  }
   const nseg = Math.ceil(core.nslabs / IO_TLB_SEGSIZE);
   if (segment !== undefined && (!Number.isInteger(segment) || segment < 0 || segment >= nseg)) {
-    throw new LabError(`No segment ${segment}: the pool has segments 0 to ${nseg - 1}`);
+    throw new LabError(
+      msg`No segment ${segment}: the pool has segments 0 to ${nseg - 1}`,
+      "usage",
+      "unknown-segment",
+    );
   }
   const first = segment === undefined ? 0 : segment * IO_TLB_SEGSIZE;
   const end = segment === undefined ? core.nslabs : Math.min(core.nslabs, first + IO_TLB_SEGSIZE);
   const list = Array.from(core.freeRun.subarray(first, end));
-  const runs: { start: number; count: number; used: boolean }[] = [];
-  const orig: { slot: number; orig: number }[] = [];
+  const runs: SlotRun[] = [];
   for (let i = first; i < end; i++) {
     const used = core.freeRun[i] === 0;
     const last = runs[runs.length - 1];
-    if (last && last.used === used && last.start + last.count === i) last.count++;
-    else runs.push({ start: i, count: 1, used });
-    if (used) orig.push({ slot: i, orig: core.origAddr[i] });
+    if (last && last.used === used && last.start + last.count === i) {
+      last.count++;
+      last.counterLast = core.freeRun[i];
+    } else {
+      runs.push({
+        start: i,
+        count: 1,
+        used,
+        counterFirst: core.freeRun[i],
+        counterLast: core.freeRun[i],
+        owner: used ? ownerAt(g, i) : null,
+      });
+    }
   }
-  return { nslabs: core.nslabs, index: core.hint, first, list, runs, orig };
+  const busy = [];
+  for (let j = 0; j < nseg; j++) {
+    const used = usedIn(core, j);
+    if (used > 0) {
+      busy.push({
+        index: j,
+        first: j * IO_TLB_SEGSIZE,
+        slots: Math.min(IO_TLB_SEGSIZE, core.nslabs - j * IO_TLB_SEGSIZE),
+        used,
+      });
+    }
+  }
+  return {
+    nslabs: core.nslabs,
+    hint: core.hint,
+    hintSegment: segmentOf(core.hint * IO_TLB_SIZE),
+    segment: segment ?? null,
+    first,
+    list,
+    used: list.filter((c) => c === 0).length,
+    segments: nseg,
+    busy,
+    freeSegments: nseg - busy.length,
+    runs,
+    orig: origRuns(g, core, first, end),
+  };
 }
 
 /**
@@ -106,16 +254,20 @@ export function slots(g: Guest, segment?: number) {
  * frame number is `phys >> 12` (so an identity-mapped ARM dom0's pfns equal its mfns),
  * while the domain indexes its p2m from its first page.
  */
-export function p2m(g: Guest, pfn: number, count: number) {
-  const base = g.domain.physBase / PAGE_SIZE;
-  const first = g.domain.nrPages > 0 ? base : 0;
-  if (!Number.isInteger(pfn) || pfn < first || pfn >= first + g.domain.nrPages) {
+export function p2mView(g: Guest, pfn: number, count: number): P2mView {
+  const dom = g.domain;
+  const base = dom.physBase / PAGE_SIZE;
+  const first = dom.nrPages > 0 ? base : 0;
+  if (!Number.isInteger(pfn) || pfn < first || pfn >= first + dom.nrPages) {
     throw new LabError(
-      `pfn ${formatHex(pfn)} is outside ${g.domain.name}'s memory (pfns ${formatHex(first)}-${
-        formatHex(first + g.domain.nrPages - 1)
+      msg`pfn ${addr(pfn)} is outside ${dom.name}'s memory (pfns ${addr(first)}-${
+        addr(first + dom.nrPages - 1)
       })`,
+      "usage",
+      "outside-memory",
     );
   }
-  const n = Math.min(count, first + g.domain.nrPages - pfn);
-  return g.domain.contiguityRuns(pfn - base, n).map((r) => ({ ...r, pfn: r.pfn + base }));
+  const n = Math.min(count, first + dom.nrPages - pfn);
+  const runs = dom.contiguityRuns(pfn - base, n).map((r) => ({ ...r, pfn: r.pfn + base }));
+  return { pfn, count: n, runs };
 }

@@ -7,37 +7,60 @@
  * @module
  */
 
-import { parseSize } from "../addr.ts";
+import { type Addr, parseAddr } from "../addr.ts";
 import { LabError } from "../errors.ts";
-import type { Guest } from "../guest/guest.ts";
+import type { Guest } from "../guest/mod.ts";
 
 /** Looks up `$name` variables. */
-export type Vars = ReadonlyMap<string, number>;
+export type Vars = ReadonlyMap<string, Addr>;
 
 /**
- * A number: `4096`, `0x1000`, `4K`, `$bus`, or a sum of those (`$bus+0x10`).
- * `what` names the argument in the error message.
+ * An address: `4096`, `0x1000`, `4K`, `$bus`, a sum of those (`$bus+0x10`), or the
+ * all-ones value `0xffffffffffffffff` on its own (it cannot be added to).
  */
-export function parseNum(text: string, vars: Vars, what = "number"): number {
+export function parseAddrArg(text: string, vars: Vars, what = "address"): Addr {
   const terms = text.split("+");
-  let sum = 0;
-  for (const raw of terms) {
+  const values = terms.map((raw) => {
     const t = raw.trim();
-    if (t.startsWith("$")) {
-      const v = vars.get(t.slice(1));
-      if (v === undefined) {
-        const known = [...vars.keys()].map((k) => "$" + k);
-        throw new LabError(
-          `Cannot parse ${what} "${text}": ${t} is not set` +
-            (known.length ? ` (set: ${known.join(", ")})` : " (map something first)"),
-        );
-      }
-      sum += v;
-    } else {
-      sum += parseSize(t, what);
+    if (!t.startsWith("$")) return parseAddr(t, what);
+    const v = vars.get(t.slice(1));
+    if (v === undefined) {
+      const known = [...vars.keys()].map((k) => "$" + k);
+      throw new LabError(
+        `Cannot parse ${what} "${text}": ${t} is not set` +
+          (known.length ? ` (set: ${known.join(", ")})` : " (map something first)"),
+        "usage",
+        "bad-number",
+      );
     }
+    return v;
+  });
+  if (values.length === 1) return values[0];
+  let sum = 0;
+  for (const v of values) {
+    if (typeof v !== "number") {
+      throw new LabError(
+        `Cannot parse ${what} "${text}": 0xffffffffffffffff cannot be added to`,
+        "usage",
+        "bad-number",
+      );
+    }
+    sum += v;
   }
   return sum;
+}
+
+/** A number below 2^52 (sizes, offsets, counts): {@link parseAddrArg} without all-ones. */
+export function parseNum(text: string, vars: Vars, what = "number"): number {
+  const v = parseAddrArg(text, vars, what);
+  if (typeof v !== "number") {
+    throw new LabError(
+      `Cannot parse ${what} "${text}": the all-ones value is no ${what}`,
+      "usage",
+      "bad-number",
+    );
+  }
+  return v;
 }
 
 /** True when the word names a buffer or device rather than a number. */

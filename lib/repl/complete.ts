@@ -6,7 +6,7 @@
  */
 
 import { isAbsolute, join } from "@std/path";
-import { PRESETS } from "../guest/guest.ts";
+import { PRESETS } from "../guest/mod.ts";
 import { cmdTable } from "./commands.ts";
 import { EXPECT_KEYWORDS } from "./expect.ts";
 import type { Session } from "./session.ts";

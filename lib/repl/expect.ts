@@ -6,9 +6,9 @@
  * @module
  */
 
-import { formatNumber } from "../addr.ts";
+import { jsonReplacer } from "../addr.ts";
 import { LabError } from "../errors.ts";
-import { parseBytes, parseNum } from "./args.ts";
+import { parseAddrArg, parseBytes, parseNum } from "./args.ts";
 import { toColonHex } from "./render/format.ts";
 import type { LastCommand, Session } from "./session.ts";
 
@@ -62,10 +62,36 @@ function result(s: Session): Record<string, unknown> {
   return last.json;
 }
 
-function show(v: unknown): string {
-  if (typeof v === "number") return formatNumber(v, 16);
+/** Fields that hold addresses (shown in the radix); every other number is a count or index. */
+const ADDRESS_FIELDS = new Set([
+  "bus",
+  "phys",
+  "dma_addr",
+  "phys_addr",
+  "pool_phys",
+  "dma_address",
+  "mask",
+  "dma_mask",
+  "coherent_mask",
+  "seg_boundary",
+  "orig",
+  "mfn",
+  "pfn",
+  "maddr",
+  "seg_dma_addr",
+  "seg_phys_addr",
+  "offset",
+  "phys_base",
+  "phys_end",
+]);
+
+/** A value as `expect` shows it: addresses in the session's radix, counts in decimal. */
+function show(s: Session, key: string, v: unknown): string {
+  if (typeof v === "number" || typeof v === "bigint") {
+    return ADDRESS_FIELDS.has(key) ? s.fmt.num(v) : v.toString(10);
+  }
   if (v === null || v === undefined) return "none";
-  return typeof v === "string" ? v : JSON.stringify(v);
+  return typeof v === "string" ? v : JSON.stringify(v, jsonReplacer);
 }
 
 /** Compares a field of the previous result with a number (or `none`). */
@@ -76,11 +102,11 @@ function field(s: Session, key: string, text: string | undefined): ExpectOutcome
     throw new LabError(`The previous command (${previous(s).verb}) has no "${key}" to check`);
   }
   const actual = json[key];
-  const want = text === "none" || text === "null" ? null : parseNum(text, s.vars, key);
+  const want = text === "none" || text === "null" ? null : parseAddrArg(text, s.vars, key);
   return {
     ok: actual === want,
-    expected: `${key} ${show(want)}`,
-    actual: `${key} ${show(actual)}`,
+    expected: `${key} ${show(s, key, want)}`,
+    actual: `${key} ${show(s, key, actual)}`,
   };
 }
 
@@ -147,8 +173,8 @@ export function checkExpectation(
       }
       const actual = json[key];
       // The value is read as the kind of thing the field holds.
-      const want = typeof actual === "number"
-        ? parseNum(v, s.vars, key)
+      const want = typeof actual === "number" || typeof actual === "bigint"
+        ? parseAddrArg(v, s.vars, key)
         : typeof actual === "boolean"
         ? v === "true"
         : actual === null
@@ -156,8 +182,8 @@ export function checkExpectation(
         : v;
       return {
         ok: actual === want,
-        expected: `${key} ${show(want)}`,
-        actual: `${key} ${show(actual)}`,
+        expected: `${key} ${show(s, key, want)}`,
+        actual: `${key} ${show(s, key, actual)}`,
       };
     }
     case "segments": {
@@ -165,13 +191,13 @@ export function checkExpectation(
       if (rest[0] !== "aligned" && rest[0] !== "misaligned") {
         throw new LabError("Expected 'expect segments aligned' or 'expect segments misaligned'");
       }
-      const rows = s.requireGuest().segments();
-      const bad = rows.filter((r) => !r.aligned).map((r) => r.index);
+      const v = s.requireGuest().segments();
+      const bad = v.misaligned;
       return {
         ok: (bad.length === 0) === (rest[0] === "aligned"),
         expected: `segments ${rest[0]}`,
         actual: bad.length === 0
-          ? `all ${rows.length} bus bases aligned to the segment size`
+          ? `all ${v.rows.length} bus bases aligned to the segment size`
           : `segment(s) ${bad.slice(0, 8).join(", ")} misaligned`,
       };
     }
@@ -199,13 +225,12 @@ export function checkExpectation(
       if (rest[0] !== "valid" && rest[0] !== "invalid") {
         throw new LabError("Expected 'expect tree valid' or 'expect tree invalid'");
       }
-      const t = s.requireGuest().tree();
-      const problems = t?.problems ?? [];
+      const problems = s.requireGuest().tree().problems;
       const valid = problems.length === 0;
       return {
         ok: valid === (rest[0] === "valid"),
         expected: `tree ${rest[0]}`,
-        actual: valid ? "tree valid" : `tree invalid: ${problems[0]}`,
+        actual: valid ? "tree valid" : `tree invalid: ${problems[0].message}`,
       };
     }
     case "bytes": {
@@ -256,9 +281,9 @@ export function checkExpectation(
     }
     case "stat": {
       words(rest, 2, "stat NAME N");
-      const stats = s.requireGuest().stats();
+      const stats: Record<string, number> = { ...s.requireGuest().stats() };
       const [name, v] = rest;
-      if (!(name in stats)) {
+      if (!Object.hasOwn(stats, name)) {
         throw new LabError(`No counter "${name}": counters are ${Object.keys(stats).join(", ")}`);
       }
       const want = parseNum(v, s.vars, name);

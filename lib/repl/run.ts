@@ -8,7 +8,9 @@
  */
 
 import { Argument, Command, CommanderError, Option } from "commander";
+import { jsonReplacer } from "../addr.ts";
 import { LabError } from "../errors.ts";
+import { errorHint } from "./render/words.ts";
 import type { LabEvent } from "../events.ts";
 import { cmdTable } from "./commands.ts";
 import type { Fmt } from "./render/format.ts";
@@ -173,6 +175,8 @@ function errorReply(e: unknown, session: Session): Reply {
   if (e instanceof LabError) {
     const notes: string[] = [];
     if (e instanceof UsageError) notes.push(`  usage: ${e.usage}`);
+    const hint = errorHint(e.code);
+    if (hint !== undefined) notes.push(`  hint: ${hint}`);
     if (e.kind === "refused" && session.guest?.config.policy === "checked") {
       notes.push(
         "  nothing changed (policy checked; use --policy faithful to see what Linux would do)",
@@ -180,7 +184,12 @@ function errorReply(e: unknown, session: Session): Reply {
     } else if (e.kind === "bug") {
       notes.push("  (the kernel would BUG() here)");
     }
-    return { json: {}, text: [], error: e.message, errorNotes: notes };
+    return {
+      json: hint === undefined ? { code: e.code } : { code: e.code, hint },
+      text: [],
+      error: e.render((x) => session.fmt.num(x)),
+      errorNotes: notes,
+    };
   }
   // Anything else is a bug in the lab, not in the user's line: say so, without a stack.
   const msg = e instanceof Error ? `${e.name}: ${e.message}` : String(e);
@@ -252,6 +261,8 @@ export function runLine(session: Session, line: string): LineResult {
       errorExpected: false,
     };
   }
-  const output = session.json ? [...nested, JSON.stringify(json)] : [...nested, ...text];
+  const output = session.json
+    ? [...nested, JSON.stringify(json, jsonReplacer)]
+    : [...nested, ...text];
   return { ok, output, json, error: reply.error, verb, quit: reply.quit };
 }

@@ -6,7 +6,8 @@
  * @module
  */
 
-import type { Guest } from "../guest/guest.ts";
+import type { Addr } from "../addr.ts";
+import type { Guest } from "../guest/mod.ts";
 import { LabError } from "../errors.ts";
 import { dirname, isAbsolute, resolve } from "@std/path";
 import { Fmt } from "./render/format.ts";
@@ -77,7 +78,7 @@ export class Session {
   /** `debug on|off` (the DMA-API debug layer is on by default in the REPL, SPEC §8). */
   debug = true;
   /** `$bus`, `$phys`, … set by map, alloc-coherent and friends. */
-  readonly vars = new Map<string, number>();
+  readonly vars = new Map<string, Addr>();
   last: LastCommand | undefined;
   /** Stack of scripts being run (`source` nests). */
   readonly where: Where[] = [];

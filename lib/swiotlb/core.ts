@@ -22,12 +22,16 @@
  */
 
 import {
+  type Addr,
   ALL_ONES,
+  type AllOnes,
   andMask,
   formatHex,
   IO_TLB_SEGSIZE,
   IO_TLB_SHIFT,
   IO_TLB_SIZE,
+  type Mask,
+  maskSlots,
 } from "../addr.ts";
 import {
   type Direction,
@@ -37,7 +41,7 @@ import {
   DMA_NONE,
   DMA_TO_DEVICE,
 } from "../direction.ts";
-import { LabError } from "../errors.ts";
+import { addr, LabError, msg } from "../errors.ts";
 import { EventLog } from "../events.ts";
 import type { PhysMemory } from "../memory.ts";
 
@@ -76,7 +80,7 @@ export interface MapSingleArgs {
   size: number;
   dir: Direction;
   /** dma_get_seg_boundary(dev): a mask of the form 2^n - 1; default 0xffffffff. */
-  segBoundary?: number;
+  segBoundary?: Mask;
 }
 
 /** Counters of the core (SPEC §9 `stats`). */
@@ -118,7 +122,7 @@ export interface LiveMapping {
 }
 
 /** How a call is named in undefined-behaviour events. */
-function unmapCall(tlbAddr: number, size: number, dir: Direction): string {
+function unmapCall(tlbAddr: Addr, size: number, dir: Direction): string {
   return `swiotlb_tbl_unmap_single(${formatHex(tlbAddr)}, ${size}, ${directionName(dir)})`;
 }
 
@@ -170,7 +174,7 @@ export class SwiotlbCore {
    * passes the same pair on every map, and `addr % (mask + 1)` is a float modulo.
    */
   #boundTbl = NaN;
-  #boundMask = NaN;
+  #boundMask: Mask = NaN;
   #offsetSlots = 0;
   #maxSlots = 1;
 
@@ -200,13 +204,18 @@ export class SwiotlbCore {
   }
 
   /** True when `addr` lies inside the pool (is_swiotlb_buffer). */
-  isSwiotlbBuffer(addr: number): boolean {
+  isSwiotlbBuffer(addr: Addr): boolean {
     return addr >= this.start && addr < this.end;
   }
 
-  /** Slot index of a pool address. */
-  slotIndex(addr: number): number {
-    return Math.floor((addr - this.start) / IO_TLB_SIZE);
+  /**
+   * Slot index of an address: `(tlb_addr - io_tlb_start) >> IO_TLB_SHIFT`. The all-ones
+   * value is computed as the kernel does, in 64-bit unsigned arithmetic truncated to its
+   * `int index` (for a pool at 0x180100000: -3146241, about 3 M slots before the array).
+   */
+  slotIndex(addr: Addr): number {
+    if (typeof addr === "number") return Math.floor((addr - this.start) / IO_TLB_SIZE);
+    return Number(BigInt.asIntN(32, BigInt.asUintN(64, addr - BigInt(this.start)) >> 11n));
   }
 
   /** Guest-physical address of a slot. */
@@ -219,7 +228,7 @@ export class SwiotlbCore {
    * bounce the original in for TO_DEVICE / BIDIRECTIONAL. Returns the slot's
    * guest-physical address, or {@link MAP_ERROR} when no run fits.
    */
-  mapSingle(args: MapSingleArgs): number {
+  mapSingle(args: MapSingleArgs): number | AllOnes {
     const { tblDmaAddr, orig, size, dir } = args;
     const mask = args.segBoundary ?? DEFAULT_SEG_BOUNDARY;
     if (!(size > 0)) {
@@ -233,7 +242,7 @@ export class SwiotlbCore {
       this.#boundTbl = tblDmaAddr;
       this.#boundMask = mask;
       this.#offsetSlots = Math.ceil(andMask(tblDmaAddr, mask) / IO_TLB_SIZE);
-      this.#maxSlots = Math.ceil((mask + 1) / IO_TLB_SIZE);
+      this.#maxSlots = maskSlots(mask);
     }
     const offsetSlots = this.#offsetSlots;
     const maxSlots = this.#maxSlots;
@@ -289,11 +298,11 @@ export class SwiotlbCore {
     if (end > nslabs) {
       // Only a pool whose last segment is short (a halved swiotlb= that is not a
       // multiple of 128, SPEC §5 step 4) gets here: its counters still count 128.
-      const problem = `map of ${size} bytes at slot ${found} runs ${
+      const problem = msg`map of ${size} bytes at slot ${found} runs ${
         end - nslabs
       } slot(s) past the end of the ${nslabs}-slot pool (short last segment)`;
-      if (this.policy === "checked") throw new LabError(problem, "refused");
-      this.#ub(`swiotlb_tbl_map_single(${formatHex(orig)}, ${size}): ${problem}`);
+      if (this.policy === "checked") throw new LabError(problem, "refused", "short-segment");
+      this.#ub(`swiotlb_tbl_map_single(${formatHex(orig)}, ${size}): ${problem.join("")}`);
     }
     for (let i = found; i < end; i++) list[i] = 0;
     // Renumber the free run that now ends at `found`, stopping at a segment's last slot
@@ -332,18 +341,19 @@ export class SwiotlbCore {
    * the slots back and merge them with the free run on their right (same segment) and
    * the free slots on their left. Returns the bytes copied.
    */
-  unmapSingle(tlbAddr: number, size: number, dir: Direction): number {
+  unmapSingle(tlbAddr: Addr, size: number, dir: Direction): number {
     const nslots = slotsFor(size);
     const index = this.slotIndex(tlbAddr);
     const problem = this.#unmapProblem(tlbAddr, index, nslots, size);
     if (problem) {
-      if (this.policy === "checked") throw new LabError(problem, "refused");
-      this.#ub(`${unmapCall(tlbAddr, size, dir)}: ${problem}`);
+      if (this.policy === "checked") throw problem;
+      this.#ub(`${unmapCall(tlbAddr, size, dir)}: ${problem.message}`);
     }
     const nslabs = this.nslabs;
     let copied = 0;
     const orig = index >= 0 && index < nslabs ? this.origAddr[index] : 0;
-    if (orig !== 0 && (dir === DMA_FROM_DEVICE || dir === DMA_BIDIRECTIONAL)) {
+    const out = dir === DMA_FROM_DEVICE || dir === DMA_BIDIRECTIONAL;
+    if (orig !== 0 && out && typeof tlbAddr === "number") {
       copied = this.#bounce(tlbAddr, orig, size, "out");
     }
     const last = index + nslots - 1;
@@ -402,7 +412,7 @@ export class SwiotlbCore {
    * swiotlb_tbl_sync_single: copy between bounce and original for the CPU (FROM_DEVICE,
    * BIDIRECTIONAL) or for the device (TO_DEVICE, BIDIRECTIONAL). Returns bytes copied.
    */
-  syncSingle(tlbAddr: number, size: number, dir: Direction, target: SyncTarget): number {
+  syncSingle(tlbAddr: Addr, size: number, dir: Direction, target: SyncTarget): number {
     if (dir === DMA_NONE) {
       throw new LabError(`BUG: swiotlb_tbl_sync_single with DMA_NONE`, "bug");
     }
@@ -412,11 +422,11 @@ export class SwiotlbCore {
     }, for ${target})`;
     const problem = this.#syncProblem(tlbAddr, size);
     if (problem) {
-      if (this.policy === "checked") throw new LabError(problem, "refused");
-      this.#ub(`${call}: ${problem}`);
+      if (this.policy === "checked") throw problem;
+      this.#ub(`${call}: ${problem.message}`);
     }
     this.stats.syncs++;
-    if (index < 0 || index >= this.nslabs) return 0;
+    if (index < 0 || index >= this.nslabs || typeof tlbAddr !== "number") return 0;
     const orig = this.origAddr[index] + (tlbAddr % IO_TLB_SIZE);
     if (target === "cpu") {
       if (dir === DMA_FROM_DEVICE || dir === DMA_BIDIRECTIONAL) {
@@ -459,40 +469,60 @@ export class SwiotlbCore {
     return n;
   }
 
-  #unmapProblem(tlbAddr: number, index: number, nslots: number, size: number): string | undefined {
-    if (!this.isSwiotlbBuffer(tlbAddr)) {
-      return `${formatHex(tlbAddr)} is outside the swiotlb pool [${formatHex(this.start)}, ${
-        formatHex(this.end)
-      })`;
-    }
+  #outside(tlbAddr: Addr): LabError {
+    return new LabError(
+      msg`${addr(tlbAddr)} is outside the swiotlb pool [${addr(this.start)}, ${addr(this.end)})`,
+      "refused",
+      "outside-pool",
+    );
+  }
+
+  #unmapProblem(tlbAddr: Addr, index: number, nslots: number, size: number): LabError | undefined {
+    if (!this.isSwiotlbBuffer(tlbAddr)) return this.#outside(tlbAddr);
     const mapped = this.#liveSize[index];
     if (mapped === 0) {
       const inside = this.mappingAt(index);
       return inside
-        ? `${formatHex(tlbAddr)} is inside the mapping at slot ${inside.index}, not its start`
-        : `slot ${index} (${formatHex(tlbAddr)}) is not mapped (double unmap?)`;
+        ? new LabError(
+          msg`${addr(tlbAddr)} is inside the mapping at slot ${inside.index}, not its start`,
+          "refused",
+          "not-mapped",
+        )
+        : new LabError(
+          msg`slot ${index} (${addr(tlbAddr)}) is not mapped (double unmap?)`,
+          "refused",
+          "not-mapped",
+        );
     }
     if (slotsFor(mapped) !== nslots) {
-      return `unmap of ${
-        formatHex(tlbAddr)
-      } with ${size} bytes, but it was mapped with ${mapped} bytes`;
+      return new LabError(
+        msg`unmap of ${addr(tlbAddr)} with ${size} bytes, but it was mapped with ${mapped} bytes`,
+        "refused",
+        "wrong-size",
+      );
     }
     return undefined;
   }
 
-  #syncProblem(tlbAddr: number, size: number): string | undefined {
-    if (!this.isSwiotlbBuffer(tlbAddr)) {
-      return `${formatHex(tlbAddr)} is outside the swiotlb pool [${formatHex(this.start)}, ${
-        formatHex(this.end)
-      })`;
+  #syncProblem(tlbAddr: Addr, size: number): LabError | undefined {
+    if (!this.isSwiotlbBuffer(tlbAddr) || typeof tlbAddr !== "number") {
+      return this.#outside(tlbAddr);
     }
     const m = this.mappingAt(this.slotIndex(tlbAddr));
-    if (!m) return `sync of ${formatHex(tlbAddr)}: no live mapping there`;
+    if (!m) {
+      return new LabError(
+        msg`sync of ${addr(tlbAddr)}: no live mapping there`,
+        "refused",
+        "not-mapped",
+      );
+    }
     const mStart = this.slotAddr(m.index);
     if (tlbAddr + size > mStart + m.size) {
-      return `sync of ${formatHex(tlbAddr)}+${size} runs past the mapping [${
-        formatHex(mStart)
-      }, +${m.size})`;
+      return new LabError(
+        msg`sync of ${addr(tlbAddr)}+${size} runs past the mapping [${addr(mStart)}, +${m.size})`,
+        "refused",
+        "out-of-range",
+      );
     }
     return undefined;
   }

@@ -1,16 +1,18 @@
 /**
  * Coherent memory of swiotlb-xen (SPEC §7): `xen_swiotlb_alloc_coherent` and
- * `xen_swiotlb_free_coherent`, 3.11 plus the RFC.
+ * `xen_swiotlb_free_coherent`, 3.11 plus the RFC. PV: pages that are beyond the coherent
+ * mask or not machine-contiguous are exchanged with Xen; autotranslate: always
+ * exchanged, and a `{phys, size, dma}` node goes into the bus→phys tree. 3.11's PV free
+ * never gives exchanged memory back (reproduced under faithful, reported as UB).
  *
  * @module
  */
 
-import { fls, formatHex } from "../addr.ts";
+import { type Addr, fls, formatHex, getOrder, orderBytes } from "../addr.ts";
 import type { Device } from "../dma/device.ts";
-import type { CoherentResult } from "../dma/ops.ts";
+import type { CoherentResult, FreeCoherentResult } from "../dma/ops.ts";
 import type { EventLog } from "../events.ts";
 import type { Policy } from "../swiotlb/mod.ts";
-import { getOrder } from "./init.ts";
 import { xenPhysToBus, type XenTranslation } from "./translate.ts";
 import {
   xenDmaAddEntry,
@@ -19,7 +21,7 @@ import {
   xenGetDmaInfoFromDma,
 } from "./tree.ts";
 
-/** A coherent buffer the engine handed out (needed to free it the way it was made). */
+/** A coherent buffer handed out (needed to free it the way it was made). */
 interface CoherentRecord {
   phys: number;
   size: number;
@@ -31,8 +33,8 @@ interface CoherentRecord {
 export class CoherentAllocator {
   readonly #t: XenTranslation & { readonly policy: Policy };
   readonly #events: EventLog;
-  readonly #records = new Map<number, CoherentRecord>();
-  /** PV free_coherent leaks counted (faithful). */
+  readonly #records = new Map<Addr, CoherentRecord>();
+  /** Low machine memory 3.11's PV free leaked (faithful). */
   leakedBytes = 0;
 
   constructor(t: XenTranslation & { readonly policy: Policy }, events: EventLog) {
@@ -40,88 +42,91 @@ export class CoherentAllocator {
     this.#events = events;
   }
 
-  /** xen_swiotlb_alloc_coherent (3.11 + RFC). */
+  /** xen_swiotlb_alloc_coherent; undefined when no memory could be had or exchanged. */
   alloc(dev: Device, size: number): CoherentResult | undefined {
     const t = this.#t;
+    const platform = t.platform;
     const order = getOrder(size);
-    const bytes = 4096 * 2 ** order;
-    const phys = t.platform.allocPages(bytes, bytes);
+    const bytes = orderBytes(order);
+    const phys = platform.allocPages(bytes, bytes);
     if (phys === undefined) return undefined;
     const mask = dev.coherentMask;
     const devAddr = xenPhysToBus(t, phys);
-    let bus = devAddr;
-    let exchanged = false;
-    let node: XenDmaInfo | null = null;
-    let why = "already under the coherent mask and machine-contiguous";
     if (
-      t.autotranslate || devAddr + size - 1 > mask ||
-      !t.platform.isMachineContiguous(phys, size)
+      !t.autotranslate && typeof devAddr === "number" && devAddr + size - 1 <= mask &&
+      platform.isMachineContiguous(phys, size)
     ) {
-      const bits = fls(mask);
-      const res = t.platform.createContiguousRegion(phys, order, bits);
-      if (!res.ok) {
-        t.platform.freePages(phys, bytes);
+      platform.memory.write(phys, new Uint8Array(size));
+      this.#records.set(devAddr, { phys, size, exchanged: false, node: null });
+      return { bus: devAddr, phys, size, exchanged: false, route: { code: "under-mask" } };
+    }
+    const bits = fls(mask);
+    const res = platform.createContiguousRegion(phys, order, bits);
+    if (!res.ok) {
+      platform.freePages(phys, bytes);
+      return undefined;
+    }
+    const bus = res.dmaHandle ?? (t.autotranslate ? 0 : platform.physToMachine(phys));
+    let node: XenDmaInfo | null = null;
+    if (t.autotranslate) {
+      node = { dmaAddr: bus, physAddr: phys, size: bytes, kind: "coherent", index: -1 };
+      const added = xenDmaAddEntry(t.tree, node);
+      if ("warning" in added) {
+        this.#events.log("swiotlb-xen", added.warning);
+        platform.destroyContiguousRegion(phys, order);
+        platform.freePages(phys, bytes);
         return undefined;
       }
-      exchanged = true;
-      bus = res.dmaHandle ?? (t.autotranslate ? 0 : t.platform.physToMachine(phys));
-      why = `exchanged with Xen for memory under ${bits} bits`;
-      if (t.autotranslate) {
-        node = { dmaAddr: bus, physAddr: phys, size: bytes, kind: "coherent", index: -1 };
-        const added = xenDmaAddEntry(t.tree, node);
-        if ("warning" in added) {
-          this.#events.log("swiotlb-xen", added.warning);
-          t.platform.destroyContiguousRegion(phys, order);
-          t.platform.freePages(phys, bytes);
-          return undefined;
-        }
-        why += "; bus→phys tree node added";
-      }
     }
-    t.platform.memory.write(phys, new Uint8Array(size));
-    this.#records.set(bus, { phys, size, exchanged, node });
-    return { bus, phys, size, exchanged, why };
+    platform.memory.write(phys, new Uint8Array(size));
+    this.#records.set(bus, { phys, size, exchanged: true, node });
+    return {
+      bus,
+      phys,
+      size,
+      exchanged: true,
+      route: { code: "exchanged", bits, treeNode: node !== null },
+    };
   }
 
-  /** xen_swiotlb_free_coherent; 3.11's PV leak of exchanged memory under faithful. */
-  free(
-    dev: Device,
-    phys: number,
-    bus: number,
-    size: number,
-  ): { leaked: boolean; why: string } {
+  /** xen_swiotlb_free_coherent. */
+  free(dev: Device, phys: number, bus: Addr, size: number): FreeCoherentResult {
     const t = this.#t;
+    const platform = t.platform;
     const order = getOrder(size);
-    const bytes = 4096 * 2 ** order;
+    const bytes = orderBytes(order);
     const rec = this.#records.get(bus);
+    this.#records.delete(bus);
     if (t.autotranslate) {
       const node = xenGetDmaInfoFromDma(t.tree, bus);
-      if (node !== null && node.kind === "coherent") xenDmaRemoveEntry(t.tree, node);
-      t.platform.destroyContiguousRegion(phys, order);
-      t.platform.freePages(phys, bytes);
-      this.#records.delete(bus);
-      return { leaked: false, why: "region destroyed and tree node erased" };
+      const erased = node !== null && node.kind === "coherent" && xenDmaRemoveEntry(t.tree, node);
+      platform.destroyContiguousRegion(phys, order);
+      platform.freePages(phys, bytes);
+      return {
+        leaked: false,
+        leakedBytes: 0,
+        how: erased ? "region-destroyed-node-erased" : "region-destroyed",
+      };
     }
     // 3.11 PV: destroy only if the handle is above the mask or the range straddles —
     // which an exchanged region never is, so the exchanged low memory is never returned.
-    const destroy = bus + size - 1 > dev.coherentMask ||
-      !t.platform.isMachineContiguous(phys, size);
+    const destroy = typeof bus !== "number" || bus + size - 1 > dev.coherentMask ||
+      !platform.isMachineContiguous(phys, size);
     const exchanged = rec?.exchanged ?? false;
-    let leaked = false;
     if (destroy || (exchanged && t.policy === "checked")) {
-      t.platform.destroyContiguousRegion(phys, order);
-    } else if (exchanged) {
-      leaked = true;
-      this.leakedBytes += bytes;
-      this.#events.ub(
-        "swiotlb-xen",
-        `xen_swiotlb_free_coherent(${formatHex(bus)}, ${size}): exchanged region below ${
-          formatHex(dev.coherentMask)
-        } is not destroyed, ${bytes} bytes of low machine memory leak (3.11)`,
-      );
+      platform.destroyContiguousRegion(phys, order);
+      platform.freePages(phys, bytes);
+      return { leaked: false, leakedBytes: 0, how: "region-destroyed" };
     }
-    t.platform.freePages(phys, bytes);
-    this.#records.delete(bus);
-    return { leaked, why: leaked ? "3.11 leaks the exchanged region (faithful)" : "freed" };
+    platform.freePages(phys, bytes);
+    if (!exchanged) return { leaked: false, leakedBytes: 0, how: "pages-freed" };
+    this.leakedBytes += bytes;
+    this.#events.ub(
+      "swiotlb-xen",
+      `xen_swiotlb_free_coherent(${formatHex(bus)}, ${size}): exchanged region below ${
+        formatHex(dev.coherentMask)
+      } is not destroyed, ${bytes} bytes of low machine memory leak (3.11)`,
+    );
+    return { leaked: true, leakedBytes: bytes, how: "leaked" };
   }
 }

@@ -7,7 +7,7 @@
  * @module
  */
 
-import { IO_TLB_SEGSIZE, IO_TLB_SIZE, PAGE_SHIFT, PAGE_SIZE } from "../addr.ts";
+import { getOrder, IO_TLB_SEGSIZE, IO_TLB_SIZE, PAGE_SHIFT } from "../addr.ts";
 import type { EventLog } from "../events.ts";
 import type { Policy } from "../swiotlb/mod.ts";
 import type { XenPlatform } from "../dma/platform.ts";
@@ -34,6 +34,38 @@ export interface FixupTry {
   segment: number;
   dmaBits: number;
   ok: boolean;
+  /** The failure was injected (SPEC §4), not Xen running out of low memory. */
+  injected: boolean;
+}
+
+/** The fixup of one attempt in numbers (SPEC §5 step 3). */
+export interface FixupSummary {
+  /** xen_create_contiguous_region calls (every try, failed ones too). */
+  exchanges: number;
+  /** Segments the fixup reached, and how many of them were made contiguous. */
+  segments: number;
+  okSegments: number;
+  /** dma_bits of the first and of the last try (it only grows: SPEC §5). */
+  dmaBitsFirst: number | null;
+  dmaBitsLast: number | null;
+  /** The first try that succeeded. */
+  firstSuccess: { segment: number; dmaBits: number } | null;
+  /** Tries that failed by fault injection. */
+  injectedFailures: number;
+}
+
+/** Sums up the tries of one attempt. */
+export function summarizeFixup(tries: readonly FixupTry[]): FixupSummary {
+  const first = tries.find((t) => t.ok);
+  return {
+    exchanges: tries.length,
+    segments: new Set(tries.map((t) => t.segment)).size,
+    okSegments: tries.filter((t) => t.ok).length,
+    dmaBitsFirst: tries.length ? tries[0].dmaBits : null,
+    dmaBitsLast: tries.length ? tries[tries.length - 1].dmaBits : null,
+    firstSuccess: first ? { segment: first.segment, dmaBits: first.dmaBits } : null,
+    injectedFailures: tries.filter((t) => !t.ok && t.injected).length,
+  };
 }
 
 /** One pass of the retry loop. */
@@ -56,13 +88,6 @@ export interface XenSwiotlbInit {
   /** Kernel-style messages, in order. */
   log: string[];
   attempts: InitAttempt[];
-}
-
-/** get_order(bytes): the smallest order with (PAGE_SIZE << order) >= bytes. */
-export function getOrder(bytes: number): number {
-  let order = 0;
-  while (PAGE_SIZE * 2 ** order < bytes) order++;
-  return order;
 }
 
 /** Options of {@link xenSwiotlbInit}. */
@@ -160,7 +185,7 @@ function fixup(
     let res;
     for (;;) {
       res = platform.createContiguousRegion(pstart, order, dmaBits);
-      tries.push({ segment: j, dmaBits, ok: res.ok });
+      tries.push({ segment: j, dmaBits, ok: res.ok, injected: !res.ok && res.injected === true });
       events.trace(
         "fixup",
         `segment ${j}: xen_create_contiguous_region(${

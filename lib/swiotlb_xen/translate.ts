@@ -4,10 +4,19 @@
  * guests (the RFC's segment array phys→bus, its red-black tree bus→phys), and the
  * lookups that show the path each took.
  *
+ * The two RFC revisions differ in how they take the offset inside a segment, cited as
+ * drgn cites commits:
+ * - `rfc-v1`: "[PATCH RFC 7/8] swiotlb-xen: support autotranslate guests" (Stefano
+ *   Stabellini, posted 2013-07-31, reviewed on 2013-08-02 — the seed thread): masks the
+ *   address with 256 KiB − 1, right only when the pool's phys and bus bases are 256 KiB
+ *   aligned; its tree is guarded by a spinlock.
+ * - `rfc` (default): the revision of the same patch that followed that review: subtracts
+ *   the segment's base, and stores the requested size in coherent nodes (SPEC §7).
+ *
  * @module
  */
 
-import { formatHex, SEGMENT_BYTES } from "../addr.ts";
+import { type Addr, pageOffset, SEGMENT_BYTES, segmentOf } from "../addr.ts";
 import { type Arch, dmaErrorCode } from "../dma/device.ts";
 import type { XenPlatform } from "../dma/platform.ts";
 import { type BusTree, type IntervalStep, type XenDmaInfo, xenGetDmaInfoFromDma } from "./tree.ts";
@@ -15,22 +24,51 @@ import { type BusTree, type IntervalStep, type XenDmaInfo, xenGetDmaInfoFromDma 
 /** The two RFC revisions (SPEC §6). */
 export type Variant = "rfc" | "rfc-v1";
 
-/** How `lookup phys` answered (SPEC §9). */
+/** Which rule a translation followed (SPEC §6). */
+export type LookupRule =
+  /** The RFC as revised: `seg[j].dma_addr + (phys - seg[j].phys_addr)` and back. */
+  | "rfc"
+  /** The first posting: `seg[j].dma_addr + (phys & (256K - 1))` and back. */
+  | "rfc-v1"
+  /** PV phys→bus: `p2m(pfn) << 12 | offset`. */
+  | "pv-p2m"
+  /** PV bus→phys: `m2p(mfn) << 12 | offset`. */
+  | "pv-m2p"
+  /** No swiotlb-xen: bus = guest-physical. */
+  | "direct";
+
+/** What `lookup phys` answers (SPEC §9). */
 export interface PhysLookup {
-  bus: number;
-  /** Segment index used, or null when the address is not in the pool / PV translation. */
+  phys: number;
+  bus: Addr;
+  /** False when the rule has no answer (autotranslate: outside the pool → error code). */
+  found: boolean;
+  rule: LookupRule;
+  /** Autotranslate: the array index `j = (phys - pool) / 256 KiB`, else the pool segment or null. */
   segment: number | null;
-  how: string;
+  /** seg[j].dma_addr and seg[j].phys_addr used by the RFC's arithmetic. */
+  segDmaAddr: number | null;
+  segPhysAddr: number | null;
+  /** The offset the rule added to seg[j].dma_addr. */
+  offset: number | null;
+  /** The pool's first byte (the index arithmetic starts there). */
+  poolPhys: number;
 }
 
-/** How `lookup bus` answered (SPEC §9). */
+/** What `lookup bus` answers (SPEC §9). */
 export interface BusLookup {
-  phys: number;
+  bus: Addr;
+  phys: Addr;
+  found: boolean;
+  rule: LookupRule;
+  /** The segment the answer lies in, or null. */
   segment: number | null;
-  /** The tree node found, if any (segment or coherent). */
+  /** The tree node found, if any (segment, coherent or lab-inserted). */
   node: XenDmaInfo | null;
+  /** The offset the rule added to node.phys_addr. */
+  offset: number | null;
+  /** Every tree node compared on the way (autotranslate only). */
   visited: IntervalStep[];
-  how: string;
 }
 
 /** The translation state of one swiotlb-xen instance. */
@@ -45,91 +83,103 @@ export interface XenTranslation {
   readonly platform: XenPlatform;
 }
 
-const SEG_MASK = SEGMENT_BYTES - 1;
+/** The segment of a pool address, or null outside the pool. */
+export function segmentIn(t: XenTranslation, phys: Addr): number | null {
+  if (typeof phys !== "number" || phys < t.poolPhys || phys >= t.poolEnd) return null;
+  return segmentOf(phys - t.poolPhys);
+}
 
-/** xen_phys_to_bus (SPEC §6). */
-export function xenPhysToBus(t: XenTranslation, phys: number): number {
+/** xen_phys_to_bus (SPEC §6): PV through the p2m, autotranslate through the segment array. */
+export function xenPhysToBus(t: XenTranslation, phys: number): Addr {
   if (!t.autotranslate) return t.platform.physToMachine(phys);
-  if (phys < t.poolPhys || phys >= t.poolEnd) return dmaErrorCode(t.arch);
-  const s = t.seg[Math.floor((phys - t.poolPhys) / SEGMENT_BYTES)];
+  const j = segmentIn(t, phys);
+  if (j === null) return dmaErrorCode(t.arch);
+  const s = t.seg[j];
   return t.variant === "rfc" ? s.dmaAddr + (phys - s.physAddr) : s.dmaAddr + (phys % SEGMENT_BYTES);
 }
 
-/** xen_bus_to_phys (SPEC §6); the error code when the tree knows no such bus address. */
-export function xenBusToPhys(t: XenTranslation, bus: number, steps?: IntervalStep[]): number {
+/** xen_bus_to_phys (SPEC §6): PV through the m2p, autotranslate through the tree walk. */
+export function xenBusToPhys(t: XenTranslation, bus: Addr, steps?: IntervalStep[]): Addr {
   if (!t.autotranslate) {
-    const p = t.platform.machineToPhys(bus);
+    const p = typeof bus === "number" ? t.platform.machineToPhys(bus) : undefined;
     return p === undefined ? dmaErrorCode(t.arch) : p;
   }
   const e = xenGetDmaInfoFromDma(t.tree, bus, steps);
-  if (e === null) return dmaErrorCode(t.arch);
-  return t.variant === "rfc" ? e.physAddr + (bus - e.dmaAddr) : e.physAddr + (bus & SEG_MASK);
+  if (e === null || typeof bus !== "number") return dmaErrorCode(t.arch);
+  return t.variant === "rfc" ? e.physAddr + (bus - e.dmaAddr) : e.physAddr + (bus % SEGMENT_BYTES);
 }
 
-/** is_xen_swiotlb_buffer: PV — the frame is ours and inside the pool; autotranslate — always. */
-export function isXenSwiotlbBuffer(t: XenTranslation, bus: number): boolean {
+/**
+ * is_xen_swiotlb_buffer: PV — the frame is this guest's and inside the pool;
+ * autotranslate — always 1 (the RFC: every buffer it is asked about is a bounce buffer).
+ */
+export function isXenSwiotlbBuffer(t: XenTranslation, bus: Addr): boolean {
   if (t.autotranslate) return true;
+  if (typeof bus !== "number") return false;
   const p = t.platform.machineToPhys(bus);
   return p !== undefined && p >= t.poolPhys && p < t.poolEnd;
 }
 
-/** `lookup phys`: the translation and the path it took. */
+/** `lookup phys`: xen_phys_to_bus and the arithmetic it did. */
 export function lookupPhys(t: XenTranslation, phys: number): PhysLookup {
   const bus = xenPhysToBus(t, phys);
-  if (!t.autotranslate) {
-    return { bus, segment: segmentIn(t, phys), how: "PV: p2m(pfn) << 12 | offset" };
-  }
   const segment = segmentIn(t, phys);
+  const base = { phys, bus, segment, poolPhys: t.poolPhys };
+  if (!t.autotranslate) {
+    return {
+      ...base,
+      found: true,
+      rule: "pv-p2m",
+      segDmaAddr: null,
+      segPhysAddr: null,
+      offset: null,
+    };
+  }
+  const rule = t.variant;
   if (segment === null) {
-    return { bus, segment, how: "outside the pool: the RFC has no translation (DMA error code)" };
+    return { ...base, found: false, rule, segDmaAddr: null, segPhysAddr: null, offset: null };
   }
   const s = t.seg[segment];
   return {
-    bus,
-    segment,
-    how: t.variant === "rfc"
-      ? `seg[${segment}].dma_addr + (phys - seg[${segment}].phys_addr) = ${
-        formatHex(s.dmaAddr)
-      } + ${formatHex(phys - s.physAddr)}`
-      : `seg[${segment}].dma_addr + (phys & (256K - 1)) = ${formatHex(s.dmaAddr)} + ${
-        formatHex(phys % SEGMENT_BYTES)
-      }`,
+    ...base,
+    found: true,
+    rule,
+    segDmaAddr: s.dmaAddr,
+    segPhysAddr: s.physAddr,
+    offset: rule === "rfc" ? phys - s.physAddr : phys % SEGMENT_BYTES,
   };
 }
 
-/** `lookup bus`: the translation and every tree node compared on the way. */
-export function lookupBus(t: XenTranslation, bus: number): BusLookup {
+/** `lookup bus`: xen_bus_to_phys and every tree node compared on the way. */
+export function lookupBus(t: XenTranslation, bus: Addr): BusLookup {
   const visited: IntervalStep[] = [];
   const phys = xenBusToPhys(t, bus, t.autotranslate ? visited : undefined);
   if (!t.autotranslate) {
+    // The m2p knows a frame only when it is this guest's.
+    const found = typeof bus === "number" && t.platform.machineToPhys(bus) !== undefined;
     return {
+      bus,
       phys,
-      segment: phys === dmaErrorCode(t.arch) ? null : segmentIn(t, phys),
+      found,
+      rule: "pv-m2p",
+      segment: segmentIn(t, phys),
       node: null,
+      offset: found ? pageOffset(bus) : null,
       visited,
-      how: "PV: m2p(mfn) << 12 | offset",
     };
   }
-  const hit = visited.length > 0 && visited[visited.length - 1].cmp === "hit"
-    ? visited[visited.length - 1].node as XenDmaInfo
-    : null;
+  const last = visited[visited.length - 1];
+  const hit = last !== undefined && last.cmp === "hit" ? last.node as XenDmaInfo : null;
   return {
+    bus,
     phys,
+    found: hit !== null,
+    rule: t.variant,
     segment: hit && hit.kind === "segment" ? hit.index : null,
     node: hit,
+    offset: hit && typeof bus === "number"
+      ? (t.variant === "rfc" ? bus - hit.dmaAddr : bus % SEGMENT_BYTES)
+      : null,
     visited,
-    how: hit
-      ? (hit.kind === "segment"
-        ? `segment ${hit.index}`
-        : hit.kind === "coherent"
-        ? "coherent buffer"
-        : `node put in by 'tree insert' at phys ${formatHex(hit.physAddr)}`)
-      : "no node holds it",
   };
-}
-
-/** The segment of a pool address, or null outside the pool. */
-export function segmentIn(t: XenTranslation, phys: number): number | null {
-  if (phys < t.poolPhys || phys >= t.poolEnd) return null;
-  return Math.floor((phys - t.poolPhys) / SEGMENT_BYTES);
 }

@@ -8,7 +8,7 @@
  * @module
  */
 
-import { formatHex } from "../addr.ts";
+import { type Addr, formatHex } from "../addr.ts";
 import { type RbNode, type RbProblem, RbTree } from "../rbtree.ts";
 
 /** struct xen_dma_info: one machine-contiguous region the guest knows the bus address of. */
@@ -122,9 +122,15 @@ export function xenDmaAddEntry(
  */
 export function xenGetDmaInfoFromDma(
   tree: BusTree,
-  bus: number,
+  bus: Addr,
   steps?: IntervalStep[],
 ): XenDmaInfo | null {
+  if (typeof bus !== "number") {
+    // All-ones lies above every interval (they all end below 2^53): the walk goes right
+    // to the end and finds nothing.
+    for (let n = tree.root; n !== null; n = n.right) steps?.push({ node: n.entry, cmp: "right" });
+    return null;
+  }
   const n = findInterval(tree, bus, steps);
   return n === null ? null : n.entry;
 }

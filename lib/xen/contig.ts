@@ -23,7 +23,8 @@ import type { Xen } from "./xen.ts";
 export type CreateContiguousResult =
   /** `dmaHandle` is absent exactly when the helper is the x86 autotranslate no-op. */
   | { ok: true; dmaHandle?: number }
-  | { ok: false; reason: string };
+  /** `injected`: the exchange failed by fault injection (SPEC §4). */
+  | { ok: false; reason: string; injected?: boolean };
 
 /** Result of {@link destroyContiguousRegion}. */
 export type DestroyContiguousResult = { ok: true } | { ok: false; reason: string };
@@ -96,7 +97,7 @@ export function createContiguousRegion(
   dom.zero(pstart, count * PAGE_SIZE);
   const inPfns = Array.from({ length: count }, (_, i) => pfn + i);
   const r = exchange(xen, dom, { inPfns, inOrder: 0, outOrder: order, addressBits });
-  if (r.error !== undefined) return { ok: false, reason: r.error };
+  if (r.error !== undefined) return { ok: false, reason: r.error, injected: r.injected === true };
   return { ok: true, dmaHandle: r.outMfns[0] * PAGE_SIZE };
 }
 

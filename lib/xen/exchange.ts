@@ -43,6 +43,8 @@ export interface ExchangeResult {
   outMfns: number[];
   /** Why the exchange stopped short, when it did. */
   error?: string;
+  /** True when the failure was injected (SPEC §4 fault injection), not Xen's own. */
+  injected?: boolean;
 }
 
 /** The largest extent order `dom` may exchange: 10 for dom0, 9 for a domU (SPEC §4). */
@@ -124,12 +126,13 @@ function doExchange(xen: Xen, dom: Domain, req: ExchangeRequest): ExchangeResult
   const outSize = 2 ** outOrder;
   const chunks = inPfns.length / inPerChunk;
   for (let k = 0; k < chunks; k++) {
-    const done = (error: string): ExchangeResult => ({
+    const done = (error: string, fault = false): ExchangeResult => ({
       nrExchanged: k * inPerChunk,
       outMfns,
       error: `chunk ${k}: ${error}`,
+      ...(fault ? { injected: true } : {}),
     });
-    if (injected && injected.atChunk === k) return done(injected.reason);
+    if (injected && injected.atChunk === k) return done(injected.reason, true);
 
     // Gather the chunk's guest pages and check that they are the guest's own
     // (Xen's steal_page refuses anything else).

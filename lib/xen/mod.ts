@@ -44,4 +44,4 @@ export {
   translateDeviceAccess,
 } from "./iommu.ts";
 export { Faults, type FaultState, type InjectedFailure } from "./faults.ts";
-export { Xen, type XenOptions } from "./xen.ts";
+export { type FrameOwnerFact, Xen, type XenOptions } from "./xen.ts";

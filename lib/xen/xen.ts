@@ -18,6 +18,14 @@ import { Domain, type DomainConfig } from "./domain.ts";
 import { Faults } from "./faults.ts";
 import { DOMID_XEN, type FrameRun, FREE, Machine } from "./machine.ts";
 
+/** Who holds a machine frame. */
+export type FrameOwnerFact =
+  | { kind: "domain"; domid: number; pfn: number }
+  | { kind: "domain-no-m2p"; domid: number }
+  | { kind: "free" }
+  | { kind: "xen" }
+  | { kind: "outside" };
+
 /** Options of the {@link Xen} constructor. */
 export interface XenOptions {
   /** Machine memory in bytes (the REPL's default is 8 GiB). */
@@ -191,6 +199,20 @@ export class Xen {
       this.machine.freeRange(run.mfn, run.count);
     }
     this.domains.delete(dom.domid);
+  }
+
+  /** Who holds machine frame `mfn`, as facts (a face words them). */
+  frameOwner(mfn: number): FrameOwnerFact {
+    if (!Number.isInteger(mfn) || mfn < 0 || mfn >= this.machine.nrFrames) {
+      return { kind: "outside" };
+    }
+    const owner = this.machine.owner(mfn);
+    if (owner === FREE) return { kind: "free" };
+    if (owner === DOMID_XEN) return { kind: "xen" };
+    const index = this.machine.m2p(mfn);
+    if (index === undefined) return { kind: "domain-no-m2p", domid: owner };
+    const base = (this.domains.get(owner)?.physBase ?? 0) / PAGE_SIZE;
+    return { kind: "domain", domid: owner, pfn: index + base };
   }
 
   /** Who holds machine frame `mfn`: "dom1 pfn 0x…", "free", "xen" (for stray DMA reports). */

@@ -24,6 +24,7 @@
  */
 
 import fc from "fast-check";
+import type { Addr } from "../../lib/addr.ts";
 import {
   type Direction,
   DMA_BIDIRECTIONAL,
@@ -48,6 +49,7 @@ import {
   setupReal,
   sgRef,
 } from "./lab.ts";
+import { n as num } from "../_addr.ts";
 
 const SLOT = 2048;
 const SEGSIZE = 128;
@@ -251,7 +253,7 @@ export function checkInvariants(m: Model, r: Real): void {
   }
   // Every live mapping, direct ones included, as the DMA-API debug layer records them.
   if (g.debugEnabled) {
-    const key = (dev: string, phys: number, bus: number, size: number, dir: number) =>
+    const key = (dev: string, phys: number, bus: Addr, size: number, dir: number) =>
       `${dev} ${hex(phys)}→${hex(bus)}+${size}/${dirWord(dir as Direction)}`;
     const dbg = g.debugReport().live.map((e) => key(e.device, e.phys, e.bus, e.size, e.dir));
     const mod = m.maps.map((x) =>
@@ -302,7 +304,7 @@ function admit(m: Model, r: Real, mp: Mapping, resPhys: number | undefined): voi
   if (r.mode.kind === "pv" && !r.mode.force) {
     // SPEC §7 PV fast path iff dma_capable(p2m bus) and machine-contiguous, from the p2m.
     const first = Math.floor(phys / 4096);
-    const runs = r.g.p2m(first, Math.floor((phys + mp.size - 1) / 4096) - first + 1);
+    const runs = r.g.p2m(first, Math.floor((phys + mp.size - 1) / 4096) - first + 1).runs;
     const bus = runs[0].mfn * 4096 + (phys - first * 4096);
     const fast = runs.length === 1 && capable("x86", dev.maskBits, bus, mp.size);
     if (fast === mp.bounced) {
@@ -511,8 +513,8 @@ function mapOne(
   const mustFit = m.freeSegments() >= 1;
   const res = r.g.map(dev, r.bufPhys[buf] + off, size, dir);
   if (res.error) {
-    if (mustFit || !res.why.includes("swiotlb buffer is full")) {
-      fail(`map failed with ${m.freeSegments()} free segment(s): ${res.why}`);
+    if (mustFit || res.failure?.code !== "swiotlb-full") {
+      fail(`map failed with ${m.freeSegments()} free segment(s): ${res.failure?.code}`);
     }
     out.push(`expect error "swiotlb buffer is full"`);
     COUNTS.poolFull++;
@@ -525,14 +527,14 @@ function mapOne(
     off,
     size,
     dir,
-    bus: res.bus,
+    bus: num(res.bus),
     bounced: res.bounced,
     slot: res.slot ?? -1,
     sg: -1,
   };
   // A driver checks every handle (dma_mapping_error), as the debug layer expects (SPEC §8).
-  out.push(`map-error ${dev} ${hex(res.bus)}`);
-  if (r.g.mappingError(dev, res.bus).error) fail(`dma_mapping_error says ${hex(res.bus)} failed`);
+  out.push(`map-error ${dev} ${hex(mp.bus)}`);
+  if (r.g.mappingError(dev, mp.bus).error) fail(`dma_mapping_error says ${hex(mp.bus)} failed`);
   m.maps.push(mp);
   if (mp.bounced) COUNTS.bounced++;
   else COUNTS.notBounced++;
@@ -601,7 +603,10 @@ export class DevWrite extends LabCommand {
     );
     const bytes = fill(this.pat, len);
     const w = r.g.dmaWrite(dev, mp.bus + off, bytes);
-    if (w.stray.length > 0) fail(`stray device write: ${w.stray.join("; ")}`);
+    const stray = w.pieces.filter((p) => p.stray);
+    if (stray.length > 0) {
+      fail(`stray device write: frames ${stray.map((p) => hex(p.mfn)).join(", ")}`);
+    }
     m.view(mp).set(bytes, off);
     checkView(m, r, mp);
   }
@@ -747,7 +752,9 @@ export class MapSgCmd extends LabCommand {
     };
     this.lines.push(`map-sg ${sgText(list)}`);
     const res = r.g.mapSg(dev, sgPhys(r, this.elems), this.dir);
-    if (res.error) fail(`map-sg failed with ${m.freeSegments()} free segment(s): ${res.why}`);
+    if (res.error) {
+      fail(`map-sg failed with ${m.freeSegments()} free segment(s): ${res.failure?.failure.code}`);
+    }
     if (res.elements.length !== this.elems.length) {
       fail(`map-sg returned ${res.elements.length} elements for ${this.elems.length}`);
     }

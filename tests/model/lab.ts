@@ -141,7 +141,7 @@ const PAD = "buf alloc pad 2M";
 export const MAX_MAP = 65536;
 
 /** Formats an address the way the REPL reads it. */
-export function hex(n: number): string {
+export function hex(n: number | bigint): string {
   return "0x" + n.toString(16);
 }
 
@@ -264,7 +264,7 @@ export function setupReal(mode: ModeSpec, seed: number): Real {
   if (!g) throw new Error("bench setup: no guest");
   if (!g.init.ok) throw new Error(`bench setup: init failed (${g.init.log.join("; ")})`);
   g.events.drain();
-  const segs = g.segments();
+  const segs = g.segments().rows;
   const linearBus = segs.length === 0 ||
     segs.every((s, j) => s.dmaAddr === segs[0].dmaAddr + j * 128 * 2048);
   return {

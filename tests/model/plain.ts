@@ -43,6 +43,7 @@ import {
   setupReal,
 } from "./lab.ts";
 import { patternArb, sizeArb } from "./exact.ts";
+import { n as num } from "../_addr.ts";
 
 /** One step of a driver; indices are resolved against the live state when it runs. */
 export type PlainOp =
@@ -200,16 +201,17 @@ function step(s: PlainState, r: Real, op: PlainOp): boolean {
       const dev = DEVICES[op.dev].name;
       out.push(`map ${dev} ${bufRef(op.buf, off)} ${size} ${dirWord(op.dir)}`);
       const res = g.map(dev, r.bufPhys[op.buf] + off, size, op.dir);
-      if (res.error) fail(`map failed: ${res.why}`);
-      out.push(`map-error ${dev} ${hex(res.bus)}`);
-      if (g.mappingError(dev, res.bus).error) fail(`dma_mapping_error says ${hex(res.bus)} failed`);
+      if (res.error) fail(`map failed: ${res.failure?.code}`);
+      const bus = num(res.bus);
+      out.push(`map-error ${dev} ${hex(bus)}`);
+      if (g.mappingError(dev, bus).error) fail(`dma_mapping_error says ${hex(bus)} failed`);
       s.maps.push({
         dev: op.dev,
         buf: op.buf,
         off,
         size,
         dir: op.dir,
-        bus: res.bus,
+        bus: num(res.bus),
         owner: "device",
         written: new Uint8Array(size),
       });
@@ -224,7 +226,10 @@ function step(s: PlainState, r: Real, op: PlainOp): boolean {
       out.push(`dma write ${dev} ${hex(m.bus + off)} ${len} --pattern ${hexBytes(op.pat)}`);
       const bytes = fill(op.pat, len);
       const w = g.dmaWrite(dev, m.bus + off, bytes);
-      if (w.stray.length > 0) fail(`stray device write: ${w.stray.join("; ")}`);
+      const stray = w.pieces.filter((p) => p.stray);
+      if (stray.length > 0) {
+        fail(`stray device write: frames ${stray.map((p) => hex(p.mfn)).join(", ")}`);
+      }
       s.bytes[m.buf].set(bytes, m.off + off);
       s.known[m.buf].fill(1, m.off + off, m.off + off + len);
       m.written.fill(1, off, off + len);

@@ -8,20 +8,31 @@
 import { bitsFromMask, maskFromBits } from "../../addr.ts";
 import { type Direction, directionName, parseDirection } from "../../direction.ts";
 import { LabError } from "../../errors.ts";
-import type { SyncTarget } from "../../swiotlb/mod.ts";
+import type { DmaAccessView } from "../../guest/mod.ts";
+import type { SyncTarget } from "../../dma/ops.ts";
 import {
   fillPattern,
+  parseAddrArg,
   parseBytes,
   parseNum,
   parsePhysRef,
   parseSgElem,
   type SgRef,
 } from "../args.ts";
-import { hexdump, sizeArg, toColonHex, toHex } from "../render/format.ts";
-import { mapJson, renderCopied, renderMap, renderSg, sgJson } from "../render/dma.ts";
+import { hexdump, toColonHex, toHex } from "../render/format.ts";
+import {
+  mapError,
+  mapJson,
+  renderCoherent,
+  renderCopied,
+  renderMap,
+  renderSg,
+  sgError,
+  sgJson,
+} from "../render/dma.ts";
 import { next } from "../render/guest.ts";
+import { freeWords, ownerWords } from "../render/words.ts";
 import type { ArgSpec, CommandSpec, Ctx, OptSpec } from "../table.ts";
-import { quoteWord, tokenize } from "../tokenize.ts";
 
 const DIRS = ["to", "from", "bidi", "none"] as const;
 
@@ -64,14 +75,6 @@ function sgArgs(ctx: Ctx, words: string[]): { dev: string; elems: SgRef[]; dir: 
   const g = ctx.session.requireGuest();
   const elems = rest.slice(0, -1).map((e) => parseSgElem(e, g, ctx.session.vars));
   return { dev, elems, dir };
-}
-
-/**
- * The line as the DMA-API debug layer names the call ("map nic rx 8K to"), comment
- * dropped (SPEC §8: each mapping remembers the call that made it).
- */
-function call(ctx: Ctx): { call: string } {
-  return { call: tokenize(ctx.line).map((t) => quoteWord(t.text)).join(" ") };
 }
 
 const PAGE: OptSpec = {
@@ -121,19 +124,14 @@ export const dmaCommands: CommandSpec[] = [
       const ref = parsePhysRef(where, g, s.vars);
       const size = parseNum(sizeText, s.vars, "size");
       const dir = dirOf(dirText);
-      const r = g.map(dev, ref.phys, size, dir, { page: o.page === true, ...call(ctx) });
-      const text = renderMap(r, dev, size, dir, s.fmt);
-      if (r.error) {
-        return {
-          json: mapJson(r, size, dir),
-          text,
-          error: `map of ${size} bytes for ${dev} failed: ${r.why}`,
-        };
-      }
+      const r = g.map(dev, ref.phys, size, dir, o.page === true);
+      const c = { dev, size, dir, arch: g.config.arch };
+      const text = renderMap(r, c, s.fmt);
+      if (r.error) return { json: mapJson(r, c), text, error: mapError(r, c, s.fmt) };
       s.vars.set("bus", r.bus);
       s.vars.set("phys", r.phys);
       if (r.slot !== null) s.vars.set("slot", r.slot);
-      return { json: mapJson(r, size, dir), text };
+      return { json: mapJson(r, c), text };
     },
   },
   {
@@ -145,12 +143,9 @@ export const dmaCommands: CommandSpec[] = [
     needsGuest: true,
     run: (ctx, [dev, bus, size, dir], o) => {
       const s = ctx.session;
-      const b = parseNum(bus, s.vars, "bus address");
+      const b = parseAddrArg(bus, s.vars, "bus address");
       const d = dirOf(dir);
-      const r = s.requireGuest().unmap(dev, b, parseNum(size, s.vars, "size"), d, {
-        page: o.page === true,
-        ...call(ctx),
-      });
+      const r = s.requireGuest().unmap(dev, b, parseNum(size, s.vars, "size"), d, o.page === true);
       return {
         json: { ok: true, copied: r.copied },
         text: renderCopied(
@@ -176,7 +171,7 @@ export const dmaCommands: CommandSpec[] = [
     needsGuest: true,
     run: (ctx, [dev, bus]) => {
       const s = ctx.session;
-      const b = parseNum(bus, s.vars, "bus address");
+      const b = parseAddrArg(bus, s.vars, "bus address");
       const g = s.requireGuest();
       const r = g.mappingError(dev, b);
       const fmt = s.fmt;
@@ -201,10 +196,10 @@ export const dmaCommands: CommandSpec[] = [
     needsGuest: true,
     run: (ctx, [dev, bus, size, dir], o) => {
       const s = ctx.session;
-      const b = parseNum(bus, s.vars, "bus address");
+      const b = parseAddrArg(bus, s.vars, "bus address");
       const d = dirOf(dir);
       const t = target(o.for);
-      const r = s.requireGuest().sync(dev, b, parseNum(size, s.vars, "size"), d, t, call(ctx));
+      const r = s.requireGuest().sync(dev, b, parseNum(size, s.vars, "size"), d, t);
       return {
         json: { ok: true, copied: r.copied, for: t },
         text: renderCopied(`sync ${s.fmt.num(b)} for ${t}`, r.copied, d, t === "cpu", s.fmt),
@@ -221,10 +216,11 @@ export const dmaCommands: CommandSpec[] = [
     run: (ctx, words) => {
       const s = ctx.session;
       const { dev, elems, dir } = sgArgs(ctx, words);
-      const r = s.requireGuest().mapSg(dev, elems, dir, call(ctx));
-      const text = renderSg(r, s.fmt);
+      const g = s.requireGuest();
+      const r = g.mapSg(dev, elems, dir);
+      const text = renderSg(r, dev, s.fmt);
       if (r.error) {
-        return { json: sgJson(r), text, error: `map-sg for ${dev} failed: ${r.why}` };
+        return { json: sgJson(r), text, error: sgError(r, dev, g.config.arch, s.fmt) };
       }
       if (r.elements.length > 0) s.vars.set("bus", r.elements[0].dmaAddress);
       text.push("  " + next(s.fmt, `unmap-sg ${words.join(" ")}`));
@@ -241,7 +237,7 @@ export const dmaCommands: CommandSpec[] = [
     run: (ctx, words) => {
       const s = ctx.session;
       const { dev, elems, dir } = sgArgs(ctx, words);
-      const r = s.requireGuest().unmapSg(dev, elems, dir, call(ctx));
+      const r = s.requireGuest().unmapSg(dev, elems, dir);
       return {
         json: { ok: true, copied: r.copied },
         text: renderCopied(`unmapped ${elems.length} element(s)`, r.copied, dir, true, s.fmt),
@@ -259,7 +255,7 @@ export const dmaCommands: CommandSpec[] = [
       const s = ctx.session;
       const { dev, elems, dir } = sgArgs(ctx, words);
       const t = target(o.for);
-      const r = s.requireGuest().syncSg(dev, elems, dir, t, call(ctx));
+      const r = s.requireGuest().syncSg(dev, elems, dir, t);
       return {
         json: { ok: true, copied: r.copied, for: t },
         text: renderCopied(
@@ -282,20 +278,12 @@ export const dmaCommands: CommandSpec[] = [
     run: (ctx, [dev, size]) => {
       const s = ctx.session;
       const n = parseNum(size, s.vars, "size");
-      const r = s.requireGuest().allocCoherent(dev, n, call(ctx));
+      const r = s.requireGuest().allocCoherent(dev, n);
       s.vars.set("bus", r.bus);
       s.vars.set("phys", r.phys);
-      const fmt = s.fmt;
       return {
-        json: { bus: r.bus, phys: r.phys, size: r.size, exchanged: r.exchanged, why: r.why },
-        text: [
-          `coherent ${fmt.size(r.size)} for ${dev}: phys ${fmt.num(r.phys)}, bus ${
-            fmt.num(r.bus)
-          }` +
-          (r.exchanged ? ` (${fmt.yellow("exchanged")})` : ""),
-          `  ${r.why}`,
-          "  " + next(fmt, `free-coherent ${dev} ${fmt.num(r.bus)} ${sizeArg(n)}`, "tree"),
-        ],
+        json: { bus: r.bus, phys: r.phys, size: r.size, exchanged: r.exchanged, reason: r.route },
+        text: renderCoherent(r, dev, s.fmt),
       };
     },
   },
@@ -308,13 +296,13 @@ export const dmaCommands: CommandSpec[] = [
     needsGuest: true,
     run: (ctx, [dev, bus, size]) => {
       const s = ctx.session;
-      const b = parseNum(bus, s.vars, "bus address");
-      const r = s.requireGuest().freeCoherent(dev, b, parseNum(size, s.vars, "size"), call(ctx));
+      const b = parseAddrArg(bus, s.vars, "bus address");
+      const r = s.requireGuest().freeCoherent(dev, b, parseNum(size, s.vars, "size"));
       return {
-        json: { ok: true, leaked: r.leaked, why: r.why },
+        json: { ok: true, leaked: r.leaked, leaked_bytes: r.leakedBytes, how: r.how },
         text: [
-          `freed coherent ${s.fmt.num(b)}: ${r.why}` +
-          (r.leaked ? " — " + s.fmt.yellow("memory leaked") : ""),
+          `freed coherent ${s.fmt.num(b)}: ${freeWords(r.how)}` +
+          (r.leaked ? " — " + s.fmt.yellow(`${r.leakedBytes} bytes leaked`) : ""),
         ],
       };
     },
@@ -328,14 +316,17 @@ export const dmaCommands: CommandSpec[] = [
     needsGuest: true,
     run: (ctx, [dev, bus, len]) => {
       const s = ctx.session;
-      const b = parseNum(bus, s.vars, "bus address");
+      const b = parseAddrArg(bus, s.vars, "bus address");
       const r = s.requireGuest().dmaRead(dev, b, parseNum(len, s.vars, "length"));
       const fmt = s.fmt;
+      const bytes = r.bytes;
       return {
-        json: { bytes: toHex(r.bytes), frames: r.frames },
+        json: { bytes: toHex(bytes), pieces: piecesJson(r.pieces) },
         text: [
-          `${dev} read ${r.bytes.length} bytes at bus ${fmt.num(b)} from ${r.frames.join(", ")}:`,
-          ...hexdump(r.bytes, b, fmt),
+          `${dev} read ${bytes.length} bytes at bus ${fmt.num(r.bus)} from ${
+            r.pieces.map((p) => ownerWords(p.owner, fmt)).join(", ")
+          }:`,
+          ...hexdump(bytes, r.bus, fmt),
         ],
       };
     },
@@ -358,7 +349,7 @@ export const dmaCommands: CommandSpec[] = [
     needsGuest: true,
     run: (ctx, [dev, bus, data], o) => {
       const s = ctx.session;
-      const b = parseNum(bus, s.vars, "bus address");
+      const b = parseAddrArg(bus, s.vars, "bus address");
       const pattern = typeof o.pattern === "string" ? o.pattern : undefined;
       let bytes: Uint8Array;
       if (pattern !== undefined) {
@@ -372,15 +363,20 @@ export const dmaCommands: CommandSpec[] = [
         if (data === undefined) throw new LabError("dma write: give BYTES or --pattern P");
         bytes = parseBytes(data, ctx.quoted.has(data));
       }
-      const r = s.requireGuest().dmaWrite(dev, b, bytes);
+      const g = s.requireGuest();
+      const r = g.dmaWrite(dev, b, bytes);
       const fmt = s.fmt;
+      const stray = r.pieces.filter((p) => p.stray);
       return {
-        json: { written: bytes.length, frames: r.frames, stray: r.stray },
+        json: { written: bytes.length, pieces: piecesJson(r.pieces), stray: stray.length },
         text: [
-          `${dev} wrote ${bytes.length} bytes at bus ${fmt.num(b)} into ${r.frames.join(", ")}: ${
-            toColonHex(bytes)
-          }`,
-          ...r.stray.map((x) => "  " + fmt.err("stray write: ") + x),
+          `${dev} wrote ${bytes.length} bytes at bus ${fmt.num(r.bus)} into ${
+            r.pieces.map((p) => ownerWords(p.owner, fmt)).join(", ")
+          }: ${toColonHex(bytes)}`,
+          ...stray.map((p) =>
+            "  " + fmt.err("stray write: ") +
+            `machine frame ${fmt.num(p.mfn)} is not ${g.domain.name}'s: ${ownerWords(p.owner, fmt)}`
+          ),
         ],
       };
     },
@@ -416,6 +412,18 @@ export const dmaCommands: CommandSpec[] = [
     },
   },
 ];
+
+/** The pieces of a device access, for `--json`. */
+function piecesJson(pieces: DmaAccessView["pieces"]): Record<string, unknown>[] {
+  return pieces.map((p) => ({
+    bus: p.bus,
+    maddr: p.maddr,
+    len: p.len,
+    mfn: p.mfn,
+    owner: p.owner,
+    stray: p.stray,
+  }));
+}
 
 /** Directions offered by completion. */
 export const DIRECTION_WORDS: readonly string[] = DIRS;

@@ -8,8 +8,7 @@
 import { parseSize } from "../../addr.ts";
 import { LabError } from "../../errors.ts";
 import { EventLog } from "../../events.ts";
-import { Guest, type GuestInput, parseGuestFile, PRESETS } from "../../guest/guest.ts";
-import { parseSwiotlb } from "../../guest/config.ts";
+import { Guest, type GuestInput, parseGuestFile, parseSwiotlb, PRESETS } from "../../guest/mod.ts";
 import { fillPattern, parseBits, parseBytes, parseCount, parseNum } from "../args.ts";
 import { hexdump, toColonHex, toHex } from "../render/format.ts";
 import {
@@ -87,7 +86,8 @@ function startGuest(ctx: Ctx, input: GuestInput, extra: Record<string, unknown> 
   ctx.session.guest = g;
   ctx.session.vars.clear();
   if (g.init.ok) ctx.session.vars.set("pool", g.init.poolPhys);
-  return { json: { ...guestJson(g), ...extra }, text: renderGuest(g, ctx.session.fmt) };
+  const view = g.view();
+  return { json: { ...guestJson(view), ...extra }, text: renderGuest(view, ctx.session.fmt) };
 }
 
 const GUEST_NEW_OPTIONS = [
@@ -188,7 +188,8 @@ export const guestCommands: CommandSpec[] = [
     run: (ctx) => {
       const g = ctx.session.requireGuest();
       const fmt = ctx.session.fmt;
-      const text = renderGuest(g, fmt).slice(0, -1);
+      const view = g.view();
+      const text = renderGuest(view, fmt).slice(0, -1);
       const devices = g.devices();
       const buffers = g.buffers();
       text.push(devices.length ? "devices:" : "devices: none (device add NAME --mask 32)");
@@ -199,7 +200,7 @@ export const guestCommands: CommandSpec[] = [
       }
       return {
         json: {
-          ...guestJson(g),
+          ...guestJson(view),
           config: { ...g.config },
           devices: devices.map(deviceJson),
           buffers: buffers.map((b) => ({ buf: b.name, phys: b.phys, size: b.size })),
@@ -272,7 +273,7 @@ export const guestCommands: CommandSpec[] = [
     examples: ["device remove nic"],
     needsGuest: true,
     run: (ctx, [name]) => {
-      const r = ctx.session.requireGuest().removeDevice(name, { call: ctx.line.trim() });
+      const r = ctx.session.requireGuest().removeDevice(name);
       // The leaks are DMA-API debug reports: they print with the command's events.
       return {
         json: { device: name, removed: true, leaks: r.leaks },
@@ -323,17 +324,17 @@ export const guestCommands: CommandSpec[] = [
         align === undefined ? undefined : parseNum(align, vars, "alignment"),
       );
       vars.set(b.name, b.phys);
-      let runs: ReturnType<typeof g.p2m> | undefined;
-      try {
-        const first = Math.floor(b.phys / 4096);
-        runs = g.p2m(first, Math.floor((b.phys + b.size - 1) / 4096) - first + 1);
-      } catch {
-        // The frame listing is a courtesy: a buffer is usable without it.
-        runs = undefined;
-      }
+      const view = g.bufferView(b.name);
       return {
-        json: { buf: b.name, phys: b.phys, size: b.size },
-        text: renderBuffer(b, runs, ctx.session.fmt),
+        json: {
+          buf: b.name,
+          phys: b.phys,
+          size: b.size,
+          first_pfn: view.firstPfn,
+          last_pfn: view.lastPfn,
+          frames: view.frames,
+        },
+        text: renderBuffer(view, ctx.session.fmt),
       };
     },
   },

@@ -5,17 +5,21 @@
  */
 
 import { LabError } from "../../errors.ts";
-import { parseCount, parseNum } from "../args.ts";
+import { parseAddrArg, parseCount, parseNum } from "../args.ts";
 import {
+  lookupBusJson,
+  lookupPhysJson,
   renderLookupBus,
   renderLookupPhys,
   renderP2m,
   renderSegments,
   renderSlots,
   renderStats,
+  slotsJson,
 } from "../render/inspect.ts";
 import { drawTree, inorderLines, treeDot, validateLines } from "../render/tree.ts";
 import type { CommandSpec } from "../table.ts";
+import { ownerWords, useWords } from "../render/words.ts";
 
 const ADDR = { name: "ADDR", help: "an address: 0x7f841010, 4K, $bus+0x10" };
 
@@ -39,25 +43,8 @@ export const inspectCommands: CommandSpec[] = [
     needsGuest: true,
     run: (ctx, [addr]) => {
       const s = ctx.session;
-      const a = parseNum(addr, s.vars, "bus address");
-      const g = s.requireGuest();
-      const r = g.lookupBus(a);
-      return {
-        json: {
-          phys: r.phys,
-          segment: r.segment,
-          visited: r.visited.map((v) => v.dmaAddr),
-          found: r.found,
-          how: r.how,
-          steps: r.visited.map((v) => ({
-            dma_addr: v.dmaAddr,
-            phys_addr: v.physAddr,
-            size: v.size,
-            cmp: v.cmp,
-          })),
-        },
-        text: renderLookupBus(a, r, g.tree()?.height ?? 0, s.fmt),
-      };
+      const r = s.requireGuest().lookupBus(parseAddrArg(addr, s.vars, "bus address"));
+      return { json: lookupBusJson(r), text: renderLookupBus(r, s.fmt) };
     },
   },
   {
@@ -69,12 +56,8 @@ export const inspectCommands: CommandSpec[] = [
     needsGuest: true,
     run: (ctx, [addr]) => {
       const s = ctx.session;
-      const a = parseNum(addr, s.vars, "address");
-      const r = s.requireGuest().lookupPhys(a);
-      return {
-        json: { bus: r.bus, segment: r.segment, found: r.found, how: r.how },
-        text: renderLookupPhys(a, r, s.fmt),
-      };
+      const r = s.requireGuest().lookupPhys(parseNum(addr, s.vars, "address"));
+      return { json: lookupPhysJson(r), text: renderLookupPhys(r, s.fmt) };
     },
   },
   {
@@ -85,26 +68,24 @@ export const inspectCommands: CommandSpec[] = [
     examples: ["segments", "segments --all"],
     needsGuest: true,
     run: (ctx, _args, o) => {
-      const g = ctx.session.requireGuest();
-      const rows = g.segments();
+      const v = ctx.session.requireGuest().segments();
       return {
         json: {
-          segments: rows.map((r) => ({
+          misaligned: v.misaligned,
+          segments: v.rows.map((r) => ({
             index: r.index,
             dma_addr: r.dmaAddr,
             phys_addr: r.physAddr,
             size: r.size,
+            slots: r.slots,
             slots_in_use: r.slotsInUse,
             aligned: r.aligned,
+            misalignment: r.misalignment,
             mfn_first: r.mfnFirst,
             mfn_last: r.mfnLast,
           })),
         },
-        text: rows.length ? renderSegments(rows, ctx.session.fmt, o.all === true) : [
-          `no segment array: ${
-            g.init.swiotlbXen ? "swiotlb-xen failed to initialise" : g.init.reason
-          }`,
-        ],
+        text: renderSegments(v, ctx.session.fmt, o.all === true),
       };
     },
   },
@@ -131,11 +112,12 @@ export const inspectCommands: CommandSpec[] = [
       const g = s.requireGuest();
       const fmt = s.fmt;
       const t = g.tree();
-      if (!t) {
-        if (typeof o.dot === "string") throw new LabError(`No tree to write: ${g.init.reason}`);
+      if (!t.present) {
+        const why = useWords(t.init.use);
+        if (typeof o.dot === "string") throw new LabError(`No tree to write: ${why}`);
         return {
           json: { preorder: [], valid: true, problems: [], nodes: 0, height: 0 },
-          text: [`no bus→phys tree: ${g.init.reason}`],
+          text: [`no bus→phys tree: ${why}`],
         };
       }
       const json: Record<string, unknown> = {
@@ -145,10 +127,13 @@ export const inspectCommands: CommandSpec[] = [
           size: r.size,
           color: r.color,
           kind: r.kind,
+          segment: r.segment,
           path: r.path,
+          slots_in_use: r.slotsInUse,
         })),
         valid: t.problems.length === 0,
-        problems: t.problems,
+        problems: t.problems.map((p) => p.message),
+        problem_details: t.problems,
         nodes: t.preorder.length,
         height: t.height,
       };
@@ -170,10 +155,10 @@ export const inspectCommands: CommandSpec[] = [
       }
       let focus: string | undefined;
       if (typeof o.around === "string") {
-        const a = parseNum(o.around, s.vars, "bus address");
-        const hit = t.inorder.find((r) => r.dmaAddr <= a && a < r.dmaAddr + r.size);
-        if (!hit) throw new LabError(`No tree node holds bus address ${fmt.num(a)}`);
-        focus = hit.path;
+        const a = parseAddrArg(o.around, s.vars, "bus address");
+        const path = g.treePathAt(a);
+        if (path === null) throw new LabError(`No tree node holds bus address ${fmt.num(a)}`);
+        focus = path;
       }
       const maxDepth = typeof o.depth === "string"
         ? parseCount(o.depth, s.vars, "depth")
@@ -213,19 +198,7 @@ export const inspectCommands: CommandSpec[] = [
       const g = s.requireGuest();
       const seg = segText === undefined ? undefined : parseCount(segText, s.vars, "segment");
       const r = g.slots(seg);
-      if (!r) throw new LabError("No bounce pool: swiotlb-xen failed to initialise");
-      return {
-        json: {
-          nslabs: r.nslabs,
-          index: r.index,
-          list: r.list,
-          first: r.first,
-          segment: seg ?? null,
-          runs: r.runs,
-          orig: r.orig,
-        },
-        text: renderSlots(r, seg, s.fmt),
-      };
+      return { json: slotsJson(r), text: renderSlots(r, s.fmt) };
     },
   },
   {
@@ -240,11 +213,11 @@ export const inspectCommands: CommandSpec[] = [
     needsGuest: true,
     run: (ctx, [pfn, count]) => {
       const s = ctx.session;
-      const runs = s.requireGuest().p2m(
+      const v = s.requireGuest().p2m(
         parseNum(pfn, s.vars, "pfn"),
         count === undefined ? 16 : parseCount(count, s.vars, "count"),
       );
-      return { json: { runs }, text: renderP2m(runs, s.fmt) };
+      return { json: { pfn: v.pfn, count: v.count, runs: v.runs }, text: renderP2m(v, s.fmt) };
     },
   },
   {
@@ -259,10 +232,17 @@ export const inspectCommands: CommandSpec[] = [
       const r = s.requireGuest().m2p(parseNum(mfn, s.vars, "mfn"));
       const fmt = s.fmt;
       return {
-        json: { mfn: r.mfn, owner: r.owner, pfn: r.pfn ?? null, phys: r.phys ?? null },
+        json: {
+          mfn: r.mfn,
+          owner: r.owner.kind,
+          owner_domid: "domid" in r.owner ? r.owner.domid : null,
+          owner_pfn: r.owner.kind === "domain" ? r.owner.pfn : null,
+          pfn: r.pfn,
+          phys: r.phys,
+        },
         text: [
-          `mfn ${fmt.num(r.mfn)}: ${r.owner}` +
-          (r.phys === undefined ? "" : ` (guest phys ${fmt.num(r.phys)})`),
+          `mfn ${fmt.num(r.mfn)}: ${ownerWords(r.owner, fmt)}` +
+          (r.phys === null ? "" : ` (guest phys ${fmt.num(r.phys)})`),
         ],
       };
     },

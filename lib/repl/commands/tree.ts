@@ -7,11 +7,10 @@
  * @module
  */
 
-import { LabError } from "../../errors.ts";
-import { describeNode } from "../../swiotlb_xen/engine.ts";
 import { parseNum } from "../args.ts";
 import { plural, sizeArg } from "../render/format.ts";
 import { next } from "../render/guest.ts";
+import { nodeWords } from "../render/words.ts";
 import type { CommandSpec } from "../table.ts";
 
 /** The lab's tree verbs beyond `tree` itself. */
@@ -36,24 +35,17 @@ export const treeCommands: CommandSpec[] = [
     run: (ctx, [dmaText, physText, sizeText]) => {
       const s = ctx.session;
       const g = s.requireGuest();
-      const x = g.swiotlbXen;
-      if (!x) {
-        throw new LabError(
-          g.init.swiotlbXen
-            ? "No tree to insert into: swiotlb-xen failed to initialise"
-            : `No bus→phys tree: ${g.init.reason}`,
-        );
-      }
       const dma = parseNum(dmaText, s.vars, "dma_addr");
       const phys = parseNum(physText, s.vars, "phys_addr");
       const size = parseNum(sizeText, s.vars, "size");
-      const r = x.insertEntry(dma, phys, size);
+      const r = g.treeInsert(dma, phys, size);
       const fmt = s.fmt;
       const json: Record<string, unknown> = {
         ok: r.ok,
         dma_addr: dma,
         phys_addr: phys,
         size,
+        errno: r.errno,
         path: r.path,
         overlaps: r.overlaps.map((e) => ({
           dma_addr: e.dmaAddr,
@@ -62,25 +54,32 @@ export const treeCommands: CommandSpec[] = [
           kind: e.kind,
           index: e.kind === "segment" ? e.index : null,
         })),
-        nodes: x.tree.size,
+        nodes: r.nodes,
+        height: r.height,
       };
       const what = `phys ${fmt.num(phys)} -> dma ${fmt.num(dma)} (+${sizeArg(size)})`;
       if (!r.ok) {
         return {
           json,
           text: [],
-          error: `tree insert ${what}: xen_dma_add_entry refused it (-EFAULT): a node on its ` +
-            "way down has the same dma_addr or phys_addr",
+          error: `tree insert ${what}: xen_dma_add_entry refused it (${r.errno}, -EINVAL): a ` +
+            "node on its way down has the same dma_addr or phys_addr",
         };
       }
       const text = [
-        `inserted ${what} at ${r.path}; tree: ${
-          plural(x.tree.size, "node")
-        }, height ${x.tree.height()}`,
+        `inserted ${what} at ${r.path}; tree: ${plural(r.nodes, "node")}, height ${r.height}`,
       ];
       if (r.overlaps.length > 0) {
+        const names = r.overlaps.map((e) =>
+          nodeWords({
+            kind: e.kind,
+            segment: e.kind === "segment" ? e.index : null,
+            dmaAddr: e.dmaAddr,
+            size: e.size,
+          }, fmt)
+        );
         text.push(
-          "  " + fmt.err("overlaps") + ` ${r.overlaps.map(describeNode).join(", ")}: ` +
+          "  " + fmt.err("overlaps") + ` ${names.join(", ")}: ` +
             "the insert only compares dma_addr and phys_addr for equality",
         );
       }

@@ -1,12 +1,11 @@
 /**
- * Text views of the DMA API calls: what happened (bounced or fast path), why (the
- * engine's `why`), where (slots, segment, bounce phys, bus), what moved, and what to try
- * next (UX.md).
+ * Text and JSON views of the DMA API calls: what happened (bounced or fast path), why
+ * (the engine's reason code, worded by words.ts), where (slots, segment, bounce phys,
+ * bus), what moved, and what to try next (UX.md).
  *
  * @module
  */
 
-import { slotsFor } from "../../swiotlb/mod.ts";
 import {
   type Direction,
   directionName,
@@ -14,77 +13,101 @@ import {
   DMA_FROM_DEVICE,
   DMA_TO_DEVICE,
 } from "../../direction.ts";
-import type { MapResult, SgResult } from "../../dma/ops.ts";
+import type { CoherentResult, MapResult, SgResult } from "../../dma/ops.ts";
 import type { Fmt } from "./format.ts";
 import { sizeArg } from "./format.ts";
 import { next } from "./guest.ts";
+import { coherentWords, failureWords, routeWords } from "./words.ts";
 
 /** "slots 0-3 of segment 0". */
-function slotRange(slot: number, size: number, segment: number | null): string {
-  const n = slotsFor(size);
-  const range = n === 1 ? `slot ${slot}` : `slots ${slot}-${slot + n - 1}`;
+function slotRange(slot: number, nslots: number, segment: number | null): string {
+  const range = nslots === 1 ? `slot ${slot}` : `slots ${slot}-${slot + nslots - 1}`;
   return segment === null ? range : `${range} of segment ${segment}`;
 }
 
-/** The answer of `map` (also used for a failed map, after the error line). */
-export function renderMap(
-  r: MapResult,
-  dev: string,
-  size: number,
-  dir: Direction,
-  fmt: Fmt,
-): string[] {
+/** What the answer of `map` needs besides the result. */
+export interface MapContext {
+  dev: string;
+  size: number;
+  dir: Direction;
+  arch: string;
+}
+
+/** The error line of a failed map (said once: the answer's text does not repeat it). */
+export function mapError(r: MapResult, c: MapContext, fmt: Fmt): string {
+  const why = r.failure ? failureWords(r.failure, c.dev, c.arch, fmt) : "failed";
+  return `map of ${c.size} bytes for ${c.dev} failed: ${why}`;
+}
+
+/** The answer of `map` (for a failed map, the lines under the error). */
+export function renderMap(r: MapResult, c: MapContext, fmt: Fmt): string[] {
   const out: string[] = [];
   const bus = fmt.num(r.bus);
-  const d = directionShort(dir);
+  const d = directionShort(c.dir);
   if (r.error) {
-    out.push(`  ${r.why}`);
+    if (r.route.code !== "fast-path") {
+      out.push(`  it had to bounce: ${routeWords(r.route, c.dev, fmt)}`);
+    }
     out.push(`  dma handle ${bus} is the DMA error code: dma_mapping_error() catches it`);
     out.push("  " + next(fmt, "slots", "stats"));
     return out;
   }
   if (r.bounced) {
-    out.push(`${fmt.yellow("bounced")}: ${r.why}`);
-    out.push(
-      `  ${slotRange(r.slot ?? 0, size, r.segment)} → bounce phys ${fmt.num(r.phys)}, bus ${bus}`,
-    );
-    if (r.copied > 0) {
-      out.push(`  copied ${r.copied} bytes CPU → bounce (${directionName(dir)})`);
+    out.push(`${fmt.yellow("bounced")}: ${routeWords(r.route, c.dev, fmt)}`);
+    if (r.released && r.failure) {
+      out.push(`  ${fmt.err("warning")}: ${failureWords(r.failure, c.dev, c.arch, fmt)}`);
+      out.push(
+        `  ${slotRange(r.slot ?? 0, r.nslots, r.segment)} were taken and given back at once ` +
+          `(bounce phys ${fmt.num(r.phys)})`,
+      );
     } else {
       out.push(
-        `  nothing copied at map time (${directionName(dir)}: ` +
-          (dir === DMA_FROM_DEVICE ? "the device fills the bounce buffer)" : "no data to send)"),
+        `  ${slotRange(r.slot ?? 0, r.nslots, r.segment)} → bounce phys ${
+          fmt.num(r.phys)
+        }, bus ${bus}`,
+      );
+    }
+    if (r.copied > 0) {
+      out.push(`  copied ${r.copied} bytes CPU → bounce (${directionName(c.dir)})`);
+    } else {
+      out.push(
+        `  nothing copied at map time (${directionName(c.dir)}: ` +
+          (c.dir === DMA_FROM_DEVICE ? "the device fills the bounce buffer)" : "no data to send)"),
       );
     }
   } else {
-    out.push(`${fmt.green("fast path")} (no bounce): ${r.why}`);
+    out.push(`${fmt.green("fast path")} (no bounce): ${routeWords(r.route, c.dev, fmt)}`);
     out.push(`  phys ${fmt.num(r.phys)} → bus ${bus}`);
   }
-  const s = sizeArg(size);
-  const hints = dir === DMA_TO_DEVICE
-    ? [`dma read ${dev} ${bus} 16`, `unmap ${dev} ${bus} ${s} ${d}`]
+  const s = sizeArg(c.size);
+  const hints = c.dir === DMA_TO_DEVICE
+    ? [`dma read ${c.dev} ${bus} 16`, `unmap ${c.dev} ${bus} ${s} ${d}`]
     : [
-      `dma write ${dev} ${bus} ${s} --pattern a5`,
-      `sync ${dev} ${bus} ${s} ${d} --for cpu`,
-      `unmap ${dev} ${bus} ${s} ${d}`,
+      `dma write ${c.dev} ${bus} ${s} --pattern a5`,
+      `sync ${c.dev} ${bus} ${s} ${d} --for cpu`,
+      `unmap ${c.dev} ${bus} ${s} ${d}`,
     ];
   out.push(`  dma handle ${bus}   ${next(fmt, ...hints)}`);
   return out;
 }
 
-/** The `--json` object of `map` (SPEC §10). */
-export function mapJson(r: MapResult, size: number, dir: Direction): Record<string, unknown> {
+/** The `--json` object of `map` (SPEC §10 fields first, then every fact the text shows). */
+export function mapJson(r: MapResult, c: MapContext): Record<string, unknown> {
   return {
     bus: r.bus,
     phys: r.phys,
     bounced: r.bounced,
     slot: r.bounced ? r.slot : null,
     segment: r.bounced ? r.segment : null,
+    nslots: r.nslots,
+    slot_last: r.bounced && r.slot !== null ? r.slot + r.nslots - 1 : null,
     copied: r.copied,
-    size,
-    dir: directionShort(dir),
+    size: c.size,
+    dir: directionShort(c.dir),
     mapping_error: r.error,
-    why: r.why,
+    released: r.released,
+    reason: r.route,
+    failure: r.failure,
   };
 }
 
@@ -110,21 +133,35 @@ export function renderCopied(
   ];
 }
 
+/** The error line of a failed map-sg. */
+export function sgError(r: SgResult, dev: string, arch: string, fmt: Fmt): string {
+  const f = r.failure;
+  return f
+    ? `map-sg for ${dev} failed at element ${f.element}: ${
+      failureWords(f.failure, dev, arch, fmt)
+    }; ${f.undone} mapped element(s) undone`
+    : `map-sg for ${dev} failed`;
+}
+
 /** `map-sg`: one line per element. */
-export function renderSg(r: SgResult, fmt: Fmt): string[] {
+export function renderSg(r: SgResult, dev: string, fmt: Fmt): string[] {
   const out: string[] = [];
   out.push(
     r.error
-      ? `  dma_map_sg returned ${fmt.num(r.ret)}: ${r.why}`
-      : `dma_map_sg returned ${r.ret}: ${r.why}`,
+      ? `  dma_map_sg returned ${fmt.num(r.ret)}`
+      : `dma_map_sg returned ${r.ret}: ${r.elements.length} element(s) mapped, none merged`,
   );
+  // Each element's reason, said once for a run of elements that share it.
+  let said = "";
   r.elements.forEach((e, i) => {
+    const why = e.bounced && e.route ? routeWords(e.route, dev, fmt) : "";
+    if (why !== "" && why !== said) out.push(`  bounced because: ${why}`);
+    if (why !== "") said = why;
     const how = e.bounced ? `${fmt.yellow("bounced")} (slot ${e.slot})` : fmt.green("direct");
     out.push(
       `  [${i}] phys ${fmt.num(e.phys)} +${sizeArg(e.length)} → dma_address ${
         fmt.num(e.dmaAddress)
-      }` +
-        ` dma_length ${e.dmaLength}  ${how}`,
+      } dma_length ${e.dmaLength}  ${how}`,
     );
   });
   return out;
@@ -135,7 +172,7 @@ export function sgJson(r: SgResult): Record<string, unknown> {
   return {
     ret: r.ret,
     mapping_error: r.error,
-    why: r.why,
+    failure: r.failure,
     elements: r.elements.map((e) => ({
       phys: e.phys,
       length: e.length,
@@ -143,6 +180,17 @@ export function sgJson(r: SgResult): Record<string, unknown> {
       dma_length: e.dmaLength,
       bounced: e.bounced,
       slot: e.slot,
+      reason: e.route,
     })),
   };
+}
+
+/** `alloc-coherent`. */
+export function renderCoherent(r: CoherentResult, dev: string, fmt: Fmt): string[] {
+  return [
+    `coherent ${fmt.size(r.size)} for ${dev}: phys ${fmt.num(r.phys)}, bus ${fmt.num(r.bus)}` +
+    (r.exchanged ? ` (${fmt.yellow("exchanged")})` : ""),
+    `  ${coherentWords(r.route)}`,
+    "  " + next(fmt, `free-coherent ${dev} ${fmt.num(r.bus)} ${sizeArg(r.size)}`, "tree"),
+  ];
 }

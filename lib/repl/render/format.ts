@@ -6,7 +6,7 @@
  */
 
 import * as colors from "@std/fmt/colors";
-import { formatNumber, formatSize } from "../../addr.ts";
+import { formatNumber, formatSize, formatSizeArg } from "../../addr.ts";
 
 /** How numbers and colours come out; one per session, changed by `set radix`. */
 export class Fmt {
@@ -18,8 +18,11 @@ export class Fmt {
     this.color = color;
   }
 
-  /** An address or count in the session's radix (hex with 0x by default). */
-  num(x: number): string {
+  /**
+   * An address (or mask, pfn, mfn) in the session's radix: hex with 0x by default.
+   * Indices, counts and byte counts are never printed with this (they stay decimal).
+   */
+  num(x: number | bigint): string {
     return formatNumber(x, this.radix);
   }
 
@@ -28,7 +31,7 @@ export class Fmt {
     return formatSize(x);
   }
 
-  /** `[a, a+size)` as the tree and lookups show a bus interval. */
+  /** `[a,+256K)` as the tree and lookups show a bus interval. */
   interval(start: number, size: number): string {
     return `[${this.num(start)},+${sizeArg(size)})`;
   }
@@ -68,12 +71,7 @@ export function plural(n: number, word: string, many = word + "s"): string {
 }
 
 /** A size the way one would type it back: 8K, 2M, 256K, else a plain number. */
-export function sizeArg(n: number): string {
-  for (const [unit, scale] of [["G", 1024 ** 3], ["M", 1024 ** 2], ["K", 1024]] as const) {
-    if (n >= scale && n % scale === 0) return `${n / scale}${unit}`;
-  }
-  return String(n);
-}
+export const sizeArg: (n: number) => string = formatSizeArg;
 
 /** Lower-case hex of bytes, no separators (the `--json` "bytes" field). */
 export function toHex(bytes: Uint8Array): string {

@@ -7,10 +7,10 @@
  */
 
 import { IO_TLB_SIZE } from "../../addr.ts";
-import type { Device } from "../../dma/device.ts";
-import type { Buffer, Guest } from "../../guest/guest.ts";
+import type { BufferView, DeviceView as Device, GuestView } from "../../guest/mod.ts";
 import type { Fmt } from "./format.ts";
 import { plural, sizeArg } from "./format.ts";
+import { opsWords, useWords } from "./words.ts";
 
 /** `[next: a · b]`, the hint that ends most answers (UX.md). */
 export function next(fmt: Fmt, ...cmds: string[]): string {
@@ -18,7 +18,7 @@ export function next(fmt: Fmt, ...cmds: string[]): string {
 }
 
 /** "arm, autotranslated, no IOMMU, dom0". */
-function flavour(g: Guest): string {
+function flavour(g: GuestView): string {
   const c = g.config;
   return [
     c.arch,
@@ -30,56 +30,52 @@ function flavour(g: Guest): string {
   ].join(", ");
 }
 
-/** The fixup story of one init attempt in one line (SPEC §5 step 3). */
-function fixupLine(g: Guest, fmt: Fmt): string[] {
-  const out: string[] = [];
+/** The fixup story of each init attempt in one line (SPEC §5 step 3). */
+function fixupLines(g: GuestView, fmt: Fmt): string[] {
   const attempts = g.init.attempts;
-  attempts.forEach((a, k) => {
-    const where = a.poolPhys === undefined ? "no pool" : `pool at phys ${fmt.num(a.poolPhys)}`;
-    const bits = a.tries.map((t) => t.dmaBits);
-    const segs = new Set(a.tries.map((t) => t.segment)).size;
-    const ok = a.tries.filter((t) => t.ok).length;
-    const first = a.tries.find((t) => t.ok);
-    const story = a.tries.length === 0
+  return attempts.map((a, k) => {
+    const where = a.poolPhys === null ? "no pool" : `pool at phys ${fmt.num(a.poolPhys)}`;
+    const f = a.fixup;
+    const story = f.exchanges === 0
       ? ""
-      : `; fixup: ${plural(a.tries.length, "exchange")} for ${
-        plural(segs, "segment")
-      } (${ok} ok), dma_bits ${Math.min(...bits)} → ${Math.max(...bits)}` +
-        (first ? ` (first success at ${first.dmaBits} for segment ${first.segment})` : "");
+      : `; fixup: ${plural(f.exchanges, "exchange")} for ${
+        plural(f.segments, "segment")
+      } (${f.okSegments} ok), dma_bits ${f.dmaBitsFirst} → ${f.dmaBitsLast}` +
+        (f.firstSuccess
+          ? ` (first success at ${f.firstSuccess.dmaBits} for segment ${f.firstSuccess.segment})`
+          : "") +
+        (f.injectedFailures ? `, ${plural(f.injectedFailures, "injected failure")}` : "");
     const verdict = a.failure === "enomem"
       ? fmt.err(" → no memory for the pool")
       : a.failure === "efixup"
       ? fmt.err(" → fixup failed")
       : fmt.green(" → ok");
     const label = attempts.length > 1 ? `attempt ${k + 1}: ` : "";
-    out.push(
-      `  ${label}${
-        fmt.size(a.nslabs * IO_TLB_SIZE)
-      } (${a.nslabs} slots), ${where}${story}${verdict}`,
-    );
+    return `  ${label}${
+      fmt.size(a.nslabs * IO_TLB_SIZE)
+    } (${a.nslabs} slots), ${where}${story}${verdict}`;
   });
-  return out;
 }
 
 /** The answer of `guest new` / `guest load` / the head of `guest show`. */
-export function renderGuest(g: Guest, fmt: Fmt): string[] {
-  const s = g.summary();
+export function renderGuest(g: GuestView, fmt: Fmt): string[] {
   const init = g.init;
+  const c = g.config;
   const out: string[] = [];
-  out.push(`guest ${fmt.bold(g.config.name)}: ${flavour(g)} → ${g.opsName}`);
-  out.push(`  ${init.reason}`);
+  out.push(`guest ${fmt.bold(c.name)}: ${flavour(g)} → ${opsWords(g.ops, c.variant)}`);
+  out.push(`  ${useWords(init.use)}`);
   out.push(
-    `  memory ${fmt.size(s.memBytes)} at phys ${fmt.num(s.physBase)}-${fmt.num(s.physEnd - 1)}` +
-      ` (mfns ${fmt.num(s.firstMfn)}…${fmt.num(s.lastMfn)}), machine ${fmt.size(s.machineBytes)}` +
-      `, layout ${g.config.layout}`,
+    `  memory ${fmt.size(g.memBytes)} at phys ${fmt.num(g.physBase)}-${fmt.num(g.physEnd - 1)}` +
+      ` (mfns ${fmt.num(g.firstMfn)}…${fmt.num(g.lastMfn)}), machine ${fmt.size(g.machineBytes)}` +
+      `, layout ${c.layout}`,
   );
   if (init.swiotlbXen) {
-    out.push(...fixupLine(g, fmt));
+    out.push(...fixupLines(g, fmt));
     if (init.ok) {
       out.push(
-        `  swiotlb-xen: pool ${
-          fmt.size(init.nslabs * IO_TLB_SIZE)
-        } (${init.nslabs} slots, ${s.segments} segments) at phys ${fmt.num(init.poolPhys)}`,
+        `  swiotlb-xen: pool ${fmt.size(init.nslabs * IO_TLB_SIZE)} (${init.nslabs} slots, ${
+          plural(init.segments, "segment")
+        }) at phys ${fmt.num(init.poolPhys)}`,
       );
     } else {
       out.push(
@@ -88,8 +84,8 @@ export function renderGuest(g: Guest, fmt: Fmt): string[] {
       );
     }
     out.push(
-      `  tree: ${plural(s.treeNodes, "node")}, height ${s.treeHeight}, ` +
-        (s.treeValid ? fmt.green("valid") : fmt.err("INVALID (see 'tree --validate')")),
+      `  tree: ${plural(g.treeNodes, "node")}, height ${g.treeHeight}, ` +
+        (g.treeValid ? fmt.green("valid") : fmt.err("INVALID (see 'tree --validate')")),
     );
   } else {
     out.push(
@@ -100,7 +96,7 @@ export function renderGuest(g: Guest, fmt: Fmt): string[] {
       } for buffers beyond a device's mask`,
     );
   }
-  out.push(`  policy ${g.config.policy}, variant ${g.config.variant}, seed ${g.config.seed}`);
+  out.push(`  policy ${c.policy}, variant ${c.variant}, seed ${c.seed}`);
   out.push(
     "  " +
       (init.ok
@@ -110,34 +106,50 @@ export function renderGuest(g: Guest, fmt: Fmt): string[] {
   return out;
 }
 
-/** The `--json` object of `guest new|load|show` (SPEC §10). */
-export function guestJson(g: Guest): Record<string, unknown> {
-  const s = g.summary();
+/** The `--json` object of `guest new|load|show` (SPEC §10 fields first). */
+export function guestJson(g: GuestView): Record<string, unknown> {
   const c = g.config;
+  const init = g.init;
   return {
     mode: c.mode,
     arch: c.arch,
     iommu: c.iommu,
-    swiotlb_xen: g.init.swiotlbXen,
-    nslabs: g.init.nslabs,
-    pool_phys: g.init.poolPhys,
-    log: [...g.init.log],
+    swiotlb_xen: init.swiotlbXen,
+    nslabs: init.nslabs,
+    pool_phys: init.poolPhys,
+    log: [...init.log],
     name: c.name,
     dom0: c.dom0,
-    init_ok: g.init.ok,
-    ops: g.opsName,
-    reason: g.init.reason,
+    init_ok: init.ok,
+    ops: g.ops,
+    use: init.use,
     policy: c.policy,
     variant: c.variant,
-    segments: s.segments,
-    tree_nodes: s.treeNodes,
-    tree_height: s.treeHeight,
-    tree_valid: s.treeValid,
-    attempts: g.init.attempts.map((a) => ({
+    seed: c.seed,
+    layout: c.layout,
+    mem_bytes: g.memBytes,
+    phys_base: g.physBase,
+    phys_end: g.physEnd,
+    first_mfn: g.firstMfn,
+    last_mfn: g.lastMfn,
+    machine_bytes: g.machineBytes,
+    pool_bytes: init.nslabs * IO_TLB_SIZE,
+    segments: init.segments,
+    tree_nodes: g.treeNodes,
+    tree_height: g.treeHeight,
+    tree_valid: g.treeValid,
+    attempts: init.attempts.map((a) => ({
       nslabs: a.nslabs,
-      pool_phys: a.poolPhys ?? null,
-      exchanges: a.tries.length,
-      failure: a.failure ?? null,
+      pool_bytes: a.nslabs * IO_TLB_SIZE,
+      pool_phys: a.poolPhys,
+      failure: a.failure,
+      exchanges: a.fixup.exchanges,
+      segments: a.fixup.segments,
+      ok_segments: a.fixup.okSegments,
+      dma_bits_first: a.fixup.dmaBitsFirst,
+      dma_bits_last: a.fixup.dmaBitsLast,
+      first_success: a.fixup.firstSuccess,
+      injected_failures: a.fixup.injectedFailures,
     })),
   };
 }
@@ -161,25 +173,22 @@ export function deviceJson(d: Device): Record<string, unknown> {
     mask_bits: d.maskBits ?? null,
     dma_mask: d.dmaMask ?? null,
     coherent_mask_bits: d.coherentMaskBits,
+    coherent_mask: d.coherentMask,
     seg_boundary: d.segBoundary,
     max_seg_size: d.maxSegSize,
   };
 }
 
 /** `buf alloc`'s answer: where the buffer lies and how its frames are backed. */
-export function renderBuffer(
-  b: Buffer,
-  runs: { pfn: number; mfn: number; count: number }[] | undefined,
-  fmt: Fmt,
-): string[] {
-  const firstPfn = Math.floor(b.phys / 4096);
-  const lastPfn = Math.floor((b.phys + b.size - 1) / 4096);
+export function renderBuffer(b: BufferView, fmt: Fmt): string[] {
+  const { firstPfn, lastPfn } = b;
+  const runs = b.frames;
   const out = [
     `buffer ${fmt.bold(b.name)}: phys ${fmt.num(b.phys)}, ${fmt.size(b.size)} (pfn ${
       firstPfn === lastPfn ? fmt.num(firstPfn) : `${fmt.num(firstPfn)}-${fmt.num(lastPfn)}`
     })`,
   ];
-  if (runs && runs.length > 0) {
+  if (runs.length > 0) {
     const frames = runs.map((r) =>
       r.count === 1
         ? `mfn ${fmt.num(r.mfn)}`

@@ -6,65 +6,116 @@
  */
 
 import Table from "cli-table3";
-import { IO_TLB_SEGSIZE, IO_TLB_SIZE, SEGMENT_BYTES } from "../../addr.ts";
-import type { Guest, SegmentRow } from "../../guest/guest.ts";
+import type {
+  BusLookupView,
+  P2mView,
+  PhysLookupView,
+  SegmentRow,
+  SegmentsView,
+  SlotsView,
+  StatsView,
+} from "../../guest/mod.ts";
 import type { Fmt } from "./format.ts";
 import { plural, sizeArg } from "./format.ts";
 import { next } from "./guest.ts";
-
-type BusLookup = ReturnType<Guest["lookupBus"]>;
-type PhysLookup = ReturnType<Guest["lookupPhys"]>;
-type Slots = NonNullable<ReturnType<Guest["slots"]>>;
+import { hitWords, ruleWords, useWords } from "./words.ts";
 
 /** `lookup bus`: the answer, then every node visited and the comparison made there. */
-export function renderLookupBus(
-  addr: number,
-  r: BusLookup,
-  treeHeight: number,
-  fmt: Fmt,
-): string[] {
+export function renderLookupBus(r: BusLookupView, fmt: Fmt): string[] {
   const out: string[] = [];
+  const addr = fmt.num(r.bus);
   if (r.found) {
-    const hit = r.visited.find((v) => v.cmp === "hit");
     const where = [
       ...(r.segment === null ? [] : [`segment ${r.segment}`]),
-      ...(hit ? [`offset ${fmt.num(addr - hit.dmaAddr)}`] : []),
+      ...(r.offset === null ? [] : [`offset ${fmt.num(r.offset)}`]),
     ];
     out.push(
-      `bus ${fmt.num(addr)} → phys ${fmt.num(r.phys)}` +
-        (where.length ? `   (${where.join(", ")})` : ""),
+      `bus ${addr} → phys ${fmt.num(r.phys)}` + (where.length ? `   (${where.join(", ")})` : ""),
+    );
+  } else if (r.rule === "pv-m2p") {
+    out.push(
+      `bus ${addr} → ${fmt.err("not found")}: the m2p has no frame of this guest there; ` +
+        `phys = ${fmt.num(r.phys)} (the error value)`,
     );
   } else {
     out.push(
-      `bus ${fmt.num(addr)} → ${fmt.err("not found")}: no node with dma_addr <= ${
-        fmt.num(addr)
-      } < dma_addr + size; phys = ${fmt.num(r.phys)} (the error value)`,
+      `bus ${addr} → ${
+        fmt.err("not found")
+      }: no node with dma_addr <= ${addr} < dma_addr + size; ` +
+        `phys = ${fmt.num(r.phys)} (the error value)`,
     );
   }
-  out.push(`  how: ${r.how}`);
+  out.push(
+    `  how: ${r.node ? hitWords(r.node, fmt) + ": " : ""}${ruleWords(r.rule, "bus")}`,
+  );
   if (r.visited.length > 0) {
     const steps = r.visited.map((v, i) => {
-      const iv = `[${fmt.num(v.dmaAddr)},+${sizeArg(v.size)})`;
       const what = v.cmp === "hit" ? fmt.green("contains ✓") : `go ${v.cmp}`;
-      return `${i === 0 ? "root " : ""}${iv} ${what}`;
+      return `${i === 0 ? "root " : ""}${fmt.interval(v.dmaAddr, v.size)} ${what}`;
     });
     out.push(`  visited: ${steps.join(" → ")}`);
-    out.push(`  ${plural(r.visited.length, "node")} visited (tree height ${treeHeight})`);
+    out.push(`  ${plural(r.visited.length, "node")} visited (tree height ${r.treeHeight})`);
   }
   return out;
 }
 
+/** The `--json` object of `lookup bus` (SPEC §10 fields first). */
+export function lookupBusJson(r: BusLookupView): Record<string, unknown> {
+  return {
+    phys: r.phys,
+    segment: r.segment,
+    visited: r.visited.map((v) => v.dmaAddr),
+    bus: r.bus,
+    found: r.found,
+    rule: r.rule,
+    offset: r.offset,
+    node: r.node,
+    nodes_visited: r.visited.length,
+    tree_height: r.treeHeight,
+    steps: r.visited.map((v) => ({
+      dma_addr: v.dmaAddr,
+      phys_addr: v.physAddr,
+      size: v.size,
+      kind: v.kind,
+      segment: v.segment,
+      cmp: v.cmp,
+    })),
+  };
+}
+
 /** `lookup phys`. */
-export function renderLookupPhys(addr: number, r: PhysLookup, fmt: Fmt): string[] {
+export function renderLookupPhys(r: PhysLookupView, fmt: Fmt): string[] {
   const seg = r.segment === null ? "" : `   (segment ${r.segment})`;
+  const how = r.segDmaAddr !== null && r.offset !== null
+    ? `${ruleWords(r.rule, "phys", r.segment ?? "j")} = ${fmt.num(r.segDmaAddr)} + ${
+      fmt.num(r.offset)
+    }`
+    : r.found
+    ? ruleWords(r.rule, "phys")
+    : "outside the pool: the RFC has no translation (DMA error code)";
   return [
     r.found
-      ? `phys ${fmt.num(addr)} → bus ${fmt.num(r.bus)}${seg}`
-      : `phys ${fmt.num(addr)} → ${fmt.err("not translatable")}: bus = ${
+      ? `phys ${fmt.num(r.phys)} → bus ${fmt.num(r.bus)}${seg}`
+      : `phys ${fmt.num(r.phys)} → ${fmt.err("not translatable")}: bus = ${
         fmt.num(r.bus)
       } (the error value)`,
-    `  how: ${r.how}`,
+    `  how: ${how}`,
   ];
+}
+
+/** The `--json` object of `lookup phys`. */
+export function lookupPhysJson(r: PhysLookupView): Record<string, unknown> {
+  return {
+    bus: r.bus,
+    segment: r.segment,
+    phys: r.phys,
+    found: r.found,
+    rule: r.rule,
+    seg_dma_addr: r.segDmaAddr,
+    seg_phys_addr: r.segPhysAddr,
+    offset: r.offset,
+    pool_phys: r.poolPhys,
+  };
 }
 
 /** Above this many segments, `segments` shows the interesting rows only (unless --all). */
@@ -74,7 +125,15 @@ const SEGMENT_ROWS = 32;
  * `segments`: the segment array as a table with the alignment check (SPEC §9). Long
  * arrays show the first 8 and last 2 rows plus every row in use or misaligned.
  */
-export function renderSegments(rows: readonly SegmentRow[], fmt: Fmt, all: boolean): string[] {
+export function renderSegments(v: SegmentsView, fmt: Fmt, all: boolean): string[] {
+  const rows = v.rows;
+  if (rows.length === 0) {
+    return [
+      `no segment array: ${
+        v.init.swiotlbXen ? "swiotlb-xen failed to initialise" : useWords(v.init.use)
+      }`,
+    ];
+  }
   const table = new Table({
     head: ["seg", "phys", "bus", "size", "used", "bus aligned to size?", "mfns"],
     style: { head: [], border: [], compact: true },
@@ -82,7 +141,7 @@ export function renderSegments(rows: readonly SegmentRow[], fmt: Fmt, all: boole
   const n = rows.length;
   const shown = (r: SegmentRow) =>
     all || n <= SEGMENT_ROWS || r.index < 8 || r.index >= n - 2 || r.slotsInUse > 0 || !r.aligned;
-  let misaligned = 0;
+  const misaligned = v.misaligned.length;
   let skipped = 0;
   let count = 0;
   const flush = () => {
@@ -90,7 +149,6 @@ export function renderSegments(rows: readonly SegmentRow[], fmt: Fmt, all: boole
     skipped = 0;
   };
   for (const r of rows) {
-    if (!r.aligned) misaligned++;
     if (!shown(r)) {
       skipped++;
       continue;
@@ -102,8 +160,8 @@ export function renderSegments(rows: readonly SegmentRow[], fmt: Fmt, all: boole
       `${fmt.num(r.physAddr)}-${fmt.num(r.physAddr + r.size - 1)}`,
       `${fmt.num(r.dmaAddr)}-${fmt.num(r.dmaAddr + r.size - 1)}`,
       sizeArg(r.size),
-      `${r.slotsInUse}/${r.size / IO_TLB_SIZE}`,
-      r.aligned ? "yes" : fmt.err(`NO (+${fmt.num(r.dmaAddr % SEGMENT_BYTES)})`),
+      `${r.slotsInUse}/${r.slots}`,
+      r.aligned ? "yes" : fmt.err(`NO (+${fmt.num(r.misalignment)})`),
       `${fmt.num(r.mfnFirst)}-${fmt.num(r.mfnLast)}`,
     ]);
   }
@@ -117,7 +175,7 @@ export function renderSegments(rows: readonly SegmentRow[], fmt: Fmt, all: boole
     );
   }
   out.push(
-    `${n} segments; ` +
+    `${plural(n, "segment")}; ` +
       (misaligned === 0
         ? "every bus base is aligned to its size, so seg[0].dma_addr as table base gives right boundary decisions"
         : fmt.err(`${misaligned} bus base(s) not aligned to the segment size`) +
@@ -129,7 +187,7 @@ export function renderSegments(rows: readonly SegmentRow[], fmt: Fmt, all: boole
   return out;
 }
 
-/** Slots as characters: '#' used, '.' free, two per character in the pool view. */
+/** Slots as characters: '#' used, '.' free, '+' half used, `per` slots a character. */
 function bar(list: readonly number[], from: number, to: number, per: number): string {
   let s = "";
   for (let i = from; i < to; i += per) {
@@ -141,54 +199,31 @@ function bar(list: readonly number[], from: number, to: number, per: number): st
   return s;
 }
 
-/** Groups consecutive slots whose orig_addr steps by one slot into a run. */
-function origRuns(orig: readonly { slot: number; orig: number }[]) {
-  const runs: { slot: number; count: number; orig: number }[] = [];
-  for (const o of orig) {
-    const last = runs[runs.length - 1];
-    if (
-      last && last.slot + last.count === o.slot && last.orig + last.count * IO_TLB_SIZE === o.orig
-    ) {
-      last.count++;
-    } else runs.push({ slot: o.slot, count: 1, orig: o.orig });
-  }
-  return runs;
-}
-
 /** `slots [SEGMENT]`: used / free runs, the hint, orig_addr of used slots. */
-export function renderSlots(s: Slots, segment: number | undefined, fmt: Fmt): string[] {
+export function renderSlots(s: SlotsView, fmt: Fmt): string[] {
   const out: string[] = [];
   const { list, first } = s;
-  const used = list.filter((c) => c === 0).length;
-  if (segment === undefined) {
-    const nseg = Math.ceil(s.nslabs / IO_TLB_SEGSIZE);
-    const busy: number[] = [];
-    for (let j = 0; j < nseg; j++) {
-      const from = j * IO_TLB_SEGSIZE;
-      const to = Math.min(from + IO_TLB_SEGSIZE, s.nslabs);
-      if (list.slice(from, to).some((c) => c === 0)) busy.push(j);
-    }
+  if (s.segment === null) {
     out.push(
-      `pool: ${s.nslabs} slots in ${nseg} segments, ${used} used; hint (io_tlb_index) ${s.index}` +
-        ` (segment ${Math.floor(s.index / IO_TLB_SEGSIZE)})`,
+      `pool: ${s.nslabs} slots in ${plural(s.segments, "segment")}, ${s.used} used; ` +
+        `hint (io_tlb_index) ${s.hint} (segment ${s.hintSegment})`,
     );
-    const shown = busy.slice(0, 32);
-    for (const j of shown) {
-      const from = j * IO_TLB_SEGSIZE;
-      const to = Math.min(from + IO_TLB_SEGSIZE, s.nslabs);
-      const u = list.slice(from, to).filter((c) => c === 0).length;
-      out.push(`  seg ${String(j).padStart(4)} |${bar(list, from, to, 2)}| ${u}/${to - from} used`);
+    const shown = s.busy.slice(0, 32);
+    for (const b of shown) {
+      out.push(
+        `  seg ${String(b.index).padStart(4)} |${bar(list, b.first, b.first + b.slots, 2)}| ` +
+          `${b.used}/${b.slots} used`,
+      );
     }
-    if (busy.length > shown.length) {
-      out.push(`  … ${busy.length - shown.length} more busy segments`);
+    if (s.busy.length > shown.length) {
+      out.push(`  … ${s.busy.length - shown.length} more busy segments`);
     }
-    const idle = nseg - busy.length;
-    if (idle > 0) out.push(`  ${idle} segment(s) completely free`);
+    if (s.freeSegments > 0) out.push(`  ${plural(s.freeSegments, "segment")} completely free`);
     out.push("  " + fmt.dim("(# two slots used, + one of two, . free)"));
   } else {
     const last = first + list.length - 1;
     out.push(
-      `segment ${segment}: slots ${first}-${last}, ${used} used; hint (io_tlb_index) ${s.index}`,
+      `segment ${s.segment}: slots ${first}-${last}, ${s.used} used; hint (io_tlb_index) ${s.hint}`,
     );
     for (let i = 0; i < list.length; i += 64) {
       const to = Math.min(i + 64, list.length);
@@ -197,32 +232,59 @@ export function renderSlots(s: Slots, segment: number | undefined, fmt: Fmt): st
     for (const r of s.runs) {
       const range = r.count === 1 ? `${r.start}` : `${r.start}-${r.start + r.count - 1}`;
       if (r.used) {
-        out.push(`  used ${range} (${r.count} slot${r.count === 1 ? "" : "s"})`);
+        const who = r.owner
+          ? ` — ${r.owner.device} ${r.owner.type}, bus ${fmt.num(r.owner.bus)}`
+          : "";
+        out.push(`  used ${range} (${plural(r.count, "slot")})${who}`);
       } else {
-        const a = list[r.start - first];
-        const b = list[r.start - first + r.count - 1];
         out.push(
-          `  free ${range} (${r.count} slot${r.count === 1 ? "" : "s"}, counters ${a}…${b})`,
+          `  free ${range} (${
+            plural(r.count, "slot")
+          }, counters ${r.counterFirst}…${r.counterLast})`,
         );
       }
     }
   }
-  for (const o of origRuns(s.orig).slice(0, 16)) {
+  for (const o of s.orig.slice(0, 16)) {
     const range = o.count === 1 ? `slot ${o.slot}` : `slots ${o.slot}-${o.slot + o.count - 1}`;
+    const buf = o.buffer === null ? "" : ` = ${o.buffer}+${fmt.num(o.offset)}`;
     out.push(
       `  ${range} ← orig_addr ${fmt.num(o.orig)}${
-        o.count > 1 ? ` (+${sizeArg(o.count * IO_TLB_SIZE)})` : ""
-      }`,
+        o.count > 1 ? ` (+${sizeArg(o.count * 2048)})` : ""
+      }${buf}`,
     );
   }
   return out;
 }
 
+/** The `--json` object of `slots` (SPEC §10 fields first). */
+export function slotsJson(s: SlotsView): Record<string, unknown> {
+  return {
+    nslabs: s.nslabs,
+    index: s.hint,
+    list: s.list,
+    first: s.first,
+    segment: s.segment,
+    hint_segment: s.hintSegment,
+    used: s.used,
+    segments: s.segments,
+    free_segments: s.freeSegments,
+    busy: s.busy,
+    runs: s.runs.map((r) => ({
+      start: r.start,
+      count: r.count,
+      used: r.used,
+      counter_first: r.counterFirst,
+      counter_last: r.counterLast,
+      owner: r.owner,
+    })),
+    orig: s.orig,
+  };
+}
+
 /** `p2m PFN COUNT`: contiguity runs. */
-export function renderP2m(
-  runs: readonly { pfn: number; mfn: number; count: number }[],
-  fmt: Fmt,
-): string[] {
+export function renderP2m(v: P2mView, fmt: Fmt): string[] {
+  const runs = v.runs;
   const out = runs.map((r) =>
     r.count === 1
       ? `  pfn ${fmt.num(r.pfn)} → mfn ${fmt.num(r.mfn)}`
@@ -233,15 +295,15 @@ export function renderP2m(
   const pages = runs.reduce((a, r) => a + r.count, 0);
   out.unshift(
     runs.length === 1
-      ? `${pages} page(s), machine-contiguous:`
+      ? `${plural(pages, "page")}, machine-contiguous:`
       : `${pages} pages in ${runs.length} machine-contiguous runs:`,
   );
   return out;
 }
 
 /** `stats`: counters in two aligned columns. */
-export function renderStats(stats: Record<string, number>, fmt: Fmt): string[] {
-  const keys = Object.keys(stats);
+export function renderStats(stats: StatsView, fmt: Fmt): string[] {
+  const keys = Object.keys(stats) as (keyof StatsView)[];
   const w = Math.max(...keys.map((k) => k.length));
   const isBytes = (k: string) => k.startsWith("bytes_") || k.endsWith("_bytes");
   return keys.map((k) => {

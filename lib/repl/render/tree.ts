@@ -6,7 +6,7 @@
  * @module
  */
 
-import type { TreeRow } from "../../guest/guest.ts";
+import type { TreeProblem, TreeRow } from "../../guest/mod.ts";
 import { type Fmt, plural } from "./format.ts";
 
 /** How much of the tree to draw. */
@@ -19,8 +19,9 @@ export interface DrawOptions {
 
 /** "R [0x7f840000,+256K) phys 0x1c0000000  root/l/l". */
 export function nodeLabel(r: TreeRow, fmt: Fmt): string {
+  const used = r.slotsInUse === null ? "" : `, ${r.slotsInUse} used`;
   const body = `[${fmt.num(r.dmaAddr)},+${sizeText(r.size)}) phys ${fmt.num(r.physAddr)}` +
-    (r.kind === "segment" ? "" : ` ${r.kind}`);
+    (r.kind === "segment" ? used : ` ${r.kind}`);
   const tag = r.color === "red" ? fmt.red("R " + body) : fmt.bold("B " + body);
   return `${tag}  ${fmt.dim(r.path)}`;
 }
@@ -99,7 +100,7 @@ export function inorderLines(rows: readonly TreeRow[], fmt: Fmt): string[] {
 }
 
 /** The validator's verdict (SPEC §9 `tree --validate`). */
-export function validateLines(problems: readonly string[], nodes: number, fmt: Fmt): string[] {
+export function validateLines(problems: readonly TreeProblem[], nodes: number, fmt: Fmt): string[] {
   if (problems.length === 0) {
     return [
       `tree ${
@@ -110,7 +111,7 @@ export function validateLines(problems: readonly string[], nodes: number, fmt: F
   }
   return [
     `tree ${fmt.err("INVALID")}: ${plural(problems.length, "problem")}`,
-    ...problems.map((p) => `  ✗ ${p}`),
+    ...problems.map((p) => `  ✗ ${p.message}`),
   ];
 }
 

@@ -1,0 +1,318 @@
+/**
+ * The named views a guest hands its faces (SPEC §9): every fact a renderer shows —
+ * text, JSON or a drawing — so that renderers compute nothing the engine knows and
+ * never hold a live Guest.
+ *
+ * @module
+ */
+
+import type { Addr, Mask } from "../addr.ts";
+import type { DmaOps } from "../dma/ops.ts";
+import type { DebugMapping } from "../dma/debug.ts";
+import type { Direction } from "../direction.ts";
+import type { LookupRule } from "../swiotlb_xen/translate.ts";
+import type { FixupSummary } from "../swiotlb_xen/init.ts";
+import type { IntervalStep, XenDmaInfo } from "../swiotlb_xen/tree.ts";
+import type { FrameOwnerFact, P2mRun } from "../xen/mod.ts";
+import type { GuestConfig } from "./config.ts";
+
+export type { LookupRule, P2mRun };
+
+/** Why the guest runs swiotlb-xen or not (SPEC §5 "When swiotlb-xen is used"). */
+export type UseReason =
+  /** PV dom0 always uses swiotlb-xen. */
+  | "pv-dom0"
+  /** PV domU with swiotlb_force. */
+  | "pv-force"
+  /** PV domU with a passed-through device. */
+  | "pv-passthrough"
+  /** PV domU without either: no swiotlb-xen, bus = guest-physical (wrong on PV). */
+  | "pv-domu"
+  /** Autotranslated with an IOMMU: no swiotlb-xen (the RFC author's answer). */
+  | "auto-iommu"
+  /** Autotranslated without an IOMMU: swiotlb-xen with the RFC's array and tree. */
+  | "auto-no-iommu";
+
+/** One pass of the init retry loop (SPEC §5 step 4). */
+export interface InitAttemptView {
+  nslabs: number;
+  /** Where the pool was allocated; null when there was no memory for it. */
+  poolPhys: number | null;
+  failure: "enomem" | "efixup" | null;
+  fixup: FixupSummary;
+}
+
+/** What init did (SPEC §5). */
+export interface InitView {
+  swiotlbXen: boolean;
+  ok: boolean;
+  use: UseReason;
+  nslabs: number;
+  /** Slots / 128, rounded up: the segment array's length. */
+  segments: number;
+  poolPhys: number;
+  /** Kernel-style messages, in order (`xen:swiotlb_xen: …`). */
+  log: string[];
+  attempts: InitAttemptView[];
+}
+
+/** The guest as `guest new` and `guest show` describe it. */
+export interface GuestView {
+  config: GuestConfig;
+  /** Which DMA ops run, null when swiotlb-xen failed to initialise. */
+  ops: DmaOps["kind"] | null;
+  domid: number;
+  memBytes: number;
+  physBase: number;
+  physEnd: number;
+  firstMfn: number;
+  lastMfn: number;
+  machineBytes: number;
+  init: InitView;
+  treeNodes: number;
+  treeHeight: number;
+  treeValid: boolean;
+}
+
+/** A device as the DMA API sees it. */
+export interface DeviceView {
+  name: string;
+  maskBits: number | undefined;
+  dmaMask: Mask | undefined;
+  coherentMaskBits: number;
+  coherentMask: Mask;
+  segBoundary: Mask;
+  maxSegSize: number;
+}
+
+/** A named CPU buffer in guest memory. */
+export interface BufferView {
+  name: string;
+  phys: number;
+  size: number;
+  firstPfn: number;
+  lastPfn: number;
+  /** Its frames as machine-contiguous runs. */
+  frames: P2mRun[];
+}
+
+/** `p2m PFN COUNT`. */
+export interface P2mView {
+  pfn: number;
+  count: number;
+  runs: P2mRun[];
+}
+
+/** Who holds a machine frame (Xen's m2p and ownership). */
+export type FrameOwner = FrameOwnerFact;
+
+/** `m2p MFN`. */
+export interface M2pView {
+  mfn: number;
+  owner: FrameOwner;
+  pfn: number | null;
+  phys: number | null;
+}
+
+/** One row of `segments` (SPEC §9). */
+export interface SegmentRow {
+  index: number;
+  physAddr: number;
+  dmaAddr: number;
+  size: number;
+  slots: number;
+  slotsInUse: number;
+  /** Bus base aligned to the segment's size (what makes seg[0] as table base right). */
+  aligned: boolean;
+  /** dma_addr mod 256 KiB: how far the base is off. */
+  misalignment: number;
+  mfnFirst: number;
+  mfnLast: number;
+}
+
+/** `segments`: the array, or why there is none. */
+export interface SegmentsView {
+  rows: SegmentRow[];
+  /** Indexes of the rows whose bus base is not aligned to the segment size. */
+  misaligned: number[];
+  init: Pick<InitView, "swiotlbXen" | "ok" | "use">;
+}
+
+/** The live mapping that holds a run of slots (from the DMA-API debug layer). */
+export interface SlotOwner {
+  device: string;
+  type: DebugMapping["type"];
+  dir: Direction;
+  bus: Addr;
+  call: string;
+}
+
+/** A run of used or free slots. */
+export interface SlotRun {
+  start: number;
+  count: number;
+  used: boolean;
+  /** io_tlb_list of the run's first and last slot. */
+  counterFirst: number;
+  counterLast: number;
+  /** Used runs: the mapping the debug layer knows there, if any. */
+  owner: SlotOwner | null;
+}
+
+/** Consecutive used slots whose orig_addr steps by one slot. */
+export interface OrigRun {
+  slot: number;
+  count: number;
+  orig: number;
+  /** The buffer that orig lies in, if any, and the offset inside it. */
+  buffer: string | null;
+  offset: number;
+}
+
+/** One segment of the pool map. */
+export interface SegmentUse {
+  index: number;
+  first: number;
+  slots: number;
+  used: number;
+}
+
+/** `slots [SEGMENT]` (SPEC §9). */
+export interface SlotsView {
+  nslabs: number;
+  /** io_tlb_index. */
+  hint: number;
+  hintSegment: number;
+  /** The segment asked for, or null for the whole pool. */
+  segment: number | null;
+  /** The first slot shown; `list` holds the counters from there. */
+  first: number;
+  /** io_tlb_list of the slots shown. */
+  list: number[];
+  used: number;
+  segments: number;
+  /** Segments with a used slot (the whole-pool view). */
+  busy: SegmentUse[];
+  freeSegments: number;
+  runs: SlotRun[];
+  orig: OrigRun[];
+}
+
+/** One tree node as `tree` shows it. */
+export interface TreeRow {
+  dmaAddr: number;
+  physAddr: number;
+  size: number;
+  kind: XenDmaInfo["kind"];
+  /** The segment a "segment" node stands for, else null. */
+  segment: number | null;
+  color: "red" | "black";
+  /** Position from the root: root, root/l, root/l/r, … */
+  path: string;
+  /** Slots in use in the node's segment (null for other kinds). */
+  slotsInUse: number | null;
+}
+
+/** A rule the tree breaks (`tree --validate`, SPEC §9). */
+export interface TreeProblem {
+  rule: string;
+  path: string;
+  message: string;
+}
+
+/** `tree`. */
+export interface TreeView {
+  /** False when the mode has no bus→phys tree at all. */
+  present: boolean;
+  preorder: TreeRow[];
+  inorder: TreeRow[];
+  problems: TreeProblem[];
+  height: number;
+  nodes: number;
+  init: Pick<InitView, "swiotlbXen" | "ok" | "use">;
+}
+
+/** A tree node compared by a lookup, and the outcome. */
+export interface VisitView {
+  dmaAddr: number;
+  physAddr: number;
+  size: number;
+  kind: XenDmaInfo["kind"];
+  segment: number | null;
+  cmp: IntervalStep["cmp"];
+}
+
+/** `lookup bus ADDR`. */
+export interface BusLookupView {
+  bus: Addr;
+  phys: Addr;
+  found: boolean;
+  rule: LookupRule;
+  segment: number | null;
+  /** The offset added to the node's phys_addr (null when not found). */
+  offset: number | null;
+  /** The node that holds it, if any. */
+  node: VisitView | null;
+  visited: VisitView[];
+  treeHeight: number;
+}
+
+/** `lookup phys ADDR`. */
+export interface PhysLookupView {
+  phys: number;
+  bus: Addr;
+  found: boolean;
+  rule: LookupRule;
+  segment: number | null;
+  segDmaAddr: number | null;
+  segPhysAddr: number | null;
+  offset: number | null;
+  poolPhys: number;
+}
+
+/** `stats` (SPEC §9): every counter, by the name the REPL shows. */
+export interface StatsView {
+  maps: number;
+  bounces: number;
+  fast_paths: number;
+  map_errors: number;
+  sg_maps: number;
+  coherent_allocs: number;
+  core_maps: number;
+  core_unmaps: number;
+  syncs: number;
+  failed_maps: number;
+  bytes_to_device: number;
+  bytes_from_device: number;
+  slots_used: number;
+  slots_high_water: number;
+  nslabs: number;
+  tree_nodes: number;
+  tree_height: number;
+  lookups: number;
+  lookup_nodes_visited: number;
+  iommu_faults: number;
+  stray_writes: number;
+  ub_events: number;
+  leaked_coherent_bytes: number;
+}
+
+/** One page-bounded piece of a device access and whose frame it reached. */
+export interface DmaPieceView {
+  bus: number;
+  maddr: number;
+  len: number;
+  mfn: number;
+  owner: FrameOwner;
+  /** The frame is not this guest's (a stray write without an IOMMU). */
+  stray: boolean;
+}
+
+/** `dma read` / `dma write`. */
+export interface DmaAccessView {
+  bus: number;
+  len: number;
+  pieces: DmaPieceView[];
+  /** The bytes the device read, or wrote. */
+  bytes: Uint8Array;
+}

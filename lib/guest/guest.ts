@@ -7,7 +7,7 @@
  * @module
  */
 
-import { type Addr, IO_TLB_SIZE, type Mask, PAGE_SIZE, pfnOf } from "../addr.ts";
+import { type Addr, IO_TLB_SIZE, type Mask, PAGE_SIZE } from "../addr.ts";
 import { DmaDebug } from "../dma/debug.ts";
 import type { DebugReportView } from "../dma/debug.ts";
 import { type Device, type DeviceConfig, makeDevice } from "../dma/device.ts";
@@ -21,28 +21,25 @@ import type {
   SgResult,
   SyncTarget,
 } from "../dma/ops.ts";
-import type { XenPlatform } from "../dma/platform.ts";
 import type { Direction } from "../direction.ts";
-import { addr, LabError, msg } from "../errors.ts";
+import { LabError } from "../errors.ts";
 import { EventLog } from "../events.ts";
 import { SwiotlbCore } from "../swiotlb/mod.ts";
 import { XenSwiotlb } from "../swiotlb_xen/engine.ts";
 import { DEFAULT_NSLABS, summarizeFixup, xenSwiotlbInit } from "../swiotlb_xen/init.ts";
 import type { BusTree } from "../swiotlb_xen/tree.ts";
-import {
-  createContiguousRegion,
-  destroyContiguousRegion,
-  type Domain,
-  translateDeviceAccess,
-  Xen,
-} from "../xen/mod.ts";
+import { type Domain, translateDeviceAccess, Xen } from "../xen/mod.ts";
 import { type GuestConfig, type GuestInput, resolveConfig } from "./config.ts";
+import { type Buffer, BufferTable, named } from "./buffers.ts";
+import { dmaRead, dmaWrite } from "./device_side.ts";
+import { guestPlatform } from "./platform.ts";
 import {
-  busLookupView,
+  lookupBus,
+  lookupPhys,
   p2mView,
-  physLookupView,
   segmentsView,
   slotsView,
+  statsView,
   treePathAt,
   treeProblems,
   treeView,
@@ -63,42 +60,13 @@ import type {
   UseReason,
 } from "./views.ts";
 
-/** A named CPU buffer in guest memory. */
-export interface Buffer {
-  name: string;
-  phys: number;
-  size: number;
-}
-
-/** kmalloc's alignment: the size rounded up to a power of two, at most a page (SPEC §10). */
-function kmallocAlign(size: number): number {
-  let a = 1;
-  while (a < size && a < PAGE_SIZE) a *= 2;
-  return a;
-}
-
 /** Why this configuration runs swiotlb-xen or not (SPEC §5). */
 function useReason(c: GuestConfig): UseReason {
   if (c.mode === "auto") return c.iommu ? "auto-iommu" : "auto-no-iommu";
   return c.dom0 ? "pv-dom0" : c.force ? "pv-force" : c.passthrough ? "pv-passthrough" : "pv-domu";
 }
 
-/** Looks a name up, or fails with a code a face turns into a hint. */
-function named<T>(
-  map: Map<string, T>,
-  name: string,
-  what: string,
-  code: "unknown-device" | "unknown-buffer",
-): T {
-  const v = map.get(name);
-  if (v !== undefined) return v;
-  const known = [...map.keys()];
-  throw new LabError(
-    `Unknown ${what} "${name}"` + (known.length ? `: ${what}s are ${known.join(", ")}` : ""),
-    "usage",
-    code,
-  );
-}
+export type { Buffer };
 
 /** A running guest with its DMA engine. */
 export class Guest {
@@ -114,10 +82,11 @@ export class Guest {
   /** The bus→phys tree, also the one a failed init left behind (SPEC §5). */
   readonly busTree: BusTree | undefined;
   readonly #devices = new Map<string, Device>();
-  readonly #buffers = new Map<string, Buffer>();
+  readonly #buffers: BufferTable;
   /** The DMA-API debug layer (SPEC §8); every call into it sits behind `.enabled`. */
   readonly #debug: DmaDebug;
-  readonly #counters = { lookups: 0, lookupNodesVisited: 0, iommuFaults: 0, strayWrites: 0 };
+  /** Guest-level counters beyond the core's and the front door's (SPEC §9 `stats`). */
+  readonly counters = { lookups: 0, lookupNodesVisited: 0, iommuFaults: 0, strayWrites: 0 };
 
   private constructor(config: GuestConfig, events: EventLog) {
     this.config = config;
@@ -144,11 +113,12 @@ export class Guest {
       identity: config.identity,
       seed: config.seed,
     });
+    this.#buffers = new BufferTable(this.domain);
     const f = config.faults;
     if (f.exhaustLowBits !== undefined) this.xen.faults.exhaustLow(f.exhaustLowBits);
     if (f.failBelowBits !== undefined) this.xen.faults.failBelow(f.failBelowBits);
     if (f.failNext !== undefined) this.xen.faults.failNext(f.failNext);
-    const platform = this.#platform();
+    const platform = guestPlatform(this.xen, this.domain);
     const use = useReason(config);
     const swiotlbXen = use !== "auto-iommu" && use !== "pv-domu";
     if (config.poolOffset > 0) this.domain.reserve(config.poolOffset);
@@ -213,32 +183,6 @@ export class Guest {
     return new Guest(resolveConfig(input), events);
   }
 
-  #platform(): XenPlatform {
-    const dom = this.domain;
-    const xen = this.xen;
-    return {
-      arch: dom.arch,
-      autotranslate: dom.autotranslate,
-      memory: dom,
-      physToMachine: (p) => dom.physToMachine(p),
-      machineToPhys: (m) => dom.machineToPhys(m),
-      isMachineContiguous: (p, s) => dom.isMachineContiguous(p, s),
-      allocPages: (bytes, align) => {
-        try {
-          return dom.allocPhys(bytes, align ?? PAGE_SIZE);
-        } catch {
-          return undefined;
-        }
-      },
-      // The guest allocator is a bump allocator: freed pages are not reused.
-      freePages: () => {},
-      createContiguousRegion: (p, order, bits) => createContiguousRegion(xen, dom, p, order, bits),
-      destroyContiguousRegion: (p, order) => {
-        destroyContiguousRegion(xen, dom, p, order);
-      },
-    };
-  }
-
   /** The bounce pool core, if any. */
   get core(): SwiotlbCore | undefined {
     return this.ops?.core;
@@ -249,14 +193,16 @@ export class Guest {
     return this.ops instanceof XenSwiotlb ? this.ops : undefined;
   }
 
-  #requireMapping(): DmaMapping {
+  /** The front door, or the error a guest without DMA ops gives. */
+  requireMapping(): DmaMapping {
     if (!this.mapping) {
       throw new LabError("No DMA ops: swiotlb-xen failed to initialise", "failed", "no-dma-ops");
     }
     return this.mapping;
   }
 
-  #device(name: string): Device {
+  /** A device by name. */
+  device(name: string): Device {
     return named(this.#devices, name, "device", "unknown-device");
   }
 
@@ -303,7 +249,7 @@ export class Guest {
    * (dma_debug_device_change, SPEC §8) and returned, one line each.
    */
   removeDevice(name: string): { leaks: string[] } {
-    const d = this.#device(name);
+    const d = this.device(name);
     this.#devices.delete(name);
     const dbg = this.#debug;
     const leaks = dbg.enabled
@@ -317,70 +263,28 @@ export class Guest {
   }
 
   allocBuffer(name: string, size: number, align?: number): Buffer {
-    if (!/^[A-Za-z_][\w.-]*$/.test(name)) {
-      throw new LabError(
-        `Cannot allocate buffer "${name}": a name starts with a letter and holds letters, digits, _ . -`,
-        "usage",
-        "bad-name",
-      );
-    }
-    if (this.#buffers.has(name)) {
-      throw new LabError(`Buffer "${name}" exists already`, "usage", "exists");
-    }
-    if (!(size > 0)) {
-      throw new LabError(
-        msg`Cannot allocate buffer "${name}" of ${size} bytes`,
-        "usage",
-        "out-of-range",
-      );
-    }
-    const phys = this.domain.allocPhys(size, align ?? kmallocAlign(size));
-    const b = { name, phys, size };
-    this.#buffers.set(name, b);
-    return b;
+    return this.#buffers.alloc(name, size, align);
   }
 
   buffers(): Buffer[] {
-    return [...this.#buffers.values()];
+    return this.#buffers.all();
   }
 
   buffer(name: string): Buffer {
-    return named(this.#buffers, name, "buffer", "unknown-buffer");
+    return this.#buffers.get(name);
   }
 
   /** A buffer with the frames behind it. */
   bufferView(name: string): BufferView {
-    const b = this.buffer(name);
-    const firstPfn = pfnOf(b.phys);
-    const lastPfn = pfnOf(b.phys + b.size - 1);
-    let frames: BufferView["frames"] = [];
-    try {
-      frames = this.p2m(firstPfn, lastPfn - firstPfn + 1).runs;
-    } catch {
-      // A buffer outside the p2m's range still works; it just has no frame listing.
-      frames = [];
-    }
-    return { ...b, firstPfn, lastPfn, frames };
-  }
-
-  #bufRange(name: string, offset: number, len: number): number {
-    const b = this.buffer(name);
-    if (offset < 0 || len < 0 || offset + len > b.size) {
-      throw new LabError(
-        msg`Range ${offset}+${len} is outside buffer "${name}" (${b.size} bytes)`,
-        "usage",
-        "out-of-range",
-      );
-    }
-    return b.phys + offset;
+    return this.#buffers.view(name, (pfn, count) => this.p2m(pfn, count));
   }
 
   writeBuffer(name: string, offset: number, bytes: Uint8Array): void {
-    this.domain.write(this.#bufRange(name, offset, bytes.length), bytes);
+    this.#buffers.write(name, offset, bytes);
   }
 
   readBuffer(name: string, offset: number, len: number): Uint8Array {
-    return this.domain.read(this.#bufRange(name, offset, len), len);
+    return this.#buffers.read(name, offset, len);
   }
 
   readPhys(phys: number, len: number): Uint8Array {
@@ -395,26 +299,26 @@ export class Guest {
 
   /** dma_map_single (or dma_map_page with `page`). */
   map(dev: string, phys: number, size: number, dir: Direction, page = false): MapResult {
-    const d = this.#device(dev);
-    return this.#requireMapping().mapSingle(d, phys, size, dir, page);
+    const d = this.device(dev);
+    return this.requireMapping().mapSingle(d, phys, size, dir, page);
   }
 
   /** dma_unmap_single (or dma_unmap_page with `page`); bytes copied back. */
   unmap(dev: string, bus: Addr, size: number, dir: Direction, page = false): { copied: number } {
-    const d = this.#device(dev);
-    return { copied: this.#requireMapping().unmapSingle(d, bus, size, dir, page) };
+    const d = this.device(dev);
+    return { copied: this.requireMapping().unmapSingle(d, bus, size, dir, page) };
   }
 
   /** dma_sync_single_for_cpu / dma_sync_single_for_device. */
   sync(dev: string, bus: Addr, size: number, dir: Direction, target: SyncTarget) {
-    const d = this.#device(dev);
-    return { copied: this.#requireMapping().syncSingle(d, bus, size, dir, target) };
+    const d = this.device(dev);
+    return { copied: this.requireMapping().syncSingle(d, bus, size, dir, target) };
   }
 
   /** dma_mapping_error(dev, bus) (SPEC §7); the debug layer notes the check. */
   mappingError(dev: string, bus: Addr): MappingErrorAnswer {
-    const d = this.#device(dev);
-    return this.#requireMapping().mappingError(d, bus);
+    const d = this.device(dev);
+    return this.requireMapping().mappingError(d, bus);
   }
 
   /** Is the DMA-API debug layer on? (GuestConfig.debug at creation, then {@link setDebug}.) */
@@ -437,38 +341,38 @@ export class Guest {
 
   /** dma_map_sg. */
   mapSg(dev: string, elems: SgRef[], dir: Direction): SgResult {
-    const d = this.#device(dev);
-    return this.#requireMapping().mapSg(d, elems, dir);
+    const d = this.device(dev);
+    return this.requireMapping().mapSg(d, elems, dir);
   }
 
   /** dma_unmap_sg. */
   unmapSg(dev: string, elems: SgRef[], dir: Direction): { copied: number } {
-    const d = this.#device(dev);
-    return { copied: this.#requireMapping().unmapSg(d, elems, dir) };
+    const d = this.device(dev);
+    return { copied: this.requireMapping().unmapSg(d, elems, dir) };
   }
 
   /** dma_sync_sg_for_cpu / dma_sync_sg_for_device. */
   syncSg(dev: string, elems: SgRef[], dir: Direction, target: SyncTarget): { copied: number } {
-    const d = this.#device(dev);
-    return { copied: this.#requireMapping().syncSg(d, elems, dir, target) };
+    const d = this.device(dev);
+    return { copied: this.requireMapping().syncSg(d, elems, dir, target) };
   }
 
   /** dma_alloc_coherent. */
   allocCoherent(dev: string, size: number): CoherentResult {
-    const d = this.#device(dev);
-    return this.#requireMapping().allocCoherent(d, size);
+    const d = this.device(dev);
+    return this.requireMapping().allocCoherent(d, size);
   }
 
   /** dma_free_coherent. */
   freeCoherent(dev: string, bus: Addr, size: number): FreeCoherentResult {
-    const d = this.#device(dev);
-    return this.#requireMapping().freeCoherent(d, bus, size);
+    const d = this.device(dev);
+    return this.requireMapping().freeCoherent(d, bus, size);
   }
 
   /** dma_supported(dev, mask). */
   dmaSupported(dev: string, mask: Mask): boolean {
-    const d = this.#device(dev);
-    return this.#requireMapping().ops.dmaSupported(d, mask);
+    const d = this.device(dev);
+    return this.requireMapping().ops.dmaSupported(d, mask);
   }
 
   /** `tree insert`: xen_dma_add_entry into the live tree (SPEC §6). */
@@ -490,104 +394,28 @@ export class Guest {
     };
   }
 
-  // ---- the device side -----------------------------------------------------------
-
-  #deviceAccess(dev: string, bus: Addr, len: number) {
-    this.#device(dev);
-    if (typeof bus !== "number") {
-      throw new LabError(
-        msg`${dev}: bus address ${addr(bus)} is beyond machine memory (no data moved)`,
-        "failed",
-        "iommu-fault",
-      );
-    }
-    const t = translateDeviceAccess(this.domain, bus, len);
-    if ("fault" in t) {
-      this.#counters.iommuFaults++;
-      throw new LabError(msg`${dev}: ${t.fault} (no data moved)`, "failed", "iommu-fault");
-    }
-    return { bus, pieces: t.pieces };
-  }
-
-  #pieces(pieces: { bus: number; maddr: number; len: number }[]) {
-    return pieces.map((p) => {
-      const mfn = pfnOf(p.maddr);
-      return {
-        ...p,
-        mfn,
-        owner: this.xen.frameOwner(mfn),
-        stray: this.xen.machine.owner(mfn) !== this.domain.domid,
-      };
-    });
-  }
+  // ---- the device side (lib/guest/device_side.ts) --------------------------------
 
   /** The device reads `len` bytes at `bus` (through the IOMMU if any). */
   dmaRead(dev: string, bus: Addr, len: number): DmaAccessView {
-    const t = this.#deviceAccess(dev, bus, len);
-    const out = new Uint8Array(len);
-    let at = 0;
-    for (const p of t.pieces) {
-      out.set(this.xen.machine.read(p.maddr, p.len), at);
-      at += p.len;
-    }
-    return { bus: t.bus, len, pieces: this.#pieces(t.pieces), bytes: out };
+    return dmaRead(this, dev, bus, len);
   }
 
   /** The device writes `bytes` at `bus`; every frame hit is named with its owner. */
   dmaWrite(dev: string, bus: Addr, bytes: Uint8Array): DmaAccessView {
-    const t = this.#deviceAccess(dev, bus, bytes.length);
-    let at = 0;
-    for (const p of t.pieces) {
-      this.xen.machine.write(p.maddr, bytes.subarray(at, at + p.len));
-      at += p.len;
-    }
-    const pieces = this.#pieces(t.pieces);
-    this.#counters.strayWrites += pieces.filter((p) => p.stray).length;
-    return { bus: t.bus, len: bytes.length, pieces, bytes };
+    return dmaWrite(this, dev, bus, bytes);
   }
 
   // ---- inspection (lib/guest/inspect.ts) ------------------------------------------
 
   /** `lookup bus`: xen_bus_to_phys and its path. */
   lookupBus(bus: Addr): BusLookupView {
-    this.#counters.lookups++;
-    const x = this.swiotlbXen;
-    if (!x) {
-      const ops = this.#requireMapping().ops;
-      return {
-        bus,
-        phys: ops.busToPhys(bus),
-        found: true,
-        rule: "direct",
-        segment: null,
-        offset: null,
-        node: null,
-        visited: [],
-        treeHeight: 0,
-      };
-    }
-    const r = x.lookupBus(bus);
-    this.#counters.lookupNodesVisited += r.visited.length;
-    return busLookupView(r, x.tree.height());
+    return lookupBus(this, bus);
   }
 
   /** `lookup phys`: xen_phys_to_bus and its arithmetic. */
   lookupPhys(phys: number): PhysLookupView {
-    const x = this.swiotlbXen;
-    if (!x) {
-      return {
-        phys,
-        bus: this.#requireMapping().ops.physToBus(phys),
-        found: true,
-        rule: "direct",
-        segment: null,
-        segDmaAddr: null,
-        segPhysAddr: null,
-        offset: null,
-        poolPhys: this.init.poolPhys,
-      };
-    }
-    return physLookupView(x.lookupPhys(phys));
+    return lookupPhys(this, phys);
   }
 
   segments(): SegmentsView {
@@ -622,34 +450,8 @@ export class Guest {
     };
   }
 
+  /** `stats` (SPEC §9). */
   stats(): StatsView {
-    const c = this.core?.stats;
-    const m = this.mapping?.counters;
-    const tree = this.swiotlbXen?.tree;
-    return {
-      maps: m?.maps ?? 0,
-      bounces: m?.bounces ?? 0,
-      fast_paths: m?.fastPaths ?? 0,
-      map_errors: m?.mapErrors ?? 0,
-      sg_maps: m?.sgMaps ?? 0,
-      coherent_allocs: m?.coherentAllocs ?? 0,
-      core_maps: c?.maps ?? 0,
-      core_unmaps: c?.unmaps ?? 0,
-      syncs: c?.syncs ?? 0,
-      failed_maps: c?.failedMaps ?? 0,
-      bytes_to_device: c?.bytesToDevice ?? 0,
-      bytes_from_device: c?.bytesFromDevice ?? 0,
-      slots_used: c?.slotsUsed ?? 0,
-      slots_high_water: c?.highWater ?? 0,
-      nslabs: this.core?.nslabs ?? 0,
-      tree_nodes: tree?.size ?? 0,
-      tree_height: tree?.height() ?? 0,
-      lookups: this.#counters.lookups,
-      lookup_nodes_visited: this.#counters.lookupNodesVisited,
-      iommu_faults: this.#counters.iommuFaults,
-      stray_writes: this.#counters.strayWrites,
-      ub_events: this.events.counts.ub,
-      leaked_coherent_bytes: this.swiotlbXen?.leakedCoherentBytes ?? 0,
-    };
+    return statsView(this);
   }
 }

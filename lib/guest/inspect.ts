@@ -36,6 +36,7 @@ import type {
   SlotOwner,
   SlotRun,
   SlotsView,
+  StatsView,
   TreeProblem,
   TreeRow,
   TreeView,
@@ -270,4 +271,78 @@ export function p2mView(g: Guest, pfn: number, count: number): P2mView {
   const n = Math.min(count, first + dom.nrPages - pfn);
   const runs = dom.contiguityRuns(pfn - base, n).map((r) => ({ ...r, pfn: r.pfn + base }));
   return { pfn, count: n, runs };
+}
+
+/** `lookup bus`: xen_bus_to_phys and its path. */
+export function lookupBus(g: Guest, bus: Addr): BusLookupView {
+  g.counters.lookups++;
+  const x = g.swiotlbXen;
+  if (!x) {
+    const ops = g.requireMapping().ops;
+    return {
+      bus,
+      phys: ops.busToPhys(bus),
+      found: true,
+      rule: "direct",
+      segment: null,
+      offset: null,
+      node: null,
+      visited: [],
+      treeHeight: 0,
+    };
+  }
+  const r = x.lookupBus(bus);
+  g.counters.lookupNodesVisited += r.visited.length;
+  return busLookupView(r, x.tree.height());
+}
+
+/** `lookup phys`: xen_phys_to_bus and its arithmetic. */
+export function lookupPhys(g: Guest, phys: number): PhysLookupView {
+  const x = g.swiotlbXen;
+  if (!x) {
+    return {
+      phys,
+      bus: g.requireMapping().ops.physToBus(phys),
+      found: true,
+      rule: "direct",
+      segment: null,
+      segDmaAddr: null,
+      segPhysAddr: null,
+      offset: null,
+      poolPhys: g.init.poolPhys,
+    };
+  }
+  return physLookupView(x.lookupPhys(phys));
+}
+
+/** `stats` (SPEC §9): every counter. */
+export function statsView(g: Guest): StatsView {
+  const c = g.core?.stats;
+  const m = g.mapping?.counters;
+  const tree = g.swiotlbXen?.tree;
+  return {
+    maps: m?.maps ?? 0,
+    bounces: m?.bounces ?? 0,
+    fast_paths: m?.fastPaths ?? 0,
+    map_errors: m?.mapErrors ?? 0,
+    sg_maps: m?.sgMaps ?? 0,
+    coherent_allocs: m?.coherentAllocs ?? 0,
+    core_maps: c?.maps ?? 0,
+    core_unmaps: c?.unmaps ?? 0,
+    syncs: c?.syncs ?? 0,
+    failed_maps: c?.failedMaps ?? 0,
+    bytes_to_device: c?.bytesToDevice ?? 0,
+    bytes_from_device: c?.bytesFromDevice ?? 0,
+    slots_used: c?.slotsUsed ?? 0,
+    slots_high_water: c?.highWater ?? 0,
+    nslabs: g.core?.nslabs ?? 0,
+    tree_nodes: tree?.size ?? 0,
+    tree_height: tree?.height() ?? 0,
+    lookups: g.counters.lookups,
+    lookup_nodes_visited: g.counters.lookupNodesVisited,
+    iommu_faults: g.counters.iommuFaults,
+    stray_writes: g.counters.strayWrites,
+    ub_events: g.events.counts.ub,
+    leaked_coherent_bytes: g.swiotlbXen?.leakedCoherentBytes ?? 0,
+  };
 }

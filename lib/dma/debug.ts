@@ -21,7 +21,7 @@
  * @module
  */
 
-import { type Addr, formatHex } from "../addr.ts";
+import type { Addr } from "../addr.ts";
 import { directionName, DMA_BIDIRECTIONAL } from "../direction.ts";
 import type { EventLog } from "../events.ts";
 import { type Arch, dmaMappingError } from "./device.ts";
@@ -36,6 +36,7 @@ import {
   MAX_KEPT_REPORTS,
   type NewMapping,
 } from "./debug_types.ts";
+import { at, SlotOwners } from "./debug_slots.ts";
 
 export {
   DEBUG_KINDS,
@@ -49,16 +50,6 @@ export {
   MAX_KEPT_REPORTS,
   type NewMapping,
 } from "./debug_types.ts";
-
-/** "[device address=0x…]". */
-function at(bus: Addr): string {
-  return `[device address=${formatHex(bus)}]`;
-}
-
-/** "slots 4-7" or "slot 4". */
-function slotText(first: number, last: number): string {
-  return first === last ? `slot ${first}` : `slots ${first}-${last}`;
-}
 
 /**
  * The DMA-API debug layer of one guest. When {@link enabled} is false the guest skips
@@ -86,7 +77,7 @@ export class DmaDebug {
   /** device → bus → mappings at that handle (a handle can be live twice, e.g. two fast-path maps of one page). */
   readonly #live = new Map<string, Map<Addr, DebugMapping[]>>();
   /** Which live mapping owns each bounce slot (for the overlap check). */
-  readonly #slotOwner = new Map<number, DebugMapping>();
+  readonly #slots = new SlotOwners();
   #nextId = 1;
   /** Devices already told they never called dma_mapping_error (reported once each). */
   readonly #mapErrorTold = new Set<string>();
@@ -117,7 +108,7 @@ export class DmaDebug {
   setEnabled(on: boolean): void {
     if (!on) {
       this.#live.clear();
-      this.#slotOwner.clear();
+      this.#slots.clear();
     }
     this.#enabled = on;
   }
@@ -149,7 +140,11 @@ export class DmaDebug {
       slot: m.slot,
       nslots: m.slot === null ? 0 : m.nslots,
     };
-    if (entry.slot !== null) this.#claimSlots(entry);
+    if (entry.slot !== null) {
+      for (const o of this.#slots.claim(entry)) {
+        this.#report("slot-overlap", entry.device, entry.call, o);
+      }
+    }
     if (this.#deviceFault) {
       const fault = this.#deviceFault(entry.bus, entry.size);
       if (fault !== undefined) {
@@ -169,48 +164,6 @@ export class DmaDebug {
     if (list) list.push(entry);
     else byBus.set(entry.bus, [entry]);
     return entry;
-  }
-
-  /** Takes the new mapping's slots, reporting every live mapping it lands on. */
-  #claimSlots(entry: DebugMapping): void {
-    const first = entry.slot as number;
-    const owners = this.#slotOwner;
-    let hit: DebugMapping | undefined;
-    let hitFirst = 0;
-    const flush = (last: number) => {
-      if (!hit) return;
-      const h = hit;
-      this.#report(
-        "slot-overlap",
-        entry.device,
-        entry.call,
-        `bounce ${slotText(hitFirst, last)} of this mapping overlap live mapping of ${h.device} ${
-          at(h.bus)
-        } [size=${h.size} bytes] [${
-          slotText(h.slot ?? 0, (h.slot ?? 0) + h.nslots - 1)
-        }] made by '${h.call}'`,
-      );
-      hit = undefined;
-    };
-    for (let k = first; k < first + entry.nslots; k++) {
-      const o = owners.get(k);
-      if (o !== hit) {
-        flush(k - 1);
-        if (o) {
-          hit = o;
-          hitFirst = k;
-        }
-      }
-      owners.set(k, entry);
-    }
-    flush(first + entry.nslots - 1);
-  }
-
-  #releaseSlots(entry: DebugMapping): void {
-    if (entry.slot === null) return;
-    for (let k = entry.slot; k < entry.slot + entry.nslots; k++) {
-      if (this.#slotOwner.get(k) === entry) this.#slotOwner.delete(k);
-    }
   }
 
   // ---- unmap ------------------------------------------------------------------------
@@ -328,7 +281,7 @@ export class DmaDebug {
     list.splice(i, 1);
     if (list.length === 0) byBus.delete(entry.bus);
     if (byBus.size === 0) this.#live.delete(entry.device);
-    this.#releaseSlots(entry);
+    this.#slots.release(entry);
   }
 
   // ---- sync -------------------------------------------------------------------------
@@ -462,7 +415,7 @@ export class DmaDebug {
           }] [mapped as ${e.type}] made by '${e.call}'`,
         ),
       );
-      this.#releaseSlots(e);
+      this.#slots.release(e);
     }
     this.#live.delete(device);
     return lines;

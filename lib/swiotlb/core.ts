@@ -23,7 +23,6 @@
 
 import {
   type Addr,
-  ALL_ONES,
   type AllOnes,
   andMask,
   formatHex,
@@ -41,98 +40,26 @@ import {
   DMA_NONE,
   DMA_TO_DEVICE,
 } from "../direction.ts";
-import { addr, LabError, msg } from "../errors.ts";
+import { LabError, msg } from "../errors.ts";
 import { EventLog } from "../events.ts";
 import type { PhysMemory } from "../memory.ts";
-
-/** SWIOTLB_MAP_ERROR: `(phys_addr_t)~0`, the all-ones sentinel. */
-export const MAP_ERROR = ALL_ONES;
-
-/** The default segment boundary mask of a device (SPEC §2). */
-export const DEFAULT_SEG_BOUNDARY = 0xffffffff;
-
-/** How invalid calls are treated (SPEC §3). */
-export type Policy = "checked" | "faithful";
-
-/** Whom a sync is for: SYNC_FOR_CPU or SYNC_FOR_DEVICE. */
-export type SyncTarget = "cpu" | "device";
-
-/** Options of {@link SwiotlbCore}. */
-export interface SwiotlbCoreOptions {
-  /** io_tlb_nslabs: number of 2 KiB slots. */
-  nslabs: number;
-  /** io_tlb_start: guest-physical address of slot 0 (page aligned). */
-  start: number;
-  /** Where bounce copies go; without one no bytes move (SPEC §11). */
-  memory?: PhysMemory;
-  /** Default "checked". */
-  policy?: Policy;
-  /** Where trace lines and undefined-behaviour events go. */
-  events?: EventLog;
-}
-
-/** Arguments of {@link SwiotlbCore.mapSingle}. */
-export interface MapSingleArgs {
-  /** The table's bus base as the caller believes it (start_dma_addr / seg[0].dma_addr). */
-  tblDmaAddr: number;
-  /** Guest-physical address of the original buffer. */
-  orig: number;
-  size: number;
-  dir: Direction;
-  /** dma_get_seg_boundary(dev): a mask of the form 2^n - 1; default 0xffffffff. */
-  segBoundary?: Mask;
-}
-
-/** Counters of the core (SPEC §9 `stats`). */
-export interface SwiotlbStats {
-  maps: number;
-  unmaps: number;
-  syncs: number;
-  /** Maps that found no room ("swiotlb buffer is full"). */
-  failedMaps: number;
-  /** Slots currently allocated. */
-  slotsUsed: number;
-  /** Highest slotsUsed ever seen. */
-  highWater: number;
-  /** Bytes copied original → bounce. */
-  bytesToDevice: number;
-  /** Bytes copied bounce → original. */
-  bytesFromDevice: number;
-  /** Undefined-behaviour events performed under the faithful policy. */
-  ubEvents: number;
-}
-
-/** The last successful or failed search, for `trace` and the REPL's answer. */
-export interface MapOutcome {
-  /** Slot index chosen, or -1 on failure. */
-  index: number;
-  nslots: number;
-  stride: number;
-  /** Slot indexes examined before the answer (including skipped ones). */
-  probes: number;
-  /** Indexes skipped because the run would cross the boundary mask. */
-  boundarySkips: number;
-}
-
-/** One live mapping as the core knows it (for checks and inspection). */
-export interface LiveMapping {
-  index: number;
-  nslots: number;
-  size: number;
-}
+import { syncProblem, unmapProblem } from "./_checks.ts";
+import {
+  DEFAULT_SEG_BOUNDARY,
+  type LiveMapping,
+  MAP_ERROR,
+  type MapOutcome,
+  type MapSingleArgs,
+  type Policy,
+  slotsFor,
+  type SwiotlbCoreOptions,
+  type SwiotlbStats,
+  type SyncTarget,
+} from "./types.ts";
 
 /** How a call is named in undefined-behaviour events. */
 function unmapCall(tlbAddr: Addr, size: number, dir: Direction): string {
   return `swiotlb_tbl_unmap_single(${formatHex(tlbAddr)}, ${size}, ${directionName(dir)})`;
-}
-
-/** Slot count of a size: ALIGN(size, 2048) >> IO_TLB_SHIFT. */
-export function slotsFor(size: number): number {
-  // A whole size below 2^31 rounds up with integer ops (a hot path: every map and unmap);
-  // anything else (fractions, huge or bad sizes) takes the exact float form.
-  return size > 0 && size <= 0x7fff_f800 && (size | 0) === size
-    ? (size + (IO_TLB_SIZE - 1)) >>> IO_TLB_SHIFT
-    : Math.ceil(size / IO_TLB_SIZE);
 }
 
 /** The 3.11 swiotlb slot allocator and bounce engine (SPEC §3). */
@@ -344,7 +271,7 @@ export class SwiotlbCore {
   unmapSingle(tlbAddr: Addr, size: number, dir: Direction): number {
     const nslots = slotsFor(size);
     const index = this.slotIndex(tlbAddr);
-    const problem = this.#unmapProblem(tlbAddr, index, nslots, size);
+    const problem = unmapProblem(this, tlbAddr, index, nslots, size);
     if (problem) {
       if (this.policy === "checked") throw problem;
       this.#ub(`${unmapCall(tlbAddr, size, dir)}: ${problem.message}`);
@@ -420,7 +347,7 @@ export class SwiotlbCore {
     const call = `swiotlb_tbl_sync_single(${formatHex(tlbAddr)}, ${size}, ${
       directionName(dir)
     }, for ${target})`;
-    const problem = this.#syncProblem(tlbAddr, size);
+    const problem = syncProblem(this, tlbAddr, size);
     if (problem) {
       if (this.policy === "checked") throw problem;
       this.#ub(`${call}: ${problem.message}`);
@@ -469,62 +396,9 @@ export class SwiotlbCore {
     return n;
   }
 
-  #outside(tlbAddr: Addr): LabError {
-    return new LabError(
-      msg`${addr(tlbAddr)} is outside the swiotlb pool [${addr(this.start)}, ${addr(this.end)})`,
-      "refused",
-      "outside-pool",
-    );
-  }
-
-  #unmapProblem(tlbAddr: Addr, index: number, nslots: number, size: number): LabError | undefined {
-    if (!this.isSwiotlbBuffer(tlbAddr)) return this.#outside(tlbAddr);
-    const mapped = this.#liveSize[index];
-    if (mapped === 0) {
-      const inside = this.mappingAt(index);
-      return inside
-        ? new LabError(
-          msg`${addr(tlbAddr)} is inside the mapping at slot ${inside.index}, not its start`,
-          "refused",
-          "not-mapped",
-        )
-        : new LabError(
-          msg`slot ${index} (${addr(tlbAddr)}) is not mapped (double unmap?)`,
-          "refused",
-          "not-mapped",
-        );
-    }
-    if (slotsFor(mapped) !== nslots) {
-      return new LabError(
-        msg`unmap of ${addr(tlbAddr)} with ${size} bytes, but it was mapped with ${mapped} bytes`,
-        "refused",
-        "wrong-size",
-      );
-    }
-    return undefined;
-  }
-
-  #syncProblem(tlbAddr: Addr, size: number): LabError | undefined {
-    if (!this.isSwiotlbBuffer(tlbAddr) || typeof tlbAddr !== "number") {
-      return this.#outside(tlbAddr);
-    }
-    const m = this.mappingAt(this.slotIndex(tlbAddr));
-    if (!m) {
-      return new LabError(
-        msg`sync of ${addr(tlbAddr)}: no live mapping there`,
-        "refused",
-        "not-mapped",
-      );
-    }
-    const mStart = this.slotAddr(m.index);
-    if (tlbAddr + size > mStart + m.size) {
-      return new LabError(
-        msg`sync of ${addr(tlbAddr)}+${size} runs past the mapping [${addr(mStart)}, +${m.size})`,
-        "refused",
-        "out-of-range",
-      );
-    }
-    return undefined;
+  /** Size of the mapping that starts at slot `index`, 0 when none (the checked policy's bookkeeping). */
+  mappedSizeAt(index: number): number {
+    return index >= 0 && index < this.nslabs ? this.#liveSize[index] : 0;
   }
 
   /** Counter read that traps an out-of-bounds index (only the faithful policy gets here). */

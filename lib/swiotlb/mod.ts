@@ -3,6 +3,7 @@
  *
  * @module
  */
+export { SwiotlbCore } from "./core.ts";
 export {
   DEFAULT_SEG_BOUNDARY,
   type LiveMapping,
@@ -11,8 +12,7 @@ export {
   type MapSingleArgs,
   type Policy,
   slotsFor,
-  SwiotlbCore,
   type SwiotlbCoreOptions,
   type SwiotlbStats,
   type SyncTarget,
-} from "./core.ts";
+} from "./types.ts";

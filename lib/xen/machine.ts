@@ -16,6 +16,7 @@
 import { formatHex, formatSize, PAGE_SHIFT, PAGE_SIZE } from "../addr.ts";
 import { LabError } from "../errors.ts";
 import { SummaryBitset } from "./_bitset.ts";
+import { FrameStore } from "./frames.ts";
 
 /** Owner of a frame nobody holds. */
 export const FREE = -1;
@@ -80,7 +81,7 @@ export class Machine {
   /** Free blocks per order, by block number (mfn >> order). */
   readonly #free: SummaryBitset[] = [];
   /** Written frames only (sparse contents). */
-  readonly #frames = new Map<number, Uint8Array>();
+  readonly #frames: FrameStore;
   #freeCount = 0;
 
   constructor({ bytes }: MachineOptions) {
@@ -99,6 +100,7 @@ export class Machine {
     }
     this.bytes = bytes;
     this.nrFrames = frames;
+    this.#frames = new FrameStore(bytes);
     this.maxOrder = Math.floor(Math.log2(frames));
     this.#owner = new Uint16Array(frames);
     this.#m2p = new Uint32Array(frames);
@@ -311,76 +313,36 @@ export class Machine {
     return undefined;
   }
 
-  // ---- contents ---------------------------------------------------------------------
+  // ---- contents (lib/xen/frames.ts) -------------------------------------------------
 
   /** Reads `len` bytes at machine address `maddr`; unwritten frames read as zeros. */
   read(maddr: number, len: number): Uint8Array {
-    const out = new Uint8Array(len);
-    this.readInto(maddr, out, 0, len);
-    return out;
+    return this.#frames.read(maddr, len);
   }
 
-  /**
-   * Reads `len` bytes at `maddr` into `out` from index `at`, without allocating: the
-   * bounce path copies through here page by page (unwritten frames read as zeros).
-   */
+  /** Reads `len` bytes at `maddr` into `out` from index `at`, without allocating. */
   readInto(maddr: number, out: Uint8Array, at: number, len: number): void {
-    this.#checkRange(maddr, len, "read");
-    let done = 0;
-    while (done < len) {
-      const a = maddr + done;
-      const mfn = Math.floor(a / PAGE_SIZE);
-      const off = a - mfn * PAGE_SIZE;
-      const n = Math.min(len - done, PAGE_SIZE - off);
-      const frame = this.#frames.get(mfn);
-      if (frame) out.set(frame.subarray(off, off + n), at + done);
-      else out.fill(0, at + done, at + done + n);
-      done += n;
-    }
+    this.#frames.readInto(maddr, out, at, len);
   }
 
   /** Writes `bytes` at machine address `maddr`, across frame boundaries. */
   write(maddr: number, bytes: Uint8Array): void {
-    this.#checkRange(maddr, bytes.length, "write");
-    let done = 0;
-    while (done < bytes.length) {
-      const a = maddr + done;
-      const mfn = Math.floor(a / PAGE_SIZE);
-      const off = a - mfn * PAGE_SIZE;
-      const n = Math.min(bytes.length - done, PAGE_SIZE - off);
-      let frame = this.#frames.get(mfn);
-      if (!frame) {
-        frame = new Uint8Array(PAGE_SIZE);
-        this.#frames.set(mfn, frame);
-      }
-      frame.set(bytes.subarray(done, done + n), off);
-      done += n;
-    }
+    this.#frames.write(maddr, bytes);
   }
 
   /** Copies `len` bytes from `srcMaddr` to `dstMaddr` (overlap-safe). */
   copy(dstMaddr: number, srcMaddr: number, len: number): void {
-    this.write(dstMaddr, this.read(srcMaddr, len));
+    this.#frames.copy(dstMaddr, srcMaddr, len);
   }
 
   /** Zeroes `len` bytes at `maddr`; whole frames go back to costing nothing. */
   zero(maddr: number, len: number): void {
-    this.#checkRange(maddr, len, "zero");
-    let done = 0;
-    while (done < len) {
-      const a = maddr + done;
-      const mfn = Math.floor(a / PAGE_SIZE);
-      const off = a - mfn * PAGE_SIZE;
-      const n = Math.min(len - done, PAGE_SIZE - off);
-      if (n === PAGE_SIZE) this.#frames.delete(mfn);
-      else this.#frames.get(mfn)?.fill(0, off, off + n);
-      done += n;
-    }
+    this.#frames.zero(maddr, len);
   }
 
   /** Number of frames that hold a buffer (were written and not zeroed whole). */
   get residentFrames(): number {
-    return this.#frames.size;
+    return this.#frames.resident;
   }
 
   // ---- internals --------------------------------------------------------------------
@@ -494,19 +456,6 @@ export class Machine {
     ) {
       throw new LabError(
         `Frames ${formatHex(mfn)}+${count} are outside machine memory (${this.nrFrames} frames)`,
-      );
-    }
-  }
-
-  #checkRange(maddr: number, len: number, what: string): void {
-    if (
-      !Number.isInteger(maddr) || !Number.isInteger(len) || maddr < 0 || len < 0 ||
-      maddr + len > this.bytes
-    ) {
-      throw new LabError(
-        `Cannot ${what} ${len} bytes at machine address ${
-          formatHex(maddr)
-        }: outside machine memory (${formatSize(this.bytes)})`,
       );
     }
   }

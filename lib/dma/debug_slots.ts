@@ -1,0 +1,73 @@
+/**
+ * Which live mapping owns each bounce slot, for the debug layer's check beyond the
+ * kernel: a new bounce mapping whose slots overlap a live one's (only possible after a
+ * faithful corruption of the free list, SPEC §8). Moved out of debug.ts.
+ *
+ * @module
+ */
+
+import type { Addr } from "../addr.ts";
+import { formatHex } from "../addr.ts";
+import type { DebugMapping } from "./debug_types.ts";
+
+/** "[device address=0x…]". */
+export function at(bus: Addr): string {
+  return `[device address=${formatHex(bus)}]`;
+}
+
+/** "slots 4-7" or "slot 4". */
+function slotText(first: number, last: number): string {
+  return first === last ? `slot ${first}` : `slots ${first}-${last}`;
+}
+
+/** The slot → live mapping table. */
+export class SlotOwners {
+  readonly #owner = new Map<number, DebugMapping>();
+
+  /** Forgets every owner (the layer was switched off). */
+  clear(): void {
+    this.#owner.clear();
+  }
+
+  /** Takes the new mapping's slots; returns the report text of every live mapping it lands on. */
+  claim(entry: DebugMapping): string[] {
+    const out: string[] = [];
+    const first = entry.slot as number;
+    const owners = this.#owner;
+    let hit: DebugMapping | undefined;
+    let hitFirst = 0;
+    const flush = (last: number) => {
+      if (!hit) return;
+      const h = hit;
+      out.push(
+        `bounce ${slotText(hitFirst, last)} of this mapping overlap live mapping of ${h.device} ${
+          at(h.bus)
+        } [size=${h.size} bytes] [${
+          slotText(h.slot ?? 0, (h.slot ?? 0) + h.nslots - 1)
+        }] made by '${h.call}'`,
+      );
+      hit = undefined;
+    };
+    for (let k = first; k < first + entry.nslots; k++) {
+      const o = owners.get(k);
+      if (o !== hit) {
+        flush(k - 1);
+        if (o) {
+          hit = o;
+          hitFirst = k;
+        }
+      }
+      owners.set(k, entry);
+    }
+    flush(first + entry.nslots - 1);
+    return out;
+  }
+
+  /** Gives a mapping's slots back. */
+  release(entry: DebugMapping): void {
+    if (entry.slot === null) return;
+    for (let k = entry.slot; k < entry.slot + entry.nslots; k++) {
+      if (this.#owner.get(k) === entry) this.#owner.delete(k);
+    }
+  }
+}

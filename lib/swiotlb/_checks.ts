@@ -1,0 +1,78 @@
+/**
+ * The checked policy's questions about an unmap or a sync (SPEC §3): is the address in
+ * the pool, is a mapping there, does the size match — answered before the core changes
+ * anything. The kernel asks none of them.
+ *
+ * @module
+ */
+
+import type { Addr } from "../addr.ts";
+import { addr, LabError, msg } from "../errors.ts";
+import { slotsFor } from "./types.ts";
+import type { SwiotlbCore } from "./core.ts";
+
+function outside(core: SwiotlbCore, tlbAddr: Addr): LabError {
+  return new LabError(
+    msg`${addr(tlbAddr)} is outside the swiotlb pool [${addr(core.start)}, ${addr(core.end)})`,
+    "refused",
+    "outside-pool",
+  );
+}
+
+/** Why the checked policy refuses this unmap, or undefined when it is right (SPEC §3). */
+export function unmapProblem(
+  core: SwiotlbCore,
+  tlbAddr: Addr,
+  index: number,
+  nslots: number,
+  size: number,
+): LabError | undefined {
+  if (!core.isSwiotlbBuffer(tlbAddr)) return outside(core, tlbAddr);
+  const mapped = core.mappedSizeAt(index);
+  if (mapped === 0) {
+    const inside = core.mappingAt(index);
+    return inside
+      ? new LabError(
+        msg`${addr(tlbAddr)} is inside the mapping at slot ${inside.index}, not its start`,
+        "refused",
+        "not-mapped",
+      )
+      : new LabError(
+        msg`slot ${index} (${addr(tlbAddr)}) is not mapped (double unmap?)`,
+        "refused",
+        "not-mapped",
+      );
+  }
+  if (slotsFor(mapped) !== nslots) {
+    return new LabError(
+      msg`unmap of ${addr(tlbAddr)} with ${size} bytes, but it was mapped with ${mapped} bytes`,
+      "refused",
+      "wrong-size",
+    );
+  }
+  return undefined;
+}
+
+/** Why the checked policy refuses this sync, or undefined when it is right (SPEC §3). */
+export function syncProblem(core: SwiotlbCore, tlbAddr: Addr, size: number): LabError | undefined {
+  if (!core.isSwiotlbBuffer(tlbAddr) || typeof tlbAddr !== "number") {
+    return outside(core, tlbAddr);
+  }
+  const m = core.mappingAt(core.slotIndex(tlbAddr));
+  if (!m) {
+    return new LabError(
+      msg`sync of ${addr(tlbAddr)}: no live mapping there`,
+      "refused",
+      "not-mapped",
+    );
+  }
+  const mStart = core.slotAddr(m.index);
+  if (tlbAddr + size > mStart + m.size) {
+    return new LabError(
+      msg`sync of ${addr(tlbAddr)}+${size} runs past the mapping [${addr(mStart)}, +${m.size})`,
+      "refused",
+      "out-of-range",
+    );
+  }
+  return undefined;
+}

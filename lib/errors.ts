@@ -24,6 +24,7 @@ export type ErrorCode =
   | "bad-number"
   | "bad-name"
   | "bad-config"
+  | "arm-is-autotranslated"
   | "exists"
   | "unknown-device"
   | "unknown-buffer"

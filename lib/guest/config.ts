@@ -152,7 +152,11 @@ export function resolveConfig(input: GuestInput): GuestConfig {
   oneOf("policy", cfg.policy, ["checked", "faithful"] as const);
   oneOf("variant", cfg.variant, ["rfc", "rfc-v1"] as const);
   if (cfg.arch === "arm" && cfg.mode === "pv") {
-    throw new LabError("Bad guest: ARM guests are always autotranslated (use --mode auto)");
+    throw new LabError(
+      "Bad guest: ARM guests are always autotranslated",
+      "usage",
+      "arm-is-autotranslated",
+    );
   }
   if (cfg.identity && (cfg.mode !== "auto" || cfg.layout !== "contiguous")) {
     throw new LabError(

@@ -76,7 +76,12 @@ export function treeProblems(g: Guest): TreeProblem[] {
   const tree = g.busTree;
   if (!tree) return [];
   return [...tree.validate({ unique: true, key: intervalKey }), ...intervalOverlaps(tree)].map(
-    (p) => ({ rule: p.rule, path: p.path, message: p.message }),
+    (p) => ({
+      rule: p.rule,
+      path: p.path,
+      node: p.node ? { dmaAddr: p.node.dmaAddr, physAddr: p.node.physAddr, size: p.node.size } : null,
+      message: p.message,
+    }),
   );
 }
 

@@ -215,8 +215,13 @@ export interface TreeRow {
 
 /** A rule the tree breaks (`tree --validate`, SPEC §9). */
 export interface TreeProblem {
+  /** The rule broken: the rbtree's (order, black root, red-red, …) or the RFC's overlap. */
   rule: string;
+  /** Where the node that breaks it hangs ("" when the problem is not one node's). */
   path: string;
+  /** That node's interval, or null. */
+  node: { dmaAddr: number; physAddr: number; size: number } | null;
+  /** The validator's own sentence (kept for `--json`; it names the other node too). */
   message: string;
 }
 

@@ -312,12 +312,16 @@ export class XenSwiotlb implements DmaOps, XenTranslation {
   insertEntry(dmaAddr: number, physAddr: number, size: number): InsertEntryResult {
     for (const [what, v] of [["dma_addr", dmaAddr], ["phys_addr", physAddr]] as const) {
       if (!Number.isSafeInteger(v) || v < 0) {
-        throw new LabError(`tree insert: ${what} ${v} is not an address`, "usage", "bad-number");
+        throw new LabError(
+          `xen_dma_add_entry: ${what} ${v} is not an address`,
+          "usage",
+          "bad-number",
+        );
       }
     }
     if (!Number.isSafeInteger(size) || size <= 0) {
       throw new LabError(
-        `tree insert: size ${size} must be a positive number of bytes`,
+        `xen_dma_add_entry: size ${size} must be a positive number of bytes`,
         "usage",
         "bad-number",
       );

@@ -71,12 +71,15 @@ export const inspectCommands: CommandSpec[] = [
       const v = ctx.session.requireGuest().segments();
       return {
         json: {
+          count: v.rows.length,
           misaligned: v.misaligned,
           segments: v.rows.map((r) => ({
             index: r.index,
             dma_addr: r.dmaAddr,
             phys_addr: r.physAddr,
             size: r.size,
+            phys_last: r.physAddr + r.size - 1,
+            dma_last: r.dmaAddr + r.size - 1,
             slots: r.slots,
             slots_in_use: r.slotsInUse,
             aligned: r.aligned,

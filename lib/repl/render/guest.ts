@@ -130,6 +130,7 @@ export function guestJson(g: GuestView): Record<string, unknown> {
     mem_bytes: g.memBytes,
     phys_base: g.physBase,
     phys_end: g.physEnd,
+    phys_last: g.physEnd - 1,
     first_mfn: g.firstMfn,
     last_mfn: g.lastMfn,
     machine_bytes: g.machineBytes,
@@ -138,7 +139,9 @@ export function guestJson(g: GuestView): Record<string, unknown> {
     tree_nodes: g.treeNodes,
     tree_height: g.treeHeight,
     tree_valid: g.treeValid,
-    attempts: init.attempts.map((a) => ({
+    attempt_count: init.attempts.length,
+    attempts: init.attempts.map((a, k) => ({
+      attempt: k + 1,
       nslabs: a.nslabs,
       pool_bytes: a.nslabs * IO_TLB_SIZE,
       pool_phys: a.poolPhys,

@@ -264,6 +264,7 @@ export function slotsJson(s: SlotsView): Record<string, unknown> {
     index: s.hint,
     list: s.list,
     first: s.first,
+    last: s.first + s.list.length - 1,
     segment: s.segment,
     hint_segment: s.hintSegment,
     used: s.used,
@@ -278,7 +279,7 @@ export function slotsJson(s: SlotsView): Record<string, unknown> {
       counter_last: r.counterLast,
       owner: r.owner,
     })),
-    orig: s.orig,
+    orig: s.orig.map((o) => ({ ...o, bytes: o.count * 2048, slot_last: o.slot + o.count - 1 })),
   };
 }
 

@@ -8,6 +8,7 @@
 
 import type { TreeProblem, TreeRow } from "../../guest/mod.ts";
 import { type Fmt, plural } from "./format.ts";
+import { problemWords } from "./words.ts";
 
 /** How much of the tree to draw. */
 export interface DrawOptions {
@@ -111,7 +112,13 @@ export function validateLines(problems: readonly TreeProblem[], nodes: number, f
   }
   return [
     `tree ${fmt.err("INVALID")}: ${plural(problems.length, "problem")}`,
-    ...problems.map((p) => `  ✗ ${p.message}`),
+    ...problems.map((p) =>
+      `  ✗ ${p.rule}: ` +
+      (p.node
+        ? `node ${fmt.interval(p.node.dmaAddr, p.node.size)} phys ${fmt.num(p.node.physAddr)}` +
+          ` at ${p.path}: `
+        : "") + problemWords(p.rule)
+    ),
   ];
 }
 

@@ -174,6 +174,34 @@ export function hitWords(v: VisitView, fmt: Fmt): string {
     : `node put in by 'tree insert' at phys ${fmt.num(v.physAddr)}`;
 }
 
+/** What breaking a tree rule means (`tree --validate`; SPEC §9). */
+export function problemWords(rule: string): string {
+  switch (rule) {
+    case "order":
+      return "out of BST order with an ancestor (an in-order walk goes backwards here)";
+    case "black root":
+      return "the root is red";
+    case "red-red":
+      return "a red node with a red child";
+    case "black height":
+      return "its two subtrees hold different numbers of black nodes";
+    case "parent link":
+      return "its parent pointer does not point at the node that links to it";
+    case "equal keys":
+      return "its dma_addr equals its in-order neighbour's";
+    case "overlap":
+      return "its bus interval overlaps the node before it in bus order (the RFC's insert does not check)";
+    case "color":
+      return "a colour that is neither red nor black";
+    case "cycle":
+      return "a child link leads back to a node above";
+    case "size":
+      return "the tree counts a different number of nodes than are reachable";
+    default:
+      return rule;
+  }
+}
+
 /** Who holds a machine frame. */
 export function ownerWords(o: FrameOwner, fmt: Fmt): string {
   switch (o.kind) {
@@ -205,6 +233,8 @@ export function errorHint(code: ErrorCode): string | undefined {
       return "only swiotlb-xen guests have a bus→phys tree (guest presets)";
     case "unknown-preset":
       return "see 'guest presets'";
+    case "arm-is-autotranslated":
+      return "use --mode auto (or leave --mode out with --arch arm)";
     default:
       return undefined;
   }

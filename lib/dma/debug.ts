@@ -57,16 +57,23 @@ export {
  *
  * @example
  * ```ts
+ * import { assertEquals } from "@std/assert";
  * import { DMA_TO_DEVICE, DmaDebug, EventLog } from "../../mod.ts";
  * const events = new EventLog();
  * const debug = new DmaDebug({ enabled: true, arch: "x86", events });
  * debug.debugDmaMapPage({
  *   device: "nic", type: "single", phys: 0x1000, bus: 0x1000, size: 8192,
- *   dir: DMA_TO_DEVICE, call: "map nic 0x1000 8K to", slot: null, nslots: 0,
+ *   dir: DMA_TO_DEVICE, call: "dma_map_single(nic, 0x1000, 8192, DMA_TO_DEVICE)",
+ *   slot: null, nslots: 0,
  * });
+ * debug.debugDmaMappingError("nic", 0x1000);
  * debug.debugDmaUnmapPage({ device: "nic", type: "single", bus: 0x1000, size: 4096,
- *   dir: DMA_TO_DEVICE, call: "unmap" });
- * events.drain()[0].message; // "DMA-API: nic: device driver frees DMA memory with different size …"
+ *   dir: DMA_TO_DEVICE, call: "dma_unmap_single(nic, 0x1000, 4096, DMA_TO_DEVICE)" });
+ * assertEquals(
+ *   events.drain().map((e) => e.message),
+ *   ["DMA-API: nic: device driver frees DMA memory with different size " +
+ *     "[device address=0x1000] [map size=8192 bytes] [unmap size=4096 bytes]"],
+ * );
  * ```
  */
 export class DmaDebug {

@@ -68,7 +68,23 @@ function useReason(c: GuestConfig): UseReason {
 
 export type { Buffer };
 
-/** A running guest with its DMA engine. */
+/**
+ * A running guest with its DMA engine.
+ *
+ * @example
+ * ```ts
+ * import { assertEquals } from "@std/assert";
+ * import { DMA_TO_DEVICE, Guest } from "../../mod.ts";
+ * const g = Guest.create({ preset: "pv-dom0", swiotlb: 512 });
+ * assertEquals([g.init.use, g.init.ok, g.view().ops], ["pv-dom0", true, "swiotlb-xen-pv"]);
+ * g.addDevice({ name: "nic", maskBits: 32 });
+ * const rx = g.allocBuffer("rx", 4096);
+ * // The guest's pages lie above 4 GiB: a 32-bit device needs a bounce.
+ * const m = g.map("nic", rx.phys, 4096, DMA_TO_DEVICE);
+ * assertEquals([m.bounced, m.route.code, m.slot], [true, "beyond-mask", 0]);
+ * assertEquals(g.lookupBus(m.bus).phys, m.phys);
+ * ```
+ */
 export class Guest {
   readonly config: GuestConfig;
   readonly events: EventLog;

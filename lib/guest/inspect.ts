@@ -79,7 +79,9 @@ export function treeProblems(g: Guest): TreeProblem[] {
     (p) => ({
       rule: p.rule,
       path: p.path,
-      node: p.node ? { dmaAddr: p.node.dmaAddr, physAddr: p.node.physAddr, size: p.node.size } : null,
+      node: p.node
+        ? { dmaAddr: p.node.dmaAddr, physAddr: p.node.physAddr, size: p.node.size }
+        : null,
       message: p.message,
     }),
   );

@@ -151,8 +151,9 @@ function candidates(session: Session, words: string[], current: string): string[
  *
  * @example
  * ```ts
+ * import { assertEquals } from "@std/assert";
  * import { complete, Session } from "./mod.ts";
- * complete(new Session(), "gu"); // [["guest"], "gu"]
+ * assertEquals(complete(new Session(), "gu"), [["guest "], "gu"]);
  * ```
  */
 export function complete(session: Session, line: string): [string[], string] {

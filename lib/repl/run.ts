@@ -201,9 +201,17 @@ function errorReply(e: unknown, session: Session): Reply {
  *
  * @example
  * ```ts
+ * import { assertEquals } from "@std/assert";
  * import { runLine, Session } from "./mod.ts";
  * const s = new Session({ json: true });
- * runLine(s, "guest new --preset arm-dom0").json?.swiotlb_xen; // true
+ * assertEquals(runLine(s, "guest new --preset arm-dom0 --swiotlb 1M").json?.swiotlb_xen, true);
+ * // Not in the tree: the walk goes right at every node, phys is the exact all-ones value.
+ * const miss = JSON.parse(runLine(s, "lookup bus 0x7000000").output[0]);
+ * assertEquals([miss.phys, miss.found, miss.visited], [
+ *   "0xffffffffffffffff",
+ *   false,
+ *   [0x140000, 0x180000, 0x1c0000],
+ * ]);
  * ```
  */
 export function runLine(session: Session, line: string): LineResult {

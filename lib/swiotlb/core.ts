@@ -62,7 +62,22 @@ function unmapCall(tlbAddr: Addr, size: number, dir: Direction): string {
   return `swiotlb_tbl_unmap_single(${formatHex(tlbAddr)}, ${size}, ${directionName(dir)})`;
 }
 
-/** The 3.11 swiotlb slot allocator and bounce engine (SPEC §3). */
+/**
+ * The 3.11 swiotlb slot allocator and bounce engine (SPEC §3).
+ *
+ * @example
+ * ```ts
+ * import { assertEquals } from "@std/assert";
+ * import { DMA_TO_DEVICE, MAP_ERROR, SwiotlbCore } from "../../mod.ts";
+ * const core = new SwiotlbCore({ nslabs: 256, start: 0x100000 });
+ * const a = core.mapSingle({ tblDmaAddr: 0x100000, orig: 0x900000, size: 8192, dir: DMA_TO_DEVICE });
+ * assertEquals([a, core.hint, Array.from(core.freeRun.subarray(0, 6))], [0x100000, 4, [0, 0, 0, 0, 124, 123]]);
+ * // No run is longer than a segment: 129 slots never fit (SPEC §3).
+ * assertEquals(core.mapSingle({ tblDmaAddr: 0, orig: 0, size: 129 * 2048, dir: DMA_TO_DEVICE }), MAP_ERROR);
+ * core.unmapSingle(a, 8192, DMA_TO_DEVICE);
+ * assertEquals(core.freeRun[0], 128);
+ * ```
+ */
 export class SwiotlbCore {
   readonly nslabs: number;
   readonly start: number;

@@ -57,6 +57,7 @@ function regionPfn(dom: Domain, pstart: number, order: number, what: string): nu
  *
  * @example
  * ```ts
+ * import { assert } from "@std/assert";
  * import { Xen, createContiguousRegion } from "./mod.ts";
  * const xen = new Xen({ machineBytes: 2 ** 33, seed: 1 });
  * const dom = xen.createDomain({
@@ -65,7 +66,9 @@ function regionPfn(dom: Domain, pstart: number, order: number, what: string): nu
  * });
  * const pool = dom.allocPhys(256 * 1024, 256 * 1024);
  * const r = createContiguousRegion(xen, dom, pool, 6, 32);
- * if (r.ok) r.dmaHandle; // machine address of a 256 KiB extent below 4 GiB
+ * // The handle: the machine address of an aligned 256 KiB extent below 4 GiB.
+ * const handle = r.ok ? r.dmaHandle ?? NaN : NaN;
+ * assert(handle % (256 * 1024) === 0 && handle < 2 ** 32);
  * ```
  */
 export function createContiguousRegion(

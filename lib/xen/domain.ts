@@ -70,6 +70,7 @@ const LOW_RESERVED = 1024 * 1024;
  *
  * @example
  * ```ts
+ * import { assertEquals } from "@std/assert";
  * import { Xen } from "./xen.ts";
  * const xen = new Xen({ machineBytes: 2 ** 33, seed: 1 });
  * const dom = xen.createDomain({
@@ -78,7 +79,10 @@ const LOW_RESERVED = 1024 * 1024;
  * });
  * const buf = dom.allocPhys(8192, 4096);
  * dom.write(buf, new TextEncoder().encode("hello"));
- * dom.isMachineContiguous(buf, 8192); // true only if both pages' frames are adjacent
+ * assertEquals(new TextDecoder().decode(dom.read(buf, 5)), "hello");
+ * // Contiguous exactly when the second page's frame follows the first's.
+ * const [a, b] = [dom.physToMachine(buf), dom.physToMachine(buf + 4096)];
+ * assertEquals(dom.isMachineContiguous(buf, 8192), b === a + 4096);
  * ```
  */
 export class Domain implements PhysMemory {

@@ -69,6 +69,7 @@ function describeLimit(addressBits: number): string {
  *
  * @example
  * ```ts
+ * import { assertEquals } from "@std/assert";
  * import { Xen, exchange } from "./mod.ts";
  * const xen = new Xen({ machineBytes: 2 ** 33, seed: 1 });
  * const dom = xen.createDomain({
@@ -77,7 +78,9 @@ function describeLimit(addressBits: number): string {
  * });
  * const inPfns = Array.from({ length: 64 }, (_, i) => 256 + i);
  * const r = exchange(xen, dom, { inPfns, inOrder: 0, outOrder: 6, addressBits: 32 });
- * r.nrExchanged; // 64: pfns 256…319 now sit on one aligned 256 KiB extent below 4 GiB
+ * // Pfns 256…319 now sit on one aligned 256 KiB extent below 4 GiB.
+ * assertEquals([r.nrExchanged, r.outMfns.length, r.error], [64, 1, undefined]);
+ * assertEquals(dom.isMachineContiguous(256 * 4096, 64 * 4096), true);
  * ```
  */
 export function exchange(xen: Xen, dom: Domain, req: ExchangeRequest): ExchangeResult {

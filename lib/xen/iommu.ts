@@ -33,6 +33,7 @@ export type DmaRangeResult = { pieces: DmaPiece[] } | { fault: string; bus: numb
  *
  * @example
  * ```ts
+ * import { assert, assertEquals } from "@std/assert";
  * import { Iommu, Xen } from "./mod.ts";
  * const xen = new Xen({ machineBytes: 2 ** 33, seed: 1 });
  * const dom = xen.createDomain({
@@ -40,8 +41,8 @@ export type DmaRangeResult = { pieces: DmaPiece[] } | { fault: string; bus: numb
  *   layout: "reverse",
  * });
  * const iommu = new Iommu(dom);
- * iommu.translate(0x1000); // { maddr: machine address of pfn 1 }
- * iommu.translate(256 * 4096); // { fault: "IOMMU fault: …" }
+ * assertEquals(iommu.translate(0x1000), { maddr: dom.physToMachine(0x1000) });
+ * assert("fault" in iommu.translate(256 * 4096), "past the guest's memory: an IOMMU fault");
  * ```
  */
 export class Iommu {

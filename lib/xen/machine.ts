@@ -59,11 +59,14 @@ export interface MachineOptions {
  *
  * @example
  * ```ts
+ * import { assert, assertEquals } from "@std/assert";
  * import { Machine } from "./machine.ts";
  * const m = new Machine({ bytes: 2 ** 34 }); // 16 GiB, constructed in milliseconds
- * const mfn = m.alloc(6, { addressBits: 32, owner: 1 }); // 64 frames below 4 GiB
- * m.write(mfn! * 4096, new Uint8Array([1, 2, 3]));
- * m.read(mfn! * 4096, 3); // Uint8Array [1, 2, 3]
+ * const mfn = m.alloc(6, { addressBits: 32, owner: 1 }) ?? NaN; // 64 frames below 4 GiB
+ * assert(mfn % 64 === 0 && (mfn + 64) * 4096 <= 2 ** 32);
+ * m.write(mfn * 4096, new Uint8Array([1, 2, 3]));
+ * assertEquals(m.read(mfn * 4096, 3), new Uint8Array([1, 2, 3]));
+ * assertEquals(m.residentFrames, 1, "only the written frame costs memory");
  * ```
  */
 export class Machine {

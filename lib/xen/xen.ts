@@ -53,14 +53,15 @@ const MAX_FRAGMENT = 64;
  *
  * @example
  * ```ts
+ * import { assertEquals } from "@std/assert";
  * import { Xen } from "./xen.ts";
  * const xen = new Xen({ machineBytes: 2 ** 33, seed: 7 });
  * const dom0 = xen.createDomain({
  *   nrPages: 2 ** 19, autotranslate: false, iommu: false, dom0: true, arch: "x86",
  *   layout: "fragmented",
  * });
- * dom0.domid; // 0
- * xen.whoseFrame(dom0.pfnToMfn(5)); // "dom0 pfn 0x5"
+ * assertEquals(dom0.domid, 0);
+ * assertEquals(xen.frameOwner(dom0.pfnToMfn(5)), { kind: "domain", domid: 0, pfn: 5 });
  * ```
  */
 export class Xen {

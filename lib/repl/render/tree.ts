@@ -117,7 +117,8 @@ export function validateLines(problems: readonly TreeProblem[], nodes: number, f
       (p.node
         ? `node ${fmt.interval(p.node.dmaAddr, p.node.size)} phys ${fmt.num(p.node.physAddr)}` +
           ` at ${p.path}: `
-        : "") + problemWords(p.rule)
+        : "") +
+      problemWords(p.rule)
     ),
   ];
 }

@@ -513,7 +513,9 @@ Deno.test("tree insert at the REPL: JSON fields, the RFC's refusal, no tree with
   assertStringIncludes(run("tree insert 0x0 0x0 4K").error!, "No bus→phys tree");
   const help = runLine(new Session(), "help tree insert").output.join("\n");
   assertStringIncludes(help, "tree insert DMA PHYS SIZE");
-  assertStringIncludes(help, "swiotlb> tree insert 0x1b0000 0x1a0000000 256K");
+  assertStringIncludes(help, "swiotlb> tree insert 0x120000 0x1a0000000 256K");
+  // The example's real answer: checked refuses the overlap.
+  assertStringIncludes(help, "overlaps segment 0 [0x100000, 0x140000) and segment 1");
 });
 
 Deno.test("every flaw has its example script, run under both policies", () => {

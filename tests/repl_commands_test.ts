@@ -460,13 +460,25 @@ Deno.test("help lists every verb; help VERB shows synopsis, options and an examp
   assertStringIncludes(String(runLine(s, "help mpa").error), "did you mean 'map'");
 });
 
-Deno.test("every verb has a summary and an example, and every example parses", () => {
+Deno.test("every verb has a summary and a captioned example that parses and runs", () => {
   for (const c of cmdTable()) {
     assert(c.summary.length > 0, c.path.join(" "));
     assert(c.examples.length > 0, `${c.path.join(" ")} has no example`);
     for (const e of c.examples) {
-      const parsed = parseLine(e);
-      assertEquals(parsed?.spec, c, `example "${e}" runs another verb`);
+      assert(e.caption.length > 0, `example "${e.line}" has no caption`);
+      const parsed = parseLine(e.line);
+      assertEquals(parsed?.spec, c, `example "${e.line}" runs another verb`);
+      if (e.run === false) continue;
+      const s = new Session({ color: false });
+      // An `expect error` example needs a failed command before it.
+      const mayFail = e.line.startsWith("expect error");
+      for (const l of e.setup ?? []) {
+        assert(runLine(s, l).ok || mayFail, `setup of "${e.line}": ${l}`);
+      }
+      const r = runLine(s, e.line);
+      assert(r.output.length > 0, `example "${e.line}" answers nothing`);
+      // Only the examples that show a refusal may fail.
+      if (!r.ok) assert(/wrong size|overlapping/.test(e.caption), `"${e.line}": ${r.error}`);
     }
   }
 });

@@ -6,6 +6,7 @@
  */
 
 import { dmaCommands } from "./commands/dma.ts";
+import { sgCommands } from "./commands/sg.ts";
 import { guestCommands } from "./commands/guest.ts";
 import { inspectCommands } from "./commands/inspect.ts";
 import { sessionCommands } from "./commands/session.ts";
@@ -15,6 +16,7 @@ import type { CommandSpec } from "./table.ts";
 const TABLE: readonly CommandSpec[] = [
   ...guestCommands,
   ...dmaCommands,
+  ...sgCommands,
   ...inspectCommands,
   ...treeCommands,
   ...sessionCommands,

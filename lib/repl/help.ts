@@ -69,8 +69,18 @@ export function findHelp(table: readonly CommandSpec[], words: readonly string[]
   throw new LabError(`No help for '${name}'${didYouMean(name, all)}`);
 }
 
-/** `help VERB`: synopsis, description, arguments, options, examples. */
-export function helpFor(specs: readonly CommandSpec[], fmt: Fmt): string[] {
+/** Lines of an example's answer shown under it; longer answers are cut with "…". */
+const EXAMPLE_LINES = 8;
+
+/** Runs an example and returns its answer (the REPL passes a fresh-session runner). */
+export type ExampleRunner = (setup: readonly string[], line: string) => string[];
+
+/** `help VERB`: synopsis, description, arguments, options, examples with real answers. */
+export function helpFor(
+  specs: readonly CommandSpec[],
+  fmt: Fmt,
+  run?: ExampleRunner,
+): string[] {
   const out: string[] = [];
   for (const c of specs) {
     if (out.length) out.push("");
@@ -91,7 +101,13 @@ export function helpFor(specs: readonly CommandSpec[], fmt: Fmt): string[] {
     }
     if (c.examples.length) {
       out.push("Examples:");
-      for (const e of c.examples) out.push(`  swiotlb> ${e}`);
+      for (const e of c.examples) {
+        out.push(`  ${e.caption}:`, `    swiotlb> ${e.line}`);
+        if (!run || e.run === false) continue;
+        const answer = run(e.setup ?? [], e.line);
+        for (const l of answer.slice(0, EXAMPLE_LINES)) out.push(`    ${l}`);
+        if (answer.length > EXAMPLE_LINES) out.push(`    ${fmt.dim("…")}`);
+      }
     }
   }
   return out;
@@ -105,7 +121,7 @@ export function helpJson(specs: readonly CommandSpec[]): Record<string, unknown>
       synopsis: synopsis(c),
       summary: c.summary,
       options: c.options.map((o) => ({ flags: o.flags, help: o.help })),
-      examples: c.examples,
+      examples: c.examples.map((e) => ({ caption: e.caption, line: e.line })),
     })),
   };
 }

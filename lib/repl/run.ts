@@ -15,7 +15,7 @@ import type { LabEvent } from "../events.ts";
 import { cmdTable } from "./commands.ts";
 import type { Fmt } from "./render/format.ts";
 import { runScriptFile } from "./script.ts";
-import type { Session } from "./session.ts";
+import { Session } from "./session.ts";
 import { didYouMean } from "./suggest.ts";
 import { type CommandSpec, type Ctx, type Opts, type Reply, synopsis, verbName } from "./table.ts";
 import { tokenize } from "./tokenize.ts";
@@ -240,6 +240,15 @@ export function runLine(session: Session, line: string): LineResult {
         const r = runScriptFile(session, file, { keepGoing: session.keepGoing, runLine });
         nested = r.output;
         return { output: [], ok: r.ok, commands: r.commands };
+      },
+      runFresh: (setup, example) => {
+        const fresh = new Session({
+          color: session.fmt.color,
+          cwd: session.cwd,
+          files: session.files,
+        });
+        for (const l of setup) runLine(fresh, l);
+        return runLine(fresh, example).output;
       },
     };
     reply = spec.run(ctx, args, opts);

@@ -62,10 +62,23 @@ export interface Ctx {
   table: readonly CommandSpec[];
   /** Runs a nested script (for `source`); returns the replies' lines and success. */
   runNested(path: string): { output: string[]; ok: boolean; commands: number };
+  /** Runs `setup` then `line` in a fresh session (help examples); the line's output. */
+  runFresh(setup: readonly string[], line: string): string[];
 }
 
 /** Parsed option values, as commander returns them. */
 export type Opts = Record<string, string | boolean | undefined>;
+
+/** A help example: a caption, the line, and the session it runs in (lib/repl/examples.ts). */
+export interface Example {
+  /** What it shows, in one line. */
+  caption: string;
+  line: string;
+  /** Lines run first in a fresh session (not shown). */
+  setup?: readonly string[];
+  /** False for lines that read or write files or end the session: shown, not run. */
+  run?: boolean;
+}
 
 /** One verb (or `group sub` verb) of the REPL. */
 export interface CommandSpec {
@@ -77,8 +90,8 @@ export interface CommandSpec {
   description?: string;
   args: readonly ArgSpec[];
   options: readonly OptSpec[];
-  /** Real lines one would type; `help VERB` shows them. */
-  examples: readonly string[];
+  /** Real lines one would type; `help VERB` shows each with its caption and real answer. */
+  examples: readonly Example[];
   /** Refuse to run without a guest. */
   needsGuest?: boolean;
   /** Take every word as an argument, options included (`expect error "--x"`). */

@@ -1,101 +1,26 @@
 /**
- * The DMA API verbs (SPEC §7, §10): map / unmap / sync, scatter-gather, coherent
- * memory, device reads and writes, dma_supported.
+ * The DMA API verbs (SPEC §7, §10): map / unmap / sync, coherent memory, device reads
+ * and writes, dma_supported (scatter-gather is in sg.ts).
  *
  * @module
  */
 
 import { bitsFromMask, maskFromBits } from "../../addr.ts";
-import { type Direction, directionName, parseDirection } from "../../direction.ts";
+import { directionName } from "../../direction.ts";
 import { LabError } from "../../errors.ts";
 import type { DmaAccessView } from "../../guest/mod.ts";
-import type { SyncTarget } from "../../dma/ops.ts";
-import {
-  fillPattern,
-  parseAddrArg,
-  parseBytes,
-  parseNum,
-  parsePhysRef,
-  parseSgElem,
-  type SgRef,
-} from "../args.ts";
+import { fillPattern, parseAddrArg, parseBytes, parseNum, parsePhysRef } from "../args.ts";
 import { hexdump, toColonHex, toHex } from "../render/format.ts";
-import {
-  mapError,
-  mapJson,
-  renderCoherent,
-  renderCopied,
-  renderMap,
-  renderSg,
-  sgError,
-  sgJson,
-} from "../render/dma.ts";
-import { next } from "../render/guest.ts";
+import { mapError, mapJson, renderCoherent, renderCopied, renderMap } from "../render/dma.ts";
 import { freeWords, ownerWords } from "../render/words.ts";
-import type { ArgSpec, CommandSpec, Ctx, OptSpec } from "../table.ts";
-
-const DIRS = ["to", "from", "bidi", "none"] as const;
-
-const DEV: ArgSpec = { name: "DEV", help: "a device (device add)", complete: "device" };
-const BUS: ArgSpec = { name: "BUS", help: "a bus address (dma handle), e.g. 0x7f840000 or $bus" };
-const SIZE: ArgSpec = { name: "SIZE", help: "bytes: 4096, 0x1000, 4K" };
-const DIR: ArgSpec = {
-  name: "DIR",
-  help: "to, from, bidi, none (or DMA_TO_DEVICE, …)",
-  complete: "dir",
-};
-const FOR: OptSpec = {
-  flags: "--for <target>",
-  help: "cpu (sync_single_for_cpu) or device (…_for_device)",
-  choices: ["cpu", "device"],
-  required: true,
-};
-
-/**
- * parseDirection, refusing what is not a direction. (lib/direction.ts looks names up in
- * a plain object, so "constructor" would come back as a function: guard it here.)
- */
-function dirOf(text: string): Direction {
-  const d = parseDirection(text);
-  if (typeof d !== "number") {
-    throw new LabError(
-      `Cannot parse direction "${text}": expected to, from, bidi or none (or DMA_TO_DEVICE, …)`,
-    );
-  }
-  return d;
-}
-
-/** `map-sg DEV ELEM… DIR`: the elements and the direction at the end. */
-function sgArgs(ctx: Ctx, words: string[]): { dev: string; elems: SgRef[]; dir: Direction } {
-  const [dev, ...rest] = words;
-  if (rest.length < 2) {
-    throw new LabError("Give at least one element and a direction: map-sg DEV BUF:OFF:LEN… DIR");
-  }
-  const dir = dirOf(rest[rest.length - 1]);
-  const g = ctx.session.requireGuest();
-  const elems = rest.slice(0, -1).map((e) => parseSgElem(e, g, ctx.session.vars));
-  return { dev, elems, dir };
-}
+import { ARM_COHERENT, ARM_MAPPED, ARM_MAPPED_BIDI, ARM_NIC, PV_NIC } from "../examples.ts";
+import type { CommandSpec, OptSpec } from "../table.ts";
+import { BUS, DEV, DIR, dirOf, FOR, SIZE, target } from "./_dma_args.ts";
 
 const PAGE: OptSpec = {
   flags: "--page",
   help: "dma_map_page / dma_unmap_page instead of …_single (the debug layer tells them apart)",
 };
-
-function target(v: string | boolean | undefined): SyncTarget {
-  if (v !== "cpu" && v !== "device") throw new LabError("sync needs --for cpu or --for device");
-  return v;
-}
-
-const SG_ARGS: ArgSpec[] = [
-  DEV,
-  {
-    name: "BUF:OFF:LEN",
-    help: "elements: BUF:OFF:LEN, BUF:LEN, BUF or PHYS:LEN",
-    variadic: true,
-    complete: "buffer",
-  },
-];
 
 /** The DMA verbs. */
 export const dmaCommands: CommandSpec[] = [
@@ -116,7 +41,23 @@ export const dmaCommands: CommandSpec[] = [
       DIR,
     ],
     options: [PAGE],
-    examples: ["map nic rx 8K to", "map nic rx+0x800 2K from", "map nic 0x1a0402000 4K bidi"],
+    examples: [
+      {
+        caption: "An ARM dom0 always bounces: 8 KiB take 4 slots of segment 0",
+        line: "map nic rx 8K to",
+        setup: ARM_NIC,
+      },
+      {
+        caption: "Part of a buffer, for the device to fill (nothing is copied at map time)",
+        line: "map nic rx+0x800 2K from",
+        setup: ARM_NIC,
+      },
+      {
+        caption: "A PV dom0's pages lie above 4 GiB: beyond a 32-bit mask, so it bounces",
+        line: "map nic rx 4K bidi",
+        setup: PV_NIC,
+      },
+    ],
     needsGuest: true,
     run: (ctx, [dev, where, sizeText, dirText], o) => {
       const s = ctx.session;
@@ -139,7 +80,18 @@ export const dmaCommands: CommandSpec[] = [
     summary: "dma_unmap_single/page: copy back (from/bidi) and free the bounce slots",
     args: [DEV, BUS, SIZE, DIR],
     options: [PAGE],
-    examples: ["unmap nic 0x7f840000 8K to", "unmap nic $bus 8K from"],
+    examples: [
+      {
+        caption: "Unmap what map returned ($bus): the slots go back to the free list",
+        line: "unmap nic $bus 8K to",
+        setup: ARM_MAPPED,
+      },
+      {
+        caption: "A wrong size: the debug layer reports it and checked refuses the call",
+        line: "unmap nic $bus 4K to",
+        setup: ARM_MAPPED,
+      },
+    ],
     needsGuest: true,
     run: (ctx, [dev, bus, size, dir], o) => {
       const s = ctx.session;
@@ -167,7 +119,14 @@ export const dmaCommands: CommandSpec[] = [
       "'failed to check map error' (SPEC §8).",
     args: [DEV, BUS],
     options: [],
-    examples: ["map-error nic $bus", "map-error nic 0"],
+    examples: [
+      { caption: "A good handle, noted as checked", line: "map-error nic $bus", setup: ARM_MAPPED },
+      {
+        caption: "arm's dma_mapping_error only knows all-ones: 0 passes",
+        line: "map-error nic 0",
+        setup: ARM_NIC,
+      },
+    ],
     needsGuest: true,
     run: (ctx, [dev, bus]) => {
       const s = ctx.session;
@@ -192,7 +151,18 @@ export const dmaCommands: CommandSpec[] = [
     summary: "dma_sync_single_for_cpu / _for_device",
     args: [DEV, BUS, SIZE, DIR],
     options: [FOR],
-    examples: ["sync nic $bus 8K from --for cpu", "sync nic $bus 8K to --for device"],
+    examples: [
+      {
+        caption: "Let the CPU see what the device wrote (bounce → CPU)",
+        line: "sync nic $bus 8K bidi --for cpu",
+        setup: ARM_MAPPED_BIDI,
+      },
+      {
+        caption: "Send the CPU's new bytes to the device again (CPU → bounce)",
+        line: "sync nic $bus 8K bidi --for device",
+        setup: ARM_MAPPED_BIDI,
+      },
+    ],
     needsGuest: true,
     run: (ctx, [dev, bus, size, dir], o) => {
       const s = ctx.session;
@@ -207,73 +177,17 @@ export const dmaCommands: CommandSpec[] = [
     },
   },
   {
-    path: ["map-sg"],
-    summary: "dma_map_sg: map a scatterlist, element by element (never merged)",
-    args: [...SG_ARGS, DIR],
-    options: [],
-    examples: ["map-sg nic rx:0:4K rx:4K:4K to", "map-sg nic a b c bidi"],
-    needsGuest: true,
-    run: (ctx, words) => {
-      const s = ctx.session;
-      const { dev, elems, dir } = sgArgs(ctx, words);
-      const g = s.requireGuest();
-      const r = g.mapSg(dev, elems, dir);
-      const text = renderSg(r, dev, s.fmt);
-      if (r.error) {
-        return { json: sgJson(r), text, error: sgError(r, dev, g.config.arch, s.fmt) };
-      }
-      if (r.elements.length > 0) s.vars.set("bus", r.elements[0].dmaAddress);
-      text.push("  " + next(s.fmt, `unmap-sg ${words.join(" ")}`));
-      return { json: sgJson(r), text };
-    },
-  },
-  {
-    path: ["unmap-sg"],
-    summary: "dma_unmap_sg: the same list as map-sg",
-    args: [...SG_ARGS, DIR],
-    options: [],
-    examples: ["unmap-sg nic rx:0:4K rx:4K:4K to"],
-    needsGuest: true,
-    run: (ctx, words) => {
-      const s = ctx.session;
-      const { dev, elems, dir } = sgArgs(ctx, words);
-      const r = s.requireGuest().unmapSg(dev, elems, dir);
-      return {
-        json: { ok: true, copied: r.copied },
-        text: renderCopied(`unmapped ${elems.length} element(s)`, r.copied, dir, true, s.fmt),
-      };
-    },
-  },
-  {
-    path: ["sync-sg"],
-    summary: "dma_sync_sg_for_cpu / _for_device",
-    args: [...SG_ARGS, DIR],
-    options: [FOR],
-    examples: ["sync-sg nic rx:0:4K rx:4K:4K from --for cpu"],
-    needsGuest: true,
-    run: (ctx, words, o) => {
-      const s = ctx.session;
-      const { dev, elems, dir } = sgArgs(ctx, words);
-      const t = target(o.for);
-      const r = s.requireGuest().syncSg(dev, elems, dir, t);
-      return {
-        json: { ok: true, copied: r.copied, for: t },
-        text: renderCopied(
-          `sync ${elems.length} element(s) for ${t}`,
-          r.copied,
-          dir,
-          t === "cpu",
-          s.fmt,
-        ),
-      };
-    },
-  },
-  {
     path: ["alloc-coherent"],
     summary: "dma_alloc_coherent: memory both CPU and device see, under the coherent mask",
     args: [DEV, SIZE],
     options: [],
-    examples: ["alloc-coherent nic 16K"],
+    examples: [
+      {
+        caption: "Autotranslate: exchanged with Xen, and a node in the bus→phys tree",
+        line: "alloc-coherent nic 16K",
+        setup: ARM_NIC,
+      },
+    ],
     needsGuest: true,
     run: (ctx, [dev, size]) => {
       const s = ctx.session;
@@ -292,7 +206,13 @@ export const dmaCommands: CommandSpec[] = [
     summary: "dma_free_coherent",
     args: [DEV, BUS, SIZE],
     options: [],
-    examples: ["free-coherent nic $bus 16K"],
+    examples: [
+      {
+        caption: "Free it with the handle and size it was allocated with",
+        line: "free-coherent nic $bus 16K",
+        setup: ARM_COHERENT,
+      },
+    ],
     needsGuest: true,
     run: (ctx, [dev, bus, size]) => {
       const s = ctx.session;
@@ -312,7 +232,13 @@ export const dmaCommands: CommandSpec[] = [
     summary: "the device reads LEN bytes at a bus address (through the IOMMU, if any)",
     args: [DEV, BUS, { name: "LEN", help: "bytes to read" }],
     options: [],
-    examples: ["dma read nic $bus 16"],
+    examples: [
+      {
+        caption: "The device reads the bounce buffer at the handle",
+        line: "dma read nic $bus 16",
+        setup: ARM_MAPPED,
+      },
+    ],
     needsGuest: true,
     run: (ctx, [dev, bus, len]) => {
       const s = ctx.session;
@@ -345,7 +271,18 @@ export const dmaCommands: CommandSpec[] = [
       { flags: "--pattern <p>", help: "repeat these bytes" },
       { flags: "--len <n>", help: "with --pattern: bytes to write" },
     ],
-    examples: ["dma write nic $bus de:ad:be:ef", "dma write nic $bus 8K --pattern a5"],
+    examples: [
+      {
+        caption: "The device writes four bytes at the handle",
+        line: "dma write nic $bus de:ad:be:ef",
+        setup: ARM_MAPPED_BIDI,
+      },
+      {
+        caption: "8 KiB of a repeated pattern",
+        line: "dma write nic $bus 8K --pattern a5",
+        setup: ARM_MAPPED_BIDI,
+      },
+    ],
     needsGuest: true,
     run: (ctx, [dev, bus, data], o) => {
       const s = ctx.session;
@@ -386,7 +323,14 @@ export const dmaCommands: CommandSpec[] = [
     summary: "dma_supported(dev, mask): can the pool's last byte be reached under MASK?",
     args: [DEV, { name: "MASK", help: "bits (32) or a mask (0xffffffff)" }],
     options: [],
-    examples: ["dma-supported nic 32", "dma-supported nic 0xffffff"],
+    examples: [
+      {
+        caption: "Can a 32-bit device reach the whole pool?",
+        line: "dma-supported nic 32",
+        setup: ARM_NIC,
+      },
+      { caption: "A 24-bit mask", line: "dma-supported nic 0xffffff", setup: ARM_NIC },
+    ],
     needsGuest: true,
     run: (ctx, [dev, maskText]) => {
       const s = ctx.session;
@@ -424,6 +368,3 @@ function piecesJson(pieces: DmaAccessView["pieces"]): Record<string, unknown>[] 
     stray: p.stray,
   }));
 }
-
-/** Directions offered by completion. */
-export const DIRECTION_WORDS: readonly string[] = DIRS;

@@ -20,6 +20,7 @@ import {
   renderGuest,
   renderPresets,
 } from "../render/guest.ts";
+import { ARM_MAPPED, ARM_NIC, ARM_ONLY } from "../examples.ts";
 import type { CommandSpec, Ctx, Opts, Reply } from "../table.ts";
 
 const str = (v: string | boolean | undefined): string | undefined =>
@@ -151,10 +152,18 @@ export const guestCommands: CommandSpec[] = [
     args: [],
     options: GUEST_NEW_OPTIONS,
     examples: [
-      "guest new --preset arm-dom0",
-      "guest new --preset pv-dom0 --force",
-      "guest new --mode auto --arch arm --swiotlb 4M --policy faithful",
-      "guest new --preset arm-dom0 --fail-exchanges 3",
+      {
+        caption: "The RFC's case: an autotranslated ARM dom0 without an IOMMU",
+        line: "guest new --preset arm-dom0 --swiotlb 1M",
+      },
+      {
+        caption: "A preset with a flag on top: always bounce",
+        line: "guest new --preset pv-dom0 --force --swiotlb 1M",
+      },
+      {
+        caption: "The fixup retries: the first three exchanges fail",
+        line: "guest new --preset arm-dom0 --swiotlb 1M --fail-exchanges 3",
+      },
     ],
     run: (ctx, _args, o) => startGuest(ctx, guestInput(ctx, o)),
   },
@@ -163,7 +172,13 @@ export const guestCommands: CommandSpec[] = [
     summary: "build a guest from a TOML or JSON file (keys as the guest new flags)",
     args: [{ name: "FILE", help: "a .toml or .json guest file", complete: "file" }],
     options: [],
-    examples: ["guest load my-guest.toml"],
+    examples: [
+      {
+        caption: 'Keys as the guest new flags, e.g. preset = "arm-dom0" and swiotlb = "4M"',
+        line: "guest load my-guest.toml",
+        run: false,
+      },
+    ],
     run: (ctx, [file]) => {
       const path = ctx.session.resolvePath(file);
       let text: string;
@@ -183,7 +198,11 @@ export const guestCommands: CommandSpec[] = [
     summary: "describe the current guest, its devices and buffers",
     args: [],
     options: [],
-    examples: ["guest show"],
+    examples: [{
+      caption: "The guest, its devices and buffers",
+      line: "guest show",
+      setup: ARM_NIC,
+    }],
     needsGuest: true,
     run: (ctx) => {
       const g = ctx.session.requireGuest();
@@ -214,7 +233,7 @@ export const guestCommands: CommandSpec[] = [
     summary: "list the presets of SPEC §12",
     args: [],
     options: [],
-    examples: ["guest presets"],
+    examples: [{ caption: "The guests of SPEC §12", line: "guest presets" }],
     run: (ctx) => ({
       json: {
         presets: Object.entries(PRESETS).map(([name, p]) => ({
@@ -239,7 +258,14 @@ export const guestCommands: CommandSpec[] = [
       { flags: "--boundary <mask>", help: "segment boundary mask (default 0xffffffff)" },
       { flags: "--max-seg <size>", help: "max segment size (default 64K)" },
     ],
-    examples: ["device add nic --mask 32", "device add disk --mask 64 --boundary 0xffff"],
+    examples: [
+      { caption: "A 32-bit device", line: "device add nic --mask 32", setup: ARM_ONLY },
+      {
+        caption: "A 64-bit device whose DMA may not cross 64 KiB",
+        line: "device add disk --mask 64 --boundary 0xffff",
+        setup: ARM_ONLY,
+      },
+    ],
     needsGuest: true,
     run: (ctx, [name], o) => {
       const g = ctx.session.requireGuest();
@@ -270,7 +296,13 @@ export const guestCommands: CommandSpec[] = [
     summary: "remove a device; the debug layer reports leaked mappings",
     args: [{ name: "NAME", help: "a device", complete: "device" }],
     options: [],
-    examples: ["device remove nic"],
+    examples: [
+      {
+        caption: "Removing a device with a live mapping: the debug layer reports the leak",
+        line: "device remove nic",
+        setup: ARM_MAPPED,
+      },
+    ],
     needsGuest: true,
     run: (ctx, [name]) => {
       const r = ctx.session.requireGuest().removeDevice(name);
@@ -289,7 +321,7 @@ export const guestCommands: CommandSpec[] = [
     summary: "list the devices",
     args: [],
     options: [],
-    examples: ["device list"],
+    examples: [{ caption: "The devices", line: "device list", setup: ARM_NIC }],
     needsGuest: true,
     run: (ctx) => {
       const ds = ctx.session.requireGuest().devices();
@@ -312,7 +344,14 @@ export const guestCommands: CommandSpec[] = [
       flags: "--align <n>",
       help: "alignment (default: size rounded up to a power of two, at most a page)",
     }],
-    examples: ["buf alloc rx 8K", "buf alloc odd 100 --align 16"],
+    examples: [
+      { caption: "8 KiB, page aligned as kmalloc would", line: "buf alloc tx 8K", setup: ARM_ONLY },
+      {
+        caption: "100 bytes at a 16-byte boundary",
+        line: "buf alloc odd 100 --align 16",
+        setup: ARM_ONLY,
+      },
+    ],
     needsGuest: true,
     run: (ctx, [name, size], o) => {
       const g = ctx.session.requireGuest();
@@ -354,9 +393,9 @@ export const guestCommands: CommandSpec[] = [
       { flags: "--len <n>", help: "with --pattern: bytes to fill" },
     ],
     examples: [
-      "buf write rx de:ad:be:ef",
-      'buf write rx 0x10 "hello"',
-      "buf write rx --pattern 5a",
+      { caption: "Four bytes at the start", line: "buf write rx de:ad:be:ef", setup: ARM_NIC },
+      { caption: "A string at offset 0x10", line: 'buf write rx 0x10 "hello"', setup: ARM_NIC },
+      { caption: "Fill the whole buffer", line: "buf write rx --pattern 5a", setup: ARM_NIC },
     ],
     needsGuest: true,
     run: (ctx, [name, a, b], o) => {
@@ -403,7 +442,9 @@ export const guestCommands: CommandSpec[] = [
       { name: "LEN", help: "bytes (default: to the end; text shows at most 256)", optional: true },
     ],
     options: [],
-    examples: ["buf read rx", "buf read rx 0 16"],
+    examples: [
+      { caption: "Sixteen bytes as the CPU sees them", line: "buf read rx 0 16", setup: ARM_NIC },
+    ],
     needsGuest: true,
     run: (ctx, [name, off, len]) => {
       const g = ctx.session.requireGuest();

@@ -18,6 +18,7 @@ import {
   slotsJson,
 } from "../render/inspect.ts";
 import { drawTree, inorderLines, treeDot, validateLines } from "../render/tree.ts";
+import { ARM_MAPPED, ARM_ONLY, PV_NIC } from "../examples.ts";
 import type { CommandSpec } from "../table.ts";
 import { ownerWords, useWords } from "../render/words.ts";
 
@@ -39,7 +40,18 @@ export const inspectCommands: CommandSpec[] = [
       "size (the reviewer asked for ==; the seed explains why it is <=). PV guests use the m2p.",
     args: [ADDR],
     options: [],
-    examples: ["lookup bus 0x7f841010", "lookup bus $bus+0x10"],
+    examples: [
+      {
+        caption: "Inside a segment: the interval test finds it on the way down",
+        line: "lookup bus $bus+0x10",
+        setup: ARM_MAPPED,
+      },
+      {
+        caption: "Nowhere in the tree: the error value",
+        line: "lookup bus 0x7000000",
+        setup: ARM_MAPPED,
+      },
+    ],
     needsGuest: true,
     run: (ctx, [addr]) => {
       const s = ctx.session;
@@ -52,7 +64,13 @@ export const inspectCommands: CommandSpec[] = [
     summary: "phys → bus: the segment array index (autotranslate) or the p2m (PV)",
     args: [ADDR],
     options: [],
-    examples: ["lookup phys $phys", "lookup phys 0x1c0001010"],
+    examples: [
+      {
+        caption: "A bounce slot: the array index j = (phys - pool) / 256 KiB",
+        line: "lookup phys $phys",
+        setup: ARM_MAPPED,
+      },
+    ],
     needsGuest: true,
     run: (ctx, [addr]) => {
       const s = ctx.session;
@@ -65,7 +83,7 @@ export const inspectCommands: CommandSpec[] = [
     summary: "the segment array: phys and bus range of every 256 KiB chunk, alignment check",
     args: [],
     options: [{ flags: "--all", help: "every row, even of a long array" }],
-    examples: ["segments", "segments --all"],
+    examples: [{ caption: "The array of a 1 MiB pool", line: "segments", setup: ARM_MAPPED }],
     needsGuest: true,
     run: (ctx, _args, o) => {
       const v = ctx.session.requireGuest().segments();
@@ -108,7 +126,16 @@ export const inspectCommands: CommandSpec[] = [
       { flags: "--around <addr>", help: "draw the path to the node holding this bus address" },
       { flags: "--inorder", help: "list every node in bus order" },
     ],
-    examples: ["tree", "tree --validate", "tree --around $bus", "tree --dot tree.dot"],
+    examples: [
+      { caption: "The whole tree of a 1 MiB pool", line: "tree", setup: ARM_ONLY },
+      { caption: "Every invariant, checked", line: "tree --validate", setup: ARM_ONLY },
+      {
+        caption: "The path to the node that holds a handle",
+        line: "tree --around $bus",
+        setup: ARM_MAPPED,
+      },
+      { caption: "Graphviz for a drawing", line: "tree --dot tree.dot", run: false },
+    ],
     needsGuest: true,
     run: (ctx, _args, o) => {
       const s = ctx.session;
@@ -194,7 +221,14 @@ export const inspectCommands: CommandSpec[] = [
       optional: true,
     }],
     options: [],
-    examples: ["slots", "slots 0"],
+    examples: [
+      { caption: "The pool as a map of busy segments", line: "slots", setup: ARM_MAPPED },
+      {
+        caption: "One segment slot by slot, with the counters",
+        line: "slots 0",
+        setup: ARM_MAPPED,
+      },
+    ],
     needsGuest: true,
     run: (ctx, [segText]) => {
       const s = ctx.session;
@@ -212,7 +246,13 @@ export const inspectCommands: CommandSpec[] = [
       { name: "COUNT", help: "frames (default 16)", optional: true },
     ],
     options: [],
-    examples: ["p2m 0x180000 64"],
+    examples: [
+      {
+        caption: "A PV guest's frames: machine-contiguous runs of the fragmented layout",
+        line: "p2m 0x0 16",
+        setup: PV_NIC,
+      },
+    ],
     needsGuest: true,
     run: (ctx, [pfn, count]) => {
       const s = ctx.session;
@@ -228,7 +268,7 @@ export const inspectCommands: CommandSpec[] = [
     summary: "mfn → owner and pfn (Xen's m2p)",
     args: [{ name: "MFN", help: "a machine frame number" }],
     options: [],
-    examples: ["m2p 0x7f840"],
+    examples: [{ caption: "Whose frame is this?", line: "m2p 0x100", setup: ARM_ONLY }],
     needsGuest: true,
     run: (ctx, [mfn]) => {
       const s = ctx.session;
@@ -255,7 +295,7 @@ export const inspectCommands: CommandSpec[] = [
     summary: "counters: maps, bounces, fast paths, bytes each way, slots, tree, UB events",
     args: [],
     options: [],
-    examples: ["stats"],
+    examples: [{ caption: "After one bounce", line: "stats", setup: ARM_MAPPED }],
     needsGuest: true,
     run: (ctx) => {
       const st = ctx.session.requireGuest().stats();

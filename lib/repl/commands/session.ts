@@ -8,6 +8,7 @@ import { LabError } from "../../errors.ts";
 import { checkExpectation, EXPECT_FORMS } from "../expect.ts";
 import { findHelp, helpFor, helpJson, helpList } from "../help.ts";
 import { debugJson, renderDebug } from "../render/debug.ts";
+import { ARM_MAPPED, ARM_ONLY } from "../examples.ts";
 import type { CommandSpec } from "../table.ts";
 import { verbName } from "../table.ts";
 
@@ -20,7 +21,7 @@ export const sessionCommands: CommandSpec[] = [
     summary: "one line per engine step: fixup tries, exchanges, slot search, copies",
     args: [{ name: "on|off", help: "switch tracing", choices: ON_OFF }],
     options: [],
-    examples: ["trace on"],
+    examples: [{ caption: "Show every engine step from now on", line: "trace on" }],
     run: (ctx, [v]) => {
       const s = ctx.session;
       s.trace = v === "on";
@@ -40,7 +41,10 @@ export const sessionCommands: CommandSpec[] = [
       "reports so far and the count per kind.",
     args: [{ name: "on|off", help: "switch the debug layer", choices: ON_OFF, optional: true }],
     options: [],
-    examples: ["debug", "debug off"],
+    examples: [
+      { caption: "The live mappings and the reports", line: "debug", setup: ARM_MAPPED },
+      { caption: "Switch the layer off", line: "debug off", setup: ARM_ONLY },
+    ],
     run: (ctx, [v]) => {
       const s = ctx.session;
       if (v === undefined) {
@@ -68,7 +72,10 @@ export const sessionCommands: CommandSpec[] = [
       { name: "16|10", help: "hex (default) or decimal output", choices: ["16", "10"] },
     ],
     options: [],
-    examples: ["set radix 10"],
+    examples: [{
+      caption: "Addresses in decimal (indices and counts always are)",
+      line: "set radix 10",
+    }],
     run: (ctx, [, v]) => {
       const radix = v === "10" ? 10 : 16;
       ctx.session.fmt.radix = radix;
@@ -83,7 +90,9 @@ export const sessionCommands: CommandSpec[] = [
     summary: "run the commands of a file, as a script would",
     args: [{ name: "FILE", help: "a command file", complete: "file" }],
     options: [],
-    examples: ["source examples/first-bounce.txt"],
+    examples: [
+      { caption: "Run a command file", line: "source examples/first-bounce.txt", run: false },
+    ],
     run: (ctx, [file]) => {
       if (ctx.session.where.length >= 16) {
         throw new LabError(`source ${file}: nested too deeply (a file sources itself?)`);
@@ -111,11 +120,19 @@ export const sessionCommands: CommandSpec[] = [
     }],
     options: [],
     examples: [
-      "expect bounced",
-      "expect bus 0x7f840000",
-      'expect error "different size"',
-      "expect bytes rx 0 de:ad:be:ef",
-      "expect stat bounces 1",
+      { caption: "The previous map bounced", line: "expect bounced", setup: ARM_MAPPED },
+      { caption: "It landed in slot 0", line: "expect slot 0", setup: ARM_MAPPED },
+      { caption: "A counter", line: "expect stat bounces 1", setup: ARM_MAPPED },
+      {
+        caption: "The CPU's bytes",
+        line: "expect bytes rx 0 de:ad:be:ef",
+        setup: ARM_MAPPED,
+      },
+      {
+        caption: "An expected failure (a script goes on)",
+        line: 'expect error "different size"',
+        setup: [...ARM_MAPPED, "unmap nic $bus 4K to"],
+      },
     ],
     rawWords: true,
     run: (ctx, args) => {
@@ -143,7 +160,10 @@ export const sessionCommands: CommandSpec[] = [
       complete: "verb",
     }],
     options: [],
-    examples: ["help", "help map", "help guest new"],
+    examples: [
+      { caption: "Every command", line: "help", run: false },
+      { caption: "One command's page", line: "help map", run: false },
+    ],
     run: (ctx, words) => {
       const fmt = ctx.session.fmt;
       if (words.length === 0) {
@@ -155,7 +175,7 @@ export const sessionCommands: CommandSpec[] = [
         };
       }
       const specs = findHelp(ctx.table, words);
-      return { json: helpJson(specs), text: helpFor(specs, fmt) };
+      return { json: helpJson(specs), text: helpFor(specs, fmt, ctx.runFresh) };
     },
   },
   {
@@ -163,7 +183,7 @@ export const sessionCommands: CommandSpec[] = [
     summary: "leave the REPL (Ctrl-D works too); in a script, stop here",
     args: [],
     options: [],
-    examples: ["quit"],
+    examples: [{ caption: "Leave", line: "quit", run: false }],
     run: () => ({ json: { quit: true }, text: [], quit: true }),
   },
 ];

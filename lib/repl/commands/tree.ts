@@ -11,6 +11,7 @@ import { parseNum } from "../args.ts";
 import { plural, sizeArg } from "../render/format.ts";
 import { next } from "../render/guest.ts";
 import { nodeWords } from "../render/words.ts";
+import { ARM_ONLY } from "../examples.ts";
 import type { CommandSpec } from "../table.ts";
 
 /** The lab's tree verbs beyond `tree` itself. */
@@ -30,7 +31,13 @@ export const treeCommands: CommandSpec[] = [
       { name: "SIZE", help: "bytes the node covers: 256K, 0x40000" },
     ],
     options: [],
-    examples: ["tree insert 0x1b0000 0x1a0000000 256K"],
+    examples: [
+      {
+        caption: "Under checked, an overlapping node is refused and nothing changes",
+        line: "tree insert 0x120000 0x1a0000000 256K",
+        setup: ARM_ONLY,
+      },
+    ],
     needsGuest: true,
     run: (ctx, [dmaText, physText, sizeText]) => {
       const s = ctx.session;

@@ -188,7 +188,7 @@ Deno.test("MAP_ERROR is the all-ones sentinel", () => {
   assertStrictEquals(MAP_ERROR, ALL_ONES);
   // Exact, not a double: 2^64 - 1 itself, which no JavaScript number can hold.
   assertStrictEquals(MAP_ERROR, 2n ** 64n - 1n);
-  assert(typeof MAP_ERROR === "bigint");
+  assertEquals(typeof MAP_ERROR, "bigint");
 });
 
 Deno.test("isSwiotlbBuffer: start <= addr < end", () => {

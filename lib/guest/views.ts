@@ -10,7 +10,7 @@ import type { Addr, Mask } from "../addr.ts";
 import type { DmaOps } from "../dma/ops.ts";
 import type { DebugMapping } from "../dma/debug.ts";
 import type { Direction } from "../direction.ts";
-import type { LookupRule } from "../swiotlb_xen/translate.ts";
+import type { LookupRule, PhysLookup } from "../swiotlb_xen/translate.ts";
 import type { FixupSummary } from "../swiotlb_xen/init.ts";
 import type { IntervalStep, XenDmaInfo } from "../swiotlb_xen/tree.ts";
 import type { FrameOwnerFact, P2mRun } from "../xen/mod.ts";
@@ -262,18 +262,8 @@ export interface BusLookupView {
   treeHeight: number;
 }
 
-/** `lookup phys ADDR`. */
-export interface PhysLookupView {
-  phys: number;
-  bus: Addr;
-  found: boolean;
-  rule: LookupRule;
-  segment: number | null;
-  segDmaAddr: number | null;
-  segPhysAddr: number | null;
-  offset: number | null;
-  poolPhys: number;
-}
+/** `lookup phys ADDR`: the translation and the arithmetic it did (SPEC §6). */
+export type PhysLookupView = PhysLookup;
 
 /** `stats` (SPEC §9): every counter, by the name the REPL shows. */
 export interface StatsView {

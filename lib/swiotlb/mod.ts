@@ -4,15 +4,4 @@
  * @module
  */
 export { SwiotlbCore } from "./core.ts";
-export {
-  DEFAULT_SEG_BOUNDARY,
-  type LiveMapping,
-  MAP_ERROR,
-  type MapOutcome,
-  type MapSingleArgs,
-  type Policy,
-  slotsFor,
-  type SwiotlbCoreOptions,
-  type SwiotlbStats,
-  type SyncTarget,
-} from "./types.ts";
+export * from "./types.ts";

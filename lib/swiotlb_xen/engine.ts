@@ -187,7 +187,8 @@ export class XenSwiotlb implements DmaOps, XenTranslation {
     };
   }
 
-  #fail(phys: number, route: MapRoute, failure: MapFailure, bus: Addr): MapResult {
+  /** A map that did not bounce: failed (with `failure`), or the fast path (null). */
+  #fail(phys: number, route: MapRoute, failure: MapFailure | null, bus: Addr): MapResult {
     return {
       bus,
       phys,
@@ -236,19 +237,7 @@ export class XenSwiotlb implements DmaOps, XenTranslation {
     const devAddr = this.physToBus(phys);
     const route = this.#route(dev, phys, size, devAddr);
     if (route.code === "fast-path") {
-      return {
-        bus: route.bus,
-        phys,
-        bounced: false,
-        slot: null,
-        nslots: 0,
-        segment: null,
-        copied: 0,
-        error: false,
-        route,
-        failure: null,
-        released: false,
-      };
+      return { ...this.#fail(phys, route, null, route.bus), error: false };
     }
     const map = this.core.mapSingle({
       tblDmaAddr: this.startDmaAddr,

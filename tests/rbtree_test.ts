@@ -5,13 +5,7 @@
  * tests/swiotlb_xen_tree_test.ts.
  */
 
-import {
-  assert,
-  assertEquals,
-  assertStrictEquals,
-  assertStringIncludes,
-  assertThrows,
-} from "@std/assert";
+import { assert, assertEquals, assertStrictEquals, assertThrows } from "@std/assert";
 import fc from "fast-check";
 import {
   positionPath,
@@ -605,7 +599,7 @@ function problems<E>(t: RbTree<E>, opts: ValidateOptions<E> = {}): RbProblem<E>[
   for (const p of got) {
     assert(p.message.startsWith(`${p.rule}: `), p.message);
     if (p.node === null) assertEquals(p.path, "", p.message);
-    else assertStringIncludes(p.message, ` ${key(p.node)} at ${p.path}`);
+    else assert(p.message.includes(` ${key(p.node)} at ${p.path}`), p.message);
   }
   return got;
 }

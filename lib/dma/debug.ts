@@ -8,10 +8,14 @@
  * mapping's (only possible after a faithful corruption of the free list), and a bus
  * address the device's IOMMU would fault on.
  *
- * Kernel names, once: `struct dma_debug_entry` → {@link DebugMapping}, `add_dma_entry`
- * → {@link DmaDebug.debugDmaMapPage}, `check_unmap` → {@link DmaDebug.debugDmaUnmapPage},
- * `check_sync` → {@link DmaDebug.debugDmaSyncSingle}, `debug_dma_mapping_error` →
- * {@link DmaDebug.debugDmaMappingError}, `dma_debug_device_change` → {@link DmaDebug.dmaDebugDeviceChange}.
+ * Kernel names, once: `struct dma_debug_entry` → {@link DebugMapping};
+ * `debug_dma_map_page` / `debug_dma_map_sg` / `debug_dma_alloc_coherent` (`add_dma_entry`)
+ * → {@link DmaDebug.debugDmaMapPage}; `debug_dma_unmap_page` / `debug_dma_unmap_sg` /
+ * `debug_dma_free_coherent` (`check_unmap`) → {@link DmaDebug.debugDmaUnmapPage};
+ * `debug_dma_sync_single_for_cpu` / `_for_device` / `debug_dma_sync_sg_for_*`
+ * (`check_sync`) → {@link DmaDebug.debugDmaSyncSingle}; `debug_dma_mapping_error` →
+ * {@link DmaDebug.debugDmaMappingError}; `dma_debug_device_change` →
+ * {@link DmaDebug.dmaDebugDeviceChange}.
  *
  * The layer only checks: it never refuses a call and never changes engine state. The
  * caller (lib/dma/mapping.ts) runs the checks *before* the engine's unmap or sync, so a report

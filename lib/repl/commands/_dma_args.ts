@@ -10,8 +10,6 @@ import type { SyncTarget } from "../../dma/ops.ts";
 import { LabError } from "../../errors.ts";
 import type { ArgSpec, OptSpec } from "../table.ts";
 
-const DIRS = ["to", "from", "bidi", "none"] as const;
-
 export const DEV: ArgSpec = { name: "DEV", help: "a device (device add)", complete: "device" };
 export const BUS: ArgSpec = {
   name: "BUS",

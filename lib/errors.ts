@@ -31,6 +31,7 @@ export type ErrorCode =
   | "unknown-preset"
   | "unknown-segment"
   | "no-dma-ops"
+  | "guest-dead"
   | "no-tree"
   | "no-pool"
   | "no-sg-list"

@@ -46,6 +46,12 @@ export interface GuestConfig {
   force: boolean;
   /** A PCI device is passed through (makes a PV domU use swiotlb-xen). */
   passthrough: boolean;
+  /**
+   * Initialise swiotlb-xen late (as pci_xen_swiotlb_init_late does): a failed init returns
+   * its error instead of panicking. A PV domU with only a passed-through device always
+   * takes the late path.
+   */
+  lateInit: boolean;
   /** Guest-physical = machine for every page (an ARM dom0 in 3.11). */
   identity: boolean;
   policy: Policy;
@@ -76,6 +82,7 @@ export const DEFAULT_CONFIG: GuestConfig = {
   swiotlb: undefined,
   force: false,
   passthrough: false,
+  lateInit: false,
   identity: false,
   policy: "checked",
   variant: "rfc",
@@ -219,6 +226,7 @@ const FILE_KEYS: Record<string, (v: unknown, out: GuestInput) => void> = {
   swiotlb: (v, o) => (o.swiotlb = parseSwiotlb(typeof v === "number" ? v : String(v))),
   force: (v, o) => (o.force = bool("force", v)),
   passthrough: (v, o) => (o.passthrough = bool("passthrough", v)),
+  late_init: (v, o) => (o.lateInit = bool("late_init", v)),
   identity: (v, o) => (o.identity = bool("identity", v)),
   policy: (v, o) => (o.policy = oneOf("policy", v, ["checked", "faithful"] as const)),
   variant: (v, o) => (o.variant = oneOf("variant", v, ["rfc", "rfc-v1"] as const)),

@@ -13,6 +13,7 @@ import type { Guest } from "./guest.ts";
 import type { DmaAccessView } from "./views.ts";
 
 function deviceAccess(g: Guest, dev: string, bus: Addr, len: number) {
+  g.requireAlive();
   g.device(dev);
   if (typeof bus !== "number") {
     throw new LabError(

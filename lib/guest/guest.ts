@@ -139,9 +139,11 @@ export class Guest {
     const swiotlbXen = use !== "auto-iommu" && use !== "pv-domu";
     if (config.poolOffset > 0) this.domain.reserve(config.poolOffset);
     if (swiotlbXen) {
+      const early = !config.lateInit && use !== "pv-passthrough";
       const init = xenSwiotlbInit(platform, {
         nslabs: config.swiotlb,
         policy: config.policy,
+        early,
         events,
       });
       this.init = {
@@ -152,6 +154,8 @@ export class Guest {
         segments: Math.ceil(init.nslabs / 128),
         poolPhys: init.poolPhys,
         log: init.log,
+        early,
+        panic: init.panic,
         attempts: init.attempts.map((a) => ({
           nslabs: a.nslabs,
           poolPhys: a.poolPhys ?? null,
@@ -186,6 +190,8 @@ export class Guest {
         segments: Math.ceil(nslabs / 128),
         poolPhys,
         log: [],
+        early: false,
+        panic: null,
         attempts: [],
       };
       this.busTree = undefined;
@@ -211,10 +217,22 @@ export class Guest {
 
   /** The front door, or the error a guest without DMA ops gives. */
   requireMapping(): DmaMapping {
+    this.requireAlive();
     if (!this.mapping) {
       throw new LabError("No DMA ops: swiotlb-xen failed to initialise", "failed", "no-dma-ops");
     }
     return this.mapping;
+  }
+
+  /** Refuses any DMA on a guest whose kernel panicked at boot (SPEC §5 step 4). */
+  requireAlive(): void {
+    if (this.init.panic !== null) {
+      throw new LabError(
+        `The guest is dead: its kernel panicked at boot (${this.init.panic.split("\n")[0]})`,
+        "failed",
+        "guest-dead",
+      );
+    }
   }
 
   /** A device by name. */
@@ -252,6 +270,7 @@ export class Guest {
   // ---- devices and buffers ----------------------------------------------------------
 
   addDevice(cfg: DeviceConfig): Device {
+    this.requireAlive();
     if (this.#devices.has(cfg.name)) {
       throw new LabError(`Device "${cfg.name}" exists already`, "usage", "exists");
     }

@@ -30,8 +30,8 @@ export function guestPlatform(xen: Xen, dom: Domain): XenPlatform {
         return undefined;
       }
     },
-    // The guest allocator is a bump allocator: freed pages are not reused.
-    freePages: () => {},
+    // Freed pages are reused by the next allocation that fits (SPEC §5 step 4).
+    freePages: (p, bytes) => dom.freePhys(p, bytes),
     createContiguousRegion: (p, order, bits) => createContiguousRegion(xen, dom, p, order, bits),
     destroyContiguousRegion: (p, order) => {
       destroyContiguousRegion(xen, dom, p, order);

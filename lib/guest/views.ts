@@ -53,6 +53,10 @@ export interface InitView {
   poolPhys: number;
   /** Kernel-style messages, in order (`xen:swiotlb_xen: …`). */
   log: string[];
+  /** The boot-time path (a failed init panics) or the late one (it returns the error). */
+  early: boolean;
+  /** panic()'s message when the early path failed: the guest is dead. */
+  panic: string | null;
   attempts: InitAttemptView[];
 }
 

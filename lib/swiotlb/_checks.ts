@@ -13,7 +13,11 @@ import type { SwiotlbCore } from "./core.ts";
 
 function outside(core: SwiotlbCore, tlbAddr: Addr): LabError {
   return new LabError(
-    msg`${addr(tlbAddr)} is outside the swiotlb pool [${addr(core.start)}, ${addr(core.end)})`,
+    msg`${addr(tlbAddr)} is outside the swiotlb pool [${addr(core.start)}, ${
+      addr(core.end)
+    }): the kernel's int index (tlb_addr - io_tlb_start) >> IO_TLB_SHIFT is index ${
+      core.slotIndex(tlbAddr)
+    } of ${core.nslabs}`,
     "refused",
     "outside-pool",
   );

@@ -69,7 +69,9 @@ export class CoherentAllocator {
     const bus = res.dmaHandle ?? (t.autotranslate ? 0 : platform.physToMachine(phys));
     let node: XenDmaInfo | null = null;
     if (t.autotranslate) {
-      node = { dmaAddr: bus, physAddr: phys, size: bytes, kind: "coherent", index: -1 };
+      // The RFC as revised stores the requested size, not the page-rounded allocation
+      // (SPEC §7): a bus address in the rounding tail is in no node.
+      node = { dmaAddr: bus, physAddr: phys, size, kind: "coherent", index: -1 };
       const added = xenDmaAddEntry(t.tree, node);
       if ("warning" in added) {
         this.#events.log("swiotlb-xen", added.warning);

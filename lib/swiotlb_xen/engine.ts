@@ -54,7 +54,13 @@ import {
   xenPhysToBus,
   type XenTranslation,
 } from "./translate.ts";
-import { type BusTree, xenDmaAddEntry, type XenDmaInfo, xenDmaOverlaps } from "./tree.ts";
+import {
+  type BusTree,
+  xenDmaAddEntry,
+  xenDmaAddEntryClash,
+  type XenDmaInfo,
+  xenDmaOverlaps,
+} from "./tree.ts";
 
 export type { BusLookup, LookupRule, PhysLookup, Variant } from "./translate.ts";
 
@@ -317,7 +323,9 @@ export class XenSwiotlb implements DmaOps, XenTranslation {
     }
     const entry: XenDmaInfo = { dmaAddr, physAddr, size, kind: "manual", index: -1 };
     const overlaps = xenDmaOverlaps(this.tree, dmaAddr, size);
-    if (overlaps.length > 0 && this.policy === "checked") {
+    // An equal key on the descent path: the RFC itself refuses it (below), nothing changes.
+    const rfcRefuses = xenDmaAddEntryClash(this.tree, entry) !== null;
+    if (overlaps.length > 0 && !rfcRefuses && this.policy === "checked") {
       throw new LabError(
         msg`xen_dma_add_entry(phys=${addr(physAddr)} -> dma=${addr(dmaAddr)}, size ${
           addr(size)

@@ -88,6 +88,8 @@ export interface XenSwiotlbInit {
   /** Kernel-style messages, in order. */
   log: string[];
   attempts: InitAttempt[];
+  /** panic()'s message when the early path failed (the guest is dead), else null. */
+  panic: string | null;
 }
 
 /** Options of {@link xenSwiotlbInit}. */
@@ -96,6 +98,13 @@ export interface InitOptions {
   nslabs?: number;
   /** faithful keeps the RFC's retry flaws (stale tree nodes); checked cleans up. */
   policy: Policy;
+  /**
+   * The boot-time path (`xen_swiotlb_init(verbose, early = true)`: PV dom0, PVH dom0, the
+   * RFC series' ARM dom0): the pool comes from the boot allocator, which panics when it
+   * has no memory, and a failed init ends in panic(). The late path
+   * (pci_xen_swiotlb_init_late) returns the error instead (SPEC §5 step 4).
+   */
+  early: boolean;
   events: EventLog;
 }
 
@@ -125,6 +134,21 @@ export function xenSwiotlbInit(platform: XenPlatform, opts: InitOptions): XenSwi
     let seg: XenDmaInfo[] = [];
     if (pool === undefined) {
       attempt.failure = "enomem";
+      if (opts.early) {
+        // alloc_bootmem_pages: the boot allocator itself gives up (no retry, no return).
+        say(`bootmem alloc of ${bytes} bytes failed!`);
+        say(`Kernel panic - not syncing: Out of memory`);
+        return {
+          ok: false,
+          nslabs,
+          poolPhys: 0,
+          seg: [],
+          tree,
+          log,
+          attempts,
+          panic: "Out of memory",
+        };
+      }
     } else {
       attempt.poolPhys = pool;
       const fixed = fixup(platform, tree, pool, nslabs, attempt.tries, events, say);
@@ -135,7 +159,7 @@ export function xenSwiotlbInit(platform: XenPlatform, opts: InitOptions): XenSwi
           "swiotlb-xen",
           `pool ${nslabs} slots at phys ${pa(pool)}, start_dma_addr ${pa(seg[0].dmaAddr)}`,
         );
-        return { ok: true, nslabs, poolPhys: pool, seg, tree, log, attempts };
+        return { ok: true, nslabs, poolPhys: pool, seg, tree, log, attempts, panic: null };
       }
       attempt.failure = "efixup";
       platform.freePages(pool, bytes);
@@ -155,11 +179,24 @@ export function xenSwiotlbInit(platform: XenPlatform, opts: InitOptions): XenSwi
       continue;
     }
     const what = attempt.failure === "enomem"
-      ? "Cannot allocate Xen-SWIOTLB buffer"
+      ? "Cannot allocate Xen-SWIOTLB buffer\n"
       : "Failed to get contiguous memory for DMA from Xen!\n" +
         "You either: don't have the permissions, do not have enough free memory under 4GB, or the hypervisor memory is too fragmented!";
-    say(`${PREFIX}${what} (rc:${attempt.failure === "enomem" ? -12 : rc})`);
-    return { ok: false, nslabs, poolPhys: attempt.poolPhys ?? 0, seg: [], tree, log, attempts };
+    const error = `${what} (rc:${attempt.failure === "enomem" ? -12 : rc})`;
+    say(`${PREFIX}${error}`);
+    // The early path: panic("%s (rc:%d)") — panic() prints no pr_fmt prefix.
+    const panic = opts.early ? error : null;
+    if (panic !== null) say(`Kernel panic - not syncing: ${panic}`);
+    return {
+      ok: false,
+      nslabs,
+      poolPhys: attempt.poolPhys ?? 0,
+      seg: [],
+      tree,
+      log,
+      attempts,
+      panic,
+    };
   }
 }
 

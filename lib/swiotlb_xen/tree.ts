@@ -79,7 +79,7 @@ export function pa(x: number): string {
  * // Overlapping is let through; an equal dma_addr on the descent path is refused.
  * xenDmaAddEntry(t, at(0x60000, 0x100000));
  * assertEquals(xenDmaAddEntry(t, at(0x40000, 0x80000)), {
- *   warning: "xen_dma_add_entry: cannot add phys=0x0000000000080000 -> " +
+ *   warning: "xen:swiotlb_xen: xen_dma_add_entry: cannot add phys=0x0000000000080000 -> " +
  *     "dma=0x0000000000040000: phys=0x0000000000000000 -> dma=0x0000000000040000 " +
  *     "already exists",
  * });
@@ -90,20 +90,32 @@ export function xenDmaAddEntry(
   tree: BusTree,
   entry: XenDmaInfo,
 ): { node: RbNode<XenDmaInfo> } | { warning: string } {
-  let n = tree.root;
-  while (n !== null) {
-    const e = n.entry;
-    if (e.dmaAddr === entry.dmaAddr || e.physAddr === entry.physAddr) {
-      return {
-        warning: `xen_dma_add_entry: cannot add phys=${pa(entry.physAddr)} -> dma=${
-          pa(entry.dmaAddr)
-        }: phys=${pa(e.physAddr)} -> dma=${pa(e.dmaAddr)} already exists`,
-      };
-    }
-    n = entry.dmaAddr < e.dmaAddr ? n.left : n.right;
+  const e = xenDmaAddEntryClash(tree, entry);
+  if (e !== null) {
+    // The file's pr_fmt prefixes every message, this warning too (SPEC §5).
+    return {
+      warning: `xen:swiotlb_xen: xen_dma_add_entry: cannot add phys=${pa(entry.physAddr)} -> dma=${
+        pa(entry.dmaAddr)
+      }: phys=${pa(e.physAddr)} -> dma=${pa(e.dmaAddr)} already exists`,
+    };
   }
   // No equal key on the path, so RbTree.insert descends exactly the same way.
   return { node: tree.insert(entry) };
+}
+
+/**
+ * The node xen_dma_add_entry would stop at: the first one on the insert's descent path
+ * whose dma_addr or phys_addr EQUALS the new entry's (an equal phys_addr elsewhere in
+ * the tree is not seen, SPEC §6), or null when the insert would go in.
+ */
+export function xenDmaAddEntryClash(tree: BusTree, entry: XenDmaInfo): XenDmaInfo | null {
+  let n = tree.root;
+  while (n !== null) {
+    const e = n.entry;
+    if (e.dmaAddr === entry.dmaAddr || e.physAddr === entry.physAddr) return e;
+    n = entry.dmaAddr < e.dmaAddr ? n.left : n.right;
+  }
+  return null;
 }
 
 /**

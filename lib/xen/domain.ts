@@ -103,6 +103,8 @@ export class Domain implements PhysMemory {
   #pageCursor: number;
   /** The page that sub-page allocations are packed into, and how much of it is used. */
   #slab: { page: number; used: number } | undefined;
+  /** Page ranges given back with {@link freePhys}, [start, end), sorted and merged. */
+  #freed: { start: number; end: number }[] = [];
 
   constructor({ domid, machine, config, p2m, physBase }: DomainInit) {
     this.domid = domid;
@@ -264,10 +266,10 @@ export class Domain implements PhysMemory {
   }
 
   /**
-   * Allocates guest-physical memory for the guest's own use (a bump allocator: nothing
-   * is ever freed). Requests of a page or more, or aligned to a page or more, take whole
-   * pages aligned to `align`; smaller ones are packed into a shared page like kmalloc,
-   * each aligned to `align` (a power of two).
+   * Allocates guest-physical memory for the guest's own use. Requests of a page or more,
+   * or aligned to a page or more, take whole pages aligned to `align` — from pages given
+   * back with {@link freePhys} first, then fresh ones; smaller ones are packed into a
+   * shared page like kmalloc, each aligned to `align` (a power of two).
    */
   allocPhys(bytes: number, align: number = PAGE_SIZE): number {
     if (!Number.isInteger(bytes) || bytes <= 0) {
@@ -308,7 +310,52 @@ export class Domain implements PhysMemory {
       : this.#takePages(alignUp(bytes, PAGE_SIZE), PAGE_SIZE, bytes);
   }
 
+  /**
+   * Gives whole pages back (free_bootmem / free_pages): a later allocation reuses them.
+   * Where inside a freed range it lands follows the boot allocator of the arch (SPEC §5
+   * step 4): ARM's bootmem is first fit from the bottom, x86's memblock allocates top-down,
+   * so a halved retry of the swiotlb pool lies in the bottom half on ARM, the top half on
+   * x86, and a pool of the same size starts where the freed one did.
+   */
+  freePhys(phys: number, bytes: number): void {
+    if (!Number.isInteger(phys) || phys % PAGE_SIZE !== 0 || !(bytes > 0)) {
+      throw new LabError(
+        `Cannot free ${bytes} bytes of guest memory at ${formatHex(phys)}: expected whole pages`,
+      );
+    }
+    this.#checkRange(phys, bytes, "free");
+    const r = { start: phys, end: phys + alignUp(bytes, PAGE_SIZE) };
+    const list = [...this.#freed, r].sort((a, b) => a.start - b.start);
+    const merged: { start: number; end: number }[] = [];
+    for (const x of list) {
+      const last = merged[merged.length - 1];
+      if (last && x.start <= last.end) last.end = Math.max(last.end, x.end);
+      else merged.push({ ...x });
+    }
+    this.#freed = merged;
+  }
+
+  /** Takes `span` bytes aligned to `align` from a freed range, or undefined. */
+  #reuse(span: number, align: number): number | undefined {
+    const topDown = this.arch === "x86";
+    const ranges = topDown ? [...this.#freed].reverse() : this.#freed;
+    for (const r of ranges) {
+      const start = topDown ? Math.floor((r.end - span) / align) * align : alignUp(r.start, align);
+      if (start < r.start || start + span > r.end) continue;
+      // Cut [start, start + span) out of the range.
+      const rest = [
+        { start: r.start, end: start },
+        { start: start + span, end: r.end },
+      ].filter((x) => x.end > x.start);
+      this.#freed = this.#freed.flatMap((x) => (x === r ? rest : [x]));
+      return start;
+    }
+    return undefined;
+  }
+
   #takePages(span: number, align: number, asked: number): number {
+    const reused = this.#reuse(span, align);
+    if (reused !== undefined) return reused;
     const start = alignUp(this.#pageCursor, align);
     if (start + span > this.physEnd) {
       throw new LabError(

@@ -56,6 +56,7 @@ function guestInput(ctx: Ctx, o: Opts): GuestInput {
   set("dom0", flag(o.dom0));
   set("force", flag(o.force));
   set("passthrough", flag(o.passthrough));
+  set("lateInit", flag(o.lateInit));
   set("identity", flag(o.identity));
   set("debug", flag(o.debug) ?? ctx.session.debug);
   const mem = str(o.mem);
@@ -123,6 +124,10 @@ const GUEST_NEW_OPTIONS = [
   { flags: "--no-force", help: "do not force bouncing" },
   { flags: "--passthrough", help: "a PCI device is passed through (PV domU)" },
   { flags: "--no-passthrough", help: "no passed-through device" },
+  {
+    flags: "--late-init",
+    help: "initialise swiotlb-xen late: a failed init returns its error instead of panicking",
+  },
   { flags: "--identity", help: "guest-physical = machine (ARM dom0 in 3.11)" },
   { flags: "--no-identity", help: "not identity mapped" },
   {
@@ -147,8 +152,12 @@ export const guestCommands: CommandSpec[] = [
     summary: "build a guest and initialise swiotlb-xen (or not, per its mode)",
     description:
       "Builds Xen, the domain and its DMA ops, then runs xen_swiotlb_init with the RFC's fixup " +
-      "(SPEC §5). Flags given with --preset override the preset's values. A failed init is " +
-      "not an error: the guest exists, 'expect init failed' checks it.",
+      "(SPEC §5). Flags given with --preset override the preset's values. A failed retry reuses " +
+      "the memory the failed pool freed (top-down on x86, first fit on ARM). dom0 and a forced " +
+      "PV domU initialise at boot: a failed init ends in a kernel panic, as 3.11's does, and " +
+      "the guest is dead until the next guest new; --late-init (and a PV domU with a " +
+      "passed-through device) returns the error instead and leaves a live guest without " +
+      "swiotlb-xen's DMA ops. 'expect init failed' checks either.",
     args: [],
     options: GUEST_NEW_OPTIONS,
     examples: [

@@ -77,10 +77,19 @@ export function renderGuest(g: GuestView, fmt: Fmt): string[] {
           plural(init.segments, "segment")
         }) at phys ${fmt.num(init.poolPhys)}`,
       );
+    } else if (init.panic !== null) {
+      out.push(
+        fmt.err(`  Kernel panic - not syncing: ${init.panic.split("\n")[0]}`) +
+          ` — the boot-time init ${
+            init.attempts.length > 1
+              ? `gave up after ${plural(init.attempts.length, "attempt")}`
+              : "could not allocate the pool"
+          }: the guest is dead, every command that needs its kernel is refused`,
+      );
     } else {
       out.push(
         fmt.err(`  swiotlb-xen init FAILED after ${plural(init.attempts.length, "attempt")}`) +
-          ": no DMA ops; every DMA call will be refused",
+          ": the late path returned the error; no DMA ops, every DMA call will be refused",
       );
     }
     out.push(
@@ -121,6 +130,8 @@ export function guestJson(g: GuestView): Record<string, unknown> {
     name: c.name,
     dom0: c.dom0,
     init_ok: init.ok,
+    early: init.early,
+    panic: init.panic,
     ops: g.ops,
     use: init.use,
     policy: c.policy,

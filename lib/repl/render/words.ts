@@ -227,6 +227,8 @@ export function errorHint(code: ErrorCode): string | undefined {
       return "allocate one with 'buf alloc NAME SIZE'";
     case "no-sg-list":
       return "map it with map-sg first (unmap-sg and sync-sg take the same elements)";
+    case "guest-dead":
+      return "a panicked kernel runs nothing: start another guest with 'guest new' (or try --late-init)";
     case "no-dma-ops":
       return "this guest has no DMA ops: see 'guest show', or start another with 'guest new'";
     case "no-tree":

@@ -1,0 +1,190 @@
+/**
+ * Where the tool differed from the real RFC code and from Linux 3.11 (each test failed
+ * before its fix): the coherent node's requested size, the pr_fmt prefix, -EINVAL, the
+ * kernel strings' own newline, the checked refusal that tells the RFC's insert right,
+ * freed pools reused on retry, boot-time panics, and the kernel's 32-bit slot index.
+ */
+
+import { assert, assertEquals, assertStringIncludes, assertThrows } from "@std/assert";
+import {
+  ALL_ONES,
+  DMA_FROM_DEVICE,
+  EventLog,
+  Guest,
+  LabError,
+  type XenPlatform,
+  xenSwiotlbInit,
+} from "../mod.ts";
+import { runLine, Session } from "../lib/repl/mod.ts";
+import { n } from "./_addr.ts";
+
+function json(s: Session, line: string): Record<string, unknown> {
+  const r = runLine(s, line);
+  return JSON.parse(r.output[r.output.length - 1]);
+}
+
+Deno.test("coherent node: the tree holds the requested size, not the page-rounded one", () => {
+  const g = Guest.create({ preset: "arm-dom0", swiotlb: 512 });
+  g.addDevice({ name: "nic", maskBits: 32 });
+  const c = g.allocCoherent("nic", 5000);
+  const b = n(c.bus);
+  assertEquals(g.lookupBus(b + 4999).phys, c.phys + 4999);
+  const tail = g.lookupBus(b + 5000);
+  assertEquals([tail.found, tail.phys], [false, ALL_ONES]);
+});
+
+Deno.test("the add-entry warning carries the file's pr_fmt prefix", () => {
+  const g = Guest.create({ preset: "pvh-dom0", swiotlb: 512, lateInit: true });
+  const warn = g.init.log.filter((l) => l.includes("xen_dma_add_entry"));
+  assert(warn.length > 0);
+  for (const l of warn) assert(l.startsWith("xen:swiotlb_xen: xen_dma_add_entry: cannot add "), l);
+});
+
+Deno.test("a refused insert is -EINVAL (-22), at init and at `tree insert`", () => {
+  const g = Guest.create({ preset: "pvh-dom0", swiotlb: 512, lateInit: true });
+  assertStringIncludes(g.init.log[g.init.log.length - 1], "(rc:-22)");
+  const s = new Session({ json: true });
+  runLine(s, "guest new --preset arm-dom0 --swiotlb 1M");
+  const r = json(s, "tree insert 0x100000 0x1b0000000 4K");
+  assertEquals(r.errno, -22);
+  assertStringIncludes(String(r.error), "-EINVAL");
+});
+
+Deno.test("Cannot allocate Xen-SWIOTLB buffer keeps its own newline before (rc:-12)", () => {
+  const g = Guest.create({ preset: "pv-domu-passthrough", mem: 16 * 2 ** 20, swiotlb: 262144 });
+  assertEquals(g.init.panic, null, "the late path returns the error");
+  assertEquals(
+    g.init.log[g.init.log.length - 1],
+    "xen:swiotlb_xen: Cannot allocate Xen-SWIOTLB buffer\n (rc:-12)",
+  );
+});
+
+Deno.test("checked tree insert: an equal dma_addr on the path is the RFC's own refusal", () => {
+  const g = Guest.create({ preset: "arm-dom0", swiotlb: 512 });
+  const seg0 = g.segments().rows[0];
+  // Equal to segment 0's dma_addr, overlapping it: the RFC rejects it, it does not accept it.
+  const r = g.treeInsert(seg0.dmaAddr, 0x1b0000000, 4096);
+  assertEquals([r.ok, r.errno], [false, -22]);
+  assertStringIncludes(r.warning ?? "", "already exists");
+  assertEquals(g.tree().nodes, 4);
+  // Overlapping without an equal key: the RFC would accept it; checked refuses and says so.
+  const e = assertThrows(() => g.treeInsert(seg0.dmaAddr + 0x1000, 0x1b0000000, 4096), LabError);
+  assertStringIncludes(e.message, "the RFC's insert would accept it");
+});
+
+Deno.test("retries reuse the freed pool: x86 top-down, the halved pool in the top half", () => {
+  const g = Guest.create({ preset: "pvh-dom0", lateInit: true });
+  const MiB = 2 ** 20;
+  const at = g.init.attempts.map((a) => a.poolPhys);
+  // 64 MiB at 1 MiB, then 32 MiB in its top half, 16 MiB, 8 MiB likewise.
+  assertEquals(at, [MiB, MiB + 32 * MiB, MiB + 48 * MiB, MiB + 56 * MiB]);
+});
+
+Deno.test("retries reuse the freed pool: ARM first fit, same start for the halved pool", () => {
+  // Segment 0 fails at every width 18…32 (15 exchanges): the pool is halved.
+  const f = Guest.create({ preset: "arm-dom0", swiotlb: 2432, faults: { failNext: 15 } });
+  assertEquals(f.init.ok, true);
+  assertEquals(f.init.attempts.map((a) => a.poolPhys), [0x180100000, 0x180100000]);
+});
+
+/** A platform whose exchanges succeed `ok` times, then fail, then succeed again. */
+function flakyPlatform(events: EventLog, pattern: boolean[]): XenPlatform {
+  let next = 0x40000000;
+  let calls = 0;
+  let cursor = 0x10000000;
+  const freed: { start: number; bytes: number }[] = [];
+  return {
+    arch: "arm",
+    autotranslate: true,
+    memory: { read: (_a, len) => new Uint8Array(len), write: () => {}, copy: () => {} },
+    physToMachine: (p) => p,
+    machineToPhys: (m) => m,
+    isMachineContiguous: () => true,
+    allocPages: (bytes) => {
+      const i = freed.findIndex((f) => f.bytes >= bytes);
+      if (i >= 0) return freed.splice(i, 1)[0].start; // first fit, from the bottom
+      const p = cursor;
+      cursor += bytes;
+      return p;
+    },
+    freePages: (phys, bytes) => {
+      freed.push({ start: phys, bytes });
+    },
+    createContiguousRegion: () => {
+      const ok = pattern[calls++] ?? true;
+      if (!ok) return { ok: false, reason: "no memory", injected: true };
+      // Handles count down, so a retry's segment 0 sorts before the stale nodes.
+      next -= 0x40000;
+      return { ok: true, dmaHandle: next };
+    },
+    destroyContiguousRegion: () => {
+      events.trace("test", "destroy");
+    },
+  };
+}
+
+Deno.test("faithful: a stale node of the failed attempt refuses a retry segment with its phys_addr", () => {
+  // 16 segments: 0-2 exchange at 18 bits, segment 3 fails at all 15 widths, then all succeed.
+  const pattern = [true, true, true, ...new Array(15).fill(false)];
+  for (const policy of ["faithful", "checked"] as const) {
+    const events = new EventLog();
+    const r = xenSwiotlbInit(flakyPlatform(events, pattern), {
+      nslabs: 2048,
+      policy,
+      early: false,
+      events,
+    });
+    const phys = r.attempts.map((a) => a.poolPhys);
+    assertEquals(phys[0], phys[1], "the halved pool starts where the freed one did");
+    const stale = r.log.find((l) => l.includes("already exists"));
+    if (policy === "faithful") {
+      assert(stale !== undefined, "the RFC's stale node refuses the retry");
+      // The retry's segment 0 has the stale segment 0's phys_addr but a smaller dma_addr:
+      // its descent never meets that node, so it goes in (SPEC §6). Segment 1's descent
+      // meets the stale segment 1 at the root: equal phys_addr, refused.
+      const seg1 = `phys=0x${((phys[0] as number) + 0x40000).toString(16).padStart(16, "0")}`;
+      assertEquals((stale ?? "").split(seg1).length, 3, stale);
+      assertEquals(r.ok, false);
+    } else {
+      assertEquals(stale, undefined);
+      assertEquals(r.ok, true);
+    }
+  }
+});
+
+Deno.test("the early path panics: the kernel's line, then every DMA command is refused", () => {
+  const s = new Session({ color: false });
+  const out = runLine(s, "guest new --preset pvh-dom0").output.join("\n");
+  assertStringIncludes(
+    out,
+    "Kernel panic - not syncing: Failed to get contiguous memory for DMA from Xen!\n" +
+      "  You either: don't have the permissions, do not have enough free memory under 4GB, " +
+      "or the hypervisor memory is too fragmented! (rc:-22)",
+  );
+  for (const line of ["device add nic --mask 32", "dma read nic 0x0 16"]) {
+    const r = runLine(s, line);
+    assert(!r.ok);
+    assertStringIncludes(r.error ?? "", "The guest is dead");
+  }
+  assert(runLine(s, "guest new --preset arm-dom0 --swiotlb 1M").ok, "a new guest lives");
+  assert(runLine(s, "device add nic --mask 32").ok);
+  // The boot allocator panics by itself when there is no memory for the pool.
+  const oom = Guest.create({ preset: "pv-dom0", mem: 16 * 2 ** 20, swiotlb: 262144 });
+  assertEquals(oom.init.panic, "Out of memory");
+  assertEquals(oom.init.attempts.length, 1);
+  assertEquals(oom.init.log, [
+    "bootmem alloc of 536870912 bytes failed!",
+    "Kernel panic - not syncing: Out of memory",
+  ]);
+});
+
+Deno.test("faithful index of the all-ones address: the kernel's int, about 3 M slots before the array", () => {
+  const g = Guest.create({ preset: "arm-dom0", policy: "faithful" });
+  assertEquals(g.core?.start, 0x180100000);
+  assertEquals(g.core?.slotIndex(ALL_ONES), -3146241);
+  g.addDevice({ name: "nic", maskBits: 32 });
+  g.events.drain();
+  g.unmap("nic", ALL_ONES, 4096, DMA_FROM_DEVICE);
+  const ub = g.events.drain().filter((e) => e.kind === "ub").map((e) => e.message);
+  assert(ub.some((m) => m.includes("index -3146241")), ub.join("\n"));
+});

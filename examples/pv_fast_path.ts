@@ -17,7 +17,7 @@ g.addDevice({ name: "nic", maskBits: 32 }); // cannot reach above 4 GiB
 
 // Find a two-page buffer that happens to be machine-contiguous, and one that is not.
 let contiguous: string | undefined, straddling: string | undefined;
-for (let i = 0; i < 64 && (!contiguous || !straddling); i++) {
+for (let i = 0; i < 512 && (!contiguous || !straddling); i++) {
   const b = g.allocBuffer(`b${i}`, 8192);
   if (g.domain.isMachineContiguous(b.phys, 8192)) contiguous ??= b.name;
   else straddling ??= b.name;

@@ -35,6 +35,7 @@ export type ErrorCode =
   | "no-tree"
   | "no-pool"
   | "no-sg-list"
+  | "sg-count"
   | "no-coherent"
   | "coherent-failed"
   | "out-of-range"
@@ -42,10 +43,12 @@ export type ErrorCode =
   | "outside-pool"
   | "not-mapped"
   | "wrong-size"
+  | "wrong-direction"
   | "tree-overlap"
   | "short-segment"
   | "unknown-bus"
   | "iommu-fault"
+  | "beyond-device-mask"
   | "kernel-bug"
   | "other";
 

@@ -188,3 +188,74 @@ Deno.test("faithful index of the all-ones address: the kernel's int, about 3 M s
   const ub = g.events.drain().filter((e) => e.kind === "ub").map((e) => e.message);
   assert(ub.some((m) => m.includes("index -3146241")), ub.join("\n"));
 });
+
+Deno.test("without an IOMMU a device cannot reach past its mask: checked refuses, faithful truncates", () => {
+  const s = new Session({ color: false });
+  runLine(s, "guest new --preset arm-dom0 --swiotlb 1M");
+  runLine(s, "device add tiny --mask 20");
+  runLine(s, "buf alloc rx 4K");
+  const r = runLine(s, "dma read tiny 0x184100000 16");
+  assert(!r.ok);
+  assertEquals(r.error, "tiny cannot address 0x184100000+16: 20-bit mask (no data moved)");
+  const f = new Session({ json: true });
+  runLine(f, "guest new --preset arm-dom0 --swiotlb 1M --policy faithful");
+  runLine(f, "device add tiny --mask 20");
+  const w = json(f, "dma write tiny 0x184100000 de:ad:be:ef");
+  // 0x184100000 keeps its low 20 bits: 0x0.
+  assertEquals(w.truncated, { from: 0x184100000, to: 0, maskBits: 20 });
+  const pieces = w.pieces as { maddr: number; owner: { kind: string } }[];
+  assertEquals(pieces[0].maddr, 0);
+  assertEquals(pieces[0].owner.kind, "xen", "frame 0 is Xen's: the write hit it");
+  const events = w.events as { kind: string; message: string }[];
+  assert(events.some((e) => e.kind === "ub" && e.message.includes("drops the high bits")));
+});
+
+Deno.test("pv-dom0: the pool's guest-physical and bus addresses differ (no teaching coincidence)", () => {
+  const g = Guest.create({ preset: "pv-dom0" });
+  const r = g.lookupPhys(g.init.poolPhys);
+  assert(r.bus !== g.init.poolPhys, `pool phys ${g.init.poolPhys.toString(16)} = bus`);
+  assertEquals(g.init.poolPhys, 16 * 2 ** 20, "above the kernel image at 16 MiB");
+});
+
+/** Everything a refusal must leave as it was (the debug layer's reports may grow). */
+function snapshot(s: Session): string {
+  const state = ["stats", "slots", "tree"].map((l) => JSON.stringify(json(s, l)));
+  return [...state, JSON.stringify(json(s, "debug").live)].join("\n");
+}
+
+Deno.test("checked: an unmap-sg with fewer elements than mapped is refused, nothing changes", () => {
+  const s = new Session({ json: true });
+  for (const l of ["guest new --preset arm-dom0 --swiotlb 1M", "device add nic --mask 32"]) {
+    runLine(s, l);
+  }
+  runLine(s, "buf alloc rx 8K");
+  runLine(s, "map-sg nic rx:0:2K rx:2K:2K rx:4K:2K to");
+  const before = snapshot(s);
+  const r = json(s, "unmap-sg nic rx:0:2K rx:2K:2K to");
+  assertEquals(r.code, "sg-count");
+  assertStringIncludes(String(r.error), "the other 1 would stay mapped");
+  assertEquals(snapshot(s), before);
+  assertEquals(json(s, "unmap-sg nic rx:0:2K rx:2K:2K rx:4K:2K to").ok, true);
+  assertEquals(json(s, "stats").slots_used, 0, "the whole list unmaps cleanly");
+});
+
+Deno.test("checked: a direction mismatch is refused and says the device's bytes would be dropped", () => {
+  const g = Guest.create({ preset: "arm-dom0", swiotlb: 512 });
+  g.addDevice({ name: "nic", maskBits: 32 });
+  const rx = g.allocBuffer("rx", 4096);
+  const m = g.map("nic", rx.phys, 4096, DMA_FROM_DEVICE);
+  const e = assertThrows(() => g.unmap("nic", m.bus, 4096, 1), LabError);
+  assertEquals(e.code, "wrong-direction");
+  assertStringIncludes(e.message, "the device's bytes are dropped");
+  assertEquals(g.stats().slots_used, 2, "still mapped");
+  const se = assertThrows(() => g.sync("nic", m.bus, 4096, 1, "cpu"), LabError);
+  assertEquals(se.code, "wrong-direction");
+  // faithful does it, and its UB event says what is lost.
+  const f = Guest.create({ preset: "arm-dom0", swiotlb: 512, policy: "faithful" });
+  f.addDevice({ name: "nic", maskBits: 32 });
+  const fm = f.map("nic", f.allocBuffer("rx", 4096).phys, 4096, DMA_FROM_DEVICE);
+  f.events.drain();
+  assertEquals(f.unmap("nic", fm.bus, 4096, 1).copied, 0);
+  const ub = f.events.drain().filter((x) => x.kind === "ub").map((x) => x.message);
+  assert(ub.some((x) => x.includes("the device's bytes are dropped")), ub.join("\n"));
+});

@@ -250,6 +250,17 @@ export class DmaMapping {
         entries.push(found);
       }
     }
+    // Checked: a smaller nents would leave the list's other elements mapped for good
+    // (refused after the debug layer's report, as for every refusal).
+    if (mapped.length < list.length && this.ops.core.policy === "checked") {
+      throw new LabError(
+        msg`dma_unmap_sg with ${elems.length} of the ${list.length} elements ${d.name} mapped: the other ${
+          list.length - elems.length
+        } would stay mapped with no call left to unmap them`,
+        "refused",
+        "sg-count",
+      );
+    }
     const copied = this.ops.unmapSg(d, mapped, dir);
     for (const e of entries) if (e) dbg.remove(e);
     this.#sg.delete(key);

@@ -10,6 +10,7 @@ import { parseSize } from "../addr.ts";
 import { LabError } from "../errors.ts";
 import type { Policy } from "../swiotlb/mod.ts";
 import type { Variant } from "../swiotlb_xen/translate.ts";
+import type { UseReason } from "./views.ts";
 
 /** PV (the guest sees machine frames) or autotranslated (it does not). */
 export type Mode = "pv" | "auto";
@@ -277,4 +278,10 @@ export function parseGuestFile(text: string, fileName: string): GuestInput {
     set(v, out);
   }
   return out;
+}
+
+/** Why this configuration runs swiotlb-xen or not (SPEC §5). */
+export function useReason(c: GuestConfig): UseReason {
+  if (c.mode === "auto") return c.iommu ? "auto-iommu" : "auto-no-iommu";
+  return c.dom0 ? "pv-dom0" : c.force ? "pv-force" : c.passthrough ? "pv-passthrough" : "pv-domu";
 }

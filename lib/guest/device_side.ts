@@ -6,15 +6,21 @@
  * @module
  */
 
-import { type Addr, pfnOf } from "../addr.ts";
+import { type Addr, andMask, formatHex, pfnOf } from "../addr.ts";
 import { addr, LabError, msg } from "../errors.ts";
 import { translateDeviceAccess } from "../xen/mod.ts";
 import type { Guest } from "./guest.ts";
 import type { DmaAccessView } from "./views.ts";
 
+/**
+ * Where a device access goes. A device drives only the address bits of its DMA mask:
+ * without an IOMMU, an address above the mask cannot be reached — checked refuses it with
+ * the reason; faithful does what the hardware does, drops the high bits, and records
+ * whose frame that hit (SPEC §4, §7).
+ */
 function deviceAccess(g: Guest, dev: string, bus: Addr, len: number) {
   g.requireAlive();
-  g.device(dev);
+  const d = g.device(dev);
   if (typeof bus !== "number") {
     throw new LabError(
       msg`${dev}: bus address ${addr(bus)} is beyond machine memory (no data moved)`,
@@ -22,12 +28,34 @@ function deviceAccess(g: Guest, dev: string, bus: Addr, len: number) {
       "iommu-fault",
     );
   }
-  const t = translateDeviceAccess(g.domain, bus, len);
+  let at = bus;
+  let truncated: DmaAccessView["truncated"] = null;
+  const mask = d.dmaMask;
+  if (!g.domain.iommu && mask !== undefined && bus + len - 1 > mask) {
+    const bits = d.maskBits ?? 0;
+    if (g.config.policy === "checked" || andMask(bus, mask) + len - 1 > mask) {
+      throw new LabError(
+        msg`${dev} cannot address ${addr(bus)}${
+          len > 1 ? `+${len}` : ""
+        }: ${bits}-bit mask (no data moved)`,
+        "refused",
+        "beyond-device-mask",
+      );
+    }
+    at = andMask(bus, mask);
+    truncated = { from: bus, to: at, maskBits: bits };
+    g.events.ub(
+      "dma",
+      `${dev} drives bus ${formatHex(bus)} with a ${bits}-bit DMA mask: the hardware drops the ` +
+        `high bits and reaches ${formatHex(at)}`,
+    );
+  }
+  const t = translateDeviceAccess(g.domain, at, len);
   if ("fault" in t) {
     g.counters.iommuFaults++;
     throw new LabError(msg`${dev}: ${t.fault} (no data moved)`, "failed", "iommu-fault");
   }
-  return { bus, pieces: t.pieces };
+  return { bus, pieces: t.pieces, truncated };
 }
 
 function framesHit(g: Guest, list: { bus: number; maddr: number; len: number }[]) {
@@ -51,7 +79,7 @@ export function dmaRead(g: Guest, dev: string, bus: Addr, len: number): DmaAcces
     out.set(g.xen.machine.read(p.maddr, p.len), at);
     at += p.len;
   }
-  return { bus: t.bus, len, pieces: framesHit(g, t.pieces), bytes: out };
+  return { bus: t.bus, len, pieces: framesHit(g, t.pieces), bytes: out, truncated: t.truncated };
 }
 
 /** The device writes `bytes` at `bus`; every frame hit is named with its owner. */
@@ -64,5 +92,5 @@ export function dmaWrite(g: Guest, dev: string, bus: Addr, bytes: Uint8Array): D
   }
   const pieces = framesHit(g, t.pieces);
   g.counters.strayWrites += pieces.filter((p) => p.stray).length;
-  return { bus: t.bus, len: bytes.length, pieces, bytes };
+  return { bus: t.bus, len: bytes.length, pieces, bytes, truncated: t.truncated };
 }

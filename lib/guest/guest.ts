@@ -29,7 +29,7 @@ import { XenSwiotlb } from "../swiotlb_xen/engine.ts";
 import { DEFAULT_NSLABS, summarizeFixup, xenSwiotlbInit } from "../swiotlb_xen/init.ts";
 import type { BusTree } from "../swiotlb_xen/tree.ts";
 import { type Domain, translateDeviceAccess, Xen } from "../xen/mod.ts";
-import { type GuestConfig, type GuestInput, resolveConfig } from "./config.ts";
+import { type GuestConfig, type GuestInput, resolveConfig, useReason } from "./config.ts";
 import { type Buffer, BufferTable, named } from "./buffers.ts";
 import { dmaRead, dmaWrite } from "./device_side.ts";
 import { guestPlatform } from "./platform.ts";
@@ -57,14 +57,10 @@ import type {
   SlotsView,
   StatsView,
   TreeView,
-  UseReason,
 } from "./views.ts";
 
-/** Why this configuration runs swiotlb-xen or not (SPEC §5). */
-function useReason(c: GuestConfig): UseReason {
-  if (c.mode === "auto") return c.iommu ? "auto-iommu" : "auto-no-iommu";
-  return c.dom0 ? "pv-dom0" : c.force ? "pv-force" : c.passthrough ? "pv-passthrough" : "pv-domu";
-}
+/** Guest-physical memory below a PV kernel's first allocation (its image). */
+const PV_KERNEL_RESERVED = 16 * 1024 * 1024;
 
 export type { Buffer };
 
@@ -137,6 +133,12 @@ export class Guest {
     const platform = guestPlatform(this.xen, this.domain);
     const use = useReason(config);
     const swiotlbXen = use !== "auto-iommu" && use !== "pv-domu";
+    // A PV kernel loads at CONFIG_PHYSICAL_START (16 MiB): allocations start above it, so
+    // the pool's guest-physical and bus addresses do not both read 0x100000 (Xen hands out
+    // low machine memory above its first MiB), a coincidence that teaches a wrong idea.
+    const kernel = Math.min(PV_KERNEL_RESERVED, this.domain.memBytes / 4) -
+      (this.domain.allocCursor - this.domain.physBase);
+    if (config.mode === "pv" && kernel > 0) this.domain.reserve(kernel);
     if (config.poolOffset > 0) this.domain.reserve(config.poolOffset);
     if (swiotlbXen) {
       const early = !config.lateInit && use !== "pv-passthrough";

@@ -314,4 +314,6 @@ export interface DmaAccessView {
   pieces: DmaPieceView[];
   /** The bytes the device read, or wrote. */
   bytes: Uint8Array;
+  /** Faithful only: the address was above the device's mask and lost its high bits. */
+  truncated: { from: number; to: number; maskBits: number } | null;
 }

@@ -7,6 +7,7 @@
  */
 
 import type { Addr } from "../addr.ts";
+import { type Direction, directionName, DMA_BIDIRECTIONAL, DMA_FROM_DEVICE } from "../direction.ts";
 import { addr, LabError, msg } from "../errors.ts";
 import { slotsFor } from "./types.ts";
 import type { SwiotlbCore } from "./core.ts";
@@ -30,6 +31,7 @@ export function unmapProblem(
   index: number,
   nslots: number,
   size: number,
+  dir: Direction,
 ): LabError | undefined {
   if (!core.isSwiotlbBuffer(tlbAddr)) return outside(core, tlbAddr);
   const mapped = core.mappedSizeAt(index);
@@ -54,11 +56,35 @@ export function unmapProblem(
       "wrong-size",
     );
   }
+  const made = core.mappedDirAt(index);
+  // A mapping with no original (native coherent memory) has no bytes at stake.
+  if (made !== dir && core.origAddr[index] !== 0) {
+    const dropped = copiesBack(made) && !copiesBack(dir);
+    return new LabError(
+      msg`unmap of ${addr(tlbAddr)} with ${directionName(dir)}, but it was mapped with ${
+        directionName(made)
+      }` + (dropped
+        ? ": nothing is copied back, so the device's bytes are dropped"
+        : ": the direction differs from the mapping's"),
+      "refused",
+      "wrong-direction",
+    );
+  }
   return undefined;
 }
 
+/** Does an unmap (or a sync for the CPU) in this direction copy bounce → original? */
+function copiesBack(dir: Direction): boolean {
+  return dir === DMA_FROM_DEVICE || dir === DMA_BIDIRECTIONAL;
+}
+
 /** Why the checked policy refuses this sync, or undefined when it is right (SPEC §3). */
-export function syncProblem(core: SwiotlbCore, tlbAddr: Addr, size: number): LabError | undefined {
+export function syncProblem(
+  core: SwiotlbCore,
+  tlbAddr: Addr,
+  size: number,
+  dir: Direction,
+): LabError | undefined {
   if (!core.isSwiotlbBuffer(tlbAddr) || typeof tlbAddr !== "number") {
     return outside(core, tlbAddr);
   }
@@ -76,6 +102,16 @@ export function syncProblem(core: SwiotlbCore, tlbAddr: Addr, size: number): Lab
       msg`sync of ${addr(tlbAddr)}+${size} runs past the mapping [${addr(mStart)}, +${m.size})`,
       "refused",
       "out-of-range",
+    );
+  }
+  const made = core.mappedDirAt(m.index);
+  if (made !== DMA_BIDIRECTIONAL && made !== dir) {
+    return new LabError(
+      msg`sync of ${addr(tlbAddr)} with ${directionName(dir)}, but it was mapped with ${
+        directionName(made)
+      }: the copy it asks for is not the one the mapping needs, the bytes do not move`,
+      "refused",
+      "wrong-direction",
     );
   }
   return undefined;

@@ -109,6 +109,8 @@ export class SwiotlbCore {
    * checked policy needs and the kernel does not have.
    */
   readonly #liveSize: Int32Array;
+  /** Direction each live mapping was made with (bookkeeping of the checked policy). */
+  readonly #liveDir: Int8Array;
   /** Out-of-bounds indexes touched by the current call (faithful policy). */
   readonly #trapped: number[] = [];
   /**
@@ -139,6 +141,7 @@ export class SwiotlbCore {
     this.freeRun = new Int32Array(nslabs);
     this.origAddr = new Float64Array(nslabs);
     this.#liveSize = new Int32Array(nslabs);
+    this.#liveDir = new Int8Array(nslabs);
     // Boot state: each segment counts down 128, 127, …, 1 (a short last segment too:
     // the counter is capped by the segment end, not by nslabs).
     const list = this.freeRun;
@@ -258,6 +261,7 @@ export class SwiotlbCore {
     const origAddr = this.origAddr;
     for (let k = 0; k < nslots; k++) origAddr[found + k] = orig + k * IO_TLB_SIZE;
     this.#liveSize[found] = size;
+    this.#liveDir[found] = dir;
     out.index = found;
 
     const stats = this.stats;
@@ -286,7 +290,7 @@ export class SwiotlbCore {
   unmapSingle(tlbAddr: Addr, size: number, dir: Direction): number {
     const nslots = slotsFor(size);
     const index = this.slotIndex(tlbAddr);
-    const problem = unmapProblem(this, tlbAddr, index, nslots, size);
+    const problem = unmapProblem(this, tlbAddr, index, nslots, size, dir);
     if (problem) {
       if (this.policy === "checked") throw problem;
       this.#ub(`${unmapCall(tlbAddr, size, dir)}: ${problem.message}`);
@@ -362,7 +366,7 @@ export class SwiotlbCore {
     const call = `swiotlb_tbl_sync_single(${formatHex(tlbAddr)}, ${size}, ${
       directionName(dir)
     }, for ${target})`;
-    const problem = syncProblem(this, tlbAddr, size);
+    const problem = syncProblem(this, tlbAddr, size, dir);
     if (problem) {
       if (this.policy === "checked") throw problem;
       this.#ub(`${call}: ${problem.message}`);
@@ -414,6 +418,11 @@ export class SwiotlbCore {
   /** Size of the mapping that starts at slot `index`, 0 when none (the checked policy's bookkeeping). */
   mappedSizeAt(index: number): number {
     return index >= 0 && index < this.nslabs ? this.#liveSize[index] : 0;
+  }
+
+  /** Direction of the mapping that starts at slot `index` (meaningful when one does). */
+  mappedDirAt(index: number): Direction {
+    return (index >= 0 && index < this.nslabs ? this.#liveDir[index] : 0) as Direction;
   }
 
   /** Counter read that traps an out-of-bounds index (only the faithful policy gets here). */

@@ -10,7 +10,7 @@ import { directionName } from "../../direction.ts";
 import { LabError } from "../../errors.ts";
 import type { DmaAccessView } from "../../guest/mod.ts";
 import { fillPattern, parseAddrArg, parseBytes, parseNum, parsePhysRef } from "../args.ts";
-import { hexdump, toColonHex, toHex } from "../render/format.ts";
+import { type Fmt, hexdump, toColonHex, toHex } from "../render/format.ts";
 import { mapError, mapJson, renderCoherent, renderCopied, renderMap } from "../render/dma.ts";
 import { freeWords, ownerWords } from "../render/words.ts";
 import { ARM_COHERENT, ARM_MAPPED, ARM_MAPPED_BIDI, ARM_NIC, PV_NIC } from "../examples.ts";
@@ -247,11 +247,12 @@ export const dmaCommands: CommandSpec[] = [
       const fmt = s.fmt;
       const bytes = r.bytes;
       return {
-        json: { bytes: toHex(bytes), pieces: piecesJson(r.pieces) },
+        json: { bytes: toHex(bytes), pieces: piecesJson(r.pieces), truncated: r.truncated },
         text: [
           `${dev} read ${bytes.length} bytes at bus ${fmt.num(r.bus)} from ${
             r.pieces.map((p) => ownerWords(p.owner, fmt)).join(", ")
           }:`,
+          ...truncatedWords(r.truncated, fmt),
           ...hexdump(bytes, r.bus, fmt),
         ],
       };
@@ -305,11 +306,17 @@ export const dmaCommands: CommandSpec[] = [
       const fmt = s.fmt;
       const stray = r.pieces.filter((p) => p.stray);
       return {
-        json: { written: bytes.length, pieces: piecesJson(r.pieces), stray: stray.length },
+        json: {
+          written: bytes.length,
+          pieces: piecesJson(r.pieces),
+          stray: stray.length,
+          truncated: r.truncated,
+        },
         text: [
           `${dev} wrote ${bytes.length} bytes at bus ${fmt.num(r.bus)} into ${
             r.pieces.map((p) => ownerWords(p.owner, fmt)).join(", ")
           }: ${toColonHex(bytes)}`,
+          ...truncatedWords(r.truncated, fmt),
           ...stray.map((p) =>
             "  " + fmt.err("stray write: ") +
             `machine frame ${fmt.num(p.mfn)} is not ${g.domain.name}'s: ${ownerWords(p.owner, fmt)}`
@@ -356,6 +363,15 @@ export const dmaCommands: CommandSpec[] = [
     },
   },
 ];
+
+/** The hardware's truncation of an address above the device's mask (faithful). */
+function truncatedWords(t: DmaAccessView["truncated"], fmt: Fmt): string[] {
+  return t === null ? [] : [
+    `  ${fmt.err("truncated")}: the device drives ${t.maskBits} address bits, so bus ${
+      fmt.num(t.from)
+    } reached ${fmt.num(t.to)} — whatever lies there`,
+  ];
+}
 
 /** The pieces of a device access, for `--json`. */
 function piecesJson(pieces: DmaAccessView["pieces"]): Record<string, unknown>[] {

@@ -44,6 +44,7 @@ export type ErrorCode =
   | "not-mapped"
   | "wrong-size"
   | "wrong-direction"
+  | "rfc-v1-round-trip"
   | "tree-overlap"
   | "short-segment"
   | "unknown-bus"

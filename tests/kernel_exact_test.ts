@@ -259,3 +259,43 @@ Deno.test("checked: a direction mismatch is refused and says the device's bytes 
   const ub = f.events.drain().filter((x) => x.kind === "ub").map((x) => x.message);
   assert(ub.some((x) => x.includes("the device's bytes are dropped")), ub.join("\n"));
 });
+
+Deno.test("diagnoses: over a segment is said once; rfc-v1's round trip; PV lookups speak of the m2p", () => {
+  const s = new Session({ color: false });
+  for (const l of ["guest new --preset arm-dom0 --swiotlb 1M", "device add nic --mask 32"]) {
+    runLine(s, l);
+  }
+  runLine(s, "buf alloc huge 1M");
+  const big = runLine(s, "map nic huge 1M to");
+  const text = big.output.join("\n");
+  assertEquals(text.split("larger than one segment (IO_TLB_SEGSIZE = 128 slots)").length, 2);
+  assert(!text.includes("swiotlb buffer is full"), text);
+  // rfc-v1 on a pool 8 KiB off a 256 KiB boundary.
+  runLine(s, "guest new --preset arm-dom0 --swiotlb 1M --variant rfc-v1 --pool-offset 8K");
+  runLine(s, "device add nic --mask 32");
+  runLine(s, "buf alloc rx 8K");
+  const m = runLine(s, "map nic rx 8K to");
+  assertStringIncludes(m.output.join("\n"), "stands for phys 0x180104000");
+  const u = runLine(s, "unmap nic $bus 8K to");
+  assertStringIncludes(u.error ?? "", "not the bounce slot 0x180102000");
+  assert(!(u.error ?? "").includes("double unmap"), u.error);
+  // PV: the m2p, not tree nodes.
+  runLine(s, "guest new --preset pv-dom0 --swiotlb 1M");
+  const pv = runLine(s, "lookup bus 0x7ff00000").output.join("\n");
+  assertStringIncludes(pv, "the m2p has no frame of this guest there");
+  assert(!pv.includes("node"), pv);
+});
+
+Deno.test("faithful: a map whose bounce was given back does not describe its slots as mapped", () => {
+  const s = new Session({ color: false });
+  for (
+    const l of [
+      "guest new --preset arm-dom0 --swiotlb 1M --policy faithful",
+      "device add tiny --mask 20",
+      "buf alloc rx 4K",
+    ]
+  ) runLine(s, l);
+  const out = runLine(s, "map tiny rx 4K to").output.join("\n");
+  assertStringIncludes(out, "were taken and given back at once");
+  assert(!out.includes("→ bounce phys"), out);
+});

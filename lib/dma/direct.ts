@@ -72,6 +72,7 @@ export class DirectDma implements DmaOps {
       route,
       failure: null,
       released: false,
+      standsFor: null,
     });
     if (dmaCapable(arch, dev, phys, size) && !this.#force) {
       return result({ code: "direct", bus: phys, mask: dev.dmaMask as Mask });

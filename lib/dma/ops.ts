@@ -72,6 +72,11 @@ export interface MapResult {
   failure: MapFailure | null;
   /** The bounce slots were given back inside the call (the "not capable" path). */
   released: boolean;
+  /**
+   * rfc-v1 on a pool that is not 256 KiB aligned: the phys the handle translates back to
+   * (xen_bus_to_phys), which is not the bounce slot `phys`; null when it round-trips.
+   */
+  standsFor: number | null;
 }
 
 /** One scatterlist element after dma_map_sg. */

@@ -48,6 +48,7 @@ import {
   lookupBus,
   lookupPhys,
   type PhysLookup,
+  rfcV1BouncePhys,
   segmentIn,
   type Variant,
   xenBusToPhys,
@@ -178,8 +179,12 @@ export class XenSwiotlb implements DmaOps, XenTranslation {
 
   #bounced(map: number, size: number, dir: Direction, route: MapRoute): MapResult {
     const slot = this.core.slotIndex(map);
+    const bus = this.physToBus(map);
+    // rfc-v1 masks instead of subtracting: on an unaligned pool the handle stands for
+    // another phys than the bounce slot (SPEC §6).
+    const back = this.variant === "rfc-v1" ? this.busToPhys(bus) : map;
     return {
-      bus: this.physToBus(map),
+      bus,
       phys: map,
       bounced: true,
       slot,
@@ -190,6 +195,7 @@ export class XenSwiotlb implements DmaOps, XenTranslation {
       route,
       failure: null,
       released: false,
+      standsFor: back !== map && typeof back === "number" ? back : null,
     };
   }
 
@@ -207,6 +213,7 @@ export class XenSwiotlb implements DmaOps, XenTranslation {
       route,
       failure,
       released: false,
+      standsFor: null,
     };
   }
 
@@ -378,9 +385,21 @@ export class XenSwiotlb implements DmaOps, XenTranslation {
       throw new LabError("BUG: xen_unmap_single with DMA_NONE", "bug", "kernel-bug");
     }
     const { phys, swiotlb } = this.#resolve("unmap", bus);
-    if (swiotlb) return this.core.unmapSingle(phys, size, dir);
     // Not a bounce buffer: FROM_DEVICE only "marks clean", a no-op here.
-    return 0;
+    if (!swiotlb) return 0;
+    const slot = this.variant === "rfc-v1" && typeof bus === "number"
+      ? rfcV1BouncePhys(this, bus)
+      : null;
+    if (slot === null || slot === phys) return this.core.unmapSingle(phys, size, dir);
+    // rfc-v1's round trip on an unaligned pool: say so instead of "double unmap?".
+    const why = msg`unmap of bus ${addr(bus)}: under rfc-v1 xen_bus_to_phys gives ${
+      addr(phys)
+    } (node.phys_addr + (bus & (256K - 1))), not the bounce slot ${
+      addr(slot)
+    } that xen_phys_to_bus turned into this handle — the pool is not 256 KiB aligned`;
+    if (this.policy === "checked") throw new LabError(why, "refused", "rfc-v1-round-trip");
+    this.#events.ub("swiotlb-xen", renderParts(why));
+    return this.core.unmapSingle(phys, size, dir);
   }
 
   /**

@@ -183,3 +183,17 @@ export function lookupBus(t: XenTranslation, bus: Addr): BusLookup {
     visited,
   };
 }
+
+/**
+ * The pool address whose xen_phys_to_bus is `bus` under the segment array, when there is
+ * one: what a handle handed out by map_page stands for. Under rfc-v1 on an unaligned pool
+ * it differs from xen_bus_to_phys(bus) — the round trip that loses the bounce slot.
+ */
+export function rfcV1BouncePhys(t: XenTranslation, bus: number): number | null {
+  const node = xenGetDmaInfoFromDma(t.tree, bus);
+  if (node === null || node.kind !== "segment") return null;
+  const off = bus - node.dmaAddr;
+  const base = node.physAddr - (node.physAddr % SEGMENT_BYTES);
+  const p = base + off < node.physAddr ? base + off + SEGMENT_BYTES : base + off;
+  return p < node.physAddr + node.size && xenPhysToBus(t, p) === bus ? p : null;
+}

@@ -67,6 +67,14 @@ export function renderMap(r: MapResult, c: MapContext, fmt: Fmt): string[] {
         }, bus ${bus}`,
       );
     }
+    if (r.standsFor !== null) {
+      out.push(
+        `  ${fmt.err("warning")}: under rfc-v1 bus ${bus} stands for phys ${
+          fmt.num(r.standsFor)
+        } (xen_bus_to_phys), not the bounce slot ${fmt.num(r.phys)}: the pool is not 256 KiB ` +
+          "aligned, and masking with 256K - 1 lands elsewhere",
+      );
+    }
     if (r.copied > 0) {
       out.push(`  copied ${r.copied} bytes CPU → bounce (${directionName(c.dir)})`);
     } else {
@@ -106,6 +114,7 @@ export function mapJson(r: MapResult, c: MapContext): Record<string, unknown> {
     dir: directionShort(c.dir),
     mapping_error: r.error,
     released: r.released,
+    stands_for: r.standsFor,
     reason: r.route,
     failure: r.failure,
   };

@@ -318,8 +318,9 @@ Deno.test("lookup bus --json: phys, segment, visited dma_addrs; lookup phys: bus
   assertEquals(p.bus, m.bus);
   assertEquals(p.segment, 0);
   const text = run(armWithMap(), "map nic rx 8K to", "lookup bus $bus").output.join("\n");
-  assertStringIncludes(text, "visited: root");
-  assertStringIncludes(text, "contains ✓");
+  assertStringIncludes(text, "visited, with the interval test dma_addr <= bus < dma_addr + size:");
+  assertStringIncludes(text, "    root [0x140000,+256K): 0x100000 < 0x140000 → go left");
+  assertStringIncludes(text, "0x100000 <= 0x100000 < 0x140000 ✓ contains");
 });
 
 Deno.test("segments --json and text table with the alignment column", () => {

@@ -27,6 +27,7 @@ import { EventLog } from "../events.ts";
 import { SwiotlbCore } from "../swiotlb/mod.ts";
 import { XenSwiotlb } from "../swiotlb_xen/engine.ts";
 import { DEFAULT_NSLABS, summarizeFixup, xenSwiotlbInit } from "../swiotlb_xen/init.ts";
+import { type SwiotlbVerdict, swiotlbVerdict } from "../swiotlb_xen/translate.ts";
 import type { BusTree } from "../swiotlb_xen/tree.ts";
 import { type Domain, translateDeviceAccess, Xen } from "../xen/mod.ts";
 import { type GuestConfig, type GuestInput, resolveConfig, useReason } from "./config.ts";
@@ -34,6 +35,7 @@ import { type Buffer, BufferTable, named } from "./buffers.ts";
 import { dmaRead, dmaWrite } from "./device_side.ts";
 import { guestPlatform } from "./platform.ts";
 import {
+  guestView,
   lookupBus,
   lookupPhys,
   p2mView,
@@ -41,7 +43,6 @@ import {
   slotsView,
   statsView,
   treePathAt,
-  treeProblems,
   treeView,
 } from "./inspect.ts";
 import type {
@@ -63,6 +64,13 @@ import type {
 const PV_KERNEL_RESERVED = 16 * 1024 * 1024;
 
 export type { Buffer };
+
+/** What an unmap or a sync did: bytes copied, and is_xen_swiotlb_buffer's answer. */
+export interface CopyResult {
+  copied: number;
+  /** null when the guest does not run swiotlb-xen. */
+  swiotlb: SwiotlbVerdict | null;
+}
 
 /**
  * A running guest with its DMA engine.
@@ -244,29 +252,7 @@ export class Guest {
 
   /** Everything `guest new` and `guest show` describe. */
   view(): GuestView {
-    const dom = this.domain;
-    const p2m = dom.p2m;
-    let lo = Infinity, hi = -Infinity;
-    for (let i = 0; i < p2m.length; i++) {
-      if (p2m[i] < lo) lo = p2m[i];
-      if (p2m[i] > hi) hi = p2m[i];
-    }
-    const tree = this.busTree;
-    return {
-      config: this.config,
-      ops: this.ops?.kind ?? null,
-      domid: dom.domid,
-      memBytes: dom.memBytes,
-      physBase: dom.physBase,
-      physEnd: dom.physEnd,
-      firstMfn: lo,
-      lastMfn: hi,
-      machineBytes: this.config.machine,
-      init: this.init,
-      treeNodes: tree?.size ?? 0,
-      treeHeight: tree?.height() ?? 0,
-      treeValid: treeProblems(this).length === 0,
-    };
+    return guestView(this);
   }
 
   // ---- devices and buffers ----------------------------------------------------------
@@ -340,16 +326,23 @@ export class Guest {
     return this.requireMapping().mapSingle(d, phys, size, dir, page);
   }
 
-  /** dma_unmap_single (or dma_unmap_page with `page`); bytes copied back. */
-  unmap(dev: string, bus: Addr, size: number, dir: Direction, page = false): { copied: number } {
+  /** dma_unmap_single (or dma_unmap_page); bytes copied back, is_xen_swiotlb_buffer's say. */
+  unmap(dev: string, bus: Addr, size: number, dir: Direction, page = false): CopyResult {
     const d = this.device(dev);
-    return { copied: this.requireMapping().unmapSingle(d, bus, size, dir, page) };
+    const swiotlb = this.#verdict(bus);
+    return { copied: this.requireMapping().unmapSingle(d, bus, size, dir, page), swiotlb };
   }
 
   /** dma_sync_single_for_cpu / dma_sync_single_for_device. */
-  sync(dev: string, bus: Addr, size: number, dir: Direction, target: SyncTarget) {
+  sync(dev: string, bus: Addr, size: number, dir: Direction, target: SyncTarget): CopyResult {
     const d = this.device(dev);
-    return { copied: this.requireMapping().syncSingle(d, bus, size, dir, target) };
+    const swiotlb = this.#verdict(bus);
+    return { copied: this.requireMapping().syncSingle(d, bus, size, dir, target), swiotlb };
+  }
+
+  #verdict(bus: Addr): SwiotlbVerdict | null {
+    const x = this.swiotlbXen;
+    return x ? swiotlbVerdict(x, bus) : null;
   }
 
   /** dma_mapping_error(dev, bus) (SPEC §7); the debug layer notes the check. */

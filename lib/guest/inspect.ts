@@ -22,12 +22,19 @@ import {
   findInterval,
   intervalKey,
   intervalOverlaps,
+  xenDmaEqualityWalk,
   type XenDmaInfo,
 } from "../swiotlb_xen/tree.ts";
-import type { BusLookup, PhysLookup } from "../swiotlb_xen/translate.ts";
+import {
+  type BusLookup,
+  type PhysLookup,
+  type SwiotlbVerdict,
+  swiotlbVerdict,
+} from "../swiotlb_xen/translate.ts";
 import type { Guest } from "./guest.ts";
 import type {
   BusLookupView,
+  GuestView,
   OrigRun,
   P2mView,
   PhysLookupView,
@@ -148,7 +155,12 @@ function visit(e: XenDmaInfo, cmp: VisitView["cmp"]): VisitView {
 }
 
 /** `lookup bus` as a view. */
-export function busLookupView(r: BusLookup, treeHeight: number): BusLookupView {
+export function busLookupView(
+  r: BusLookup,
+  treeHeight: number,
+  swiotlb: SwiotlbVerdict | null,
+  equality: BusLookupView["equality"],
+): BusLookupView {
   const visited = r.visited.map((s) => visit(s.node as XenDmaInfo, s.cmp));
   return {
     bus: r.bus,
@@ -160,6 +172,8 @@ export function busLookupView(r: BusLookup, treeHeight: number): BusLookupView {
     node: r.node ? visit(r.node, "hit") : null,
     visited,
     treeHeight,
+    swiotlb,
+    equality,
   };
 }
 
@@ -296,11 +310,16 @@ export function lookupBus(g: Guest, bus: Addr): BusLookupView {
       node: null,
       visited: [],
       treeHeight: 0,
+      swiotlb: null,
+      equality: null,
     };
   }
   const r = x.lookupBus(bus);
   g.counters.lookupNodesVisited += r.visited.length;
-  return busLookupView(r, x.tree.height());
+  // The reviewer's == (the seed), only where the RFC's tree is the rule.
+  const eq = x.autotranslate && typeof bus === "number" ? xenDmaEqualityWalk(x.tree, bus) : null;
+  const equality = x.autotranslate ? { found: eq !== null, dmaAddr: eq?.dmaAddr ?? null } : null;
+  return busLookupView(r, x.tree.height(), swiotlbVerdict(x, bus), equality);
 }
 
 /** `lookup phys`: xen_phys_to_bus and its arithmetic. */
@@ -351,5 +370,32 @@ export function statsView(g: Guest): StatsView {
     stray_writes: g.counters.strayWrites,
     ub_events: g.events.counts.ub,
     leaked_coherent_bytes: g.swiotlbXen?.leakedCoherentBytes ?? 0,
+  };
+}
+
+/** Everything `guest new` and `guest show` describe. */
+export function guestView(g: Guest): GuestView {
+  const dom = g.domain;
+  const p2m = dom.p2m;
+  let lo = Infinity, hi = -Infinity;
+  for (let i = 0; i < p2m.length; i++) {
+    if (p2m[i] < lo) lo = p2m[i];
+    if (p2m[i] > hi) hi = p2m[i];
+  }
+  const tree = g.busTree;
+  return {
+    config: g.config,
+    ops: g.ops?.kind ?? null,
+    domid: dom.domid,
+    memBytes: dom.memBytes,
+    physBase: dom.physBase,
+    physEnd: dom.physEnd,
+    firstMfn: lo,
+    lastMfn: hi,
+    machineBytes: g.config.machine,
+    init: g.init,
+    treeNodes: tree?.size ?? 0,
+    treeHeight: tree?.height() ?? 0,
+    treeValid: treeProblems(g).length === 0,
   };
 }

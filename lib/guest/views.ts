@@ -10,13 +10,13 @@ import type { Addr, Mask } from "../addr.ts";
 import type { DmaOps } from "../dma/ops.ts";
 import type { DebugMapping } from "../dma/debug.ts";
 import type { Direction } from "../direction.ts";
-import type { LookupRule, PhysLookup } from "../swiotlb_xen/translate.ts";
+import type { LookupRule, PhysLookup, SwiotlbVerdict } from "../swiotlb_xen/translate.ts";
 import type { FixupSummary } from "../swiotlb_xen/init.ts";
 import type { IntervalStep, XenDmaInfo } from "../swiotlb_xen/tree.ts";
 import type { FrameOwnerFact, P2mRun } from "../xen/mod.ts";
 import type { GuestConfig } from "./config.ts";
 
-export type { LookupRule, P2mRun };
+export type { LookupRule, P2mRun, SwiotlbVerdict };
 
 /** Why the guest runs swiotlb-xen or not (SPEC §5 "When swiotlb-xen is used"). */
 export type UseReason =
@@ -264,6 +264,10 @@ export interface BusLookupView {
   node: VisitView | null;
   visited: VisitView[];
   treeHeight: number;
+  /** is_xen_swiotlb_buffer(bus), as unmap and sync would ask it (null: no swiotlb-xen). */
+  swiotlb: SwiotlbVerdict | null;
+  /** The reviewer's `==` instead of `<=` (autotranslate): what that walk would have found. */
+  equality: { found: boolean; dmaAddr: number | null } | null;
 }
 
 /** `lookup phys ADDR`: the translation and the arithmetic it did (SPEC §6). */

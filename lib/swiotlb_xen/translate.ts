@@ -120,6 +120,22 @@ export function isXenSwiotlbBuffer(t: XenTranslation, bus: Addr): boolean {
   return p !== undefined && p >= t.poolPhys && p < t.poolEnd;
 }
 
+/** is_xen_swiotlb_buffer's answer and the rule that gave it. */
+export interface SwiotlbVerdict {
+  verdict: boolean;
+  /** autotranslate: always 1 (the RFC); pv-pool / pv-elsewhere / pv-foreign: the m2p's frame. */
+  rule: "autotranslate" | "pv-pool" | "pv-elsewhere" | "pv-foreign";
+}
+
+/** is_xen_swiotlb_buffer(bus), with why. */
+export function swiotlbVerdict(t: XenTranslation, bus: Addr): SwiotlbVerdict {
+  if (t.autotranslate) return { verdict: true, rule: "autotranslate" };
+  const p = typeof bus === "number" ? t.platform.machineToPhys(bus) : undefined;
+  if (p === undefined) return { verdict: false, rule: "pv-foreign" };
+  const inPool = p >= t.poolPhys && p < t.poolEnd;
+  return { verdict: inPool, rule: inPool ? "pv-pool" : "pv-elsewhere" };
+}
+
 /** `lookup phys`: xen_phys_to_bus and the arithmetic it did. */
 export function lookupPhys(t: XenTranslation, phys: number): PhysLookup {
   const bus = xenPhysToBus(t, phys);

@@ -378,3 +378,15 @@ export function intervalOverlaps<E extends Interval>(
 export function intervalKey(e: Interval): string {
   return `dma=${formatHex(e.dmaAddr)} phys=${formatHex(e.physAddr)}`;
 }
+
+/**
+ * What the reviewer's `==` would have found (the seed: "Shouldn't this check be for '=='
+ * not '<='?"): the same descent, but a node matches only when its dma_addr EQUALS `bus`.
+ * No kernel analogue — it is the counterfactual `lookup bus` shows next to the real walk.
+ */
+export function xenDmaEqualityWalk(tree: BusTree, bus: number): XenDmaInfo | null {
+  for (let n = tree.root; n !== null; n = bus < n.entry.dmaAddr ? n.left : n.right) {
+    if (n.entry.dmaAddr === bus) return n.entry;
+  }
+  return null;
+}

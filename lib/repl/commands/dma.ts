@@ -8,11 +8,11 @@
 import { bitsFromMask, maskFromBits } from "../../addr.ts";
 import { directionName } from "../../direction.ts";
 import { LabError } from "../../errors.ts";
-import type { DmaAccessView } from "../../guest/mod.ts";
+import type { DmaAccessView, SwiotlbVerdict } from "../../guest/mod.ts";
 import { fillPattern, parseAddrArg, parseBytes, parseNum, parsePhysRef } from "../args.ts";
 import { type Fmt, hexdump, toColonHex, toHex } from "../render/format.ts";
 import { mapError, mapJson, renderCoherent, renderCopied, renderMap } from "../render/dma.ts";
-import { freeWords, ownerWords } from "../render/words.ts";
+import { freeWords, ownerWords, verdictWords } from "../render/words.ts";
 import { ARM_COHERENT, ARM_MAPPED, ARM_MAPPED_BIDI, ARM_NIC, PV_NIC } from "../examples.ts";
 import type { CommandSpec, OptSpec } from "../table.ts";
 import { BUS, DEV, DIR, dirOf, FOR, SIZE, target } from "./_dma_args.ts";
@@ -99,13 +99,14 @@ export const dmaCommands: CommandSpec[] = [
       const d = dirOf(dir);
       const r = s.requireGuest().unmap(dev, b, parseNum(size, s.vars, "size"), d, o.page === true);
       return {
-        json: { ok: true, copied: r.copied },
+        json: { ok: true, copied: r.copied, is_xen_swiotlb_buffer: r.swiotlb },
         text: renderCopied(
           `unmapped ${s.fmt.num(b)} (${directionName(d)})`,
           r.copied,
           d,
           true,
           s.fmt,
+          verdictLine(r.swiotlb),
         ),
       };
     },
@@ -171,8 +172,15 @@ export const dmaCommands: CommandSpec[] = [
       const t = target(o.for);
       const r = s.requireGuest().sync(dev, b, parseNum(size, s.vars, "size"), d, t);
       return {
-        json: { ok: true, copied: r.copied, for: t },
-        text: renderCopied(`sync ${s.fmt.num(b)} for ${t}`, r.copied, d, t === "cpu", s.fmt),
+        json: { ok: true, copied: r.copied, for: t, is_xen_swiotlb_buffer: r.swiotlb },
+        text: renderCopied(
+          `sync ${s.fmt.num(b)} for ${t}`,
+          r.copied,
+          d,
+          t === "cpu",
+          s.fmt,
+          verdictLine(r.swiotlb),
+        ),
       };
     },
   },
@@ -363,6 +371,11 @@ export const dmaCommands: CommandSpec[] = [
     },
   },
 ];
+
+/** is_xen_swiotlb_buffer's say in an unmap or sync answer (none without swiotlb-xen). */
+function verdictLine(v: SwiotlbVerdict | null): string[] {
+  return v === null ? [] : [`  is_xen_swiotlb_buffer: ${verdictWords(v)}`];
+}
 
 /** The hardware's truncation of an address above the device's mask (faithful). */
 function truncatedWords(t: DmaAccessView["truncated"], fmt: Fmt): string[] {

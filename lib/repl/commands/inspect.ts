@@ -204,6 +204,12 @@ export const inspectCommands: CommandSpec[] = [
           (t.problems.length ? fmt.err("INVALID (tree --validate)") : fmt.green("valid")),
       );
       text.push(...drawTree(t.preorder, fmt, { maxDepth, focus }));
+      text.push(
+        fmt.dim(
+          "(map and unmap never change this tree: it holds the bus→phys mapping of every " +
+            "segment, free or in use — 'N used' counts a segment's slots in use)",
+        ),
+      );
       if (o.inorder === true || (focus === undefined && t.inorder.length <= INORDER_NODES)) {
         text.push("in order:", ...inorderLines(t.inorder, fmt));
       } else {

@@ -127,6 +127,7 @@ export function renderCopied(
   dir: Direction,
   toCpu: boolean,
   fmt: Fmt,
+  more: readonly string[] = [],
 ): string[] {
   const arrow = toCpu ? "bounce → CPU" : "CPU → bounce";
   const why = copied > 0
@@ -138,6 +139,7 @@ export function renderCopied(
     : " (no bounce buffer behind it, or nothing to copy)";
   return [
     `${what}: copied ${copied} bytes ${arrow}${why}`,
+    ...more,
     "  " + next(fmt, "buf read NAME", "slots", "stats"),
   ];
 }

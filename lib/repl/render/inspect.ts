@@ -18,7 +18,7 @@ import type {
 import type { Fmt } from "./format.ts";
 import { plural, sizeArg } from "./format.ts";
 import { next } from "./guest.ts";
-import { hitWords, ruleWords, useWords } from "./words.ts";
+import { hitWords, ruleWords, useWords, verdictWords } from "./words.ts";
 
 /** `lookup bus`: the answer, then every node visited and the comparison made there. */
 export function renderLookupBus(r: BusLookupView, fmt: Fmt): string[] {
@@ -49,13 +49,31 @@ export function renderLookupBus(r: BusLookupView, fmt: Fmt): string[] {
     `  how: ${r.node ? hitWords(r.node, fmt) + ": " : ""}${ruleWords(r.rule, "bus")}`,
   );
   if (r.visited.length > 0) {
-    const steps = r.visited.map((v, i) => {
-      const what = v.cmp === "hit" ? fmt.green("contains ✓") : `go ${v.cmp}`;
-      return `${i === 0 ? "root " : ""}${fmt.interval(v.dmaAddr, v.size)} ${what}`;
+    out.push("  visited, with the interval test dma_addr <= bus < dma_addr + size:");
+    r.visited.forEach((v, i) => {
+      const node = `${i === 0 ? "root " : ""}${fmt.interval(v.dmaAddr, v.size)}`;
+      const end = fmt.num(v.dmaAddr + v.size);
+      const test = v.cmp === "hit"
+        ? `${fmt.num(v.dmaAddr)} <= ${addr} < ${end} ${fmt.green("✓ contains")}`
+        : v.cmp === "left"
+        ? `${addr} < ${fmt.num(v.dmaAddr)} → go left`
+        : `${addr} >= ${end} → go right`;
+      out.push(`    ${node}: ${test}`);
     });
-    out.push(`  visited: ${steps.join(" → ")}`);
     out.push(`  ${plural(r.visited.length, "node")} visited (tree height ${r.treeHeight})`);
   }
+  if (r.equality !== null && typeof r.bus === "number") {
+    const hit = r.visited.find((v) => v.cmp === "hit");
+    out.push(
+      r.equality.found
+        ? `  the reviewer's == would find it too: ${addr} is a node's first byte`
+        : hit
+        ? `  the reviewer's ==: ${addr} == ${fmt.num(hit.dmaAddr)}? no → the walk goes on ` +
+          "and misses (map_page hands out addresses inside segments, not only their starts)"
+        : "  the reviewer's == would miss it as well",
+    );
+  }
+  if (r.swiotlb !== null) out.push(`  is_xen_swiotlb_buffer: ${verdictWords(r.swiotlb)}`);
   return out;
 }
 
@@ -72,10 +90,13 @@ export function lookupBusJson(r: BusLookupView): Record<string, unknown> {
     node: r.node,
     nodes_visited: r.visited.length,
     tree_height: r.treeHeight,
+    is_xen_swiotlb_buffer: r.swiotlb,
+    equality: r.equality,
     steps: r.visited.map((v) => ({
       dma_addr: v.dmaAddr,
       phys_addr: v.physAddr,
       size: v.size,
+      dma_end: v.dmaAddr + v.size,
       kind: v.kind,
       segment: v.segment,
       cmp: v.cmp,
@@ -93,12 +114,20 @@ export function renderLookupPhys(r: PhysLookupView, fmt: Fmt): string[] {
     : r.found
     ? ruleWords(r.rule, "phys")
     : "outside the pool: the RFC has no translation (DMA error code)";
+  const index = r.segment !== null && (r.rule === "rfc" || r.rule === "rfc-v1")
+    ? [
+      `  index: j = (phys - pool) / 256 KiB = (${fmt.num(r.phys)} - ${
+        fmt.num(r.poolPhys)
+      }) / 256 KiB = ${r.segment}: an array access, 0 tree nodes visited`,
+    ]
+    : [];
   return [
     r.found
       ? `phys ${fmt.num(r.phys)} → bus ${fmt.num(r.bus)}${seg}`
       : `phys ${fmt.num(r.phys)} → ${fmt.err("not translatable")}: bus = ${
         fmt.num(r.bus)
       } (the error value)`,
+    ...index,
     `  how: ${how}`,
   ];
 }
@@ -115,6 +144,7 @@ export function lookupPhysJson(r: PhysLookupView): Record<string, unknown> {
     seg_phys_addr: r.segPhysAddr,
     offset: r.offset,
     pool_phys: r.poolPhys,
+    segment_bytes: 256 * 1024,
   };
 }
 

@@ -11,7 +11,14 @@ import type { Mask } from "../../addr.ts";
 import { bitsFromMask } from "../../addr.ts";
 import type { ErrorCode } from "../../errors.ts";
 import type { CoherentRoute, FreeCoherentHow, MapFailure, MapRoute } from "../../dma/ops.ts";
-import type { FrameOwner, LookupRule, TreeRow, UseReason, VisitView } from "../../guest/mod.ts";
+import type {
+  FrameOwner,
+  LookupRule,
+  SwiotlbVerdict,
+  TreeRow,
+  UseReason,
+  VisitView,
+} from "../../guest/mod.ts";
 import type { Fmt } from "./format.ts";
 
 /** "32-bit mask 0xffffffff", or "mask 0x…" when it is not 2^n - 1. */
@@ -172,6 +179,20 @@ export function hitWords(v: VisitView, fmt: Fmt): string {
     : v.kind === "coherent"
     ? "coherent buffer"
     : `node put in by 'tree insert' at phys ${fmt.num(v.physAddr)}`;
+}
+
+/** is_xen_swiotlb_buffer's answer, and why. */
+export function verdictWords(v: SwiotlbVerdict): string {
+  switch (v.rule) {
+    case "autotranslate":
+      return "1: autotranslate always says yes (the RFC), whatever the address";
+    case "pv-pool":
+      return "1: the m2p gives a frame of this guest inside the pool";
+    case "pv-elsewhere":
+      return "0: the m2p gives a frame of this guest outside the pool";
+    case "pv-foreign":
+      return "0: the m2p has no frame of this guest there";
+  }
 }
 
 /** What breaking a tree rule means (`tree --validate`; SPEC §9). */

@@ -47,7 +47,7 @@ function counts(nonZero: Partial<Record<DebugKind, number>>): Record<DebugKind, 
   >;
 }
 
-const at = (bus: Addr) => `[device address=${formatHex(bus)}]`;
+const at = (bus: Addr) => `[device address=0x${bus.toString(16).padStart(16, "0")}]`;
 
 Deno.test("DmaDebug: a clean map / dma_mapping_error / unmap reports nothing", () => {
   const { g, rx } = armGuest();
@@ -72,7 +72,7 @@ Deno.test("DmaDebug: free of an unmapped address (a double unmap) is reported be
   g.unmap("nic", r.bus, 8192, DMA_TO_DEVICE);
   assertThrows(() => g.unmap("nic", r.bus, 8192, DMA_TO_DEVICE), LabError, "double unmap");
   assertEquals(debugLines(g), [
-    `DMA-API: nic: device driver tries to free DMA memory it has not allocated ${
+    `nic 0000:00:01.0: DMA-API: device driver tries to free DMA memory it has not allocated ${
       at(r.bus)
     } [size=8192 bytes]`,
   ]);
@@ -84,7 +84,7 @@ Deno.test("DmaDebug: wrong size; the checked refusal keeps the mapping, the righ
   const r = g.map("nic", rx.phys, 8192, DMA_TO_DEVICE);
   g.mappingError("nic", r.bus);
   assertThrows(() => g.unmap("nic", r.bus, 4096, DMA_TO_DEVICE), LabError, "8192 bytes");
-  const line = `DMA-API: nic: device driver frees DMA memory with different size ${
+  const line = `nic 0000:00:01.0: DMA-API: device driver frees DMA memory with different size ${
     at(r.bus)
   } [map size=8192 bytes] [unmap size=4096 bytes]`;
   assertEquals(debugLines(g), [line]);
@@ -118,7 +118,7 @@ Deno.test("DmaDebug: wrong function — single vs page, single vs coherent", () 
   g.mappingError("nic", r.bus);
   g.unmap("nic", r.bus, 8192, DMA_TO_DEVICE, true);
   assertEquals(debugLines(g), [
-    `DMA-API: nic: device driver frees DMA memory with wrong function ${
+    `nic 0000:00:01.0: DMA-API: device driver frees DMA memory with wrong function ${
       at(r.bus)
     } [size=8192 bytes] [mapped as single] [unmapped as page]`,
   ]);
@@ -126,11 +126,11 @@ Deno.test("DmaDebug: wrong function — single vs page, single vs coherent", () 
   g.mappingError("nic", r2.bus);
   assertThrows(() => g.freeCoherent("nic", r2.bus, 8192), LabError, "not a coherent buffer");
   assertEquals(debugLines(g), [
-    `DMA-API: nic: device driver frees DMA memory with wrong function ${
+    `nic 0000:00:01.0: DMA-API: device driver frees DMA memory with wrong function ${
       at(r2.bus)
     } [size=8192 bytes] [mapped as page] [unmapped as coherent]`,
     // dma_free_coherent frees with DMA_BIDIRECTIONAL, as the kernel's check does.
-    `DMA-API: nic: device driver frees DMA memory with different direction ${
+    `nic 0000:00:01.0: DMA-API: device driver frees DMA memory with different direction ${
       at(r2.bus)
     } [size=8192 bytes] [mapped with DMA_TO_DEVICE] [unmapped with DMA_BIDIRECTIONAL]`,
   ]);
@@ -151,7 +151,7 @@ Deno.test("DmaDebug: a coherent buffer freed with the right call is clean, unmap
   // swiotlb-xen refuses (the coherent node's phys is outside the pool); the report comes first.
   assertThrows(() => g.unmap("nic", c2.bus, 16384, DMA_BIDIRECTIONAL), LabError);
   assertEquals(debugLines(g), [
-    `DMA-API: nic: device driver frees DMA memory with wrong function ${
+    `nic 0000:00:01.0: DMA-API: device driver frees DMA memory with wrong function ${
       at(c2.bus)
     } [size=16384 bytes] [mapped as coherent] [unmapped as single]`,
   ]);
@@ -164,7 +164,7 @@ Deno.test("DmaDebug: wrong direction (faithful: the engine does it; checked refu
   const copied = g.unmap("nic", r.bus, 8192, DMA_FROM_DEVICE).copied;
   assertEquals(copied, 8192, "the engine still does what it is told (FROM_DEVICE copies back)");
   assertEquals(debugLines(g), [
-    `DMA-API: nic: device driver frees DMA memory with different direction ${
+    `nic 0000:00:01.0: DMA-API: device driver frees DMA memory with different direction ${
       at(r.bus)
     } [size=8192 bytes] [mapped with DMA_TO_DEVICE] [unmapped with DMA_FROM_DEVICE]`,
   ]);
@@ -183,7 +183,7 @@ Deno.test("DmaDebug: sg count mismatch at unmap_sg (nents smaller than mapped)",
   assertEquals(
     debugLines(g),
     sg.elements.slice(0, 2).map((e) =>
-      `DMA-API: nic: device driver frees DMA sg list with different entry count ${
+      `nic 0000:00:01.0: DMA-API: device driver frees DMA sg list with different entry count ${
         at(e.dmaAddress)
       } [map count=3] [unmap count=2]`
     ),
@@ -192,7 +192,7 @@ Deno.test("DmaDebug: sg count mismatch at unmap_sg (nents smaller than mapped)",
   assertEquals(g.debugReport().live.map((m) => m.bus), [sg.elements[2].dmaAddress]);
   g.unmapSg("nic", elems.slice(2), DMA_TO_DEVICE);
   assertEquals(debugLines(g), [
-    `DMA-API: nic: device driver frees DMA sg list with different entry count ${
+    `nic 0000:00:01.0: DMA-API: device driver frees DMA sg list with different entry count ${
       at(sg.elements[2].dmaAddress)
     } [map count=3] [unmap count=1]`,
   ]);
@@ -206,7 +206,7 @@ Deno.test("DmaDebug: sg count mismatch at sync_sg", () => {
   const sg = g.mapSg("nic", elems, DMA_FROM_DEVICE);
   g.syncSg("nic", elems.slice(0, 1), DMA_FROM_DEVICE, "cpu");
   assertEquals(debugLines(g), [
-    `DMA-API: nic: device driver syncs DMA sg list with different entry count ${
+    `nic 0000:00:01.0: DMA-API: device driver syncs DMA sg list with different entry count ${
       at(sg.elements[0].dmaAddress)
     } [map count=2] [sync count=1]`,
   ]);
@@ -222,7 +222,7 @@ Deno.test("DmaDebug: sync of an unmapped range", () => {
   g.unmap("nic", r.bus, 8192, DMA_FROM_DEVICE);
   assertThrows(() => g.sync("nic", r.bus, 4096, DMA_FROM_DEVICE, "cpu"), LabError);
   assertEquals(debugLines(g), [
-    `DMA-API: nic: device driver tries to sync DMA memory it has not allocated ${
+    `nic 0000:00:01.0: DMA-API: device driver tries to sync DMA memory it has not allocated ${
       at(r.bus)
     } [size=4096 bytes]`,
   ]);
@@ -237,7 +237,7 @@ Deno.test("DmaDebug: sync outside the allocated range, and a sync inside it", ()
   // From offset 4096, 8192 bytes: ends at 12288 > 8192.
   assertThrows(() => g.sync("nic", n(r.bus) + 4096, 8192, DMA_FROM_DEVICE, "cpu"), LabError);
   assertEquals(debugLines(g), [
-    `DMA-API: nic: device driver syncs DMA memory outside allocated range ${
+    `nic 0000:00:01.0: DMA-API: device driver syncs DMA memory outside allocated range ${
       at(r.bus)
     } [allocation size=8192 bytes] [sync offset+size=${4096 + 8192}]`,
   ]);
@@ -248,7 +248,7 @@ Deno.test("DmaDebug: sync with another direction; a BIDIRECTIONAL mapping takes 
   const r = g.map("nic", rx.phys, 8192, DMA_TO_DEVICE);
   g.sync("nic", r.bus, 8192, DMA_FROM_DEVICE, "cpu");
   assertEquals(debugLines(g), [
-    `DMA-API: nic: device driver syncs DMA memory with different direction ${
+    `nic 0000:00:01.0: DMA-API: device driver syncs DMA memory with different direction ${
       at(r.bus)
     } [size=8192 bytes] [mapped with DMA_TO_DEVICE] [synced with DMA_FROM_DEVICE]`,
   ]);
@@ -264,7 +264,7 @@ Deno.test("DmaDebug: map error never checked; dma_mapping_error marks one mappin
   assertEquals(g.debugReport().live[0].mapErrorChecked, false);
   g.unmap("nic", r.bus, 8192, DMA_TO_DEVICE, true);
   assertEquals(debugLines(g), [
-    `DMA-API: nic: device driver failed to check map error ${
+    `nic 0000:00:01.0: DMA-API: device driver failed to check map error ${
       at(r.bus)
     } [size=8192 bytes] [mapped as page]`,
   ]);
@@ -317,18 +317,18 @@ Deno.test("DmaDebug: leaked mappings at device removal, one line each", () => {
   g.events.drain();
   const { leaks } = g.removeDevice("nic");
   const details = [
-    `DMA-API: nic: leaked DMA memory ${
+    `nic 0000:00:01.0: DMA-API: leaked DMA memory ${
       at(a.bus)
     } [size=8192 bytes] [mapped with DMA_TO_DEVICE] [mapped as single] made by 'dma_map_single(nic, ${
       formatHex(rx.phys)
     }, 8192, DMA_TO_DEVICE)'`,
-    `DMA-API: nic: leaked DMA memory ${
+    `nic 0000:00:01.0: DMA-API: leaked DMA memory ${
       at(c.bus)
     } [size=4096 bytes] [mapped with DMA_BIDIRECTIONAL] [mapped as coherent] made by 'dma_alloc_coherent(nic, 4096)'`,
   ];
   assertEquals(leaks, details);
   assertEquals(debugLines(g), [
-    "DMA-API: nic: device driver has pending DMA allocations while released from device [count=2]",
+    "nic 0000:00:01.0: DMA-API: device driver has pending DMA allocations while released from device [count=2]",
     ...details,
   ]);
   assertEquals(g.debugReport().live.map((m) => m.device), ["disk"]);
@@ -351,7 +351,7 @@ Deno.test("DmaDebug: after a faithful corruption a new map lands on a live mappi
   g.events.drain();
   g.unmap("nic", n(ra.bus) + 4096, 4096, DMA_TO_DEVICE);
   assertEquals(debugLines(g), [
-    `DMA-API: nic: device driver tries to free DMA memory it has not allocated ${
+    `nic 0000:00:01.0: DMA-API: device driver tries to free DMA memory it has not allocated ${
       at(n(ra.bus) + 4096)
     } [size=4096 bytes]`,
   ]);
@@ -360,7 +360,7 @@ Deno.test("DmaDebug: after a faithful corruption a new map lands on a live mappi
   const first = Math.max(ra.slot ?? 0, rc.slot ?? 0);
   const last = Math.min((ra.slot ?? 0) + slotsFor(8192), (rc.slot ?? 0) + slotsFor(4096)) - 1;
   assertEquals(debugLines(g), [
-    `DMA-API: nic: bounce slots ${first}-${last} of this mapping overlap live mapping of nic ${
+    `nic 0000:00:01.0: DMA-API: bounce slots ${first}-${last} of this mapping overlap live mapping of nic ${
       at(ra.bus)
     } [size=8192 bytes] [slots 0-3] made by 'dma_map_single(nic, ${
       formatHex(a.phys)
@@ -383,7 +383,9 @@ Deno.test("DmaDebug: a handle the device's IOMMU does not map is reported at map
   const fault = "fault" in t ? t.fault : "";
   assert(fault.startsWith("IOMMU fault:"), fault);
   assertEquals(debugLines(g), [
-    `DMA-API: nic: device would fault on this mapping ${at(outside)} [size=4096 bytes]: ${fault}`,
+    `nic 0000:00:01.0: DMA-API: device would fault on this mapping ${
+      at(outside)
+    } [size=4096 bytes]: ${fault}`,
   ]);
   assertEquals(g.debugReport().counts, counts({ "iommu-fault": 1 }));
 });
@@ -469,7 +471,9 @@ Deno.test("REPL debug: text view, the refused unmap's DMA-API line, map-error, d
   const u = runLine(s, "unmap nic $bus 4K to");
   assertEquals(u.output.slice(0, 2), [
     "error: unmap of 0x180100000 with 4096 bytes, but it was mapped with 8192 bytes",
-    `  DMA-API: nic: device driver frees DMA memory with different size [device address=${bus}] [map size=8192 bytes] [unmap size=4096 bytes]`,
+    `  nic 0000:00:01.0: DMA-API: device driver frees DMA memory with different size ${
+      at(Number(bus))
+    } [map size=8192 bytes] [unmap size=4096 bytes]`,
   ]);
   assertEquals(
     u.output[u.output.length - 1],
@@ -486,8 +490,12 @@ Deno.test("REPL debug: text view, the refused unmap's DMA-API line, map-error, d
     "live mappings (oldest first):",
     `  #1 nic single: bus ${bus} +8 KiB, phys 0x180200000, DMA_TO_DEVICE, slots 0-3, map error checked — 'dma_map_single(nic, 0x180200000, 8192, DMA_TO_DEVICE)'`,
     "reports (oldest first):",
-    `  DMA-API: nic: device driver frees DMA memory with different size [device address=${bus}] [map size=8192 bytes] [unmap size=4096 bytes]`,
-    `  DMA-API: nic: device driver failed to check map error [device address=${bus}] [size=4096 bytes] [mapped as single]`,
+    `  nic 0000:00:01.0: DMA-API: device driver frees DMA memory with different size ${
+      at(Number(bus))
+    } [map size=8192 bytes] [unmap size=4096 bytes]`,
+    `  nic 0000:00:01.0: DMA-API: device driver failed to check map error ${
+      at(Number(bus))
+    } [size=4096 bytes] [mapped as single]`,
     "counts: free-size 1, map-error-unchecked 1",
   ]);
   assertEquals(runLine(s, "debug off").output, [
@@ -514,7 +522,9 @@ Deno.test("REPL: guest new --no-debug, and device remove prints the leak reports
   const out = runLine(s, "device remove nic").output;
   assertEquals(out, [
     "device nic removed with 1 live mapping(s): the driver leaked them",
-    "  DMA-API: nic: device driver has pending DMA allocations while released from device [count=1]",
-    `  DMA-API: nic: leaked DMA memory [device address=${bus}] [size=8192 bytes] [mapped with DMA_TO_DEVICE] [mapped as single] made by 'dma_map_single(nic, 0x180200000, 8192, DMA_TO_DEVICE)'`,
+    "  nic 0000:00:01.0: DMA-API: device driver has pending DMA allocations while released from device [count=1]",
+    `  nic 0000:00:01.0: DMA-API: leaked DMA memory ${
+      at(Number(bus))
+    } [size=8192 bytes] [mapped with DMA_TO_DEVICE] [mapped as single] made by 'dma_map_single(nic, 0x180200000, 8192, DMA_TO_DEVICE)'`,
   ]);
 });

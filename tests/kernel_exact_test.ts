@@ -299,3 +299,88 @@ Deno.test("faithful: a map whose bounce was given back does not describe its slo
   assertStringIncludes(out, "were taken and given back at once");
   assert(!out.includes("→ bounce phys"), out);
 });
+
+function session(lines: string[]): Session {
+  const s = new Session({ color: false });
+  for (const l of lines) runLine(s, l);
+  return s;
+}
+
+const ARM = [
+  "guest new --preset arm-dom0 --swiotlb 1M",
+  "device add nic --mask 32",
+  "buf alloc rx 8K",
+];
+
+Deno.test("DMA-API reports in the kernel's format: '<driver> <dev_name>: DMA-API:', %016llx", () => {
+  const s = session([...ARM, "map nic rx 8K to"]);
+  const out = runLine(s, "unmap nic $bus 4K to").output;
+  assert(
+    out.includes(
+      "  nic 0000:00:01.0: DMA-API: device driver frees DMA memory with different size " +
+        "[device address=0x0000000000100000] [map size=8192 bytes] [unmap size=4096 bytes]",
+    ),
+    out.join("\n"),
+  );
+  runLine(s, "device add disk --mask 32");
+  runLine(s, "map disk rx 4K to");
+  const disk = runLine(s, "unmap disk $bus 2K to").output.join("\n");
+  assertStringIncludes(disk, "disk 0000:00:02.0: DMA-API:");
+});
+
+Deno.test("debug filter DRIVER and debug errors N: the kernel's knobs, every report still counted", () => {
+  const s = session([...ARM, "device add disk --mask 32", "debug errors 1", "map nic rx 8K to"]);
+  const dma = (r: { output: string[] }) => r.output.filter((l) => l.includes("DMA-API:")).length;
+  assertEquals(dma(runLine(s, "unmap nic $bus 4K to")), 1, "the one report allowed");
+  assertEquals(dma(runLine(s, "unmap nic $bus 2K to")), 0, "the budget is spent");
+  runLine(s, "debug errors all");
+  runLine(s, "debug filter disk");
+  assertEquals(dma(runLine(s, "unmap nic $bus 1K to")), 0, "nic is filtered out");
+  runLine(s, "map disk rx 4K to");
+  assert(dma(runLine(s, "unmap disk $bus 2K to")) > 0, "disk passes the filter");
+  const view = JSON.stringify(runLine(s, "debug").json);
+  assertStringIncludes(view, '"free-size":4', "all four wrong-size unmaps are counted");
+});
+
+Deno.test("the seed's questions on screen: ==, the index arithmetic, is_xen_swiotlb_buffer, the tree", () => {
+  const s = session([...ARM, "map nic rx 8K to"]);
+  const bus = runLine(s, "lookup bus $bus+0x1010").output.join("\n");
+  assertStringIncludes(bus, "    [0x100000,+256K): 0x100000 <= 0x101010 < 0x140000 ✓ contains");
+  assertStringIncludes(
+    bus,
+    "the reviewer's ==: 0x101010 == 0x100000? no → the walk goes on and misses",
+  );
+  assertStringIncludes(bus, "is_xen_swiotlb_buffer: 1: autotranslate always says yes");
+  const phys = runLine(s, "lookup phys $phys+0x40010").output.join("\n");
+  assertStringIncludes(
+    phys,
+    "j = (phys - pool) / 256 KiB = (0x180140010 - 0x180100000) / 256 KiB = 1: an array access, 0 tree nodes visited",
+  );
+  assertStringIncludes(
+    runLine(s, "unmap nic $bus 8K to").output.join("\n"),
+    "is_xen_swiotlb_buffer: 1",
+  );
+  assertStringIncludes(
+    runLine(s, "tree").output.join("\n"),
+    "map and unmap never change this tree",
+  );
+  const pv = session(["guest new --preset pv-dom0 --swiotlb 1M"]);
+  assertStringIncludes(
+    runLine(pv, "lookup bus 0x100000").output.join("\n"),
+    "is_xen_swiotlb_buffer: 1: the m2p gives a frame of this guest inside the pool",
+  );
+});
+
+Deno.test("trace on shows xen_phys_to_bus, xen_bus_to_phys and the tree walk", () => {
+  const s = session([...ARM, "trace on", "map nic rx 8K to"]);
+  const out = runLine(s, "unmap nic $bus 8K to").output.join("\n");
+  assertStringIncludes(
+    out,
+    "xen_bus_to_phys(0x100000) = 0x180100000 (tree walk: 0x140000 → left, 0x100000 holds it)",
+  );
+  const m = session([...ARM, "trace on"]);
+  assertStringIncludes(
+    runLine(m, "map nic rx 8K to").output.join("\n"),
+    "xen_phys_to_bus(0x180100000) = 0x100000 (seg[0]: j = (phys - 0x180100000) / 256 KiB, no tree walk)",
+  );
+});

@@ -1,12 +1,10 @@
 /**
  * The DMA-API debug layer (SPEC §8), modelled on the kernel's CONFIG_DMA_API_DEBUG
  * (lib/dma-debug.c in 3.11): every mapping a driver makes is recorded, and every unmap,
- * sync, dma_mapping_error and device removal is checked against the record. A problem
- * becomes one report line in the kernel's words — `DMA-API: <device>: device driver …`
- * with bracketed fields — recorded as a "debug" event and kept here with a count per
- * kind. Two checks go beyond the kernel: a new bounce mapping whose slots overlap a live
- * mapping's (only possible after a faithful corruption of the free list), and a bus
- * address the device's IOMMU would fault on.
+ * sync, dma_mapping_error and device removal is checked against the record. A problem is
+ * one line in the kernel's words (`<driver> <dev>: DMA-API: device driver …` with its
+ * bracketed fields), a "debug" event, counted per kind. Beyond the kernel: a new bounce
+ * mapping on a live one's slots (after a faithful corruption), and an IOMMU fault.
  *
  * Kernel names, once: `struct dma_debug_entry` → {@link DebugMapping};
  * `debug_dma_map_page` / `debug_dma_map_sg` / `debug_dma_alloc_coherent` (`add_dma_entry`)
@@ -17,10 +15,8 @@
  * {@link DmaDebug.debugDmaMappingError}; `dma_debug_device_change` →
  * {@link DmaDebug.dmaDebugDeviceChange}.
  *
- * The layer only checks: it never refuses a call and never changes engine state. The
- * caller (lib/dma/mapping.ts) runs the checks *before* the engine's unmap or sync, so a report
- * shows even when the checked policy then refuses the call, and drops the record only
- * once the engine has performed the unmap.
+ * The layer only checks; lib/dma/mapping.ts calls it *before* the engine's unmap or sync
+ * (a report shows even when checked refuses) and drops a record once the unmap happened.
  *
  * @module
  */
@@ -75,8 +71,8 @@ export {
  *   dir: DMA_TO_DEVICE, call: "dma_unmap_single(nic, 0x1000, 4096, DMA_TO_DEVICE)" });
  * assertEquals(
  *   events.drain().map((e) => e.message),
- *   ["DMA-API: nic: device driver frees DMA memory with different size " +
- *     "[device address=0x1000] [map size=8192 bytes] [unmap size=4096 bytes]"],
+ *   ["nic nic: DMA-API: device driver frees DMA memory with different size " +
+ *     "[device address=0x0000000000001000] [map size=8192 bytes] [unmap size=4096 bytes]"],
  * );
  * ```
  */
@@ -94,6 +90,10 @@ export class DmaDebug {
   readonly #mapErrorTold = new Set<string>();
   readonly #reports: DebugReport[] = [];
   #dropped = 0;
+  #filter: string | null = null;
+  #showErrors: number | "all" = "all"; // every report (the kernel's default: 1)
+  #suppressed = 0;
+  readonly #deviceLabel: ((device: string) => { driver: string; busId: string }) | undefined;
   readonly #counts = Object.fromEntries(DEBUG_KINDS.map((k) => [k, 0])) as Record<
     DebugKind,
     number
@@ -104,6 +104,7 @@ export class DmaDebug {
     this.#arch = opts.arch;
     this.#events = opts.events;
     this.#deviceFault = opts.deviceFault;
+    this.#deviceLabel = opts.deviceLabel;
   }
 
   /** Is the layer checking? The guest tests this before every call into the layer. */
@@ -459,15 +460,41 @@ export class DmaDebug {
     return this.#counts;
   }
 
+  /**
+   * err_printk: the kernel's "<driver> <dev_name>: DMA-API: …" line. Every report counts;
+   * it is printed only if its driver passes the filter and show_num_errors is not spent.
+   */
   #report(kind: DebugKind, device: string, call: string, text: string): string {
-    const message = `DMA-API: ${device}: ${text}`;
+    const who = this.#deviceLabel?.(device) ?? { driver: device, busId: device };
+    const message = `${who.driver} ${who.busId}: DMA-API: ${text}`;
     this.#counts[kind]++;
     this.#reports.push({ kind, device, message, call });
     if (this.#reports.length > MAX_KEPT_REPORTS) {
       this.#reports.shift();
       this.#dropped++;
     }
-    this.#events.push("debug", device, message);
+    const passes = this.#filter === null || this.#filter === who.driver;
+    if (passes && (this.#showErrors === "all" || this.#showErrors > 0)) {
+      this.#events.push("debug", device, message);
+    } else {
+      this.#suppressed++;
+    }
+    if (passes && this.#showErrors !== "all" && this.#showErrors > 0) this.#showErrors--;
     return message;
+  }
+
+  /** driver_filter: print only this driver's reports (null: every driver's). */
+  setFilter(driver: string | null): void {
+    this.#filter = driver;
+  }
+
+  /** show_num_errors / show_all_errors: how many more reports to print. */
+  setShowErrors(n: number | "all"): void {
+    this.#showErrors = n;
+  }
+
+  /** The knobs and the reports they held back. */
+  get knobs(): { filter: string | null; showErrors: number | "all"; suppressed: number } {
+    return { filter: this.#filter, showErrors: this.#showErrors, suppressed: this.#suppressed };
   }
 }

@@ -7,12 +7,12 @@
  */
 
 import type { Addr } from "../addr.ts";
-import { formatHex } from "../addr.ts";
 import type { DebugMapping } from "./debug_types.ts";
 
 /** "[device address=0x…]". */
 export function at(bus: Addr): string {
-  return `[device address=${formatHex(bus)}]`;
+  // lib/dma-debug.c prints it with %016llx.
+  return `[device address=0x${bus.toString(16).padStart(16, "0")}]`;
 }
 
 /** "slots 4-7" or "slot 4". */

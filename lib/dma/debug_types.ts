@@ -150,6 +150,8 @@ export interface DmaDebugOptions {
    * undefined. (The guest answers it with its IOMMU, SPEC §4.)
    */
   deviceFault?: (bus: Addr, size: number) => string | undefined;
+  /** dev_driver_string and dev_name of a device, for the kernel's message prefix. */
+  deviceLabel?: (device: string) => { driver: string; busId: string };
 }
 
 /** Reports kept for `debug`; counts go on past it. */

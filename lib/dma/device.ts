@@ -24,11 +24,19 @@ export interface DeviceConfig {
   segBoundary?: Mask;
   /** dma_get_max_seg_size() (default 65536). */
   maxSegSize?: number;
+  /** The driver's name in kernel messages (default: the device's name). */
+  driver?: string;
+  /** dev_name(); the guest gives each device a PCI address in the order they are added. */
+  busId?: string;
 }
 
 /** A DMA-capable device as the DMA API sees it. */
 export interface Device {
   readonly name: string;
+  /** dev_driver_string(dev): the driver bound to it (default: its name). */
+  readonly driver: string;
+  /** dev_name(dev): where it sits on the bus, e.g. "0000:00:01.0". */
+  readonly busId: string;
   readonly maskBits: number | undefined;
   /** DMA_BIT_MASK(maskBits), or undefined without a mask. */
   readonly dmaMask: Mask | undefined;
@@ -71,6 +79,8 @@ export function makeDevice(cfg: DeviceConfig): Device {
   }
   return {
     name: cfg.name,
+    driver: cfg.driver ?? cfg.name,
+    busId: cfg.busId ?? "0000:00:00.0",
     maskBits,
     dmaMask: maskBits === undefined ? undefined : maskFromBits(maskBits),
     coherentMaskBits,

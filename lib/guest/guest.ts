@@ -102,6 +102,7 @@ export class Guest {
   /** The bus→phys tree, also the one a failed init left behind (SPEC §5). */
   readonly busTree: BusTree | undefined;
   readonly #devices = new Map<string, Device>();
+  #slotsGiven = 0;
   readonly #buffers: BufferTable;
   /** The DMA-API debug layer (SPEC §8); every call into it sits behind `.enabled`. */
   readonly #debug: DmaDebug;
@@ -116,6 +117,10 @@ export class Guest {
       enabled: config.debug,
       arch: config.arch,
       events,
+      deviceLabel: (name) => {
+        const d = this.#devices.get(name);
+        return d ? { driver: d.driver, busId: d.busId } : { driver: name, busId: name };
+      },
       // Beyond the kernel (SPEC §8): would the device fault on the handle it was given?
       deviceFault: (bus, size) => {
         if (typeof bus !== "number") return undefined;
@@ -262,7 +267,10 @@ export class Guest {
     if (this.#devices.has(cfg.name)) {
       throw new LabError(`Device "${cfg.name}" exists already`, "usage", "exists");
     }
-    const d = makeDevice(cfg);
+    // Each device gets the next PCI address, as a platform enumerates them.
+    this.#slotsGiven++;
+    const busId = `0000:00:${this.#slotsGiven.toString(16).padStart(2, "0")}.0`;
+    const d = makeDevice({ busId, ...cfg });
     this.#devices.set(d.name, d);
     return d;
   }
@@ -273,11 +281,12 @@ export class Guest {
    */
   removeDevice(name: string): { leaks: string[] } {
     const d = this.device(name);
-    this.#devices.delete(name);
     const dbg = this.#debug;
+    // The reports name the device, so it goes only after them.
     const leaks = dbg.enabled
       ? dbg.dmaDebugDeviceChange(d.name, `dma_debug_device_change(${d.name})`)
       : [];
+    this.#devices.delete(name);
     return { leaks };
   }
 
@@ -356,12 +365,15 @@ export class Guest {
     return this.#debug.enabled;
   }
 
-  /**
-   * Switches the DMA-API debug layer of this guest. Off forgets its live mappings, so
-   * after switching it back on it knows only what is mapped from then on.
-   */
+  /** Switches the DMA-API debug layer; off forgets its live mappings (SPEC §8). */
   setDebug(on: boolean): void {
     this.#debug.setEnabled(on);
+  }
+
+  /** The debug layer's knobs: driver_filter (null: all) and show_num_errors ("all"). */
+  setDebugKnobs(k: { filter?: string | null; showErrors?: number | "all" }): void {
+    if (k.filter !== undefined) this.#debug.setFilter(k.filter);
+    if (k.showErrors !== undefined) this.#debug.setShowErrors(k.showErrors);
   }
 
   /** The debug layer's live mappings, reports and counts per kind (SPEC §8). */

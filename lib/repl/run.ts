@@ -163,7 +163,7 @@ export function renderEvents(events: readonly LabEvent[], fmt: Fmt): string[] {
           out.push("  " + fmt.err("UB:") + ` ${e.source}: ${line}`);
           break;
         case "debug":
-          out.push("  " + fmt.yellow(line.startsWith("DMA-API") ? line : `DMA-API: ${line}`));
+          out.push("  " + fmt.yellow(line));
           break;
       }
     }

@@ -38,9 +38,9 @@ import { failedSgList, syncSgList, unmapSgList } from "../dma/sg.ts";
 import { type Direction, DMA_BIDIRECTIONAL, DMA_NONE, DMA_TO_DEVICE } from "../direction.ts";
 import { addr, LabError, msg, renderParts } from "../errors.ts";
 import type { EventLog } from "../events.ts";
-import { positionPath } from "../rbtree.ts";
 import { MAP_ERROR, type Policy, slotsFor, SwiotlbCore, type SyncTarget } from "../swiotlb/mod.ts";
 import { CoherentAllocator } from "./coherent.ts";
+import { insertEntry, type InsertEntryResult } from "./insert.ts";
 import type { XenSwiotlbInit } from "./init.ts";
 import {
   type BusLookup,
@@ -55,13 +55,7 @@ import {
   xenPhysToBus,
   type XenTranslation,
 } from "./translate.ts";
-import {
-  type BusTree,
-  xenDmaAddEntry,
-  xenDmaAddEntryClash,
-  type XenDmaInfo,
-  xenDmaOverlaps,
-} from "./tree.ts";
+import type { BusTree, XenDmaInfo } from "./tree.ts";
 
 export type { BusLookup, LookupRule, PhysLookup, Variant } from "./translate.ts";
 
@@ -74,27 +68,7 @@ export interface XenSwiotlbOptions {
   events: EventLog;
 }
 
-/** What {@link XenSwiotlb.insertEntry} did. */
-export interface InsertEntryResult {
-  /** False when xen_dma_add_entry refused it (an equal dma_addr or phys_addr on its path). */
-  ok: boolean;
-  /** The entry as inserted (kind "manual"). */
-  entry: XenDmaInfo;
-  /** The kernel's warning when refused. */
-  warning?: string;
-  /** The errno xen_dma_add_entry returned: 0, or -EINVAL (-22) when refused (SPEC §6). */
-  errno: number;
-  /** Nodes whose bus interval the new one overlaps (accepted under faithful only). */
-  overlaps: XenDmaInfo[];
-  /** Where the node ended up after the insert's rebalancing (`root/r/l`), null if refused. */
-  path: string | null;
-}
-
-/** "segment 2 [0x180000, 0x1c0000)": a node as engine messages name it. */
-function nodeName(e: XenDmaInfo): string {
-  const what = e.kind === "segment" ? `segment ${e.index}` : `${e.kind} node`;
-  return `${what} [${formatHex(e.dmaAddr)}, ${formatHex(e.dmaAddr + e.size)})`;
-}
+export type { InsertEntryResult } from "./insert.ts";
 
 /** swiotlb-xen on a Xen guest (PV or autotranslated, SPEC §5–§7). */
 export class XenSwiotlb implements DmaOps, XenTranslation {
@@ -112,6 +86,8 @@ export class XenSwiotlb implements DmaOps, XenTranslation {
   readonly startDmaAddr: number;
   readonly platform: XenPlatform;
   readonly #events: EventLog;
+  /** Where trace lines of the translations go. */
+  readonly events: EventLog;
   readonly #coherent: CoherentAllocator;
 
   constructor(platform: XenPlatform, init: XenSwiotlbInit, opts: XenSwiotlbOptions) {
@@ -120,6 +96,7 @@ export class XenSwiotlb implements DmaOps, XenTranslation {
     }
     this.platform = platform;
     this.#events = opts.events;
+    this.events = opts.events;
     this.arch = platform.arch;
     this.autotranslate = platform.autotranslate;
     this.kind = this.autotranslate ? "swiotlb-xen-auto" : "swiotlb-xen-pv";
@@ -177,9 +154,8 @@ export class XenSwiotlb implements DmaOps, XenTranslation {
     return lookupBus(this, bus);
   }
 
-  #bounced(map: number, size: number, dir: Direction, route: MapRoute): MapResult {
+  #bounced(map: number, bus: Addr, size: number, dir: Direction, route: MapRoute): MapResult {
     const slot = this.core.slotIndex(map);
-    const bus = this.physToBus(map);
     // rfc-v1 masks instead of subtracting: on an unaligned pool the handle stands for
     // another phys than the bounce slot (SPEC §6).
     const back = this.variant === "rfc-v1" ? this.busToPhys(bus) : map;
@@ -263,8 +239,10 @@ export class XenSwiotlb implements DmaOps, XenTranslation {
       return this.#fail(phys, route, this.#full(size), dmaErrorCode(this.arch));
     }
     const bus = this.physToBus(map);
-    if (!dmaCapable(this.arch, dev, bus, size)) return this.#notCapable(dev, map, size, dir, route);
-    return this.#bounced(map, size, dir, route);
+    if (!dmaCapable(this.arch, dev, bus, size)) {
+      return this.#notCapable(dev, map, bus, size, dir, route);
+    }
+    return this.#bounced(map, bus, size, dir, route);
   }
 
   /**
@@ -274,9 +252,15 @@ export class XenSwiotlb implements DmaOps, XenTranslation {
    * 0 (SPEC §7). faithful hands out that 0 and records the undefined behaviour; checked
    * flags the failure and returns arm's own error code, which dma_mapping_error catches.
    */
-  #notCapable(dev: Device, map: number, size: number, dir: Direction, route: MapRoute): MapResult {
-    const bus = this.physToBus(map);
-    const r = this.#bounced(map, size, dir, route);
+  #notCapable(
+    dev: Device,
+    map: number,
+    bus: Addr,
+    size: number,
+    dir: Direction,
+    route: MapRoute,
+  ): MapResult {
+    const r = this.#bounced(map, bus, size, dir, route);
     this.core.unmapSingle(map, size, dir);
     const errorCode = dmaErrorCode(this.arch);
     const caught = dmaMappingError(this.arch, 0);
@@ -304,61 +288,9 @@ export class XenSwiotlb implements DmaOps, XenTranslation {
     return { ...r, bus: 0, failure: failure(0), released: true };
   }
 
-  /**
-   * `tree insert`: puts `{dma, phys, size}` into the bus→phys tree the way the RFC's
-   * xen_dma_add_entry would — refused only when a node met on the way down has an EQUAL
-   * dma_addr or phys_addr (the kernel's warning is logged). An interval overlapping other
-   * nodes goes in under faithful (recorded as undefined behaviour: lookups there then
-   * answer by the tree's shape); checked refuses it and changes nothing (SPEC §6).
-   */
+  /** `tree insert`: xen_dma_add_entry into the live tree (lib/swiotlb_xen/insert.ts). */
   insertEntry(dmaAddr: number, physAddr: number, size: number): InsertEntryResult {
-    for (const [what, v] of [["dma_addr", dmaAddr], ["phys_addr", physAddr]] as const) {
-      if (!Number.isSafeInteger(v) || v < 0) {
-        throw new LabError(
-          `xen_dma_add_entry: ${what} ${v} is not an address`,
-          "usage",
-          "bad-number",
-        );
-      }
-    }
-    if (!Number.isSafeInteger(size) || size <= 0) {
-      throw new LabError(
-        `xen_dma_add_entry: size ${size} must be a positive number of bytes`,
-        "usage",
-        "bad-number",
-      );
-    }
-    const entry: XenDmaInfo = { dmaAddr, physAddr, size, kind: "manual", index: -1 };
-    const overlaps = xenDmaOverlaps(this.tree, dmaAddr, size);
-    // An equal key on the descent path: the RFC itself refuses it (below), nothing changes.
-    const rfcRefuses = xenDmaAddEntryClash(this.tree, entry) !== null;
-    if (overlaps.length > 0 && !rfcRefuses && this.policy === "checked") {
-      throw new LabError(
-        msg`xen_dma_add_entry(phys=${addr(physAddr)} -> dma=${addr(dmaAddr)}, size ${
-          addr(size)
-        }): [${addr(dmaAddr)}, ${addr(dmaAddr + size)}) overlaps ${
-          overlaps.map(nodeName).join(" and ")
-        }; the RFC's insert would accept it (it only rejects an equal dma_addr or phys_addr met on its way down) and bus→phys lookups there would answer by the tree's shape`,
-        "refused",
-        "tree-overlap",
-      );
-    }
-    const added = xenDmaAddEntry(this.tree, entry);
-    if ("warning" in added) {
-      this.#events.log("swiotlb-xen", added.warning);
-      return { ok: false, entry, warning: added.warning, errno: -22, overlaps, path: null };
-    }
-    if (overlaps.length > 0) {
-      this.#events.ub(
-        "swiotlb-xen",
-        `xen_dma_add_entry(phys=${formatHex(physAddr)} -> dma=${formatHex(dmaAddr)}, size ${
-          formatHex(size)
-        }): accepted although [${formatHex(dmaAddr)}, ${formatHex(dmaAddr + size)}) overlaps ${
-          overlaps.map(nodeName).join(" and ")
-        }; a lookup there returns whichever node the tree walk meets first`,
-      );
-    }
-    return { ok: true, entry, errno: 0, overlaps, path: positionPath(added.node) };
+    return insertEntry(this, this.#events, dmaAddr, physAddr, size);
   }
 
   /** The phys an unmap/sync of `bus` resolves to, refusing (checked) an unknown bus address. */

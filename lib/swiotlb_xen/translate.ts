@@ -16,9 +16,10 @@
  * @module
  */
 
-import { type Addr, pageOffset, SEGMENT_BYTES, segmentOf } from "../addr.ts";
+import { type Addr, formatHex, pageOffset, SEGMENT_BYTES, segmentOf } from "../addr.ts";
 import { type Arch, dmaErrorCode } from "../dma/device.ts";
 import type { XenPlatform } from "../dma/platform.ts";
+import type { EventLog } from "../events.ts";
 import { type BusTree, type IntervalStep, type XenDmaInfo, xenGetDmaInfoFromDma } from "./tree.ts";
 
 /** The two RFC revisions (SPEC §6). */
@@ -81,6 +82,8 @@ export interface XenTranslation {
   readonly seg: readonly XenDmaInfo[];
   readonly tree: BusTree;
   readonly platform: XenPlatform;
+  /** Where `trace on` lines go (xen_phys_to_bus, xen_bus_to_phys and the walk). */
+  readonly events?: EventLog;
 }
 
 /** The segment of a pool address, or null outside the pool. */
@@ -91,6 +94,23 @@ export function segmentIn(t: XenTranslation, phys: Addr): number | null {
 
 /** xen_phys_to_bus (SPEC §6): PV through the p2m, autotranslate through the segment array. */
 export function xenPhysToBus(t: XenTranslation, phys: number): Addr {
+  const bus = physToBus(t, phys);
+  if (t.events?.tracing) {
+    const j = segmentIn(t, phys);
+    t.events.trace(
+      "swiotlb-xen",
+      `xen_phys_to_bus(${formatHex(phys)}) = ${formatHex(bus)}` +
+        (!t.autotranslate
+          ? " (p2m)"
+          : j === null
+          ? " (outside the pool: DMA error code)"
+          : ` (seg[${j}]: j = (phys - ${formatHex(t.poolPhys)}) / 256 KiB, no tree walk)`),
+    );
+  }
+  return bus;
+}
+
+function physToBus(t: XenTranslation, phys: number): Addr {
   if (!t.autotranslate) return t.platform.physToMachine(phys);
   const j = segmentIn(t, phys);
   if (j === null) return dmaErrorCode(t.arch);
@@ -100,6 +120,21 @@ export function xenPhysToBus(t: XenTranslation, phys: number): Addr {
 
 /** xen_bus_to_phys (SPEC §6): PV through the m2p, autotranslate through the tree walk. */
 export function xenBusToPhys(t: XenTranslation, bus: Addr, steps?: IntervalStep[]): Addr {
+  if (!t.events?.tracing) return busToPhys(t, bus, steps);
+  const walk: IntervalStep[] = steps ?? [];
+  const phys = busToPhys(t, bus, walk);
+  const path = walk.map((s) =>
+    `${formatHex(s.node.dmaAddr)} ${s.cmp === "hit" ? "holds it" : `→ ${s.cmp}`}`
+  );
+  t.events.trace(
+    "swiotlb-xen",
+    `xen_bus_to_phys(${formatHex(bus)}) = ${formatHex(phys)}` +
+      (t.autotranslate ? ` (tree walk: ${path.join(", ") || "empty"})` : " (m2p)"),
+  );
+  return phys;
+}
+
+function busToPhys(t: XenTranslation, bus: Addr, steps?: IntervalStep[]): Addr {
   if (!t.autotranslate) {
     const p = typeof bus === "number" ? t.platform.machineToPhys(bus) : undefined;
     return p === undefined ? dmaErrorCode(t.arch) : p;

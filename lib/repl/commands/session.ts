@@ -5,10 +5,11 @@
  */
 
 import { LabError } from "../../errors.ts";
+import { parseCount } from "../args.ts";
 import { checkExpectation, EXPECT_FORMS } from "../expect.ts";
 import { findHelp, helpFor, helpJson, helpList } from "../help.ts";
 import { debugJson, renderDebug } from "../render/debug.ts";
-import { ARM_MAPPED, ARM_ONLY } from "../examples.ts";
+import { ARM_MAPPED, ARM_NIC, ARM_ONLY } from "../examples.ts";
 import type { CommandSpec } from "../table.ts";
 import { verbName } from "../table.ts";
 
@@ -35,21 +36,63 @@ export const sessionCommands: CommandSpec[] = [
     description:
       "On by default in the REPL (SPEC §8). Each mapping is recorded with the line that made " +
       "it; unmap, sync, free-coherent, map-error and device remove are checked against the " +
-      "record, and each problem is one 'DMA-API: <device>: …' line. 'debug on|off' switches " +
-      "the current guest and the guests made after it (guest new --debug|--no-debug per " +
-      "guest); off forgets the live mappings. Without an argument: the live mappings, the " +
-      "reports so far and the count per kind.",
-    args: [{ name: "on|off", help: "switch the debug layer", choices: ON_OFF, optional: true }],
+      "record, and each problem is one '<driver> <dev>: DMA-API: …' line, as the kernel " +
+      "prints it. 'debug on|off' switches the current guest and the guests made after it " +
+      "(guest new --debug|--no-debug per guest); off forgets the live mappings. The kernel's " +
+      "knobs: 'debug filter DRIVER|off' prints only that driver's reports (driver_filter), " +
+      "'debug errors N|all' prints only the next N (show_num_errors; the kernel's default is " +
+      "1, the REPL's all); every report is still counted. Without an argument: the live " +
+      "mappings, the reports so far and the count per kind.",
+    args: [
+      {
+        name: "on|off|filter|errors",
+        help: "switch the layer, or set a knob",
+        choices: ["on", "off", "filter", "errors"],
+        optional: true,
+      },
+      { name: "VALUE", help: "filter: a driver or off; errors: a count or all", optional: true },
+    ],
     options: [],
     examples: [
       { caption: "The live mappings and the reports", line: "debug", setup: ARM_MAPPED },
       { caption: "Switch the layer off", line: "debug off", setup: ARM_ONLY },
+      { caption: "Print only the nic driver's reports", line: "debug filter nic", setup: ARM_NIC },
+      {
+        caption: "Print the next two reports, count the rest",
+        line: "debug errors 2",
+        setup: ARM_NIC,
+      },
     ],
-    run: (ctx, [v]) => {
+    run: (ctx, [v, value]) => {
       const s = ctx.session;
       if (v === undefined) {
         const view = s.requireGuest().debugReport();
         return { json: debugJson(view), text: renderDebug(view, s.fmt) };
+      }
+      if (v === "filter" || v === "errors") {
+        const g = s.requireGuest();
+        if (value === undefined) throw new LabError(`debug ${v} needs a value (help debug)`);
+        if (v === "filter") {
+          g.setDebugKnobs({ filter: value === "off" ? null : value });
+          return {
+            json: { filter: value === "off" ? null : value },
+            text: [
+              value === "off"
+                ? "DMA-API debug: every driver's reports are printed"
+                : `DMA-API debug: only driver ${value}'s reports are printed (all are counted)`,
+            ],
+          };
+        }
+        const n = value === "all" ? "all" : parseCount(value, s.vars, "errors");
+        g.setDebugKnobs({ showErrors: n });
+        return {
+          json: { show_errors: n },
+          text: [
+            n === "all"
+              ? "DMA-API debug: every report is printed"
+              : `DMA-API debug: the next ${n} report(s) are printed, the rest only counted`,
+          ],
+        };
       }
       const was = s.guest?.debugEnabled;
       s.debug = v === "on";

@@ -239,6 +239,22 @@ export function andMask(addr: number, mask: Mask): number {
   return addr % (mask + 1);
 }
 
+/**
+ * Does `[addr, addr + size)` cross a multiple of `mask + 1` (a device's segment boundary)?
+ *
+ * @example
+ * ```ts
+ * import { assertEquals } from "@std/assert";
+ * import { crossesBoundary } from "./addr.ts";
+ * assertEquals(crossesBoundary(0x181000, 62 * 1024, 0xffff), true);
+ * assertEquals(crossesBoundary(0x180000, 62 * 1024, 0xffff), false);
+ * ```
+ */
+export function crossesBoundary(addr: number, size: number, mask: Mask): boolean {
+  if (typeof mask === "bigint" || mask >= ADDRESS_LIMIT - 1) return false;
+  return (addr % (mask + 1)) + size > mask + 1;
+}
+
 /** `(mask + 1) >> IO_TLB_SHIFT` of a boundary mask: slots between two boundaries (2^53 for 64 bits). */
 export function maskSlots(mask: Mask): number {
   if (typeof mask === "bigint") return Number((mask + 1n) / BigInt(IO_TLB_SIZE));

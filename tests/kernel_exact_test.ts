@@ -384,3 +384,49 @@ Deno.test("trace on shows xen_phys_to_bus, xen_bus_to_phys and the tree walk", (
     "xen_phys_to_bus(0x180100000) = 0x100000 (seg[0]: j = (phys - 0x180100000) / 256 KiB, no tree walk)",
   );
 });
+
+/** The SPEC's boundary rule: [bus, bus + size) crosses a multiple of mask + 1. */
+function crosses(bus: number, size: number, mask: number): boolean {
+  return Math.floor(bus / (mask + 1)) !== Math.floor((bus + size - 1) / (mask + 1));
+}
+
+/** Four 62K maps fill segment 0; the fifth lands at slot 128, the start of segment 1. */
+function fifthMap(skew: string | null): {
+  map: Record<string, unknown>;
+  segs: Array<Record<string, number>>;
+} {
+  const s = new Session({ json: true });
+  runLine(s, `guest new --swiotlb 1M${skew === null ? "" : ` --bus-skew ${skew}`}`);
+  runLine(s, "device add nic --mask 32 --boundary 0xffff");
+  runLine(s, "buf alloc rx 62K");
+  for (let i = 0; i < 4; i++) runLine(s, "map nic rx 62K to");
+  const map = json(s, "map nic rx 62K to");
+  const segs = json(s, "segments").segments as Array<Record<string, number>>;
+  return { map, segs };
+}
+
+Deno.test("--bus-skew: the core's boundary check uses seg[0] + slot × 2048, the bus does not", () => {
+  const { map, segs } = fifthMap("4K");
+  assertEquals([map.slot, map.segment], [128, 1]);
+  // The bus address is segment 1's own, skewed by 1 × 4K off its 256K alignment.
+  assertEquals(map.bus, segs[1].dma_addr);
+  assertEquals(segs[1].dma_addr % 0x40000, 0x1000);
+  const assumed = segs[0].dma_addr + 128 * 2048;
+  assert(!crosses(assumed, 62 * 1024, 0xffff), "the core saw no crossing");
+  assert(crosses(map.bus as number, 62 * 1024, 0xffff), "the bus range crosses");
+  assertEquals(map.crosses_boundary, { mask: 0xffff, assumed_bus: assumed });
+  const events = (map.events as Array<{ kind: string; message: string }>).map((e) => e.message);
+  assertEquals(events, [
+    "nic 0000:00:01.0: DMA-API: device driver maps DMA memory across its segment boundary " +
+    `[device address=0x${(map.bus as number).toString(16).padStart(16, "0")}] ` +
+    "[size=63488 bytes] [boundary=0xffff]",
+  ]);
+});
+
+Deno.test("without --bus-skew every segment is aligned and no map is flagged", () => {
+  const { map, segs } = fifthMap(null);
+  assertEquals(map.segment, 1);
+  for (const seg of segs) assertEquals(seg.dma_addr % 0x40000, 0);
+  assertEquals(map.crosses_boundary, null);
+  assertEquals(map.events ?? [], []);
+});

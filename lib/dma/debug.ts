@@ -21,7 +21,7 @@
  * @module
  */
 
-import type { Addr } from "../addr.ts";
+import type { Addr, Mask } from "../addr.ts";
 import { directionName, DMA_BIDIRECTIONAL } from "../direction.ts";
 import type { EventLog } from "../events.ts";
 import { type Arch, dmaMappingError } from "./device.ts";
@@ -36,20 +36,9 @@ import {
   MAX_KEPT_REPORTS,
   type NewMapping,
 } from "./debug_types.ts";
-import { at, SlotOwners } from "./debug_slots.ts";
+import { at, boundaryCrossText, SlotOwners } from "./debug_slots.ts";
 
-export {
-  DEBUG_KINDS,
-  type DebugKind,
-  type DebugMapping,
-  type DebugRef,
-  type DebugReport,
-  type DebugReportView,
-  type DmaDebugOptions,
-  type MappingType,
-  MAX_KEPT_REPORTS,
-  type NewMapping,
-} from "./debug_types.ts";
+export * from "./debug_types.ts";
 
 /**
  * The DMA-API debug layer of one guest. When {@link enabled} is false the guest skips
@@ -481,6 +470,11 @@ export class DmaDebug {
     }
     if (passes && this.#showErrors !== "all" && this.#showErrors > 0) this.#showErrors--;
     return message;
+  }
+
+  /** Beyond the kernel: a mapping crosses the device's segment boundary on the bus. */
+  boundaryCross(device: string, call: string, bus: Addr, size: number, mask: Mask): void {
+    this.#report("boundary-cross", device, call, boundaryCrossText(bus, size, mask));
   }
 
   /** driver_filter: print only this driver's reports (null: every driver's). */

@@ -1,18 +1,26 @@
 /**
  * Which live mapping owns each bounce slot, for the debug layer's check beyond the
  * kernel: a new bounce mapping whose slots overlap a live one's (only possible after a
- * faithful corruption of the free list, SPEC §8). Moved out of debug.ts.
+ * faithful corruption of the free list, SPEC §8) — and the text of the other report
+ * beyond the kernel, a mapping across its segment boundary. Moved out of debug.ts.
  *
  * @module
  */
 
-import type { Addr } from "../addr.ts";
+import type { Addr, Mask } from "../addr.ts";
 import type { DebugMapping } from "./debug_types.ts";
 
 /** "[device address=0x…]". */
 export function at(bus: Addr): string {
   // lib/dma-debug.c prints it with %016llx.
   return `[device address=0x${bus.toString(16).padStart(16, "0")}]`;
+}
+
+/** The report of a mapping that crosses its device's segment boundary (beyond the kernel). */
+export function boundaryCrossText(bus: Addr, size: number, mask: Mask): string {
+  return `device driver maps DMA memory across its segment boundary ${
+    at(bus)
+  } [size=${size} bytes] [boundary=0x${mask.toString(16)}]`;
 }
 
 /** "slots 4-7" or "slot 4". */

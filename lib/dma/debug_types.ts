@@ -42,7 +42,9 @@ export type DebugKind =
   /** Beyond the kernel: a new bounce mapping shares slots with a live one. */
   | "slot-overlap"
   /** Beyond the kernel: the device could not reach the returned bus address. */
-  | "iommu-fault";
+  | "iommu-fault"
+  /** Beyond the kernel: the bounce crosses the device's segment boundary on the bus. */
+  | "boundary-cross";
 
 /** Every kind, in report order (for stable `counts`). */
 export const DEBUG_KINDS: readonly DebugKind[] = [
@@ -60,6 +62,7 @@ export const DEBUG_KINDS: readonly DebugKind[] = [
   "leaked-mapping",
   "slot-overlap",
   "iommu-fault",
+  "boundary-cross",
 ];
 
 /** One live mapping (`struct dma_debug_entry`). */

@@ -73,6 +73,7 @@ export class DirectDma implements DmaOps {
       failure: null,
       released: false,
       standsFor: null,
+      crossesBoundary: null,
     });
     if (dmaCapable(arch, dev, phys, size) && !this.#force) {
       return result({ code: "direct", bus: phys, mask: dev.dmaMask as Mask });

@@ -126,6 +126,15 @@ export class DmaMapping {
         nslots: slotsFor(size),
       });
     }
+    if (this.#debug.enabled && r.crossesBoundary !== null) {
+      this.#debug.boundaryCross(
+        d.name,
+        `dma_map_${page ? "page" : "single"}${args(d, phys, size, dir)}`,
+        r.bus,
+        size,
+        r.crossesBoundary.mask,
+      );
+    }
     return r;
   }
 

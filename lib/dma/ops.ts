@@ -77,6 +77,12 @@ export interface MapResult {
    * (xen_bus_to_phys), which is not the bounce slot `phys`; null when it round-trips.
    */
   standsFor: number | null;
+  /**
+   * The bounce really crosses the device's segment boundary on the bus: the core decided
+   * with `assumedBus` (seg[0].dma_addr + slot × 2048), which is not where the segment's bus
+   * base lies (the --bus-skew what-if; the seed's "At 0? Not some index?"). Null otherwise.
+   */
+  crossesBoundary: { mask: Mask; assumedBus: number } | null;
 }
 
 /** One scatterlist element after dma_map_sg. */

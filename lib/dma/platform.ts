@@ -36,7 +36,13 @@ export interface XenPlatform {
   /** Gives pages back to the guest allocator. */
   freePages(phys: number, bytes: number): void;
   /** xen_create_contiguous_region(pstart, order, address_bits). */
-  createContiguousRegion(pstart: number, order: number, addressBits: number): ContigResult;
+  /** `skewBytes`: the lab's --bus-skew what-if (a region not aligned to its size). */
+  createContiguousRegion(
+    pstart: number,
+    order: number,
+    addressBits: number,
+    skewBytes?: number,
+  ): ContigResult;
   /** xen_destroy_contiguous_region(pstart, order). */
   destroyContiguousRegion(pstart: number, order: number): void;
 }

@@ -53,6 +53,11 @@ export interface GuestConfig {
    * takes the late path.
    */
   lateInit: boolean;
+  /**
+   * What-if: segment j's bus base is shifted by (j × busSkew) mod 256 KiB — impossible with
+   * Xen's buddy allocator, which only hands out naturally aligned extents (SPEC §7).
+   */
+  busSkew: number;
   /** Guest-physical = machine for every page (an ARM dom0 in 3.11). */
   identity: boolean;
   policy: Policy;
@@ -84,6 +89,7 @@ export const DEFAULT_CONFIG: GuestConfig = {
   force: false,
   passthrough: false,
   lateInit: false,
+  busSkew: 0,
   identity: false,
   policy: "checked",
   variant: "rfc",
@@ -193,6 +199,13 @@ export function resolveConfig(input: GuestInput): GuestConfig {
     // setup_io_tlb_npages: ALIGN(nslabs, IO_TLB_SEGSIZE).
     cfg.swiotlb = Math.ceil(cfg.swiotlb / 128) * 128;
   }
+  if (!Number.isInteger(cfg.busSkew) || cfg.busSkew < 0 || cfg.busSkew % 4096 !== 0) {
+    throw new LabError(
+      `Bad guest setting bus_skew = ${cfg.busSkew}: expected whole pages (4K, 8K, …)`,
+      "usage",
+      "bad-config",
+    );
+  }
   if (!Number.isInteger(cfg.seed)) throw new LabError(`Bad guest setting seed = ${cfg.seed}`);
   if (!Number.isInteger(cfg.poolOffset) || cfg.poolOffset < 0) {
     throw new LabError(`Bad guest setting pool_offset = ${cfg.poolOffset}`);
@@ -228,6 +241,7 @@ const FILE_KEYS: Record<string, (v: unknown, out: GuestInput) => void> = {
   force: (v, o) => (o.force = bool("force", v)),
   passthrough: (v, o) => (o.passthrough = bool("passthrough", v)),
   late_init: (v, o) => (o.lateInit = bool("late_init", v)),
+  bus_skew: (v, o) => (o.busSkew = size("bus_skew", v)),
   identity: (v, o) => (o.identity = bool("identity", v)),
   policy: (v, o) => (o.policy = oneOf("policy", v, ["checked", "faithful"] as const)),
   variant: (v, o) => (o.variant = oneOf("variant", v, ["rfc", "rfc-v1"] as const)),

@@ -159,6 +159,7 @@ export class Guest {
         nslabs: config.swiotlb,
         policy: config.policy,
         early,
+        busSkew: config.busSkew,
         events,
       });
       this.init = {

@@ -32,7 +32,8 @@ export function guestPlatform(xen: Xen, dom: Domain): XenPlatform {
     },
     // Freed pages are reused by the next allocation that fits (SPEC §5 step 4).
     freePages: (p, bytes) => dom.freePhys(p, bytes),
-    createContiguousRegion: (p, order, bits) => createContiguousRegion(xen, dom, p, order, bits),
+    createContiguousRegion: (p, order, bits, skew) =>
+      createContiguousRegion(xen, dom, p, order, bits, skew),
     destroyContiguousRegion: (p, order) => {
       destroyContiguousRegion(xen, dom, p, order);
     },

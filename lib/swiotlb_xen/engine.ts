@@ -15,7 +15,14 @@
  * @module
  */
 
-import { type Addr, formatHex, IO_TLB_SEGSIZE, IO_TLB_SIZE, type Mask } from "../addr.ts";
+import {
+  type Addr,
+  crossesBoundary,
+  formatHex,
+  IO_TLB_SEGSIZE,
+  IO_TLB_SIZE,
+  type Mask,
+} from "../addr.ts";
 import {
   type Arch,
   type Device,
@@ -172,6 +179,7 @@ export class XenSwiotlb implements DmaOps, XenTranslation {
       failure: null,
       released: false,
       standsFor: back !== map && typeof back === "number" ? back : null,
+      crossesBoundary: null,
     };
   }
 
@@ -190,6 +198,7 @@ export class XenSwiotlb implements DmaOps, XenTranslation {
       failure,
       released: false,
       standsFor: null,
+      crossesBoundary: null,
     };
   }
 
@@ -242,7 +251,15 @@ export class XenSwiotlb implements DmaOps, XenTranslation {
     if (!dmaCapable(this.arch, dev, bus, size)) {
       return this.#notCapable(dev, map, bus, size, dir, route);
     }
-    return this.#bounced(map, bus, size, dir, route);
+    const r = this.#bounced(map, bus, size, dir, route);
+    // The core's boundary test assumed the table is one bus-contiguous run from seg[0]:
+    // where a segment's real bus base differs, check the real range too.
+    const assumedBus = this.startDmaAddr + (map - this.poolPhys);
+    const mask = dev.segBoundary;
+    if (typeof bus === "number" && bus !== assumedBus && crossesBoundary(bus, size, mask)) {
+      r.crossesBoundary = { mask, assumedBus };
+    }
+    return r;
   }
 
   /**

@@ -7,7 +7,7 @@
  * @module
  */
 
-import { getOrder, IO_TLB_SEGSIZE, IO_TLB_SIZE, PAGE_SHIFT } from "../addr.ts";
+import { getOrder, IO_TLB_SEGSIZE, IO_TLB_SIZE, PAGE_SHIFT, SEGMENT_BYTES } from "../addr.ts";
 import type { EventLog } from "../events.ts";
 import type { Policy } from "../swiotlb/mod.ts";
 import type { XenPlatform } from "../dma/platform.ts";
@@ -105,6 +105,8 @@ export interface InitOptions {
    * (pci_xen_swiotlb_init_late) returns the error instead (SPEC §5 step 4).
    */
   early: boolean;
+  /** The lab's what-if: segment j's bus base shifted by (j × busSkew) mod 256 KiB. */
+  busSkew?: number;
   events: EventLog;
 }
 
@@ -151,7 +153,8 @@ export function xenSwiotlbInit(platform: XenPlatform, opts: InitOptions): XenSwi
       }
     } else {
       attempt.poolPhys = pool;
-      const fixed = fixup(platform, tree, pool, nslabs, attempt.tries, events, say);
+      const skew = opts.busSkew ?? 0;
+      const fixed = fixup(platform, tree, pool, nslabs, attempt.tries, events, say, skew);
       seg = fixed.seg;
       rc = fixed.rc;
       if (rc === 0) {
@@ -212,6 +215,7 @@ function fixup(
   tries: FixupTry[],
   events: EventLog,
   say: (m: string) => void,
+  busSkew: number,
 ): { rc: number; seg: XenDmaInfo[] } {
   const seg: XenDmaInfo[] = [];
   let dmaBits = FIXUP_FIRST_DMA_BITS;
@@ -221,7 +225,9 @@ function fixup(
     const order = getOrder(slabs * IO_TLB_SIZE);
     let res;
     for (;;) {
-      res = platform.createContiguousRegion(pstart, order, dmaBits);
+      // The --bus-skew what-if shifts segment j's bus base by (j × skew) mod 256 KiB.
+      const skew = (j * busSkew) % SEGMENT_BYTES;
+      res = platform.createContiguousRegion(pstart, order, dmaBits, skew);
       tries.push({ segment: j, dmaBits, ok: res.ok, injected: !res.ok && res.injected === true });
       events.trace(
         "fixup",

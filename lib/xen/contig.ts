@@ -77,8 +77,12 @@ export function createContiguousRegion(
   pstart: number,
   order: number,
   addressBits: number,
+  skewBytes = 0,
 ): CreateContiguousResult {
   const pfn = regionPfn(dom, pstart, order, "make contiguous");
+  if (skewBytes > 0 && !isX86Autotranslated(dom)) {
+    return skewedRegion(xen, dom, pfn, order, addressBits, skewBytes);
+  }
   if (isX86Autotranslated(dom)) {
     xen.events.trace(
       "xen",
@@ -131,4 +135,36 @@ export function destroyContiguousRegion(
   dom.zero(pstart, 2 ** order * PAGE_SIZE);
   const r = exchange(xen, dom, { inPfns: [pfn], inOrder: order, outOrder: 0, addressBits: 0 });
   return r.error === undefined ? { ok: true } : { ok: false, reason: r.error };
+}
+
+/**
+ * The `--bus-skew` what-if: a machine-contiguous region whose start is NOT aligned to its
+ * size, `skewBytes` into an aligned extent of twice the size. Xen's buddy allocator never
+ * hands such a region out (every extent is naturally aligned); the lab builds it so the
+ * cost of the RFC's seg[0] table base can be shown (SPEC §7, the seed's "At 0?").
+ */
+function skewedRegion(
+  xen: Xen,
+  dom: Domain,
+  pfn: number,
+  order: number,
+  addressBits: number,
+  skewBytes: number,
+): CreateContiguousResult {
+  const count = 2 ** order;
+  const skew = Math.floor(skewBytes / PAGE_SIZE) % count;
+  const ext = xen.machine.alloc(order + 1, { addressBits, owner: dom.domid });
+  if (ext === undefined) {
+    return { ok: false, reason: `no extent of order ${order + 1} below 2^${addressBits}` };
+  }
+  dom.zero(pfn * PAGE_SIZE + dom.physBase, count * PAGE_SIZE);
+  const old: number[] = [];
+  for (let i = 0; i < count; i++) {
+    old.push(dom.p2m[pfn + i]);
+    dom.remap(pfn + i, ext + skew + i);
+  }
+  for (const mfn of old) xen.machine.freeRange(mfn, 1);
+  if (skew > 0) xen.machine.freeRange(ext, skew);
+  xen.machine.freeRange(ext + skew + count, count - skew);
+  return { ok: true, dmaHandle: (ext + skew) * PAGE_SIZE };
 }

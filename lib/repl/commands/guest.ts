@@ -67,6 +67,8 @@ function guestInput(ctx: Ctx, o: Opts): GuestInput {
   if (swiotlb !== undefined) input.swiotlb = parseSwiotlb(swiotlb);
   const seed = str(o.seed);
   if (seed !== undefined) input.seed = parseCount(seed, vars, "--seed");
+  const busSkew = str(o.busSkew);
+  if (busSkew !== undefined) input.busSkew = parseSize(busSkew, "--bus-skew");
   const poolOffset = str(o.poolOffset);
   if (poolOffset !== undefined) input.poolOffset = parseSize(poolOffset, "--pool-offset");
   const faults: NonNullable<GuestInput["faults"]> = {};
@@ -138,6 +140,11 @@ const GUEST_NEW_OPTIONS = [
   { flags: "--variant <variant>", help: "RFC revision (SPEC §6)", choices: ["rfc", "rfc-v1"] },
   { flags: "--seed <n>", help: "seed of the layout shuffle and allocators" },
   { flags: "--pool-offset <size>", help: "guest memory skipped before the pool (unaligns it)" },
+  {
+    flags: "--bus-skew <size>",
+    help: "what-if: shift segment j's bus base by (j × SIZE) mod 256K — impossible with Xen's " +
+      "buddy allocator (aligned extents only); shows when seg[0] as table base is wrong",
+  },
   { flags: "--debug", help: "DMA-API debug layer on (default in the REPL)" },
   { flags: "--no-debug", help: "DMA-API debug layer off" },
   { flags: "--fail-exchanges <n>", help: "fault: the next N XENMEM_exchange calls fail" },

@@ -67,6 +67,16 @@ export function renderMap(r: MapResult, c: MapContext, fmt: Fmt): string[] {
         }, bus ${bus}`,
       );
     }
+    if (r.crossesBoundary !== null) {
+      const x = r.crossesBoundary;
+      out.push(
+        `  ${fmt.err("warning")}: on the bus, ${bus}+${c.size} crosses ${c.dev}'s segment ` +
+          `boundary (${fmt.num(x.mask)}): the core decided with seg[0].dma_addr + slot × 2048 = ` +
+          `${
+            fmt.num(x.assumedBus)
+          }, but this segment's bus base is elsewhere ("At 0? Not some index?")`,
+      );
+    }
     if (r.standsFor !== null) {
       out.push(
         `  ${fmt.err("warning")}: under rfc-v1 bus ${bus} stands for phys ${
@@ -115,6 +125,9 @@ export function mapJson(r: MapResult, c: MapContext): Record<string, unknown> {
     mapping_error: r.error,
     released: r.released,
     stands_for: r.standsFor,
+    crosses_boundary: r.crossesBoundary === null
+      ? null
+      : { mask: r.crossesBoundary.mask, assumed_bus: r.crossesBoundary.assumedBus },
     reason: r.route,
     failure: r.failure,
   };

@@ -396,7 +396,8 @@ function fifthMap(skew: string | null): {
   segs: Array<Record<string, number>>;
 } {
   const s = new Session({ json: true });
-  runLine(s, `guest new --swiotlb 1M${skew === null ? "" : ` --bus-skew ${skew}`}`);
+  const g = json(s, `guest new --swiotlb 1M${skew === null ? "" : ` --bus-skew ${skew}`}`);
+  assertEquals(g.bus_skew, skew === null ? 0 : 4096);
   runLine(s, "device add nic --mask 32 --boundary 0xffff");
   runLine(s, "buf alloc rx 62K");
   for (let i = 0; i < 4; i++) runLine(s, "map nic rx 62K to");

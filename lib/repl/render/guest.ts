@@ -106,6 +106,17 @@ export function renderGuest(g: GuestView, fmt: Fmt): string[] {
     );
   }
   out.push(`  policy ${c.policy}, variant ${c.variant}, seed ${c.seed}`);
+  if (c.poolOffset !== 0) {
+    out.push(`  pool offset ${fmt.size(c.poolOffset)} of guest memory skipped before the pool`);
+  }
+  if (c.busSkew !== 0) {
+    out.push(
+      fmt.yellow(`  what-if: bus skew ${fmt.size(c.busSkew)}`) +
+        ` — segment j's bus base moved by j × ${
+          fmt.size(c.busSkew)
+        } (mod 256 KiB), which Xen never does`,
+    );
+  }
   out.push(
     "  " +
       (init.ok
@@ -138,6 +149,8 @@ export function guestJson(g: GuestView): Record<string, unknown> {
     variant: c.variant,
     seed: c.seed,
     layout: c.layout,
+    pool_offset: c.poolOffset,
+    bus_skew: c.busSkew,
     mem_bytes: g.memBytes,
     phys_base: g.physBase,
     phys_end: g.physEnd,

@@ -14,4 +14,9 @@ export interface PhysMemory {
   write(addr: number, bytes: Uint8Array): void;
   /** Copies `len` bytes from guest-physical `src` to guest-physical `dst` (swiotlb_bounce). */
   copy(dst: number, src: number, len: number): void;
+  /**
+   * Is [addr, addr + len) memory? The DMA API checks it before a call commits anything;
+   * a store without it (a test's sparse map) holds every address.
+   */
+  contains?(addr: number, len: number): boolean;
 }

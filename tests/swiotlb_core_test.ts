@@ -426,6 +426,8 @@ Deno.test("a short last segment: checked refuses a map past the pool end, faithf
   assertEquals(faithful.stats.ubEvents, 1);
   // The kernel zeroed the 100 real counters (the other 28 writes land outside the pool).
   assert(Array.from(faithful.freeRun).every((c) => c === 0));
+  // slots_used counts the slots taken from the free list, not the 28 that do not exist.
+  assertEquals([faithful.stats.slotsUsed, faithful.stats.highWater], [100, 100]);
 });
 
 // ---------------------------------------------------------------------------------------

@@ -198,8 +198,14 @@ export class DirectDma implements DmaOps {
       size,
       dir: DMA_FROM_DEVICE,
       segBoundary: dev.segBoundary,
+      placeholder: true,
     });
-    if (map === MAP_ERROR || map + size - 1 > dev.coherentMask) return undefined;
+    if (map === MAP_ERROR) return undefined;
+    if (map + size - 1 > dev.coherentMask) {
+      // 3.11 gives the slots back (TO_DEVICE: nothing to copy to the placeholder).
+      this.core.unmapSingle(map, size, DMA_TO_DEVICE);
+      return undefined;
+    }
     this.#platform.memory.write(map, new Uint8Array(size));
     this.#coherentBounce.set(map, size);
     return {
@@ -215,7 +221,8 @@ export class DirectDma implements DmaOps {
   freeCoherent(_dev: Device, phys: number, bus: Addr, size: number): FreeCoherentResult {
     if (this.#coherentBounce.has(bus)) {
       this.#coherentBounce.delete(bus);
-      this.core.unmapSingle(bus, size, DMA_BIDIRECTIONAL);
+      // TO_DEVICE, as 3.11 does: nothing is copied back to the placeholder original.
+      this.core.unmapSingle(bus, size, DMA_TO_DEVICE);
       return { leaked: false, leakedBytes: 0, how: "slots-freed" };
     }
     this.#platform.freePages(phys, orderBytes(getOrder(size)));

@@ -102,11 +102,34 @@ export class DmaMapping {
     return slot !== null && this.ops.core.freeRun[slot] === 0 ? slot : null;
   }
 
+  /**
+   * Validate, then commit: a buffer of no bytes is the kernel's BUG; a scatterlist
+   * element outside guest memory is no page of the driver's. Both are refused before any
+   * slot or counter moves (a single map may name any address: only its bounce needs
+   * memory, and the core checks that).
+   */
+  #checkBuffer(phys: number, size: number, sg: boolean): void {
+    if (!(size > 0)) {
+      throw new LabError(
+        msg`BUG: dma_map${sg ? "_sg element" : ""} of ${size} bytes`,
+        "bug",
+        "kernel-bug",
+      );
+    }
+    if (sg && this.ops.core.memory?.contains?.(phys, size) === false) {
+      throw new LabError(
+        msg`Cannot map the element of ${size} bytes at guest-physical ${
+          addr(phys)
+        }: not this guest's memory`,
+        "refused",
+        "outside-memory",
+      );
+    }
+  }
+
   /** dma_map_single_attrs (or dma_map_page with `page`), then debug_dma_map_page. */
   mapSingle(d: Device, phys: number, size: number, dir: Direction, page = false): MapResult {
-    if (!(size > 0)) {
-      throw new LabError(msg`BUG: dma_map of ${size} bytes`, "bug", "kernel-bug");
-    }
+    this.#checkBuffer(phys, size, false);
     const r = this.ops.mapPage(d, phys, size, dir);
     const c = this.counters;
     c.maps++;
@@ -190,6 +213,7 @@ export class DmaMapping {
     if (elems.length === 0) {
       throw new LabError("dma_map_sg needs at least one element", "usage", "out-of-range");
     }
+    for (const e of elems) this.#checkBuffer(e.phys, e.length, true);
     const r = this.ops.mapSg(d, elems, dir);
     this.counters.sgMaps++;
     if (!r.error) this.#sg.set(this.#sgKey(d.name, elems), r.elements);

@@ -296,7 +296,14 @@ export function p2mView(g: Guest, pfn: number, count: number): P2mView {
 
 /** `lookup bus`: xen_bus_to_phys and its path. */
 export function lookupBus(g: Guest, bus: Addr): BusLookupView {
+  // Validate, then commit: a refused lookup (no DMA ops, a dead guest) counts nothing.
+  const view = lookupBusView(g, bus);
   g.counters.lookups++;
+  g.counters.lookupNodesVisited += view.visited.length;
+  return view;
+}
+
+function lookupBusView(g: Guest, bus: Addr): BusLookupView {
   const x = g.swiotlbXen;
   if (!x) {
     const ops = g.requireMapping().ops;
@@ -315,7 +322,6 @@ export function lookupBus(g: Guest, bus: Addr): BusLookupView {
     };
   }
   const r = x.lookupBus(bus);
-  g.counters.lookupNodesVisited += r.visited.length;
   // The reviewer's == (the seed), only where the RFC's tree is the rule.
   const eq = x.autotranslate && typeof bus === "number" ? xenDmaEqualityWalk(x.tree, bus) : null;
   const equality = x.autotranslate ? { found: eq !== null, dmaAddr: eq?.dmaAddr ?? null } : null;

@@ -40,7 +40,7 @@ import {
   DMA_NONE,
   DMA_TO_DEVICE,
 } from "../direction.ts";
-import { LabError, msg } from "../errors.ts";
+import { addr, LabError, msg } from "../errors.ts";
 import { EventLog } from "../events.ts";
 import type { PhysMemory } from "../memory.ts";
 import { syncProblem, unmapProblem } from "./_checks.ts";
@@ -179,6 +179,15 @@ export class SwiotlbCore {
     if (!(size > 0)) {
       throw new LabError(`BUG: swiotlb_tbl_map_single of ${size} bytes (nslots is 0)`, "bug");
     }
+    // Validate, then commit: an original outside memory has no bytes to bounce, and is
+    // refused before a slot or a counter moves.
+    if (!args.placeholder && this.memory?.contains?.(orig, size) === false) {
+      throw new LabError(
+        msg`Cannot bounce ${size} bytes at guest-physical ${addr(orig)}: not this guest's memory`,
+        "refused",
+        "outside-memory",
+      );
+    }
     const nslots = slotsFor(size);
     // The boundary test works in slots relative to the mask: the table's bus base inside
     // the mask, rounded up to a slot, and the mask's span in slots (2^53 for all-ones).
@@ -249,7 +258,13 @@ export class SwiotlbCore {
       if (this.policy === "checked") throw new LabError(problem, "refused", "short-segment");
       this.#ub(`swiotlb_tbl_map_single(${formatHex(orig)}, ${size}): ${problem.join("")}`);
     }
-    for (let i = found; i < end; i++) list[i] = 0;
+    // A corrupted free list (faithful) can offer a run over live slots: slots_used counts
+    // only the slots this map takes from free.
+    let taken = 0;
+    for (let i = found; i < end; i++) {
+      if (list[i] > 0) taken++;
+      list[i] = 0;
+    }
     // Renumber the free run that now ends at `found`, stopping at a segment's last slot
     // (found >= 0, and (-1 & 127) === 127, so this never leaves the pool).
     let count = 0;
@@ -266,7 +281,7 @@ export class SwiotlbCore {
 
     const stats = this.stats;
     stats.maps++;
-    const used = stats.slotsUsed + nslots;
+    const used = stats.slotsUsed + taken;
     stats.slotsUsed = used;
     if (used > stats.highWater) stats.highWater = used;
     const tlbAddr = this.start + found * IO_TLB_SIZE;

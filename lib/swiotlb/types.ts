@@ -47,6 +47,11 @@ export interface MapSingleArgs {
   dir: Direction;
   /** dma_get_seg_boundary(dev): a mask of the form 2^n - 1; default 0xffffffff. */
   segBoundary?: Mask;
+  /**
+   * swiotlb_alloc_coherent's use: `orig` is a placeholder (0) whose bytes are never
+   * bounced, so it need not be memory.
+   */
+  placeholder?: boolean;
 }
 
 /** Counters of the core (SPEC §9 `stats`). */

@@ -14,9 +14,13 @@ import type { CoherentResult, FreeCoherentResult } from "../dma/ops.ts";
 import type { EventLog } from "../events.ts";
 import type { Policy } from "../swiotlb/mod.ts";
 import { xenPhysToBus, type XenTranslation } from "./translate.ts";
+import { LabError } from "../errors.ts";
+import { nodeName } from "./insert.ts";
 import {
   xenDmaAddEntry,
+  xenDmaAddEntryClash,
   type XenDmaInfo,
+  xenDmaOverlaps,
   xenDmaRemoveEntry,
   xenGetDmaInfoFromDma,
 } from "./tree.ts";
@@ -72,6 +76,10 @@ export class CoherentAllocator {
       // The RFC as revised stores the requested size, not the page-rounded allocation
       // (SPEC §7): a bus address in the rounding tail is in no node.
       node = { dmaAddr: bus, physAddr: phys, size, kind: "coherent", index: -1 };
+      this.#checkOverlap(node, () => {
+        platform.destroyContiguousRegion(phys, order);
+        platform.freePages(phys, bytes);
+      });
       const added = xenDmaAddEntry(t.tree, node);
       if ("warning" in added) {
         this.#events.log("swiotlb-xen", added.warning);
@@ -89,6 +97,32 @@ export class CoherentAllocator {
       exchanged: true,
       route: { code: "exchanged", bits, treeNode: node !== null },
     };
+  }
+
+  /**
+   * The RFC's insert lets a node overlap another it does not meet on its way down (only
+   * a `tree insert` node can be there): checked undoes the exchange and refuses, faithful
+   * inserts it and records the undefined behaviour, as `tree insert` does.
+   */
+  #checkOverlap(node: XenDmaInfo, undo: () => void): void {
+    const tree = this.#t.tree;
+    const overlaps = xenDmaOverlaps(tree, node.dmaAddr, node.size);
+    if (overlaps.length === 0 || xenDmaAddEntryClash(tree, node) !== null) return;
+    const what = `xen_swiotlb_alloc_coherent: the node [${formatHex(node.dmaAddr)}, ${
+      formatHex(node.dmaAddr + node.size)
+    }) overlaps ${overlaps.map(nodeName).join(" and ")}`;
+    if (this.#t.policy === "checked") {
+      undo();
+      throw new LabError(
+        `${what}; the RFC's insert would accept it and bus→phys lookups there would answer by the tree's shape`,
+        "refused",
+        "tree-overlap",
+      );
+    }
+    this.#events.ub(
+      "swiotlb-xen",
+      `${what}: accepted; a lookup there returns whichever node the walk meets first`,
+    );
   }
 
   /** xen_swiotlb_free_coherent. */

@@ -31,7 +31,7 @@ export interface InsertEntryResult {
 }
 
 /** "segment 2 [0x180000, 0x1c0000)": a node as engine messages name it. */
-function nodeName(e: XenDmaInfo): string {
+export function nodeName(e: XenDmaInfo): string {
   const what = e.kind === "segment" ? `segment ${e.index}` : `${e.kind} node`;
   return `${what} [${formatHex(e.dmaAddr)}, ${formatHex(e.dmaAddr + e.size)})`;
 }

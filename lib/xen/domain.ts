@@ -397,11 +397,14 @@ export class Domain implements PhysMemory {
     }
   }
 
+  /** Is [addr, addr + len) guest memory? */
+  contains(addr: number, len: number): boolean {
+    return Number.isInteger(addr) && Number.isInteger(len) && len >= 0 &&
+      addr >= this.physBase && addr + len <= this.physEnd;
+  }
+
   #checkRange(addr: number, len: number, what: string): void {
-    if (
-      !Number.isInteger(addr) || !Number.isInteger(len) || len < 0 || addr < this.physBase ||
-      addr + len > this.physEnd
-    ) {
+    if (!this.contains(addr, len)) {
       throw new LabError(
         `Cannot ${what} ${len} bytes at guest-physical ${
           formatHex(addr)

@@ -51,6 +51,7 @@ export type ErrorCode =
   | "iommu-fault"
   | "beyond-device-mask"
   | "kernel-bug"
+  | "file"
   | "other";
 
 /** An address inside a message: printed in the reader's radix. */

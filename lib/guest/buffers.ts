@@ -113,7 +113,8 @@ export class BufferTable {
     this.#domain.write(this.#range(name, offset, bytes.length), bytes);
   }
 
-  read(name: string, offset: number, len: number): Uint8Array {
-    return this.#domain.read(this.#range(name, offset, len), len);
+  /** Checks the whole range, returns its first `keep` bytes (what a caller shows). */
+  read(name: string, offset: number, len: number, keep = len): Uint8Array {
+    return this.#domain.read(this.#range(name, offset, len), Math.min(keep, len));
   }
 }

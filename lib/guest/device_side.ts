@@ -10,7 +10,7 @@ import { type Addr, andMask, formatHex, pfnOf } from "../addr.ts";
 import { addr, LabError, msg } from "../errors.ts";
 import { translateDeviceAccess } from "../xen/mod.ts";
 import type { Guest } from "./guest.ts";
-import type { DmaAccessView } from "./views.ts";
+import type { DmaAccessView, DmaPieceView, FrameOwner } from "./views.ts";
 
 /**
  * Where a device access goes. A device drives only the address bits of its DMA mask:
@@ -58,28 +58,65 @@ function deviceAccess(g: Guest, dev: string, bus: Addr, len: number) {
   return { bus, pieces: t.pieces, truncated };
 }
 
+/**
+ * Whose frames the access reached: one entry per run of pages contiguous on the bus and
+ * in machine memory with the same owner (a 1 GiB access into one guest is one entry),
+ * and how many of its frames are not this guest's.
+ */
 function framesHit(g: Guest, list: { bus: number; maddr: number; len: number }[]) {
-  return list.map((p) => {
+  const runs: DmaPieceView[] = [];
+  let strayFrames = 0;
+  for (const p of list) {
     const mfn = pfnOf(p.maddr);
-    return {
-      ...p,
-      mfn,
-      owner: g.xen.frameOwner(mfn),
-      stray: g.xen.machine.owner(mfn) !== g.domain.domid,
-    };
-  });
+    const stray = g.xen.machine.owner(mfn) !== g.domain.domid;
+    if (stray) strayFrames++;
+    const last = runs[runs.length - 1];
+    if (
+      last !== undefined && last.stray === stray && last.bus + last.len === p.bus &&
+      last.maddr + last.len === p.maddr && continues(last, g.xen.frameOwner(mfn))
+    ) {
+      last.len += p.len;
+      last.frames++;
+      continue;
+    }
+    runs.push({ ...p, mfn, frames: 1, owner: g.xen.frameOwner(mfn), stray });
+  }
+  return { runs, strayFrames };
 }
 
-/** The device reads `len` bytes at `bus` (through the IOMMU if any). */
-export function dmaRead(g: Guest, dev: string, bus: Addr, len: number): DmaAccessView {
+/** Does a frame of owner `o` continue the run (same owner; the next pfn of a domain)? */
+function continues(run: DmaPieceView, o: FrameOwner): boolean {
+  const a = run.owner;
+  if (a.kind !== o.kind) return false;
+  if (a.kind === "domain" && o.kind === "domain") {
+    return a.domid === o.domid && a.pfn + run.frames === o.pfn;
+  }
+  if (a.kind === "domain-no-m2p" && o.kind === "domain-no-m2p") return a.domid === o.domid;
+  return true;
+}
+
+/**
+ * The device reads `len` bytes at `bus` (through the IOMMU if any); the whole range is
+ * translated (a fault anywhere is found), but only the first `keep` bytes are copied out.
+ */
+export function dmaRead(
+  g: Guest,
+  dev: string,
+  bus: Addr,
+  len: number,
+  keep = len,
+): DmaAccessView {
   const t = deviceAccess(g, dev, bus, len);
-  const out = new Uint8Array(len);
+  const out = new Uint8Array(Math.min(keep, len));
   let at = 0;
   for (const p of t.pieces) {
-    out.set(g.xen.machine.read(p.maddr, p.len), at);
-    at += p.len;
+    if (at >= out.length) break;
+    const n = Math.min(p.len, out.length - at);
+    out.set(g.xen.machine.read(p.maddr, n), at);
+    at += n;
   }
-  return { bus: t.bus, len, pieces: framesHit(g, t.pieces), bytes: out, truncated: t.truncated };
+  const { runs } = framesHit(g, t.pieces);
+  return { bus: t.bus, len, pieces: runs, bytes: out, truncated: t.truncated };
 }
 
 /** The device writes `bytes` at `bus`; every frame hit is named with its owner. */
@@ -90,7 +127,7 @@ export function dmaWrite(g: Guest, dev: string, bus: Addr, bytes: Uint8Array): D
     g.xen.machine.write(p.maddr, bytes.subarray(at, at + p.len));
     at += p.len;
   }
-  const pieces = framesHit(g, t.pieces);
-  g.counters.strayWrites += pieces.filter((p) => p.stray).length;
-  return { bus: t.bus, len: bytes.length, pieces, bytes, truncated: t.truncated };
+  const { runs, strayFrames } = framesHit(g, t.pieces);
+  g.counters.strayWrites += strayFrames;
+  return { bus: t.bus, len: bytes.length, pieces: runs, bytes, truncated: t.truncated };
 }

@@ -316,8 +316,8 @@ export class Guest {
     this.#buffers.write(name, offset, bytes);
   }
 
-  readBuffer(name: string, offset: number, len: number): Uint8Array {
-    return this.#buffers.read(name, offset, len);
+  readBuffer(name: string, offset: number, len: number, keep = len): Uint8Array {
+    return this.#buffers.read(name, offset, len, keep);
   }
 
   readPhys(phys: number, len: number): Uint8Array {
@@ -440,8 +440,8 @@ export class Guest {
   // ---- the device side (lib/guest/device_side.ts) --------------------------------
 
   /** The device reads `len` bytes at `bus` (through the IOMMU if any). */
-  dmaRead(dev: string, bus: Addr, len: number): DmaAccessView {
-    return dmaRead(this, dev, bus, len);
+  dmaRead(dev: string, bus: Addr, len: number, keep = len): DmaAccessView {
+    return dmaRead(this, dev, bus, len, keep);
   }
 
   /** The device writes `bytes` at `bus`; every frame hit is named with its owner. */

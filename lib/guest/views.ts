@@ -300,12 +300,17 @@ export interface StatsView {
   leaked_coherent_bytes: number;
 }
 
-/** One page-bounded piece of a device access and whose frame it reached. */
+/**
+ * One run of a device access: pages contiguous on the bus and in machine memory, with
+ * the same owner.
+ */
 export interface DmaPieceView {
   bus: number;
   maddr: number;
   len: number;
+  /** The run's first machine frame, and how many frames it spans. */
   mfn: number;
+  frames: number;
   owner: FrameOwner;
   /** The frame is not this guest's (a stray write without an IOMMU). */
   stray: boolean;
@@ -316,7 +321,7 @@ export interface DmaAccessView {
   bus: number;
   len: number;
   pieces: DmaPieceView[];
-  /** The bytes the device read, or wrote. */
+  /** The bytes the device wrote, or the first of those it read (dmaRead's `keep`). */
   bytes: Uint8Array;
   /** Faithful only: the address was above the device's mask and lost its high bits. */
   truncated: { from: number; to: number; maskBits: number } | null;

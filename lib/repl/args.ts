@@ -8,7 +8,7 @@
  */
 
 import { type Addr, parseAddr } from "../addr.ts";
-import { LabError } from "../errors.ts";
+import { LabError, msg } from "../errors.ts";
 import type { Guest } from "../guest/mod.ts";
 
 /** Looks up `$name` variables. */
@@ -120,10 +120,20 @@ export function parseBytes(text: string, quoted: boolean): Uint8Array {
 
 /** `--pattern P` repeated to fill `len` bytes. */
 export function fillPattern(pattern: Uint8Array, len: number): Uint8Array {
+  if (len > MAX_FILL_BYTES) {
+    throw new LabError(
+      msg`--pattern fills at most ${MAX_FILL_BYTES} bytes (64 MiB) per command, not ${len}`,
+      "usage",
+      "out-of-range",
+    );
+  }
   const out = new Uint8Array(len);
   for (let i = 0; i < len; i++) out[i] = pattern[i % pattern.length];
   return out;
 }
+
+/** The most bytes one `--pattern` builds: bounded work for any input. */
+export const MAX_FILL_BYTES = 64 * 1024 * 1024;
 
 /** A width in bits, 0…64 (mask widths, dma_bits). */
 export function parseBits(text: string, what = "mask"): number {

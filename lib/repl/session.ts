@@ -122,4 +122,29 @@ export class Session {
     }
     return resolve(this.cwd, path);
   }
+
+  /**
+   * Writes an output file (`tree --dot FILE`, …): a relative path always starts from the
+   * working directory, whatever script is running. A failure is the user's error, named
+   * with the path and the flag that asked for it.
+   */
+  writeOutput(path: string, text: string, flag: string): string {
+    const full = isAbsolute(path) ? path : resolve(this.cwd, path);
+    try {
+      this.files.writeText(full, text);
+    } catch (e) {
+      throw new LabError(`Cannot write ${flag} ${path}: ${writeFailure(e, full)}`, "usage", "file");
+    }
+    return full;
+  }
+}
+
+/** Why a write failed, in the user's words. */
+function writeFailure(e: unknown, full: string): string {
+  if (e instanceof Deno.errors.NotFound) return `no directory ${dirname(full)}`;
+  if (e instanceof Deno.errors.IsADirectory) return "it is a directory";
+  if (e instanceof Deno.errors.PermissionDenied || e instanceof Deno.errors.NotCapable) {
+    return `permission denied (deno task repl may write only inside the working directory; see README "Permissions")`;
+  }
+  return e instanceof Error ? e.message : String(e);
 }

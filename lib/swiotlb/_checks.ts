@@ -11,6 +11,7 @@ import { type Direction, directionName, DMA_BIDIRECTIONAL, DMA_FROM_DEVICE } fro
 import { addr, LabError, msg } from "../errors.ts";
 import { slotsFor } from "./types.ts";
 import type { SwiotlbCore } from "./core.ts";
+import type { PhysMemory } from "../memory.ts";
 
 function outside(core: SwiotlbCore, tlbAddr: Addr): LabError {
   return new LabError(
@@ -115,4 +116,26 @@ export function syncProblem(
     );
   }
   return undefined;
+}
+
+/**
+ * A bounce copy must stay in memory: the kernel's memcpy past it would fault, which the
+ * model cannot run on. Refused before anything changes, under either policy.
+ */
+export function copyProblem(
+  mem: PhysMemory | undefined,
+  tlbAddr: Addr,
+  orig: number,
+  size: number,
+): LabError | undefined {
+  if (mem?.contains === undefined) return undefined;
+  const bounce = typeof tlbAddr === "number" && mem.contains(tlbAddr, size);
+  if (bounce && mem.contains(orig, size)) return undefined;
+  return new LabError(
+    msg`A bounce copy of ${size} bytes between ${addr(tlbAddr)} and ${
+      addr(orig)
+    } runs outside guest memory: the kernel's memcpy would fault there`,
+    "refused",
+    "outside-memory",
+  );
 }

@@ -43,7 +43,8 @@ import {
 import { addr, LabError, msg } from "../errors.ts";
 import { EventLog } from "../events.ts";
 import type { PhysMemory } from "../memory.ts";
-import { syncProblem, unmapProblem } from "./_checks.ts";
+import { copyProblem, syncProblem, unmapProblem } from "./_checks.ts";
+import { Traps } from "./_traps.ts";
 import {
   DEFAULT_SEG_BOUNDARY,
   type LiveMapping,
@@ -112,7 +113,8 @@ export class SwiotlbCore {
   /** Direction each live mapping was made with (bookkeeping of the checked policy). */
   readonly #liveDir: Int8Array;
   /** Out-of-bounds indexes touched by the current call (faithful policy). */
-  readonly #trapped: number[] = [];
+  /** The current call's out-of-bounds accesses (faithful). */
+  readonly #traps = new Traps();
   /**
    * The boundary numbers of the last (tblDmaAddr, mask) pair seen by mapSingle: a caller
    * passes the same pair on every map, and `addr % (mask + 1)` is a float modulo.
@@ -306,14 +308,16 @@ export class SwiotlbCore {
     const nslots = slotsFor(size);
     const index = this.slotIndex(tlbAddr);
     const problem = unmapProblem(this, tlbAddr, index, nslots, size, dir);
-    if (problem) {
-      if (this.policy === "checked") throw problem;
-      this.#ub(`${unmapCall(tlbAddr, size, dir)}: ${problem.message}`);
-    }
+    if (problem && this.policy === "checked") throw problem;
     const nslabs = this.nslabs;
     let copied = 0;
     const orig = index >= 0 && index < nslabs ? this.origAddr[index] : 0;
     const out = dir === DMA_FROM_DEVICE || dir === DMA_BIDIRECTIONAL;
+    const copy = orig !== 0 && out ? copyProblem(this.memory, tlbAddr, orig, size) : undefined;
+    if (copy) throw copy;
+    if (problem) this.#ub(`${unmapCall(tlbAddr, size, dir)}: ${problem.message}`);
+    const traps = this.#traps;
+    traps.reset();
     if (orig !== 0 && out && typeof tlbAddr === "number") {
       copied = this.#bounce(tlbAddr, orig, size, "out");
     }
@@ -327,7 +331,7 @@ export class SwiotlbCore {
       const next = last + 1;
       // The run to the right counts only if it lies in the same segment.
       count = next < (index | (IO_TLB_SEGSIZE - 1)) + 1
-        ? (next < nslabs ? list[next] : this.#get(next))
+        ? (next < nslabs ? list[next] : traps.get(list, nslabs, next))
         : 0;
       for (let i = last; i >= index; i--) {
         if (list[i] === 0) freed++;
@@ -341,23 +345,36 @@ export class SwiotlbCore {
       // Faithful policy with an index outside the pool: every access goes through the
       // trapping accessors.
       const segEnd = (Math.floor(index / IO_TLB_SEGSIZE) + 1) * IO_TLB_SEGSIZE;
-      count = index + nslots < segEnd ? this.#get(index + nslots) : 0;
-      for (let i = last; i >= index; i--) {
-        // Bookkeeping, not a kernel read: a slot outside the pool was never handed out,
-        // so it frees nothing (slots_used must not go negative) and is no access either.
-        if (i >= 0 && i < nslabs && this.freeRun[i] === 0) freed++;
-        this.#set(i, ++count);
+      count = index + nslots < segEnd ? traps.get(this.freeRun, nslabs, index + nslots) : 0;
+      // Bounded work for any size: the writes above and below the pool are trapped
+      // (counted in one step, each still bumps the kernel's counter); only the part
+      // inside the pool is walked. A slot outside was never handed out: it frees nothing.
+      let i = last;
+      const top = Math.max(index, nslabs);
+      if (i >= top) {
+        traps.trap(i - top + 1, top, i);
+        count += i - top + 1;
+        i = top - 1;
+      }
+      for (; i >= index && i >= 0; i--) {
+        if (this.freeRun[i] === 0) freed++;
+        this.freeRun[i] = ++count;
+      }
+      if (i >= index) {
+        traps.trap(i - index + 1, index, i);
+        count += i - index + 1;
       }
       for (
         let i = index - 1;
-        (i & (IO_TLB_SEGSIZE - 1)) !== IO_TLB_SEGSIZE - 1 && this.#get(i);
+        (i & (IO_TLB_SEGSIZE - 1)) !== IO_TLB_SEGSIZE - 1 && traps.get(this.freeRun, nslabs, i);
         i--
       ) {
-        this.#set(i, ++count);
+        traps.set(this.freeRun, nslabs, i, ++count);
       }
     }
     if (index >= 0 && index < nslabs) this.#liveSize[index] = 0;
-    if (this.#trapped.length) this.#reportTrapped(unmapCall(tlbAddr, size, dir));
+    const trapped = traps.take(unmapCall(tlbAddr, size, dir), nslabs);
+    if (trapped !== null) this.#ub(trapped);
     this.stats.unmaps++;
     this.stats.slotsUsed -= freed;
     if (this.events.tracing) {
@@ -382,13 +399,17 @@ export class SwiotlbCore {
       directionName(dir)
     }, for ${target})`;
     const problem = syncProblem(this, tlbAddr, size, dir);
-    if (problem) {
-      if (this.policy === "checked") throw problem;
-      this.#ub(`${call}: ${problem.message}`);
-    }
+    if (problem && this.policy === "checked") throw problem;
+    const inPool = index >= 0 && index < this.nslabs && typeof tlbAddr === "number";
+    const orig = inPool ? this.origAddr[index] + (tlbAddr % IO_TLB_SIZE) : 0;
+    const copies = target === "cpu"
+      ? dir === DMA_FROM_DEVICE || dir === DMA_BIDIRECTIONAL
+      : dir === DMA_TO_DEVICE || dir === DMA_BIDIRECTIONAL;
+    const copy = inPool && copies ? copyProblem(this.memory, tlbAddr, orig, size) : undefined;
+    if (copy) throw copy;
+    if (problem) this.#ub(`${call}: ${problem.message}`);
     this.stats.syncs++;
-    if (index < 0 || index >= this.nslabs || typeof tlbAddr !== "number") return 0;
-    const orig = this.origAddr[index] + (tlbAddr % IO_TLB_SIZE);
+    if (!inPool) return 0;
     if (target === "cpu") {
       if (dir === DMA_FROM_DEVICE || dir === DMA_BIDIRECTIONAL) {
         return this.#bounce(tlbAddr, orig, size, "out");
@@ -438,29 +459,6 @@ export class SwiotlbCore {
   /** Direction of the mapping that starts at slot `index` (meaningful when one does). */
   mappedDirAt(index: number): Direction {
     return (index >= 0 && index < this.nslabs ? this.#liveDir[index] : 0) as Direction;
-  }
-
-  /** Counter read that traps an out-of-bounds index (only the faithful policy gets here). */
-  #get(i: number): number {
-    if (i >= 0 && i < this.nslabs) return this.freeRun[i];
-    this.#trapped.push(i);
-    return 0;
-  }
-
-  #set(i: number, v: number): void {
-    if (i >= 0 && i < this.nslabs) this.freeRun[i] = v;
-    else this.#trapped.push(i);
-  }
-
-  /** One event per call for all its out-of-bounds accesses, however many there were. */
-  #reportTrapped(call: string): void {
-    const t = this.#trapped;
-    if (t.length === 0) return;
-    const lo = Math.min(...t.slice(0, 1024)), hi = Math.max(...t.slice(0, 1024));
-    this.#ub(
-      `${call}: ${t.length} access(es) to io_tlb_list[${lo}…${hi}] outside the ${this.nslabs}-slot pool (trapped: reads as 0, writes dropped)`,
-    );
-    t.length = 0;
   }
 
   #ub(message: string): void {

@@ -10,7 +10,14 @@ import { directionName } from "../../direction.ts";
 import { LabError } from "../../errors.ts";
 import type { DmaAccessView, SwiotlbVerdict } from "../../guest/mod.ts";
 import { fillPattern, parseAddrArg, parseBytes, parseNum, parsePhysRef } from "../args.ts";
-import { type Fmt, hexdump, toColonHex, toHex } from "../render/format.ts";
+import {
+  type Fmt,
+  hexdump,
+  MAX_SHOWN_BYTES,
+  notShown,
+  toColonHex,
+  toHex,
+} from "../render/format.ts";
 import { mapError, mapJson, renderCoherent, renderCopied, renderMap } from "../render/dma.ts";
 import { freeWords, ownerWords, verdictWords } from "../render/words.ts";
 import { ARM_COHERENT, ARM_MAPPED, ARM_MAPPED_BIDI, ARM_NIC, PV_NIC } from "../examples.ts";
@@ -251,17 +258,26 @@ export const dmaCommands: CommandSpec[] = [
     run: (ctx, [dev, bus, len]) => {
       const s = ctx.session;
       const b = parseAddrArg(bus, s.vars, "bus address");
-      const r = s.requireGuest().dmaRead(dev, b, parseNum(len, s.vars, "length"));
+      const n = parseNum(len, s.vars, "length");
+      // The whole range is translated; only what is shown is copied out and printed.
+      const r = s.requireGuest().dmaRead(dev, b, n, MAX_SHOWN_BYTES);
       const fmt = s.fmt;
       const bytes = r.bytes;
       return {
-        json: { bytes: toHex(bytes), pieces: piecesJson(r.pieces), truncated: r.truncated },
+        json: {
+          bytes: toHex(bytes),
+          length: n,
+          shown: bytes.length,
+          pieces: piecesJson(r.pieces),
+          truncated: r.truncated,
+        },
         text: [
-          `${dev} read ${bytes.length} bytes at bus ${fmt.num(r.bus)} from ${
-            r.pieces.map((p) => ownerWords(p.owner, fmt)).join(", ")
+          `${dev} read ${n} bytes at bus ${fmt.num(r.bus)} from ${
+            r.pieces.map((p) => ownerWords(p.owner, fmt, p.frames)).join(", ")
           }:`,
           ...truncatedWords(r.truncated, fmt),
           ...hexdump(bytes, r.bus, fmt),
+          ...notShown(n - bytes.length, `dma read ${dev} BUS+${bytes.length} LEN`),
         ],
       };
     },
@@ -322,12 +338,17 @@ export const dmaCommands: CommandSpec[] = [
         },
         text: [
           `${dev} wrote ${bytes.length} bytes at bus ${fmt.num(r.bus)} into ${
-            r.pieces.map((p) => ownerWords(p.owner, fmt)).join(", ")
+            r.pieces.map((p) => ownerWords(p.owner, fmt, p.frames)).join(", ")
           }: ${toColonHex(bytes)}`,
           ...truncatedWords(r.truncated, fmt),
           ...stray.map((p) =>
             "  " + fmt.err("stray write: ") +
-            `machine frame ${fmt.num(p.mfn)} is not ${g.domain.name}'s: ${ownerWords(p.owner, fmt)}`
+            (p.frames > 1
+              ? `machine frames ${fmt.num(p.mfn)}-${
+                fmt.num(p.mfn + p.frames - 1)
+              } are not ${g.domain.name}'s: `
+              : `machine frame ${fmt.num(p.mfn)} is not ${g.domain.name}'s: `) +
+            ownerWords(p.owner, fmt, p.frames)
           ),
         ],
       };
@@ -393,6 +414,7 @@ function piecesJson(pieces: DmaAccessView["pieces"]): Record<string, unknown>[] 
     maddr: p.maddr,
     len: p.len,
     mfn: p.mfn,
+    frames: p.frames,
     owner: p.owner,
     stray: p.stray,
   }));

@@ -10,7 +10,7 @@ import { LabError } from "../../errors.ts";
 import { EventLog } from "../../events.ts";
 import { Guest, type GuestInput, parseGuestFile, parseSwiotlb, PRESETS } from "../../guest/mod.ts";
 import { fillPattern, parseBits, parseBytes, parseCount, parseNum } from "../args.ts";
-import { hexdump, toColonHex, toHex } from "../render/format.ts";
+import { hexdump, MAX_SHOWN_BYTES, notShown, toColonHex, toHex } from "../render/format.ts";
 import {
   deviceJson,
   guestJson,
@@ -428,6 +428,8 @@ export const guestCommands: CommandSpec[] = [
         const lenText = str(o.len);
         const len = lenText === undefined ? buf.size - offset : parseNum(lenText, vars, "length");
         if (len <= 0) throw new LabError(`buf write: nothing to fill at offset ${offset}`);
+        // The range first: a length past the buffer is refused before a byte is built.
+        g.readBuffer(name, offset, len, 0);
         bytes = fillPattern(p, len);
       } else {
         const data = b ?? a;
@@ -468,17 +470,16 @@ export const guestCommands: CommandSpec[] = [
       const buf = g.buffer(name);
       const offset = off === undefined ? 0 : parseNum(off, vars, "offset");
       const n = len === undefined ? Math.max(0, buf.size - offset) : parseNum(len, vars, "length");
-      const bytes = g.readBuffer(name, offset, n);
+      // The whole range is checked; only what is shown is read and printed.
+      const bytes = g.readBuffer(name, offset, n, len === undefined ? 256 : MAX_SHOWN_BYTES);
       const fmt = ctx.session.fmt;
-      const shown = len === undefined ? bytes.subarray(0, 256) : bytes;
       const text = [`${name}+${fmt.num(offset)} (phys ${fmt.num(buf.phys + offset)}), ${n} bytes:`];
-      text.push(...hexdump(shown, buf.phys + offset, fmt));
-      if (shown.length < bytes.length) {
-        text.push(
-          `  … ${bytes.length - shown.length} more bytes (buf read ${name} ${offset} ${n})`,
-        );
-      }
-      return { json: { buf: name, offset, bytes: toHex(bytes) }, text };
+      text.push(...hexdump(bytes, buf.phys + offset, fmt));
+      text.push(...notShown(n - bytes.length, `buf read ${name} ${offset + bytes.length} LEN`));
+      return {
+        json: { buf: name, offset, bytes: toHex(bytes), length: n, shown: bytes.length },
+        text,
+      };
     },
   },
 ];

@@ -169,8 +169,7 @@ export const inspectCommands: CommandSpec[] = [
       };
       const text: string[] = [];
       if (typeof o.dot === "string") {
-        const path = s.resolvePath(o.dot);
-        s.files.writeText(path, treeDot(t.preorder));
+        s.writeOutput(o.dot, treeDot(t.preorder), "tree --dot");
         json.dot = o.dot;
         text.push(
           `wrote Graphviz of ${t.preorder.length} nodes to ${o.dot} (dot -Tsvg ${o.dot} -o tree.svg)`,

@@ -80,6 +80,16 @@ export function toHex(bytes: Uint8Array): string {
   return s;
 }
 
+/** The most bytes a `buf read` / `dma read` shows (text and JSON); the rest is not built. */
+export const MAX_SHOWN_BYTES = 65536;
+
+/** "… N more bytes not shown (…)", when a read was longer than what is shown. */
+export function notShown(more: number, next: string): string[] {
+  return more > 0
+    ? [`  … ${more} more bytes not shown (at most ${MAX_SHOWN_BYTES} per read: ${next})`]
+    : [];
+}
+
 /** Colon-separated hex for short byte strings in text ("de:ad:be:ef"). */
 export function toColonHex(bytes: Uint8Array, max = 16): string {
   const shown = Array.from(bytes.subarray(0, max), (b) => b.toString(16).padStart(2, "0"));

@@ -224,10 +224,12 @@ export function problemWords(rule: string): string {
 }
 
 /** Who holds a machine frame. */
-export function ownerWords(o: FrameOwner, fmt: Fmt): string {
+export function ownerWords(o: FrameOwner, fmt: Fmt, frames = 1): string {
   switch (o.kind) {
     case "domain":
-      return `dom${o.domid} pfn ${fmt.num(o.pfn)}`;
+      return frames > 1
+        ? `dom${o.domid} pfns ${fmt.num(o.pfn)}-${fmt.num(o.pfn + frames - 1)}`
+        : `dom${o.domid} pfn ${fmt.num(o.pfn)}`;
     case "domain-no-m2p":
       return `dom${o.domid} (no m2p entry)`;
     case "free":

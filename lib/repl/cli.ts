@@ -6,7 +6,8 @@
  */
 
 import { Command, CommanderError } from "commander";
-import { historyPath, interactive } from "./interactive.ts";
+import { historyPath } from "./history.ts";
+import { interactive } from "./interactive.ts";
 import { runLine } from "./run.ts";
 import { runScriptText, type ScriptResult } from "./script.ts";
 import { Session } from "./session.ts";
@@ -66,6 +67,18 @@ function summary(name: string, r: ScriptResult): void {
   }
 }
 
+/**
+ * Where the user typed the command: `deno task` runs in the project's directory and
+ * names the caller's in INIT_CWD; relative paths (scripts, output files) start there.
+ */
+function invocationDir(): string {
+  try {
+    return Deno.env.get("INIT_CWD") ?? Deno.cwd();
+  } catch {
+    return Deno.cwd();
+  }
+}
+
 /** Runs the REPL as `repl.ts` would; resolves to the exit status. */
 export async function main(argv: string[]): Promise<number> {
   const parsed = parseArgv(argv);
@@ -74,6 +87,7 @@ export async function main(argv: string[]): Promise<number> {
   const script = opts.script ?? parsed.file;
   const tty = Deno.stdout.isTerminal();
   const session = new Session({
+    cwd: invocationDir(),
     json: opts.json === true,
     keepGoing: opts.keepGoing === true,
     color: tty && !Deno.noColor,

@@ -8,8 +8,8 @@
 
 import process from "node:process";
 import { createInterface } from "node:readline";
-import { join } from "@std/path";
 import { complete } from "./complete.ts";
+import { HISTORY_SIZE, HistoryFile } from "./history.ts";
 import { runLine } from "./run.ts";
 import type { Session } from "./session.ts";
 
@@ -19,37 +19,6 @@ export const BANNER = [
   "Type 'help' for commands, 'guest presets' to start, Tab completes.",
 ];
 
-/** Lines kept in the history file. */
-const HISTORY_SIZE = 1000;
-
-/** `~/.swiotlb_lab_history`, or undefined when there is no home to keep it in. */
-export function historyPath(): string | undefined {
-  try {
-    const home = Deno.env.get("HOME") ?? Deno.env.get("USERPROFILE");
-    return home ? join(home, ".swiotlb_lab_history") : undefined;
-  } catch {
-    return undefined;
-  }
-}
-
-function loadHistory(path: string): string[] {
-  try {
-    const lines = Deno.readTextFileSync(path).split("\n").filter((l) => l.trim() !== "");
-    // readline wants the newest first.
-    return lines.slice(-HISTORY_SIZE).reverse();
-  } catch {
-    return [];
-  }
-}
-
-function appendHistory(path: string, line: string): void {
-  try {
-    Deno.writeTextFileSync(path, line + "\n", { append: true });
-  } catch {
-    // No writable home: history just is not kept.
-  }
-}
-
 /** Options of {@link interactive}. */
 export interface InteractiveOptions {
   /** Where history persists; undefined keeps none (`--no-history`). */
@@ -58,7 +27,9 @@ export interface InteractiveOptions {
 
 /** Runs the prompt until Ctrl-D or `quit`; resolves to the exit status (0). */
 export function interactive(session: Session, opts: InteractiveOptions): Promise<number> {
-  const history = opts.historyFile ? loadHistory(opts.historyFile) : [];
+  const file = opts.historyFile ? new HistoryFile(opts.historyFile) : undefined;
+  // readline wants the newest first.
+  const history = file ? file.load().reverse() : [];
   const rl = createInterface({
     input: process.stdin,
     output: process.stdout,
@@ -72,7 +43,7 @@ export function interactive(session: Session, opts: InteractiveOptions): Promise
   process.stdout.write(BANNER.join("\n") + "\n\n");
   return new Promise((resolve) => {
     rl.on("line", (line: string) => {
-      if (opts.historyFile && line.trim() !== "") appendHistory(opts.historyFile, line);
+      file?.add(line);
       const r = runLine(session, line);
       if (r.output.length) process.stdout.write(r.output.join("\n") + "\n");
       if (r.quit) {

@@ -1,0 +1,56 @@
+/**
+ * The README's "Permissions" section is true: `deno task repl` grants what it lists and no
+ * more, never prompts, writes relative output files where it was started, and a denied
+ * write is the user's error naming the path and the flag.
+ */
+
+import { assert, assertEquals, assertStringIncludes } from "@std/assert";
+import { fromFileUrl, join } from "@std/path";
+
+const root = fromFileUrl(new URL("..", import.meta.url));
+const task: string = JSON.parse(Deno.readTextFileSync(join(root, "deno.json"))).tasks.repl;
+const readme = Deno.readTextFileSync(join(root, "README.md"));
+
+Deno.test("permissions: the repl task's grants are the README's", () => {
+  const env = /--allow-env=(\S+)/.exec(task)?.[1].split(",") ?? [];
+  const section = readme.slice(readme.indexOf("## Permissions"), readme.indexOf("## Examples"));
+  const listed = [...section.matchAll(/`([A-Z_]+)`/g)].map((m) => m[1]);
+  assertEquals(env.sort(), listed.sort());
+  assertStringIncludes(task, "--no-prompt");
+  assertStringIncludes(task, "--allow-write=$INIT_CWD,$HOME/.swiotlb_lab_history ");
+  assert(!/--allow-(write|env)(\s|$)/.test(task), "no unscoped write or env grant");
+});
+
+Deno.test("permissions: a relative output file lands where the repl was started; outside is refused", async () => {
+  const dir = Deno.makeTempDirSync({ prefix: "swiotlb-perm-" });
+  const home = Deno.makeTempDirSync({ prefix: "swiotlb-home-" });
+  // The task's own flags, with the variables deno task would expand.
+  const flags = task.replace(/^deno run /, "").replace(/ repl\.ts$/, "")
+    .replaceAll("$INIT_CWD", dir).replaceAll("$HOME", home).split(" ");
+  const child = new Deno.Command(Deno.execPath(), {
+    args: ["run", ...flags, join(root, "repl.ts"), "--keep-going", "--no-history"],
+    cwd: root,
+    // A fresh HOME for the history grant; the module cache stays the one this run uses.
+    env: {
+      INIT_CWD: dir,
+      HOME: home,
+      NO_COLOR: "1",
+      DENO_DIR: Deno.env.get("DENO_DIR") ?? join(Deno.env.get("HOME") ?? home, ".cache", "deno"),
+    },
+    stdin: "piped",
+    stdout: "piped",
+    stderr: "piped",
+  }).spawn();
+  const w = child.stdin.getWriter();
+  await w.write(new TextEncoder().encode(
+    `guest new --preset arm-dom0 --swiotlb 1M\ntree --dot t.dot\ntree --dot ${home}/x.dot\n`,
+  ));
+  await w.close();
+  const out = await child.output();
+  const text = new TextDecoder().decode(out.stdout) + new TextDecoder().decode(out.stderr);
+  assert(Deno.statSync(join(dir, "t.dot")).isFile, text);
+  assertStringIncludes(text, `error: Cannot write tree --dot ${home}/x.dot: permission denied`);
+  assert(!text.includes("Cannot prompt"), text);
+  Deno.removeSync(dir, { recursive: true });
+  Deno.removeSync(home, { recursive: true });
+});

@@ -95,3 +95,31 @@ Deno.test("a refused lookup bus counts in no statistic; a miss is an answer and 
   const st = runLine(s, "stats").json as { lookups: number; lookup_nodes_visited: number };
   assertEquals([st.lookups, st.lookup_nodes_visited], [1, visited]);
 });
+
+Deno.test("a failed map-sg FROM_DEVICE: 3.11's stale copy back is kept, and reported", () => {
+  for (const policy of ["checked", "faithful"]) {
+    const s = session(
+      `guest new --preset arm-dom0 --swiotlb 1M --policy ${policy}`,
+      "device add nic --mask 32",
+      "buf alloc a 256K",
+      "buf alloc b 256K",
+      "buf write a --pattern 11",
+      // 4 × 100 slots leave 28 free slots per segment: 16 fit, 64 do not.
+      ...new Array(4).fill("map nic b 200K to"),
+    );
+    const r = runLine(s, "map-sg nic a:0:32K a:32K:128K from");
+    assertEquals(r.ok, false);
+    const failure = r.json?.failure as { element: number; undone: number; stale_copied: number };
+    assertEquals([failure.element, failure.undone, failure.stale_copied], [1, 1, 32768]);
+    // The prefix's bounce slots (never written by a device) landed on the driver's bytes.
+    assertEquals(runLine(s, "buf read a 0 4").json?.bytes, "00000000");
+    assertEquals(runLine(s, "buf read a 32K 4").json?.bytes, "11111111");
+    const events = r.json?.events as Array<{ kind: string; message: string }>;
+    const debug = events.filter((e) => e.kind === "debug").map((e) => e.message);
+    assertEquals(debug, [
+      "nic 0000:00:01.0: DMA-API: device driver's failed scatterlist map copied 32768 stale " +
+      "bounce bytes back into its buffers while unmapping 1 mapped element(s)",
+    ]);
+    assertEquals(events.filter((e) => e.kind === "ub").length, policy === "faithful" ? 1 : 0);
+  }
+});

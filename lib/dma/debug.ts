@@ -36,7 +36,7 @@ import {
   MAX_KEPT_REPORTS,
   type NewMapping,
 } from "./debug_types.ts";
-import { at, boundaryCrossText, SlotOwners } from "./debug_slots.ts";
+import { at, boundaryCrossText, SlotOwners, staleCopyText } from "./debug_slots.ts";
 
 export * from "./debug_types.ts";
 
@@ -475,6 +475,11 @@ export class DmaDebug {
   /** Beyond the kernel: a mapping crosses the device's segment boundary on the bus. */
   boundaryCross(device: string, call: string, bus: Addr, size: number, mask: Mask): void {
     this.#report("boundary-cross", device, call, boundaryCrossText(bus, size, mask));
+  }
+
+  /** Beyond the kernel: a failed map_sg's undo copied `bytes` stale bounce bytes back. */
+  staleCopyBack(device: string, call: string, elements: number, bytes: number): void {
+    this.#report("stale-copy-back", device, call, staleCopyText(elements, bytes));
   }
 
   /** driver_filter: print only this driver's reports (null: every driver's). */

@@ -1,8 +1,9 @@
 /**
  * Which live mapping owns each bounce slot, for the debug layer's check beyond the
  * kernel: a new bounce mapping whose slots overlap a live one's (only possible after a
- * faithful corruption of the free list, SPEC §8) — and the text of the other report
- * beyond the kernel, a mapping across its segment boundary. Moved out of debug.ts.
+ * faithful corruption of the free list, SPEC §8) — and the texts of the other reports
+ * beyond the kernel (a mapping across its segment boundary, a failed map_sg's stale copy
+ * back). Moved out of debug.ts.
  *
  * @module
  */
@@ -21,6 +22,11 @@ export function boundaryCrossText(bus: Addr, size: number, mask: Mask): string {
   return `device driver maps DMA memory across its segment boundary ${
     at(bus)
   } [size=${size} bytes] [boundary=0x${mask.toString(16)}]`;
+}
+
+/** The report of a failed map_sg whose undo copied stale bounce bytes (beyond the kernel). */
+export function staleCopyText(elements: number, bytes: number): string {
+  return `device driver's failed scatterlist map copied ${bytes} stale bounce bytes back into its buffers while unmapping ${elements} mapped element(s)`;
 }
 
 /** "slots 4-7" or "slot 4". */

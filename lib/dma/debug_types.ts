@@ -44,7 +44,9 @@ export type DebugKind =
   /** Beyond the kernel: the device could not reach the returned bus address. */
   | "iommu-fault"
   /** Beyond the kernel: the bounce crosses the device's segment boundary on the bus. */
-  | "boundary-cross";
+  | "boundary-cross"
+  /** Beyond the kernel: a failed map_sg's undo copied stale bounce bytes to the driver. */
+  | "stale-copy-back";
 
 /** Every kind, in report order (for stable `counts`). */
 export const DEBUG_KINDS: readonly DebugKind[] = [
@@ -63,6 +65,7 @@ export const DEBUG_KINDS: readonly DebugKind[] = [
   "slot-overlap",
   "iommu-fault",
   "boundary-cross",
+  "stale-copy-back",
 ];
 
 /** One live mapping (`struct dma_debug_entry`). */

@@ -30,7 +30,7 @@ import type {
   SgResult,
 } from "./ops.ts";
 import type { XenPlatform } from "./platform.ts";
-import { failedSgList, syncSgList, unmapSgList } from "./sg.ts";
+import { failedSgList, syncSgList, undoSgPrefix, unmapSgList } from "./sg.ts";
 
 /** Native swiotlb_map_page & co. with phys_to_dma = identity. */
 export class DirectDma implements DmaOps {
@@ -153,12 +153,18 @@ export class DirectDma implements DmaOps {
     for (let i = 0; i < elems.length; i++) {
       const r = this.mapPage(dev, elems[i].phys, elems[i].length, dir);
       if (r.error) {
-        this.unmapSg(dev, out, dir);
+        const faithful = this.core.policy === "faithful" ? this.core : null;
+        const staleCopied = undoSgPrefix(this, dev, out, dir, faithful);
         return {
           ret: 0,
           error: true,
           elements: failedSgList(elems, out),
-          failure: { element: i, failure: r.failure as MapFailure, undone: out.length },
+          failure: {
+            element: i,
+            failure: r.failure as MapFailure,
+            undone: out.length,
+            staleCopied,
+          },
         };
       }
       out.push({

@@ -216,6 +216,11 @@ export class DmaMapping {
     for (const e of elems) this.#checkBuffer(e.phys, e.length, true);
     const r = this.ops.mapSg(d, elems, dir);
     this.counters.sgMaps++;
+    const stale = r.failure?.staleCopied ?? 0;
+    if (stale > 0 && this.#debug.enabled) {
+      const call = `dma_map_sg(${d.name}, sg[${elems.length}], ${directionName(dir)})`;
+      this.#debug.staleCopyBack(d.name, call, r.failure?.undone ?? 0, stale);
+    }
     if (!r.error) this.#sg.set(this.#sgKey(d.name, elems), r.elements);
     if (!r.error && this.#debug.enabled) {
       const call = `dma_map_sg(${d.name}, sg[${elems.length}], ${directionName(dir)})`;

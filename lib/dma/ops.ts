@@ -104,8 +104,11 @@ export interface SgResult {
   ret: Addr;
   error: boolean;
   elements: SgElement[];
-  /** The element that failed, its failure, and how many mapped elements were undone. */
-  failure: { element: number; failure: MapFailure; undone: number } | null;
+  /**
+   * The element that failed, its failure, how many mapped elements were undone, and the
+   * stale bounce bytes that undoing copied back into the driver's buffers.
+   */
+  failure: { element: number; failure: MapFailure; undone: number; staleCopied: number } | null;
 }
 
 /** How a coherent buffer was made reachable (SPEC §7). */

@@ -7,6 +7,7 @@
  */
 
 import type { Direction } from "../direction.ts";
+import type { EventLog } from "../events.ts";
 import type { Device } from "./device.ts";
 import type { DmaOps, SgElement, SyncTarget } from "./ops.ts";
 
@@ -53,4 +54,27 @@ export function syncSgList(
   let copied = 0;
   for (const e of elems) copied += ops.syncSingle(dev, e.dmaAddress, e.dmaLength, dir, target);
   return copied;
+}
+
+/**
+ * A failed map_sg unmaps its mapped prefix with the map's direction, so for FROM_DEVICE
+ * and BIDIRECTIONAL 3.11 copies the prefix's bounce slots — which no device has written
+ * yet — back over the driver's buffers. Kernel behaviour, kept under both policies;
+ * faithful records it as undefined behaviour. Returns the stale bytes copied.
+ */
+export function undoSgPrefix(
+  ops: DmaOps,
+  dev: Device,
+  mapped: SgElement[],
+  dir: Direction,
+  faithful: { events: EventLog } | null,
+): number {
+  const stale = unmapSgList(ops, dev, mapped, dir);
+  if (stale > 0 && faithful !== null) {
+    faithful.events.ub(
+      "dma",
+      `dma_map_sg(${dev.name}) failed: unmapping its ${mapped.length} mapped element(s) copied ${stale} stale bounce bytes back into the driver's buffers`,
+    );
+  }
+  return stale;
 }

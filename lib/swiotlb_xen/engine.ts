@@ -41,7 +41,7 @@ import type {
   SgResult,
 } from "../dma/ops.ts";
 import type { XenPlatform } from "../dma/platform.ts";
-import { failedSgList, syncSgList, unmapSgList } from "../dma/sg.ts";
+import { failedSgList, syncSgList, undoSgPrefix, unmapSgList } from "../dma/sg.ts";
 import { type Direction, DMA_BIDIRECTIONAL, DMA_NONE, DMA_TO_DEVICE } from "../direction.ts";
 import { addr, LabError, msg, renderParts } from "../errors.ts";
 import type { EventLog } from "../events.ts";
@@ -396,12 +396,13 @@ export class XenSwiotlb implements DmaOps, XenTranslation {
       if (map === MAP_ERROR) {
         // Unmap the prefix, zero element 0's dma length, return the error code.
         const failure = this.#full(length);
-        this.unmapSg(dev, out, dir);
+        const faithful = this.policy === "faithful" ? { events: this.#events } : null;
+        const staleCopied = undoSgPrefix(this, dev, out, dir, faithful);
         return {
           ret: dmaErrorCode(this.arch),
           error: true,
           elements: failedSgList(elems, out),
-          failure: { element: i, failure, undone: out.length },
+          failure: { element: i, failure, undone: out.length, staleCopied },
         };
       }
       const bus = this.physToBus(map);

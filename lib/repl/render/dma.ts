@@ -163,7 +163,11 @@ export function sgError(r: SgResult, dev: string, arch: string, fmt: Fmt): strin
   return f
     ? `map-sg for ${dev} failed at element ${f.element}: ${
       failureWords(f.failure, dev, arch, fmt)
-    }; ${f.undone} mapped element(s) undone`
+    }; ${f.undone} mapped element(s) undone${
+      f.staleCopied > 0
+        ? ` — and undoing them copied ${f.staleCopied} stale bounce bytes back over the driver's buffers (3.11 unmaps with the map's direction)`
+        : ""
+    }`
     : `map-sg for ${dev} failed`;
 }
 
@@ -196,7 +200,12 @@ export function sgJson(r: SgResult): Record<string, unknown> {
   return {
     ret: r.ret,
     mapping_error: r.error,
-    failure: r.failure,
+    failure: r.failure === null ? null : {
+      element: r.failure.element,
+      failure: r.failure.failure,
+      undone: r.failure.undone,
+      stale_copied: r.failure.staleCopied,
+    },
     elements: r.elements.map((e) => ({
       phys: e.phys,
       length: e.length,

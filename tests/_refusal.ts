@@ -6,18 +6,28 @@
 import { assert, assertEquals } from "@std/assert";
 import fc from "fast-check";
 import { runLine, Session } from "../lib/repl/mod.ts";
+import { jsonReplacer } from "../mod.ts";
 
-/** Everything a refusal must leave alone, as one string. */
+/** Everything a refusal must leave alone, as one string (the engine's own views: fast). */
 export function snapshot(s: Session): string {
+  const g = s.guest;
+  if (g === undefined) return "no guest";
   // The debug layer's reports are what it said, not state: only its live mappings count.
-  const live = runLine(s, "debug").json?.live;
-  return [
-    ...["stats", "slots", "segments", "tree --inorder"].map((l) => {
-      const r = runLine(s, l);
-      return JSON.stringify(r.json ?? r.error);
-    }),
-    JSON.stringify(live),
-  ].join("\n");
+  const views = [
+    () => g.stats(),
+    () => g.slots(),
+    () => g.segments(),
+    () => g.tree(),
+    () => g.debugReport().live,
+  ].map((view) => {
+    try {
+      return view();
+    } catch (e) {
+      // A guest without a pool or a tree: the refusal is the state.
+      return (e as Error).message;
+    }
+  });
+  return JSON.stringify(views, jsonReplacer);
 }
 
 const dev = fc.constantFrom("nic", "old", "tiny");

@@ -69,7 +69,8 @@ export const dmaLine = fc.oneof(
   fc.tuple(fc.constantFrom("rx", "tx"), size).map(([b, n]) => `buf read ${b} 0 ${n}`),
 );
 
-const SETUP = [
+/** The devices and buffers the random lines name. */
+export const SETUP = [
   "device add nic --mask 32",
   "device add old --mask 24 --boundary 0xffff",
   "device add tiny --mask 20",

@@ -10,17 +10,10 @@ import fc from "fast-check";
 import { runLine, Session } from "../lib/repl/mod.ts";
 import { PRESETS } from "../mod.ts";
 import { anyLine } from "./_lines.ts";
-import { dmaLine, isRefusal, snapshot } from "./_refusal.ts";
+import { dmaLine, isRefusal, SETUP, snapshot } from "./_refusal.ts";
 
 const LINES = 100_000;
 const PER_SCRIPT = 50;
-const SETUP = [
-  "device add nic --mask 32",
-  "device add old --mask 24 --boundary 0xffff",
-  "device add tiny --mask 20",
-  "buf alloc rx 8K",
-  "buf alloc tx 64K",
-];
 
 Deno.test(`fuzz: ${LINES} lines, every preset, policy and variant — no internal error, no state change across a refusal`, () => {
   const seed = Number(Deno.env.get("FUZZ_SEED") ?? Date.now() % 2 ** 31);

@@ -27,6 +27,11 @@ function memFiles(init: Record<string, string> = {}): FileAccess & { files: Map<
     },
     writeText: (p, t) => void files.set(p, t),
     exists: (p) => files.has(p),
+    stat: (p) => {
+      const t = files.get(p);
+      if (t === undefined) throw new Error(`No such file: ${p}`);
+      return { kind: "file", size: new TextEncoder().encode(t).length };
+    },
   };
 }
 

@@ -177,3 +177,58 @@ Deno.test({
     }
   },
 });
+
+Deno.test({
+  name: "pty: Ctrl-C during a long source stops it between lines and the prompt comes back",
+  ignore: !hasScript(),
+  async fn() {
+    const dir = Deno.makeTempDirSync({ prefix: "swiotlb_sigint_" });
+    // ~5000 lines of a few ms each: far longer than the test waits.
+    const slow = `${dir}/slow.txt`;
+    Deno.writeTextFileSync(slow, "guest new --preset arm-dom0 --swiotlb 64M\n".repeat(5000));
+    const repl = [Deno.execPath(), "run", "--allow-read", "--allow-env", "repl.ts", "--no-history"]
+      .map((a) => `'${a}'`).join(" ");
+    const child = new Deno.Command("script", {
+      args: ["-qfec", repl, "/dev/null"],
+      cwd: root,
+      stdin: "piped",
+      stdout: "piped",
+      stderr: "null",
+      env: { NO_COLOR: "1", TERM: "xterm", HOME: dir, DENO_DIR: denoDir() },
+    }).spawn();
+    let out = "";
+    const reading = (async () => {
+      for await (const c of child.stdout) out += new TextDecoder().decode(c);
+    })();
+    const writer = child.stdin.getWriter();
+    const waitFor = async (text: string, from = 0, ms = 20000) => {
+      const end = Date.now() + ms;
+      while (!plain(out.slice(from)).includes(text)) {
+        if (Date.now() > end) throw new Error(`timed out waiting for ${text}:\n${plain(out)}`);
+        await sleep(25);
+      }
+    };
+    try {
+      await waitFor("swiotlb> ");
+      const from = out.length;
+      await writer.write(new TextEncoder().encode(`source ${slow}\r`));
+      // The source runs synchronously and prints at its end, so wait a moment, then ^C.
+      await sleep(1500);
+      await writer.write(new TextEncoder().encode("\x03"));
+      await waitFor("interrupted (Ctrl-C); stopped", from);
+      await waitFor("swiotlb> ", from);
+      assertStringIncludes(plain(out), `source ${slow}: interrupted`);
+      await writer.write(new TextEncoder().encode("quit\r"));
+      assertEquals((await child.status).code, 0, plain(out));
+      await reading;
+      await writer.close().catch(() => {});
+    } finally {
+      try {
+        child.kill();
+      } catch {
+        // Already gone.
+      }
+      Deno.removeSync(dir, { recursive: true });
+    }
+  },
+});

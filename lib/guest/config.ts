@@ -5,7 +5,7 @@
  * @module
  */
 
-import { parse as parseToml } from "@std/toml";
+import { parse as parseToml, TomlError } from "smol-toml";
 import { parseSize } from "../addr.ts";
 import { LabError } from "../errors.ts";
 import type { Policy } from "../swiotlb/mod.ts";
@@ -267,28 +267,60 @@ function size(key: string, v: unknown): number {
 /** The keys a guest file may hold (the `guest new` flags, snake_case). */
 export const GUEST_FILE_KEYS: readonly string[] = Object.keys(FILE_KEYS);
 
-/** Parses a TOML (`.toml`) or JSON guest file into a {@link GuestInput}. */
+/** The longest guest file {@link parseGuestFile} takes (256 KiB); a longer one is refused. */
+export const GUEST_FILE_MAX_BYTES = 256 << 10;
+
+/** A parser's complaint in one line: where, and why (never the file's text at length). */
+function parseComplaint(e: unknown): string {
+  if (e instanceof TomlError) {
+    const why = e.message.split("\n")[0].replace(/^Invalid TOML document: /, "");
+    return `line ${e.line}, column ${e.column}: ${why}`;
+  }
+  const first = (e as Error).message.split("\n")[0];
+  return first.length > 120 ? first.slice(0, 120) + "…" : first;
+}
+
+/**
+ * Parses a TOML (`.toml`) or JSON guest file into a {@link GuestInput}. A UTF-8 BOM is
+ * fine; a key given twice (in TOML, or as `late-init` and `late_init`) is an error.
+ */
 export function parseGuestFile(text: string, fileName: string): GuestInput {
+  if (text.length > GUEST_FILE_MAX_BYTES) {
+    throw new LabError(
+      `Cannot read guest file ${fileName}: it is over 256 KiB, the most a guest file may be`,
+      "usage",
+      "bad-config",
+    );
+  }
   let raw: unknown;
   try {
-    raw = fileName.toLowerCase().endsWith(".json") ? JSON.parse(text) : parseToml(text);
+    const body = text.startsWith("\ufeff") ? text.slice(1) : text;
+    raw = fileName.toLowerCase().endsWith(".json") ? JSON.parse(body) : parseToml(body);
   } catch (e) {
-    throw new LabError(`Cannot read guest file ${fileName}: ${(e as Error).message}`);
+    throw new LabError(
+      `Cannot read guest file ${fileName}: ${parseComplaint(e)}`,
+      "usage",
+      "bad-config",
+    );
   }
   if (typeof raw !== "object" || raw === null || Array.isArray(raw)) {
     throw new LabError(`Cannot read guest file ${fileName}: expected a table of settings`);
   }
   const out: GuestInput = {};
+  const seen = new Set<string>();
   for (const [k, v] of Object.entries(raw)) {
     const key = k.replaceAll("-", "_");
     const set = Object.hasOwn(FILE_KEYS, key) ? FILE_KEYS[key] : undefined;
     if (!set) {
       throw new LabError(
-        `Unknown key "${k}" in guest file ${fileName}: expected one of ${
-          GUEST_FILE_KEYS.join(", ")
-        }`,
+        `Unknown key "${k.length > 60 ? k.slice(0, 60) + "…" : k}" in guest file ${fileName}: ` +
+          `expected one of ${GUEST_FILE_KEYS.join(", ")}`,
       );
     }
+    if (seen.has(key)) {
+      throw new LabError(`Cannot read guest file ${fileName}: ${key} is given twice`);
+    }
+    seen.add(key);
     set(v, out);
   }
   return out;

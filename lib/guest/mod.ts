@@ -9,6 +9,7 @@ export { type Buffer, Guest } from "./guest.ts";
 export {
   DEFAULT_CONFIG,
   type FaultConfig,
+  GUEST_FILE_MAX_BYTES,
   type GuestConfig,
   type GuestInput,
   type Layout,

@@ -11,6 +11,9 @@ import { interactive } from "./interactive.ts";
 import { runLine } from "./run.ts";
 import { runScriptText, type ScriptResult } from "./script.ts";
 import { Session } from "./session.ts";
+import { readUserFile, SCRIPT_MAX_BYTES, sizeWords } from "./files.ts";
+import { installSigint, INTERRUPTED_STATUS } from "./sigint.ts";
+import { LabError } from "../errors.ts";
 
 const encoder = new TextEncoder();
 
@@ -61,6 +64,29 @@ function parseArgv(argv: string[]): { opts: CliOptions; file?: string } | number
   return { opts: program.opts() as CliOptions, file };
 }
 
+/** Piped stdin as text, refusing more than {@link SCRIPT_MAX_BYTES} (it may never end). */
+async function readStdin(): Promise<string> {
+  const chunks: Uint8Array[] = [];
+  let size = 0;
+  for await (const chunk of Deno.stdin.readable) {
+    size += chunk.length;
+    if (size > SCRIPT_MAX_BYTES) {
+      throw new LabError(
+        `Cannot read script <stdin>: it is over ${sizeWords(SCRIPT_MAX_BYTES)}, ` +
+          "the most a script may be",
+      );
+    }
+    chunks.push(chunk);
+  }
+  const bytes = new Uint8Array(size);
+  let off = 0;
+  for (const c of chunks) {
+    bytes.set(c, off);
+    off += c.length;
+  }
+  return new TextDecoder().decode(bytes);
+}
+
 function summary(name: string, r: ScriptResult): void {
   if (!r.ok) {
     write(Deno.stderr, [`${name}: ${r.errors} error(s) in ${r.commands} command(s)`]);
@@ -91,6 +117,7 @@ export async function main(argv: string[]): Promise<number> {
     json: opts.json === true,
     keepGoing: opts.keepGoing === true,
     color: tty && !Deno.noColor,
+    interrupt: await installSigint(),
   });
   const onOutput = (lines: string[]) => write(Deno.stdout, lines);
   const run = (text: string, name: string, path?: string): number => {
@@ -100,22 +127,23 @@ export async function main(argv: string[]): Promise<number> {
       onOutput,
     }, path);
     summary(name, r);
+    if (r.stopped === "interrupted") return INTERRUPTED_STATUS;
     return r.ok ? 0 : 1;
   };
-  if (script !== undefined) {
-    let text: string;
-    const path = session.resolvePath(script);
-    try {
-      text = Deno.readTextFileSync(path);
-    } catch (e) {
-      write(Deno.stderr, [`error: Cannot read script ${script}: ${(e as Error).message}`]);
-      return 2;
-    }
-    return run(text, script, path);
+  if (script === undefined && Deno.stdin.isTerminal()) {
+    return interactive(session, { historyFile: opts.history ? historyPath() : undefined });
   }
-  if (!Deno.stdin.isTerminal()) {
-    const text = await new Response(Deno.stdin.readable).text();
-    return run(text, "<stdin>");
+  let text: string;
+  let path: string | undefined;
+  try {
+    if (script !== undefined) {
+      path = session.resolvePath(script);
+      text = readUserFile(session.files, path, script, "script", SCRIPT_MAX_BYTES);
+    } else text = await readStdin();
+  } catch (e) {
+    if (!(e instanceof LabError)) throw e;
+    write(Deno.stderr, [`error: ${e.message}`]);
+    return 2;
   }
-  return interactive(session, { historyFile: opts.history ? historyPath() : undefined });
+  return run(text, script ?? "<stdin>", path);
 }

@@ -1,7 +1,8 @@
 /**
  * The interactive prompt: node:readline with tab completion from the command table and
  * a persistent history in the user's home (UX.md). A bad line prints an error and the
- * prompt comes back; Ctrl-D or `quit` leaves with status 0.
+ * prompt comes back; Ctrl-D or `quit` leaves with status 0. Ctrl-C drops the line being
+ * typed, and stops a running `source` between two lines (back to the prompt).
  *
  * @module
  */
@@ -10,7 +11,7 @@ import process from "node:process";
 import { createInterface } from "node:readline";
 import { complete } from "./complete.ts";
 import { HISTORY_SIZE, HistoryFile } from "./history.ts";
-import { runLine } from "./run.ts";
+import { type LineResult, runLine } from "./run.ts";
 import type { Session } from "./session.ts";
 
 /** The greeting (UX.md). */
@@ -40,11 +41,26 @@ export function interactive(session: Session, opts: InteractiveOptions): Promise
     removeHistoryDuplicates: true,
     terminal: true,
   });
+  const setRaw = (on: boolean) => {
+    try {
+      if (Deno.stdin.isTerminal()) Deno.stdin.setRaw(on);
+    } catch {
+      // Not a terminal after all: nothing to switch.
+    }
+  };
   process.stdout.write(BANNER.join("\n") + "\n\n");
   return new Promise((resolve) => {
     rl.on("line", (line: string) => {
       file?.add(line);
-      const r = runLine(session, line);
+      // While a line runs the terminal is out of raw mode, so Ctrl-C is a SIGINT (which
+      // the session's interrupt sees between script lines), not a key readline reads later.
+      setRaw(false);
+      let r: LineResult;
+      try {
+        r = runLine(session, line);
+      } finally {
+        setRaw(true);
+      }
       if (r.output.length) process.stdout.write(r.output.join("\n") + "\n");
       if (r.quit) {
         rl.close();

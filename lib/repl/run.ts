@@ -14,6 +14,7 @@ import { errorHint } from "./render/words.ts";
 import type { LabEvent } from "../events.ts";
 import { cmdTable } from "./commands.ts";
 import type { Fmt } from "./render/format.ts";
+import { clip } from "./files.ts";
 import { runScriptFile } from "./script.ts";
 import { Session } from "./session.ts";
 import { didYouMean } from "./suggest.ts";
@@ -32,8 +33,10 @@ export interface LineResult {
   error?: string;
   /** The verb as resolved ("guest new", "map"), when one was found. */
   verb?: string;
-  /** `quit` was run. */
+  /** `quit` was run (at the prompt, in a script or in a file it sources). */
   quit?: boolean;
+  /** The line named no command (an unknown verb, or one that does not tokenize). */
+  unknown?: boolean;
 }
 
 /** Other names for verbs. */
@@ -52,7 +55,9 @@ function resolveVerb(
   const first = Object.hasOwn(ALIASES, words[0]) ? ALIASES[words[0]] : words[0];
   const top = table.filter((c) => c.path[0] === first);
   if (top.length === 0) {
-    throw new LabError(`unknown command '${words[0]}'${didYouMean(first, topWords(table))}`);
+    throw new LabError(
+      `unknown command '${clip(words[0])}'${didYouMean(first, topWords(table))}`,
+    );
   }
   // A word can be a verb and a group at once (`tree`, `tree insert`): a subcommand wins.
   const named = top.find((c) => c.path.length === 2 && c.path[1] === words[1]);
@@ -67,7 +72,7 @@ function resolveVerb(
   const spec = top.find((c) => c.path[1] === sub);
   if (!spec) {
     const near = didYouMean(sub, subs).replace(/'([^']+)'/g, `'${first} $1'`);
-    throw new LabError(`unknown command '${first} ${sub}'${near}`);
+    throw new LabError(`unknown command '${first} ${clip(sub)}'${near}`);
   }
   return { spec, rest: words.slice(2) };
 }
@@ -85,7 +90,9 @@ class UsageError extends LabError {
 function commanderMessage(e: CommanderError, spec: CommandSpec): UsageError {
   const [head, ...more] = e.message.replace(/^error: /, "").split("\n");
   const hint = more.map((l) => /^\(Did you mean (.+)\?\)$/.exec(l.trim())).find((m) => m);
-  const msg = head.replace(/\.$/, "") + (hint ? ` — did you mean '${hint[1]}'?` : "");
+  // A user's word is quoted only so far (a file that is not a script could be anything).
+  const words = head.replace(/\.$/, "").replace(/'([^']*)'/g, (_, w: string) => `'${clip(w)}'`);
+  const msg = words + (hint ? ` — did you mean '${hint[1]}'?` : "");
   return new UsageError(`${verbName(spec)}: ${msg}`, synopsis(spec));
 }
 
@@ -239,7 +246,7 @@ export function runLine(session: Session, line: string): LineResult {
       runNested: (file) => {
         const r = runScriptFile(session, file, { keepGoing: session.keepGoing, runLine });
         nested = r.output;
-        return { output: [], ok: r.ok, commands: r.commands };
+        return { output: [], ok: r.ok, commands: r.commands, quit: r.quit, stopped: r.stopped };
       },
       runFresh: (setup, example) => {
         const fresh = new Session({
@@ -281,5 +288,5 @@ export function runLine(session: Session, line: string): LineResult {
   const output = session.json
     ? [...nested, JSON.stringify(json, jsonReplacer)]
     : [...nested, ...text];
-  return { ok, output, json, error: reply.error, verb, quit: reply.quit };
+  return { ok, output, json, error: reply.error, verb, quit: reply.quit, unknown: !ok && !verb };
 }

@@ -2,20 +2,22 @@
  * The script runner behind `repl.ts --script FILE`, piped stdin and `source FILE`: the
  * same lines as at the prompt, with `#` comments, stop at the first error unless
  * `--keep-going`, and `expect error "…"` accounting for the failure just before it
- * (SPEC §10).
+ * (SPEC §10). One top-level command or script runs at most {@link MAX_SCRIPT_LINES} lines
+ * however deeply `source` nests, stops between lines on Ctrl-C, and a file whose lines
+ * name no command is stopped after {@link MAX_UNKNOWN_LINES} of them (issue 11).
  *
  * @module
  */
 
-import { LabError } from "../errors.ts";
-import type { Session } from "./session.ts";
+import { MAX_SCRIPT_LINES, MAX_UNKNOWN_LINES, readUserFile, SCRIPT_MAX_BYTES } from "./files.ts";
+import type { Session, StopReason } from "./session.ts";
 import { isBlankOrComment } from "./tokenize.ts";
 
 /** The shape of {@link runLine}, passed in to keep this module free of the table. */
 export type LineRunner = (
   session: Session,
   line: string,
-) => { ok: boolean; output: string[]; verb?: string; quit?: boolean };
+) => { ok: boolean; output: string[]; verb?: string; quit?: boolean; unknown?: boolean };
 
 /** Options of a script run. */
 export interface ScriptOptions {
@@ -36,6 +38,15 @@ export interface ScriptResult {
   output: string[];
   /** The script ran `quit`. */
   quit: boolean;
+  /** Why the whole top-level run stopped early (Ctrl-C, the line limit), if it did. */
+  stopped?: StopReason;
+}
+
+/** An error line of the runner's own, as {@link LineRunner} would print one. */
+function errorLine(session: Session, message: string, code: string): string {
+  return session.json
+    ? JSON.stringify({ error: message, code })
+    : session.fmt.err("error: ") + message;
 }
 
 /** True when the next line that holds a command is an `expect error`. */
@@ -57,16 +68,34 @@ export function runScriptText(
 ): ScriptResult {
   const lines = text.split(/\r?\n/);
   const result: ScriptResult = { ok: true, errors: 0, commands: 0, output: [], quit: false };
+  const emit = (out: string[]) => opts.onOutput ? opts.onOutput(out) : result.output.push(...out);
+  if (session.where.length === 0) {
+    // A new top-level run: its own line budget, and no Ctrl-C from before it.
+    session.linesRun = 0;
+    session.stopped = undefined;
+    session.interrupt.clear();
+  }
   const where = { file, path, line: 0 };
+  let unknown = 0;
   session.where.push(where);
   try {
-    for (let i = 0; i < lines.length; i++) {
+    for (let i = 0; i < lines.length && session.stopped === undefined; i++) {
       where.line = i + 1;
       if (isBlankOrComment(lines[i])) continue;
+      const stop = stopBefore(session);
+      if (stop !== undefined) {
+        session.stopped = stop;
+        const why = stop === "interrupted"
+          ? "interrupted (Ctrl-C); stopped"
+          : `stopped: one command or script may run at most ${MAX_SCRIPT_LINES} lines, ` +
+            "nested sources included (a file that sources itself?)";
+        emit([errorLine(session, `${session.location()}: ${why}`, stop)]);
+        result.errors++;
+        break;
+      }
       const r = opts.runLine(session, lines[i]);
       result.commands++;
-      if (opts.onOutput) opts.onOutput(r.output);
-      else result.output.push(...r.output);
+      emit(r.output);
       if (r.quit) {
         result.quit = true;
         break;
@@ -75,23 +104,35 @@ export function runScriptText(
       // A failure that the next line expects is not (yet) an error: the expect decides.
       if (r.verb !== "expect" && nextIsExpectError(lines, i)) continue;
       result.errors++;
+      if (r.unknown && ++unknown >= MAX_UNKNOWN_LINES) {
+        const why =
+          `this does not look like a command script (${unknown} unknown commands); stopped`;
+        emit([errorLine(session, `${file}: ${why}`, "not-a-script")]);
+        break;
+      }
       if (!opts.keepGoing) break;
     }
   } finally {
     session.where.pop();
   }
+  result.stopped = session.stopped;
   result.ok = result.errors === 0;
   return result;
 }
 
-/** Reads and runs a script file (relative to the running script, else the working directory). */
+/** Whether the next line may run: not after Ctrl-C, nor past the line budget. */
+function stopBefore(session: Session): StopReason | undefined {
+  if (session.interrupt.pending()) return "interrupted";
+  if (++session.linesRun > MAX_SCRIPT_LINES) return "line-limit";
+  return undefined;
+}
+
+/**
+ * Reads and runs a script file (relative to the running script, else the working
+ * directory): a regular file of at most {@link SCRIPT_MAX_BYTES}.
+ */
 export function runScriptFile(session: Session, file: string, opts: ScriptOptions): ScriptResult {
   const path = session.resolvePath(file);
-  let text: string;
-  try {
-    text = session.files.readText(path);
-  } catch (e) {
-    throw new LabError(`Cannot read script ${file}: ${(e as Error).message}`);
-  }
+  const text = readUserFile(session.files, path, file, "script", SCRIPT_MAX_BYTES);
   return runScriptText(session, text, file, opts, path);
 }

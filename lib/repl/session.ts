@@ -11,27 +11,9 @@ import type { Guest } from "../guest/mod.ts";
 import { LabError } from "../errors.ts";
 import { dirname, isAbsolute, resolve } from "@std/path";
 import { Fmt } from "./render/format.ts";
+import { denoFiles, type FileAccess } from "./files.ts";
 
-/** File access, injectable so tests can run scripts without touching the disk. */
-export interface FileAccess {
-  readText(path: string): string;
-  writeText(path: string, text: string): void;
-  exists(path: string): boolean;
-}
-
-/** The real file system (Deno). */
-export const denoFiles: FileAccess = {
-  readText: (path) => Deno.readTextFileSync(path),
-  writeText: (path, text) => Deno.writeTextFileSync(path, text),
-  exists: (path) => {
-    try {
-      Deno.statSync(path);
-      return true;
-    } catch {
-      return false;
-    }
-  },
-};
+export { denoFiles, type FileAccess } from "./files.ts";
 
 /** What the previous (non-`expect`) command did. */
 export interface LastCommand {
@@ -56,7 +38,22 @@ export interface SessionOptions {
   /** Scripts go on after a failed command (exit status still non-zero). */
   keepGoing?: boolean;
   files?: FileAccess;
+  /** Polled between script lines; the CLI's is set by Ctrl-C (SIGINT). */
+  interrupt?: Interrupt;
 }
+
+/** A request to stop the running script, polled between its lines. */
+export interface Interrupt {
+  /** True once the user asked to stop (Ctrl-C). */
+  pending(): boolean;
+  /** Forgets a request (done when a new top-level command or script starts). */
+  clear(): void;
+}
+
+/** Why a top-level run stopped before its end. */
+export type StopReason = "line-limit" | "interrupted";
+
+const NEVER: Interrupt = { pending: () => false, clear: () => {} };
 
 /** Where the line being run came from. */
 export interface Where {
@@ -84,6 +81,11 @@ export class Session {
   readonly where: Where[] = [];
   readonly cwd: string;
   readonly files: FileAccess;
+  readonly interrupt: Interrupt;
+  /** Lines run so far by the current top-level command or script, nested sources included. */
+  linesRun = 0;
+  /** Set when the current top-level run must stop at every level (reported once). */
+  stopped: StopReason | undefined;
 
   constructor(opts: SessionOptions = {}) {
     this.json = opts.json ?? false;
@@ -91,6 +93,7 @@ export class Session {
     this.fmt = new Fmt(16, !this.json && (opts.color ?? false));
     this.cwd = opts.cwd ?? Deno.cwd();
     this.files = opts.files ?? denoFiles;
+    this.interrupt = opts.interrupt ?? NEVER;
   }
 
   /** The guest, or a usage error that says how to make one. */

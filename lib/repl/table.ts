@@ -5,7 +5,7 @@
  * @module
  */
 
-import type { Session } from "./session.ts";
+import type { Session, StopReason } from "./session.ts";
 
 /** What tab completion offers for an argument or an option's value. */
 export type Completion =
@@ -61,7 +61,9 @@ export interface Ctx {
   /** The whole command table (for `help`). */
   table: readonly CommandSpec[];
   /** Runs a nested script (for `source`); returns the replies' lines and success. */
-  runNested(path: string): { output: string[]; ok: boolean; commands: number };
+  runNested(
+    path: string,
+  ): { output: string[]; ok: boolean; commands: number; quit: boolean; stopped?: StopReason };
   /** Runs `setup` then `line` in a fresh session (help examples); the line's output. */
   runFresh(setup: readonly string[], line: string): string[];
 }

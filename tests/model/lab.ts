@@ -197,6 +197,9 @@ const NO_FILES: FileAccess = {
     throw new Error(`the model bench writes no files (${p})`);
   },
   exists: () => false,
+  stat: (p) => {
+    throw new Error(`the model bench reads no files (${p})`);
+  },
 };
 
 /** A fresh in-process REPL session (JSON output: nothing is printed). */

@@ -9,6 +9,7 @@ import { parseSize } from "../../addr.ts";
 import { LabError } from "../../errors.ts";
 import { EventLog } from "../../events.ts";
 import { Guest, type GuestInput, parseGuestFile, parseSwiotlb, PRESETS } from "../../guest/mod.ts";
+import { GUEST_FILE_MAX_BYTES, readUserFile, sizeWords } from "../files.ts";
 import { fillPattern, parseBits, parseBytes, parseCount, parseNum } from "../args.ts";
 import { hexdump, MAX_SHOWN_BYTES, notShown, toColonHex, toHex } from "../render/format.ts";
 import {
@@ -186,6 +187,8 @@ export const guestCommands: CommandSpec[] = [
   {
     path: ["guest", "load"],
     summary: "build a guest from a TOML or JSON file (keys as the guest new flags)",
+    description: `FILE must be a regular file of at most ${sizeWords(GUEST_FILE_MAX_BYTES)}, ` +
+      "TOML unless its name ends in .json; a key given twice is an error.",
     args: [{ name: "FILE", help: "a .toml or .json guest file", complete: "file" }],
     options: [],
     examples: [
@@ -197,12 +200,7 @@ export const guestCommands: CommandSpec[] = [
     ],
     run: (ctx, [file]) => {
       const path = ctx.session.resolvePath(file);
-      let text: string;
-      try {
-        text = ctx.session.files.readText(path);
-      } catch (e) {
-        throw new LabError(`Cannot read guest file ${file}: ${(e as Error).message}`);
-      }
+      const text = readUserFile(ctx.session.files, path, file, "guest file", GUEST_FILE_MAX_BYTES);
       const input = parseGuestFile(text, file);
       if (input.preset !== undefined) checkPreset(input.preset);
       if (input.debug === undefined) input.debug = ctx.session.debug;

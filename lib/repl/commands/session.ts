@@ -6,6 +6,15 @@
 
 import { LabError } from "../../errors.ts";
 import { parseCount } from "../args.ts";
+import {
+  clip,
+  MAX_SCRIPT_LINES,
+  MAX_SOURCE_DEPTH,
+  MAX_UNKNOWN_LINES,
+  QUOTE_CHARS,
+  SCRIPT_MAX_BYTES,
+  sizeWords,
+} from "../files.ts";
 import { checkExpectation, EXPECT_FORMS } from "../expect.ts";
 import { findHelp, helpFor, helpJson, helpList } from "../help.ts";
 import { debugJson, renderDebug } from "../render/debug.ts";
@@ -131,23 +140,39 @@ export const sessionCommands: CommandSpec[] = [
   {
     path: ["source"],
     summary: "run the commands of a file, as a script would",
+    description: `FILE must be a regular file of at most ${sizeWords(SCRIPT_MAX_BYTES)}. ` +
+      `One command or script runs at most ${MAX_SCRIPT_LINES} lines, nested sources ` +
+      `included, and source nests at most ${MAX_SOURCE_DEPTH} deep; a file with ` +
+      `${MAX_UNKNOWN_LINES} unknown commands is stopped (errors quote at most ` +
+      `${QUOTE_CHARS} characters of a line). Ctrl-C stops it between lines; quit in it ` +
+      "ends the session.",
     args: [{ name: "FILE", help: "a command file", complete: "file" }],
     options: [],
     examples: [
       { caption: "Run a command file", line: "source examples/first-bounce.txt", run: false },
     ],
     run: (ctx, [file]) => {
-      if (ctx.session.where.length >= 16) {
-        throw new LabError(`source ${file}: nested too deeply (a file sources itself?)`);
+      if (ctx.session.where.length >= MAX_SOURCE_DEPTH) {
+        throw new LabError(
+          `source ${
+            clip(file)
+          }: nested more than ${MAX_SOURCE_DEPTH} deep (a file sources itself?)`,
+        );
       }
       const r = ctx.runNested(file);
       const json = { source: file, ok: r.ok, commands: r.commands };
       if (!r.ok) {
-        return { json, text: r.output, error: `source ${file}: the script failed` };
+        const why = r.stopped === "interrupted"
+          ? "interrupted"
+          : r.stopped === "line-limit"
+          ? "stopped at the line limit"
+          : "the script failed";
+        return { json, text: r.output, error: `source ${clip(file)}: ${why}`, quit: r.quit };
       }
       return {
         json,
         text: [...r.output, ctx.session.fmt.dim(`(${file}: ${r.commands} commands ok)`)],
+        quit: r.quit,
       };
     },
   },

@@ -6,10 +6,18 @@
  * @module
  */
 
-self.onmessage = (e: MessageEvent<SharedArrayBuffer>) => {
+/** The worker's global scope (type-checked with the main thread's lib, which lacks it). */
+interface WorkerScope {
+  onmessage: (e: MessageEvent<SharedArrayBuffer>) => void;
+  postMessage(message: string): void;
+}
+
+const scope = self as unknown as WorkerScope;
+
+scope.onmessage = (e) => {
   const flag = new Int32Array(e.data);
   Deno.addSignalListener("SIGINT", () => {
     Atomics.store(flag, 0, 1);
   });
-  self.postMessage("ready");
+  scope.postMessage("ready");
 };

@@ -59,7 +59,7 @@ Deno.test("source: a file that sources itself three times stops at the line budg
   assertEquals(s.linesRun, MAX_SCRIPT_LINES + 1);
   const limit = r.output.filter((l) => l.includes(`at most ${MAX_SCRIPT_LINES} lines`));
   assertEquals(limit.length, 1, "the limit is reported once");
-  assertMatch(limit[0], /^error: self\.txt:\d+: stopped: one command or script may run at most/);
+  assertMatch(limit[0], /^error: self\.txt:\d+: stopped: one top-level line may run at most/);
 });
 
 Deno.test("source: the line budget is per top-level command, and depth is still bounded", () => {
@@ -104,7 +104,7 @@ Deno.test("source and guest load refuse a file over their size limit before read
   const s = session(files);
   assertEquals(
     runLine(s, "source big.txt").error,
-    "Cannot read script big.txt: it is 1 MiB; a script may be at most 1 MiB",
+    "Cannot read script big.txt: it is 64 MiB; a script may be at most 64 MiB",
   );
   assertEquals(
     runLine(s, "guest load big.toml").error,
@@ -304,13 +304,13 @@ Deno.test("repl.ts FILE refuses a directory and a device (status 2), at once", a
   }
 });
 
-Deno.test("piped input: quit ends the session; more than 1 MiB is refused", async () => {
+Deno.test("piped input: quit ends the session; more than 64 MiB is refused", async () => {
   const q = await repl([], "set radix 10\nquit\nset radix 16\n");
   assertEquals(q.code, 0);
   assertEquals(q.stdout, "radix 10: numbers print in decimal\n");
   const big = await repl([], "#".repeat(SCRIPT_MAX_BYTES + 1));
   assertEquals(big.code, 2);
-  assertStringIncludes(big.stderr, "Cannot read script <stdin>: it is over 1 MiB");
+  assertStringIncludes(big.stderr, "Cannot read script <stdin>: it is over 64 MiB");
 });
 
 Deno.test({
@@ -351,4 +351,14 @@ Deno.test({
       Deno.removeSync(dir, { recursive: true });
     }
   },
+});
+
+Deno.test("a top-level script may be longer than the line budget: each of its lines gets one", () => {
+  const s = session(memFiles({}));
+  const lines = MAX_SCRIPT_LINES + 20_000;
+  const r = runScriptText(s, "set radix 16\n".repeat(lines), "long.txt", {
+    keepGoing: false,
+    runLine,
+  });
+  assertEquals([r.ok, r.commands, r.stopped], [true, lines, undefined]);
 });

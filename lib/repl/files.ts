@@ -11,11 +11,17 @@
 
 import { LabError } from "../errors.ts";
 
-/** The largest script `source`, `--script FILE` or piped stdin may be (1 MiB). */
-export const SCRIPT_MAX_BYTES = 1 << 20;
+/**
+ * The largest script `source`, `--script FILE` or piped stdin may be (64 MiB: a replay of
+ * a million operations fits; /dev/zero or a disk image does not).
+ */
+export const SCRIPT_MAX_BYTES = 64 << 20;
 /** The largest guest file `guest load` reads (256 KiB, the engine's own limit). */
 export { GUEST_FILE_MAX_BYTES } from "../guest/mod.ts";
-/** Lines one top-level command or script may run, nested `source`s included. */
+/**
+ * Lines one top-level line may run through nested `source`s (a top-level script itself is
+ * as long as its size allows: each of its lines gets this budget).
+ */
 export const MAX_SCRIPT_LINES = 100_000;
 /** How deeply `source` may nest. */
 export const MAX_SOURCE_DEPTH = 16;

@@ -2,7 +2,7 @@
  * The script runner behind `repl.ts --script FILE`, piped stdin and `source FILE`: the
  * same lines as at the prompt, with `#` comments, stop at the first error unless
  * `--keep-going`, and `expect error "…"` accounting for the failure just before it
- * (SPEC §10). One top-level command or script runs at most {@link MAX_SCRIPT_LINES} lines
+ * (SPEC §10). Each top-level line runs at most {@link MAX_SCRIPT_LINES} lines
  * however deeply `source` nests, stops between lines on Ctrl-C, and a file whose lines
  * name no command is stopped after {@link MAX_UNKNOWN_LINES} of them (issue 11).
  *
@@ -78,17 +78,21 @@ export function runScriptText(
   const where = { file, path, line: 0 };
   let unknown = 0;
   session.where.push(where);
+  // A top-level script (from the command line, piped, or sourced at the prompt) may be
+  // long; what bounds the work is the budget each of its lines gets for nested sources.
+  const top = session.where.length === 1;
   try {
     for (let i = 0; i < lines.length && session.stopped === undefined; i++) {
       where.line = i + 1;
       if (isBlankOrComment(lines[i])) continue;
+      if (top) session.linesRun = 0;
       const stop = stopBefore(session);
       if (stop !== undefined) {
         session.stopped = stop;
         const why = stop === "interrupted"
           ? "interrupted (Ctrl-C); stopped"
-          : `stopped: one command or script may run at most ${MAX_SCRIPT_LINES} lines, ` +
-            "nested sources included (a file that sources itself?)";
+          : `stopped: one top-level line may run at most ${MAX_SCRIPT_LINES} lines ` +
+            "through nested sources (a file that sources itself?)";
         emit([errorLine(session, `${session.location()}: ${why}`, stop)]);
         result.errors++;
         break;

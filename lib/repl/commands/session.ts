@@ -141,8 +141,8 @@ export const sessionCommands: CommandSpec[] = [
     path: ["source"],
     summary: "run the commands of a file, as a script would",
     description: `FILE must be a regular file of at most ${sizeWords(SCRIPT_MAX_BYTES)}. ` +
-      `One command or script runs at most ${MAX_SCRIPT_LINES} lines, nested sources ` +
-      `included, and source nests at most ${MAX_SOURCE_DEPTH} deep; a file with ` +
+      `Each line of the top-level script runs at most ${MAX_SCRIPT_LINES} lines through ` +
+      `nested sources, and source nests at most ${MAX_SOURCE_DEPTH} deep; a file with ` +
       `${MAX_UNKNOWN_LINES} unknown commands is stopped (errors quote at most ` +
       `${QUOTE_CHARS} characters of a line). Ctrl-C stops it between lines; quit in it ` +
       "ends the session.",

@@ -8,6 +8,7 @@
 import { parse as parseToml, TomlError } from "smol-toml";
 import { parseSize } from "../addr.ts";
 import { LabError } from "../errors.ts";
+import { checkSetting, sizeValue, unknownKey } from "./schema.ts";
 import type { Policy } from "../swiotlb/mod.ts";
 import type { Variant } from "../swiotlb_xen/translate.ts";
 import type { UseReason } from "./views.ts";
@@ -135,13 +136,6 @@ export const PRESETS: Record<string, { description: string; config: Partial<Gues
   },
 };
 
-function oneOf<T extends string>(key: string, v: unknown, allowed: readonly T[]): T {
-  if (typeof v === "string" && (allowed as readonly string[]).includes(v)) return v as T;
-  throw new LabError(
-    `Bad guest setting ${key} = ${JSON.stringify(v)}: expected ${allowed.join(", ")}`,
-  );
-}
-
 /**
  * Merges preset → overrides onto the defaults and validates the result.
  * Flags given with a preset override the preset's values (SPEC §10).
@@ -160,11 +154,9 @@ export function resolveConfig(input: GuestInput): GuestConfig {
   const { preset: _preset, ...rest } = input;
   const cfg: GuestConfig = { ...base, ...stripUndefined(rest) };
   cfg.faults = { ...base.faults, ...(input.faults ?? {}) };
-  oneOf("mode", cfg.mode, ["pv", "auto"] as const);
-  oneOf("arch", cfg.arch, ["x86", "arm"] as const);
-  oneOf("layout", cfg.layout, ["contiguous", "fragmented", "reverse"] as const);
-  oneOf("policy", cfg.policy, ["checked", "faithful"] as const);
-  oneOf("variant", cfg.variant, ["rfc", "rfc-v1"] as const);
+  for (const key of ["mode", "arch", "layout", "policy", "variant"] as const) {
+    checkSetting(key, cfg[key]);
+  }
   if (cfg.arch === "arm" && cfg.mode === "pv") {
     throw new LabError(
       "Bad guest: ARM guests are always autotranslated",
@@ -206,7 +198,12 @@ export function resolveConfig(input: GuestInput): GuestConfig {
       "bad-config",
     );
   }
-  if (!Number.isInteger(cfg.seed)) throw new LabError(`Bad guest setting seed = ${cfg.seed}`);
+  // The schema's ranges, whatever set the value (a file key or a flag).
+  checkSetting("seed", cfg.seed);
+  const f = cfg.faults;
+  if (f.failNext !== undefined) checkSetting("fail_exchanges", f.failNext);
+  if (f.failBelowBits !== undefined) checkSetting("fail_below", f.failBelowBits);
+  if (f.exhaustLowBits !== undefined) checkSetting("exhaust_low", f.exhaustLowBits);
   if (!Number.isInteger(cfg.poolOffset) || cfg.poolOffset < 0) {
     throw new LabError(`Bad guest setting pool_offset = ${cfg.poolOffset}`);
   }
@@ -225,47 +222,31 @@ export function parseSwiotlb(v: string | number): number {
   return parseSize(t, "swiotlb slots");
 }
 
+/** Each file key into the engine's {@link GuestInput}, after {@link checkSetting}. */
 const FILE_KEYS: Record<string, (v: unknown, out: GuestInput) => void> = {
-  preset: (v, o) => (o.preset = String(v)),
-  mode: (v, o) => (o.mode = oneOf("mode", v, ["pv", "auto"] as const)),
-  iommu: (v, o) => (o.iommu = bool("iommu", v)),
-  arch: (v, o) => (o.arch = oneOf("arch", v, ["x86", "arm"] as const)),
-  dom0: (v, o) => (o.dom0 = bool("dom0", v)),
-  mem: (v, o) => (o.mem = size("mem", v)),
-  machine: (v, o) => (o.machine = size("machine", v)),
-  layout: (
-    v,
-    o,
-  ) => (o.layout = oneOf("layout", v, ["contiguous", "fragmented", "reverse"] as const)),
-  swiotlb: (v, o) => (o.swiotlb = parseSwiotlb(typeof v === "number" ? v : String(v))),
-  force: (v, o) => (o.force = bool("force", v)),
-  passthrough: (v, o) => (o.passthrough = bool("passthrough", v)),
-  late_init: (v, o) => (o.lateInit = bool("late_init", v)),
-  bus_skew: (v, o) => (o.busSkew = size("bus_skew", v)),
-  identity: (v, o) => (o.identity = bool("identity", v)),
-  policy: (v, o) => (o.policy = oneOf("policy", v, ["checked", "faithful"] as const)),
-  variant: (v, o) => (o.variant = oneOf("variant", v, ["rfc", "rfc-v1"] as const)),
-  seed: (v, o) => (o.seed = Number(v)),
-  pool_offset: (v, o) => (o.poolOffset = size("pool_offset", v)),
-  debug: (v, o) => (o.debug = bool("debug", v)),
-  fail_exchanges: (v, o) => (o.faults = { ...o.faults, failNext: Number(v) }),
-  fail_below: (v, o) => (o.faults = { ...o.faults, failBelowBits: Number(v) }),
-  exhaust_low: (v, o) => (o.faults = { ...o.faults, exhaustLowBits: Number(v) }),
+  preset: (v, o) => (o.preset = v as string),
+  mode: (v, o) => (o.mode = v as Mode),
+  iommu: (v, o) => (o.iommu = v as boolean),
+  arch: (v, o) => (o.arch = v as GuestConfig["arch"]),
+  dom0: (v, o) => (o.dom0 = v as boolean),
+  mem: (v, o) => (o.mem = sizeValue("mem", v)),
+  machine: (v, o) => (o.machine = sizeValue("machine", v)),
+  layout: (v, o) => (o.layout = v as Layout),
+  swiotlb: (v, o) => (o.swiotlb = parseSwiotlb(v as number | string)),
+  force: (v, o) => (o.force = v as boolean),
+  passthrough: (v, o) => (o.passthrough = v as boolean),
+  late_init: (v, o) => (o.lateInit = v as boolean),
+  bus_skew: (v, o) => (o.busSkew = sizeValue("bus_skew", v)),
+  identity: (v, o) => (o.identity = v as boolean),
+  policy: (v, o) => (o.policy = v as Policy),
+  variant: (v, o) => (o.variant = v as Variant),
+  seed: (v, o) => (o.seed = v as number),
+  pool_offset: (v, o) => (o.poolOffset = sizeValue("pool_offset", v)),
+  debug: (v, o) => (o.debug = v as boolean),
+  fail_exchanges: (v, o) => (o.faults = { ...o.faults, failNext: v as number }),
+  fail_below: (v, o) => (o.faults = { ...o.faults, failBelowBits: v as number }),
+  exhaust_low: (v, o) => (o.faults = { ...o.faults, exhaustLowBits: v as number }),
 };
-
-function bool(key: string, v: unknown): boolean {
-  if (typeof v === "boolean") return v;
-  throw new LabError(`Bad guest setting ${key} = ${JSON.stringify(v)}: expected true or false`);
-}
-
-function size(key: string, v: unknown): number {
-  if (typeof v === "number") return v;
-  if (typeof v === "string") return parseSize(v, key);
-  throw new LabError(`Bad guest setting ${key} = ${JSON.stringify(v)}: expected a size`);
-}
-
-/** The keys a guest file may hold (the `guest new` flags, snake_case). */
-export const GUEST_FILE_KEYS: readonly string[] = Object.keys(FILE_KEYS);
 
 /** The longest guest file {@link parseGuestFile} takes (256 KiB); a longer one is refused. */
 export const GUEST_FILE_MAX_BYTES = 256 << 10;
@@ -311,17 +292,12 @@ export function parseGuestFile(text: string, fileName: string): GuestInput {
   for (const [k, v] of Object.entries(raw)) {
     const key = k.replaceAll("-", "_");
     const set = Object.hasOwn(FILE_KEYS, key) ? FILE_KEYS[key] : undefined;
-    if (!set) {
-      throw new LabError(
-        `Unknown key "${k.length > 60 ? k.slice(0, 60) + "…" : k}" in guest file ${fileName}: ` +
-          `expected one of ${GUEST_FILE_KEYS.join(", ")}`,
-      );
-    }
+    if (!set) throw unknownKey(k, fileName);
     if (seen.has(key)) {
       throw new LabError(`Cannot read guest file ${fileName}: ${key} is given twice`);
     }
     seen.add(key);
-    set(v, out);
+    set(checkSetting(key, v), out);
   }
   return out;
 }

@@ -19,6 +19,7 @@ export {
   PRESETS,
   resolveConfig,
 } from "./config.ts";
+export { checkSetting, GUEST_FILE_KEYS } from "./schema.ts";
 export type * from "./views.ts";
 export type { Policy } from "../swiotlb/mod.ts";
 export type { Variant } from "../swiotlb_xen/translate.ts";

@@ -123,3 +123,30 @@ Deno.test("a failed map-sg FROM_DEVICE: 3.11's stale copy back is kept, and repo
     assertEquals(events.filter((e) => e.kind === "ub").length, policy === "faithful" ? 1 : 0);
   }
 });
+
+Deno.test("checked: an unmap inside the first slot of a mapping is refused, not a free of it", () => {
+  const s = session(
+    "guest new --preset arm-dom0 --swiotlb 1M",
+    "device add nic --mask 32",
+    "buf alloc rx 8K",
+    "map nic rx 8K to",
+  );
+  const err = refused(s, "unmap nic $bus+0x10 8K to", "not-mapped");
+  assertStringIncludes(err, "inside the mapping at slot 0, not its start");
+  assert(runLine(s, "unmap nic $bus 8K to").ok);
+});
+
+Deno.test("checked: a wrong-direction unmap names both directions in words", () => {
+  const s = session(
+    "guest new --preset arm-dom0 --swiotlb 1M",
+    "device add nic --mask 32",
+    "buf alloc rx 8K",
+    "map nic rx 8K to",
+  );
+  const err = refused(s, "unmap nic $bus 8K from", "wrong-direction");
+  assertEquals(
+    err.split("\n")[0],
+    "unmap of 0x180100000 with DMA_FROM_DEVICE, but it was mapped with DMA_TO_DEVICE: " +
+      "the direction differs from the mapping's",
+  );
+});

@@ -8,6 +8,7 @@ import { assert, assertEquals, assertMatch, assertStringIncludes } from "@std/as
 import { fromFileUrl } from "@std/path";
 import { type FileAccess, runLine, runScriptText, Session } from "../lib/repl/mod.ts";
 import type { FileStat } from "../lib/repl/files.ts";
+import { suggest } from "../lib/repl/suggest.ts";
 import {
   MAX_SCRIPT_LINES,
   MAX_SOURCE_DEPTH,
@@ -361,4 +362,29 @@ Deno.test("a top-level script may be longer than the line budget: each of its li
     runLine,
   });
   assertEquals([r.ok, r.commands, r.stopped], [true, lines, undefined]);
+});
+
+Deno.test("a nested source with a long output keeps it all; a failure before quit still fails", () => {
+  const files = memFiles({
+    "/lab/h.txt": "set radix 16\n".repeat(3000),
+    "/lab/hn.txt": "source h.txt\n",
+    "/lab/qe.txt": "expect stat maps 3\nquit\n",
+  });
+  const s = session(files, true);
+  const r = runScriptText(s, "source hn.txt\n", "top.txt", { keepGoing: true, runLine });
+  assertEquals(r.ok, true);
+  assert(r.output.length >= 3000, `${r.output.length} lines`);
+  const q = session(files, true);
+  runLine(q, "guest new --preset arm-dom0 --swiotlb 1M");
+  const f = runScriptText(q, "source qe.txt\n", "top.txt", { keepGoing: true, runLine });
+  assertEquals([f.quit, f.ok], [true, false]);
+});
+
+Deno.test("an unknown command on a very long line gets no did-you-mean search", () => {
+  // The distance is quadratic in the word: a 5 MB word took half a minute.
+  assertEquals(suggest("x".repeat(65), ["map", "x".repeat(65)]), []);
+  assertEquals(suggest("mpa", ["map", "unmap"]), ["map"]);
+  const r = runLine(session(memFiles({})), "x".repeat(1_000_000));
+  assertEquals(r.ok, false);
+  assert(!(r.error ?? "").includes("did you mean"));
 });

@@ -68,7 +68,11 @@ export function runScriptText(
 ): ScriptResult {
   const lines = text.split(/\r?\n/);
   const result: ScriptResult = { ok: true, errors: 0, commands: 0, output: [], quit: false };
-  const emit = (out: string[]) => opts.onOutput ? opts.onOutput(out) : result.output.push(...out);
+  // Pushed one by one: a nested script's output can outgrow the argument limit of a spread.
+  const emit = (out: string[]) => {
+    if (opts.onOutput) opts.onOutput(out);
+    else for (const line of out) result.output.push(line);
+  };
   if (session.where.length === 0) {
     // A new top-level run: its own line budget, and no Ctrl-C from before it.
     session.linesRun = 0;
@@ -101,6 +105,8 @@ export function runScriptText(
       result.commands++;
       emit(r.output);
       if (r.quit) {
+        // A sourced file that failed and then quit still failed.
+        if (!r.ok) result.errors++;
         result.quit = true;
         break;
       }

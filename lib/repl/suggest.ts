@@ -27,7 +27,8 @@ export function editDistance(a: string, b: string): number {
  */
 export function suggest(word: string, candidates: readonly string[]): string[] {
   const w = word.toLowerCase();
-  if (w === "") return [];
+  // No command is long: a long word is no typo of one (and the distance is quadratic).
+  if (w === "" || w.length > 64) return [];
   const prefixed = candidates.filter((c) => c.startsWith(w));
   if (prefixed.length === 1) return prefixed;
   let best = Infinity;

@@ -36,6 +36,17 @@ export function unmapProblem(
 ): LabError | undefined {
   if (!core.isSwiotlbBuffer(tlbAddr)) return outside(core, tlbAddr);
   const mapped = core.mappedSizeAt(index);
+  // The kernel's index drops the low 11 bits: an address inside the first slot would
+  // free the whole mapping while the driver still holds its real handle.
+  if (mapped !== 0 && typeof tlbAddr === "number" && tlbAddr !== core.slotAddr(index)) {
+    return new LabError(
+      msg`${addr(tlbAddr)} is inside the mapping at slot ${index}, not its start ${
+        addr(core.slotAddr(index))
+      }`,
+      "refused",
+      "not-mapped",
+    );
+  }
   if (mapped === 0) {
     const inside = core.mappingAt(index);
     return inside
@@ -62,11 +73,14 @@ export function unmapProblem(
   if (made !== dir && core.origAddr[index] !== 0) {
     const dropped = copiesBack(made) && !copiesBack(dir);
     return new LabError(
-      msg`unmap of ${addr(tlbAddr)} with ${directionName(dir)}, but it was mapped with ${
-        directionName(made)
-      }` + (dropped
-        ? ": nothing is copied back, so the device's bytes are dropped"
-        : ": the direction differs from the mapping's"),
+      [
+        ...msg`unmap of ${addr(tlbAddr)} with ${directionName(dir)}, but it was mapped with ${
+          directionName(made)
+        }`,
+        dropped
+          ? ": nothing is copied back, so the device's bytes are dropped"
+          : ": the direction differs from the mapping's",
+      ],
       "refused",
       "wrong-direction",
     );

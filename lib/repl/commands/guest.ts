@@ -188,7 +188,7 @@ export const guestCommands: CommandSpec[] = [
     path: ["guest", "load"],
     summary: "build a guest from a TOML or JSON file (keys as the guest new flags)",
     description: `FILE must be a regular file of at most ${sizeWords(GUEST_FILE_MAX_BYTES)}, ` +
-      "TOML unless its name ends in .json; a key given twice is an error.",
+      "TOML unless its name ends in .json; a key given twice in TOML (or as late-init and late_init) is an error; JSON keeps the last.",
     args: [{ name: "FILE", help: "a .toml or .json guest file", complete: "file" }],
     options: [],
     examples: [

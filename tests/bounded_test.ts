@@ -114,3 +114,10 @@ Deno.test("an output file that cannot be written is the user's error, named with
   assertStringIncludes(runLine(s, `tree --dot ${d}`).error!, "it is a directory");
   Deno.removeSync(d);
 });
+
+Deno.test("a read of no bytes and an output file with no name are usage errors", () => {
+  const s = session(ARM);
+  const r = runLine(s, "dma read nic 0x180000000 0");
+  assertEquals([r.ok, r.json?.code], [false, "out-of-range"]);
+  assertEquals(runLine(s, 'tree --dot ""').error, "Cannot write tree --dot: give a file name");
+});

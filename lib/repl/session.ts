@@ -132,6 +132,9 @@ export class Session {
    * with the path and the flag that asked for it.
    */
   writeOutput(path: string, text: string, flag: string): string {
+    if (path.trim() === "") {
+      throw new LabError(`Cannot write ${flag}: give a file name`, "usage", "file");
+    }
     const full = isAbsolute(path) ? path : resolve(this.cwd, path);
     try {
       this.files.writeText(full, text);

@@ -259,6 +259,13 @@ export const dmaCommands: CommandSpec[] = [
       const s = ctx.session;
       const b = parseAddrArg(bus, s.vars, "bus address");
       const n = parseNum(len, s.vars, "length");
+      if (!(n > 0)) {
+        throw new LabError(
+          `dma read: LEN must be at least 1 byte, not ${len}`,
+          "usage",
+          "out-of-range",
+        );
+      }
       // The whole range is translated; only what is shown is copied out and printed.
       const r = s.requireGuest().dmaRead(dev, b, n, MAX_SHOWN_BYTES);
       const fmt = s.fmt;

@@ -49,55 +49,71 @@ function historyExists(home: string): boolean {
   }
 }
 
+/** The REPL under a pseudo-terminal, with what it printed so far and ways to type. */
+interface Pty {
+  child: Deno.ChildProcess;
+  writer: WritableStreamDefaultWriter<Uint8Array>;
+  /** Everything printed so far. */
+  out(): string;
+  /** Resolves when stdout has ended. */
+  reading: Promise<void>;
+  /** Waits until the output holds `text` (after `from`), or fails after a timeout. */
+  waitFor(text: string, from?: number, ms?: number): Promise<void>;
+  /** Types `keys`, then waits for `expect` in what follows. */
+  type(keys: string, expect: string): Promise<void>;
+}
+
+/** Starts `deno run FLAGS repl.ts ARGS` under `script` with a fresh HOME. */
+function startPty(denoArgs: string[], home: string, stderr: "piped" | "null"): Pty {
+  const repl = [Deno.execPath(), "run", ...denoArgs].map((a) => `'${a}'`).join(" ");
+  const child = new Deno.Command("script", {
+    args: ["-qfec", repl, "/dev/null"],
+    cwd: root,
+    stdin: "piped",
+    stdout: "piped",
+    stderr,
+    // readline needs a capable TERM for raw mode and completion (TERM=dumb disables it).
+    env: { NO_COLOR: "1", TERM: "xterm", HOME: home, DENO_DIR: denoDir() },
+  }).spawn();
+  let out = "";
+  const decoder = new TextDecoder();
+  const reading = (async () => {
+    for await (const chunk of child.stdout) out += decoder.decode(chunk, { stream: true });
+  })();
+  const writer = child.stdin.getWriter();
+  const encoder = new TextEncoder();
+  const waitFor = async (text: string, from = 0, ms = 20000) => {
+    const end = Date.now() + ms;
+    while (!plain(out.slice(from)).includes(text)) {
+      if (Date.now() > end) {
+        throw new Error(`timed out waiting for ${JSON.stringify(text)}:\n${plain(out)}`);
+      }
+      await sleep(25);
+    }
+  };
+  const type = async (keys: string, expect: string) => {
+    const from = out.length;
+    await writer.write(encoder.encode(keys));
+    await waitFor(expect, from);
+  };
+  return { child, writer, out: () => out, reading, waitFor, type };
+}
+
 Deno.test({
   name: "pty: interactive session with help, Tab completion, a guest, a map, quit",
   ignore: !hasScript(),
   async fn() {
-    const repl = [
-      Deno.execPath(),
-      "run",
-      "--allow-read",
-      "--allow-write",
-      "--allow-env",
-      "repl.ts",
-      "--no-history",
-    ].map((a) => `'${a}'`).join(" ");
     const home = Deno.makeTempDirSync({ prefix: "swiotlb_home_" });
-    const child = new Deno.Command("script", {
-      args: ["-qfec", repl, "/dev/null"],
-      cwd: root,
-      stdin: "piped",
-      stdout: "piped",
-      stderr: "piped",
-      // readline needs a capable TERM for raw mode and completion (TERM=dumb disables it).
-      env: { NO_COLOR: "1", TERM: "xterm", HOME: home, DENO_DIR: denoDir() },
-    }).spawn();
-    let out = "";
-    const decoder = new TextDecoder();
-    const reading = (async () => {
-      for await (const chunk of child.stdout) out += decoder.decode(chunk, { stream: true });
-    })();
-    const writer = child.stdin.getWriter();
-    const encoder = new TextEncoder();
-    /** Waits until the output holds `text` (after `from`), or fails after a timeout. */
-    const waitFor = async (text: string, from = 0, ms = 20000) => {
-      const end = Date.now() + ms;
-      while (!plain(out.slice(from)).includes(text)) {
-        if (Date.now() > end) {
-          throw new Error(`timed out waiting for ${JSON.stringify(text)}:\n${plain(out)}`);
-        }
-        await sleep(25);
-      }
-    };
-    const type = async (keys: string, expect: string) => {
-      const from = out.length;
-      await writer.write(encoder.encode(keys));
-      await waitFor(expect, from);
-    };
+    const pty = startPty(
+      ["--allow-read", "--allow-write", "--allow-env", "repl.ts", "--no-history"],
+      home,
+      "piped",
+    );
+    const { child, writer, waitFor, type } = pty;
     try {
       await waitFor("swiotlb> ");
-      assertStringIncludes(plain(out), "swiotlb-lab — swiotlb-xen");
-      assertStringIncludes(plain(out), "Type 'help' for commands");
+      assertStringIncludes(plain(pty.out()), "swiotlb-lab — swiotlb-xen");
+      assertStringIncludes(plain(pty.out()), "Type 'help' for commands");
       await type("help\r", "Session and scripts");
       // Tab completes the verb, then the preset name as far as it is unique
       // (arm-dom0 and arm-dom0-smmu share "arm-dom0").
@@ -110,9 +126,9 @@ Deno.test({
       await type("mpa\r", "did you mean 'map'?");
       await type("quit\r", "\n");
       const status = await child.status;
-      await reading;
-      assertEquals(status.code, 0, plain(out));
-      const text = plain(out);
+      await pty.reading;
+      assertEquals(status.code, 0, plain(pty.out()));
+      const text = plain(pty.out());
       assertStringIncludes(text, "bounced: autotranslated guests always bounce");
       assertStringIncludes(text, "slots 0-3 of segment 0");
       assert(!/^\s+at .*:\d+:\d+/m.test(text), "no stack trace");
@@ -140,35 +156,18 @@ Deno.test({
   async fn() {
     const home = Deno.makeTempDirSync({ prefix: "swiotlb_home_" });
     try {
-      const repl = [
-        Deno.execPath(),
-        "run",
-        "--allow-read",
-        "--allow-write",
-        "--allow-env",
-        "repl.ts",
-      ]
-        .map((a) => `'${a}'`).join(" ");
-      const child = new Deno.Command("script", {
-        args: ["-qfec", repl, "/dev/null"],
-        cwd: root,
-        stdin: "piped",
-        stdout: "piped",
-        stderr: "null",
-        env: { NO_COLOR: "1", TERM: "xterm", HOME: home, DENO_DIR: denoDir() },
-      }).spawn();
-      let out = "";
-      const reading = (async () => {
-        for await (const c of child.stdout) out += new TextDecoder().decode(c);
-      })();
-      const writer = child.stdin.getWriter();
-      const end = Date.now() + 20000;
-      while (!out.includes("swiotlb> ") && Date.now() < end) await sleep(25);
+      const pty = startPty(
+        ["--allow-read", "--allow-write", "--allow-env", "repl.ts"],
+        home,
+        "null",
+      );
+      const { child, writer, waitFor } = pty;
+      await waitFor("swiotlb> ");
       await writer.write(new TextEncoder().encode("guest presets\r"));
-      while (!out.includes("pvh-dom0-iommu") && Date.now() < end) await sleep(25);
+      await waitFor("pvh-dom0-iommu");
       await writer.write(new TextEncoder().encode("quit\r"));
       assertEquals((await child.status).code, 0);
-      await reading;
+      await pty.reading;
       await writer.close().catch(() => {});
       const history = Deno.readTextFileSync(`${home}/.swiotlb_lab_history`);
       assertEquals(history, "guest presets\nquit\n");
@@ -186,41 +185,21 @@ Deno.test({
     // ~5000 lines of a few ms each: far longer than the test waits.
     const slow = `${dir}/slow.txt`;
     Deno.writeTextFileSync(slow, "guest new --preset arm-dom0 --swiotlb 64M\n".repeat(5000));
-    const repl = [Deno.execPath(), "run", "--allow-read", "--allow-env", "repl.ts", "--no-history"]
-      .map((a) => `'${a}'`).join(" ");
-    const child = new Deno.Command("script", {
-      args: ["-qfec", repl, "/dev/null"],
-      cwd: root,
-      stdin: "piped",
-      stdout: "piped",
-      stderr: "null",
-      env: { NO_COLOR: "1", TERM: "xterm", HOME: dir, DENO_DIR: denoDir() },
-    }).spawn();
-    let out = "";
-    const reading = (async () => {
-      for await (const c of child.stdout) out += new TextDecoder().decode(c);
-    })();
-    const writer = child.stdin.getWriter();
-    const waitFor = async (text: string, from = 0, ms = 20000) => {
-      const end = Date.now() + ms;
-      while (!plain(out.slice(from)).includes(text)) {
-        if (Date.now() > end) throw new Error(`timed out waiting for ${text}:\n${plain(out)}`);
-        await sleep(25);
-      }
-    };
+    const pty = startPty(["--allow-read", "--allow-env", "repl.ts", "--no-history"], dir, "null");
+    const { child, writer, waitFor } = pty;
     try {
       await waitFor("swiotlb> ");
-      const from = out.length;
+      const from = pty.out().length;
       await writer.write(new TextEncoder().encode(`source ${slow}\r`));
       // The source runs synchronously and prints at its end, so wait a moment, then ^C.
       await sleep(1500);
       await writer.write(new TextEncoder().encode("\x03"));
       await waitFor("interrupted (Ctrl-C); stopped", from);
       await waitFor("swiotlb> ", from);
-      assertStringIncludes(plain(out), `source ${slow}: interrupted`);
+      assertStringIncludes(plain(pty.out()), `source ${slow}: interrupted`);
       await writer.write(new TextEncoder().encode("quit\r"));
-      assertEquals((await child.status).code, 0, plain(out));
-      await reading;
+      assertEquals((await child.status).code, 0, plain(pty.out()));
+      await pty.reading;
       await writer.close().catch(() => {});
     } finally {
       try {

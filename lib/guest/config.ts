@@ -6,9 +6,10 @@
  */
 
 import { parse as parseToml, TomlError } from "smol-toml";
-import { parseSize } from "../addr.ts";
 import { LabError } from "../errors.ts";
-import { checkSetting, sizeValue, unknownKey } from "./schema.ts";
+import { checkSetting, parseSwiotlb, SETTINGS, unknownKey } from "./schema.ts";
+
+export { parseSwiotlb };
 import type { Policy } from "../swiotlb/mod.ts";
 import type { Variant } from "../swiotlb_xen/translate.ts";
 import type { UseReason } from "./views.ts";
@@ -214,40 +215,6 @@ function stripUndefined<T extends object>(o: T): Partial<T> {
   return Object.fromEntries(Object.entries(o).filter(([, v]) => v !== undefined)) as Partial<T>;
 }
 
-/** `--swiotlb` / `swiotlb =`: a slot count (`65536`) or a size with a unit (`64M`). */
-export function parseSwiotlb(v: string | number): number {
-  if (typeof v === "number") return v;
-  const t = v.trim();
-  if (/[kmgt]i?b?$/i.test(t)) return Math.ceil(parseSize(t, "swiotlb size") / 2048);
-  return parseSize(t, "swiotlb slots");
-}
-
-/** Each file key into the engine's {@link GuestInput}, after {@link checkSetting}. */
-const FILE_KEYS: Record<string, (v: unknown, out: GuestInput) => void> = {
-  preset: (v, o) => (o.preset = v as string),
-  mode: (v, o) => (o.mode = v as Mode),
-  iommu: (v, o) => (o.iommu = v as boolean),
-  arch: (v, o) => (o.arch = v as GuestConfig["arch"]),
-  dom0: (v, o) => (o.dom0 = v as boolean),
-  mem: (v, o) => (o.mem = sizeValue("mem", v)),
-  machine: (v, o) => (o.machine = sizeValue("machine", v)),
-  layout: (v, o) => (o.layout = v as Layout),
-  swiotlb: (v, o) => (o.swiotlb = parseSwiotlb(v as number | string)),
-  force: (v, o) => (o.force = v as boolean),
-  passthrough: (v, o) => (o.passthrough = v as boolean),
-  late_init: (v, o) => (o.lateInit = v as boolean),
-  bus_skew: (v, o) => (o.busSkew = sizeValue("bus_skew", v)),
-  identity: (v, o) => (o.identity = v as boolean),
-  policy: (v, o) => (o.policy = v as Policy),
-  variant: (v, o) => (o.variant = v as Variant),
-  seed: (v, o) => (o.seed = v as number),
-  pool_offset: (v, o) => (o.poolOffset = sizeValue("pool_offset", v)),
-  debug: (v, o) => (o.debug = v as boolean),
-  fail_exchanges: (v, o) => (o.faults = { ...o.faults, failNext: v as number }),
-  fail_below: (v, o) => (o.faults = { ...o.faults, failBelowBits: v as number }),
-  exhaust_low: (v, o) => (o.faults = { ...o.faults, exhaustLowBits: v as number }),
-};
-
 /** The longest guest file {@link parseGuestFile} takes (256 KiB); a longer one is refused. */
 export const GUEST_FILE_MAX_BYTES = 256 << 10;
 
@@ -291,13 +258,13 @@ export function parseGuestFile(text: string, fileName: string): GuestInput {
   const seen = new Set<string>();
   for (const [k, v] of Object.entries(raw)) {
     const key = k.replaceAll("-", "_");
-    const set = Object.hasOwn(FILE_KEYS, key) ? FILE_KEYS[key] : undefined;
-    if (!set) throw unknownKey(k, fileName);
+    const setting = Object.hasOwn(SETTINGS, key) ? SETTINGS[key] : undefined;
+    if (!setting) throw unknownKey(k, fileName);
     if (seen.has(key)) {
       throw new LabError(`Cannot read guest file ${fileName}: ${key} is given twice`);
     }
     seen.add(key);
-    set(checkSetting(key, v), out);
+    setting.set(checkSetting(key, v), out);
   }
   return out;
 }

@@ -70,16 +70,17 @@ function framesHit(g: Guest, list: { bus: number; maddr: number; len: number }[]
     const mfn = pfnOf(p.maddr);
     const stray = g.xen.machine.owner(mfn) !== g.domain.domid;
     if (stray) strayFrames++;
+    const owner = g.xen.frameOwner(mfn);
     const last = runs[runs.length - 1];
     if (
       last !== undefined && last.stray === stray && last.bus + last.len === p.bus &&
-      last.maddr + last.len === p.maddr && continues(last, g.xen.frameOwner(mfn))
+      last.maddr + last.len === p.maddr && continues(last, owner)
     ) {
       last.len += p.len;
       last.frames++;
       continue;
     }
-    runs.push({ ...p, mfn, frames: 1, owner: g.xen.frameOwner(mfn), stray });
+    runs.push({ ...p, mfn, frames: 1, owner, stray });
   }
   return { runs, strayFrames };
 }

@@ -11,57 +11,81 @@ import { z } from "zod";
 import { closestString, levenshteinDistance } from "@std/text";
 import { parseSize } from "../addr.ts";
 import { LabError } from "../errors.ts";
+import type { GuestConfig, GuestInput, Layout, Mode } from "./config.ts";
+import type { Policy } from "../swiotlb/mod.ts";
+import type { Variant } from "../swiotlb_xen/translate.ts";
 
 /** Whole numbers of address bits: fault thresholds. */
 const BITS = z.number().int().min(0).max(64);
 /** A size: bytes as a number, or a string with a unit ("64M"). */
 const SIZE = z.union([z.number().int().min(0), z.string()]);
 
-/** One setting: its schema and the words for what it expects. */
+/** One setting: its schema, the words for what it expects, and where it goes. */
 interface Setting {
   schema: z.ZodType;
   expected: string;
+  /** Puts the checked value into the engine's {@link GuestInput}. */
+  set: (v: unknown, out: GuestInput) => void;
 }
 
-const bool: Setting = { schema: z.boolean(), expected: "true or false" };
-const size: Setting = { schema: SIZE, expected: "a size (bytes, or with a unit: 4K, 64M)" };
-function oneOf(values: readonly [string, ...string[]]): Setting {
+type Rule = Omit<Setting, "set">;
+const bool: Rule = { schema: z.boolean(), expected: "true or false" };
+const size: Rule = { schema: SIZE, expected: "a size (bytes, or with a unit: 4K, 64M)" };
+function oneOf(values: readonly [string, ...string[]]): Rule {
   return { schema: z.enum(values), expected: `one of ${values.join(", ")}` };
 }
 
 /** Every key a guest file may hold, snake_case (the `guest new` flags). */
 export const SETTINGS: Record<string, Setting> = {
-  preset: { schema: z.string(), expected: "a preset name" },
-  mode: oneOf(["pv", "auto"]),
-  iommu: bool,
-  arch: oneOf(["x86", "arm"]),
-  dom0: bool,
-  mem: size,
-  machine: size,
-  layout: oneOf(["contiguous", "fragmented", "reverse"]),
+  preset: {
+    schema: z.string(),
+    expected: "a preset name",
+    set: (v, o) => (o.preset = v as string),
+  },
+  mode: { ...oneOf(["pv", "auto"]), set: (v, o) => (o.mode = v as Mode) },
+  iommu: { ...bool, set: (v, o) => (o.iommu = v as boolean) },
+  arch: { ...oneOf(["x86", "arm"]), set: (v, o) => (o.arch = v as GuestConfig["arch"]) },
+  dom0: { ...bool, set: (v, o) => (o.dom0 = v as boolean) },
+  mem: { ...size, set: (v, o) => (o.mem = sizeValue("mem", v)) },
+  machine: { ...size, set: (v, o) => (o.machine = sizeValue("machine", v)) },
+  layout: {
+    ...oneOf(["contiguous", "fragmented", "reverse"]),
+    set: (v, o) => (o.layout = v as Layout),
+  },
   swiotlb: {
     schema: z.union([z.number().int().positive(), z.string()]),
     expected: "a positive slot count, or a size with a unit (64M)",
+    set: (v, o) => (o.swiotlb = parseSwiotlb(v as number | string)),
   },
-  force: bool,
-  passthrough: bool,
-  late_init: bool,
-  bus_skew: size,
-  identity: bool,
-  policy: oneOf(["checked", "faithful"]),
-  variant: oneOf(["rfc", "rfc-v1"]),
+  force: { ...bool, set: (v, o) => (o.force = v as boolean) },
+  passthrough: { ...bool, set: (v, o) => (o.passthrough = v as boolean) },
+  late_init: { ...bool, set: (v, o) => (o.lateInit = v as boolean) },
+  bus_skew: { ...size, set: (v, o) => (o.busSkew = sizeValue("bus_skew", v)) },
+  identity: { ...bool, set: (v, o) => (o.identity = v as boolean) },
+  policy: { ...oneOf(["checked", "faithful"]), set: (v, o) => (o.policy = v as Policy) },
+  variant: { ...oneOf(["rfc", "rfc-v1"]), set: (v, o) => (o.variant = v as Variant) },
   seed: {
     schema: z.number().int().min(0).max(2 ** 32 - 1),
     expected: "a whole number from 0 to 4294967295",
+    set: (v, o) => (o.seed = v as number),
   },
-  pool_offset: size,
-  debug: bool,
+  pool_offset: { ...size, set: (v, o) => (o.poolOffset = sizeValue("pool_offset", v)) },
+  debug: { ...bool, set: (v, o) => (o.debug = v as boolean) },
   fail_exchanges: {
     schema: z.number().int().min(0).max(1_000_000),
     expected: "a whole number of exchanges from 0 to 1000000",
+    set: (v, o) => (o.faults = { ...o.faults, failNext: v as number }),
   },
-  fail_below: { schema: BITS, expected: "a whole number of address bits from 0 to 64" },
-  exhaust_low: { schema: BITS, expected: "a whole number of address bits from 0 to 64" },
+  fail_below: {
+    schema: BITS,
+    expected: "a whole number of address bits from 0 to 64",
+    set: (v, o) => (o.faults = { ...o.faults, failBelowBits: v as number }),
+  },
+  exhaust_low: {
+    schema: BITS,
+    expected: "a whole number of address bits from 0 to 64",
+    set: (v, o) => (o.faults = { ...o.faults, exhaustLowBits: v as number }),
+  },
 };
 
 /** The keys, in the order `guest new --help` lists their flags. */
@@ -88,6 +112,14 @@ export function checkSetting(key: string, value: unknown): unknown {
     "usage",
     "bad-config",
   );
+}
+
+/** `--swiotlb` / `swiotlb =`: a slot count (`65536`) or a size with a unit (`64M`). */
+export function parseSwiotlb(v: string | number): number {
+  if (typeof v === "number") return v;
+  const t = v.trim();
+  if (/[kmgt]i?b?$/i.test(t)) return Math.ceil(parseSize(t, "swiotlb size") / 2048);
+  return parseSize(t, "swiotlb slots");
 }
 
 /** A size setting's bytes (a number as is, a string through its unit). */

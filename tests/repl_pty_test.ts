@@ -65,7 +65,9 @@ interface Pty {
 
 /** Starts `deno run FLAGS repl.ts ARGS` under `script` with a fresh HOME. */
 function startPty(denoArgs: string[], home: string, stderr: "piped" | "null"): Pty {
-  const repl = [Deno.execPath(), "run", ...denoArgs].map((a) => `'${a}'`).join(" ");
+  // `exec`: a shell that stays between `script` and Deno (dash does) would get the test's
+  // Ctrl-C as well and die of it, taking the session's exit status with it.
+  const repl = "exec " + [Deno.execPath(), "run", ...denoArgs].map((a) => `'${a}'`).join(" ");
   const child = new Deno.Command("script", {
     args: ["-qfec", repl, "/dev/null"],
     cwd: root,

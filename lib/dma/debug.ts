@@ -37,6 +37,7 @@ import {
   type NewMapping,
 } from "./debug_types.ts";
 import { at, boundaryCrossText, SlotOwners, staleCopyText } from "./debug_slots.ts";
+import { unmapMismatches } from "./debug_unmap.ts";
 
 export * from "./debug_types.ts";
 
@@ -211,49 +212,7 @@ export class DmaDebug {
       );
       return undefined;
     }
-    if (e.size !== ref.size) {
-      this.#report(
-        "free-size",
-        dev,
-        ref.call,
-        `device driver frees DMA memory with different size ${
-          at(ref.bus)
-        } [map size=${e.size} bytes] [unmap size=${ref.size} bytes]`,
-      );
-    }
-    if (e.type !== ref.type) {
-      this.#report(
-        "free-function",
-        dev,
-        ref.call,
-        `device driver frees DMA memory with wrong function ${
-          at(ref.bus)
-        } [size=${ref.size} bytes] [mapped as ${e.type}] [unmapped as ${ref.type}]`,
-      );
-    }
-    const sg = ref.sgCount ?? 0;
-    if (ref.type === "sg" && e.type === "sg" && sg !== e.sgCount) {
-      this.#report(
-        "free-sg-count",
-        dev,
-        ref.call,
-        `device driver frees DMA sg list with different entry count ${
-          at(ref.bus)
-        } [map count=${e.sgCount}] [unmap count=${sg}]`,
-      );
-    }
-    if (e.dir !== ref.dir) {
-      this.#report(
-        "free-direction",
-        dev,
-        ref.call,
-        `device driver frees DMA memory with different direction ${
-          at(ref.bus)
-        } [size=${ref.size} bytes] [mapped with ${directionName(e.dir)}] [unmapped with ${
-          directionName(ref.dir)
-        }]`,
-      );
-    }
+    for (const m of unmapMismatches(e, ref)) this.#report(m.kind, dev, ref.call, m.text);
     if (e.mapErrorChecked === false && this.#mapErrorTold.has(dev)) {
       // Shown once per device, then counted: in a REPL every plain map/unmap pair would
       // repeat it (the kernel rate-limits its reports too).

@@ -59,6 +59,7 @@ Deno.test("DmaDebug: a clean map / dma_mapping_error / unmap reports nothing", (
   assertEquals(g.debugReport(), {
     enabled: true,
     live: [],
+    released: [],
     reports: [],
     counts: counts({}),
     dropped: 0,
@@ -403,6 +404,7 @@ Deno.test("DmaDebug: off — no reports, no records, no leaks; switching forgets
   assertEquals(g.debugReport(), {
     enabled: false,
     live: [],
+    released: [],
     reports: [],
     counts: counts({}),
     dropped: 0,

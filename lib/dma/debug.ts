@@ -34,7 +34,9 @@ import {
   type DebugReportView,
   type DmaDebugOptions,
   MAX_KEPT_REPORTS,
+  MAX_RELEASED,
   type NewMapping,
+  type ReleasedMapping,
 } from "./debug_types.ts";
 import { at, boundaryCrossText, SlotOwners, staleCopyText } from "./debug_slots.ts";
 import { unmapMismatches } from "./debug_unmap.ts";
@@ -76,6 +78,10 @@ export class DmaDebug {
   /** Which live mapping owns each bounce slot (for the overlap check). */
   readonly #slots = new SlotOwners();
   #nextId = 1;
+  /** The mapping the last check_unmap found with a mismatch (released if the engine goes on). */
+  #mismatch: { entry: DebugMapping; call: string } | undefined;
+  /** Mappings a mismatching unmap released: their driver may still think it holds them. */
+  readonly #released: ReleasedMapping[] = [];
   /** Devices already told they never called dma_mapping_error (reported once each). */
   readonly #mapErrorTold = new Set<string>();
   readonly #reports: DebugReport[] = [];
@@ -111,6 +117,7 @@ export class DmaDebug {
     if (!on) {
       this.#live.clear();
       this.#slots.clear();
+      this.#released.length = 0;
     }
     this.#enabled = on;
   }
@@ -201,7 +208,13 @@ export class DmaDebug {
   debugDmaUnmapPage(ref: DebugRef, skip?: ReadonlySet<DebugMapping>): DebugMapping | undefined {
     const e = this.#findExact(ref, skip);
     const dev = ref.device;
+    this.#mismatch = undefined;
     if (!e) {
+      // The driver lets go of a mapping a mismatching unmap had already released.
+      const i = this.#released.findIndex((r) =>
+        r.mapping.device === dev && r.mapping.bus === ref.bus && r.mapping.size === ref.size
+      );
+      if (i >= 0) this.#released.splice(i, 1);
       this.#report(
         "free-unmapped",
         dev,
@@ -212,7 +225,9 @@ export class DmaDebug {
       );
       return undefined;
     }
-    for (const m of unmapMismatches(e, ref)) this.#report(m.kind, dev, ref.call, m.text);
+    const mismatches = unmapMismatches(e, ref);
+    for (const m of mismatches) this.#report(m.kind, dev, ref.call, m.text);
+    if (mismatches.length > 0) this.#mismatch = { entry: e, call: ref.call };
     if (e.mapErrorChecked === false && this.#mapErrorTold.has(dev)) {
       // Shown once per device, then counted: in a REPL every plain map/unmap pair would
       // repeat it (the kernel rate-limits its reports too).
@@ -239,6 +254,12 @@ export class DmaDebug {
     const i = list.indexOf(entry);
     if (i < 0) return;
     list.splice(i, 1);
+    if (this.#mismatch?.entry === entry) {
+      // Released by a call that did not match it (faithful went on): keep it in view.
+      this.#released.push({ mapping: { ...entry }, by: this.#mismatch.call });
+      if (this.#released.length > MAX_RELEASED) this.#released.shift();
+      this.#mismatch = undefined;
+    }
     if (list.length === 0) byBus.delete(entry.bus);
     if (byBus.size === 0) this.#live.delete(entry.device);
     this.#slots.release(entry);
@@ -397,6 +418,7 @@ export class DmaDebug {
     return {
       enabled: this.#enabled,
       live: this.liveMappings(),
+      released: this.#released.map((r) => ({ mapping: { ...r.mapping }, by: r.by })),
       reports: this.#reports.map((r) => ({ ...r })),
       counts: { ...this.#counts },
       dropped: this.#dropped,

@@ -111,6 +111,12 @@ export interface DebugReportView {
   enabled: boolean;
   /** Live mappings, oldest first. */
   live: DebugMapping[];
+  /**
+   * Mappings that an unmap which did not match them released (faithful goes on where
+   * checked refuses), oldest first: their driver has not unmapped them, so it may still
+   * use their slots (a double unmap's victim). The last {@link MAX_RELEASED} are kept.
+   */
+  released: ReleasedMapping[];
   /** Reports kept (the last {@link MAX_KEPT_REPORTS}), oldest first. */
   reports: DebugReport[];
   /** Reports per kind since the guest was built (never reset). */
@@ -118,6 +124,15 @@ export interface DebugReportView {
   /** Reports no longer kept in `reports` (counted all the same). */
   dropped: number;
 }
+
+/** A mapping released by a mismatching unmap, and that unmap's call. */
+export interface ReleasedMapping {
+  mapping: DebugMapping;
+  by: string;
+}
+
+/** How many {@link ReleasedMapping}s the layer keeps. */
+export const MAX_RELEASED = 64;
 
 /** The layer's record of what a driver asked for at unmap / sync time. */
 export interface DebugRef {

@@ -26,7 +26,7 @@ import { LabError } from "../errors.ts";
 import { EventLog } from "../events.ts";
 import { SwiotlbCore } from "../swiotlb/mod.ts";
 import { XenSwiotlb } from "../swiotlb_xen/engine.ts";
-import { DEFAULT_NSLABS, summarizeFixup, xenSwiotlbInit } from "../swiotlb_xen/init.ts";
+import { DEFAULT_NSLABS, xenSwiotlbInit } from "../swiotlb_xen/init.ts";
 import { type SwiotlbVerdict, swiotlbVerdict } from "../swiotlb_xen/translate.ts";
 import type { BusTree } from "../swiotlb_xen/tree.ts";
 import { type Domain, translateDeviceAccess, Xen } from "../xen/mod.ts";
@@ -35,6 +35,7 @@ import { type Buffer, BufferTable, named } from "./buffers.ts";
 import { dmaRead, dmaWrite } from "./device_side.ts";
 import { guestPlatform } from "./platform.ts";
 import {
+  attemptView,
   guestView,
   lookupBus,
   lookupPhys,
@@ -172,12 +173,7 @@ export class Guest {
         log: init.log,
         early,
         panic: init.panic,
-        attempts: init.attempts.map((a) => ({
-          nslabs: a.nslabs,
-          poolPhys: a.poolPhys ?? null,
-          failure: a.failure ?? null,
-          fixup: summarizeFixup(a.tries),
-        })),
+        attempts: init.attempts.map(attemptView),
       };
       this.busTree = init.tree;
       this.ops = init.ok

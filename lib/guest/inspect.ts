@@ -18,6 +18,7 @@ import {
 import { addr, LabError, msg } from "../errors.ts";
 import { positionPath, type RbNode } from "../rbtree.ts";
 import type { SwiotlbCore } from "../swiotlb/mod.ts";
+import { type InitAttempt, summarizeFixup } from "../swiotlb_xen/init.ts";
 import {
   findInterval,
   intervalKey,
@@ -30,11 +31,13 @@ import {
   type PhysLookup,
   type SwiotlbVerdict,
   swiotlbVerdict,
+  translatePhys,
 } from "../swiotlb_xen/translate.ts";
 import type { Guest } from "./guest.ts";
 import type {
   BusLookupView,
   GuestView,
+  InitAttemptView,
   OrigRun,
   P2mView,
   PhysLookupView,
@@ -62,7 +65,7 @@ function usedIn(core: SwiotlbCore, j: number): number {
 export function segmentsView(g: Guest): SegmentsView {
   const x = g.swiotlbXen;
   const init = { swiotlbXen: g.init.swiotlbXen, ok: g.init.ok, use: g.init.use };
-  if (!x) return { rows: [], misaligned: [], init };
+  if (!x) return { rows: [], misaligned: [], sharedBus: [], mistranslated: [], init };
   const rows: SegmentRow[] = x.seg.map((s) => ({
     index: s.index,
     physAddr: s.physAddr,
@@ -72,10 +75,22 @@ export function segmentsView(g: Guest): SegmentsView {
     slotsInUse: usedIn(x.core, s.index),
     aligned: s.dmaAddr % SEGMENT_BYTES === 0,
     misalignment: s.dmaAddr % SEGMENT_BYTES,
+    translatedBus: translatePhys(x, s.physAddr),
     mfnFirst: pfnOf(g.domain.physToMachine(s.physAddr)),
     mfnLast: pfnOf(g.domain.physToMachine(s.physAddr + s.size - 1)),
   }));
-  return { rows, misaligned: rows.filter((r) => !r.aligned).map((r) => r.index), init };
+  const byBus = new Map<number, number[]>();
+  for (const r of rows) byBus.set(r.dmaAddr, [...(byBus.get(r.dmaAddr) ?? []), r.index]);
+  return {
+    rows,
+    misaligned: rows.filter((r) => !r.aligned).map((r) => r.index),
+    sharedBus: [...byBus].filter(([, segs]) => segs.length > 1).map(([dmaAddr, segments]) => ({
+      dmaAddr,
+      segments,
+    })),
+    mistranslated: rows.filter((r) => r.translatedBus !== r.dmaAddr).map((r) => r.index),
+    init,
+  };
 }
 
 /** Every problem of the bus→phys tree: the rbtree's rules plus the RFC's overlaps (SPEC §9). */
@@ -143,7 +158,7 @@ export function treeView(g: Guest): TreeView {
   };
 }
 
-function visit(e: XenDmaInfo, cmp: VisitView["cmp"]): VisitView {
+function visit(e: XenDmaInfo, cmp: VisitView["cmp"], path: string): VisitView {
   return {
     dmaAddr: e.dmaAddr,
     physAddr: e.physAddr,
@@ -151,6 +166,7 @@ function visit(e: XenDmaInfo, cmp: VisitView["cmp"]): VisitView {
     kind: e.kind,
     segment: e.kind === "segment" ? e.index : null,
     cmp,
+    path,
   };
 }
 
@@ -161,7 +177,12 @@ export function busLookupView(
   swiotlb: SwiotlbVerdict | null,
   equality: BusLookupView["equality"],
 ): BusLookupView {
-  const visited = r.visited.map((s) => visit(s.node as XenDmaInfo, s.cmp));
+  // The walk is a descent from the root, so each comparison names the next node's side.
+  let path = "root";
+  const visited = r.visited.map((s, i) => {
+    if (i > 0) path += r.visited[i - 1].cmp === "left" ? "/l" : "/r";
+    return visit(s.node as XenDmaInfo, s.cmp, path);
+  });
   return {
     bus: r.bus,
     phys: r.phys,
@@ -169,7 +190,7 @@ export function busLookupView(
     rule: r.rule,
     segment: r.segment,
     offset: r.offset,
-    node: r.node ? visit(r.node, "hit") : null,
+    node: r.node ? visit(r.node, "hit", path) : null,
     visited,
     treeHeight,
     swiotlb,
@@ -182,12 +203,33 @@ export function physLookupView(r: PhysLookup): PhysLookupView {
   return { ...r };
 }
 
-/** The debug layer's live mapping that holds slot `i`, as an owner. */
-function ownerAt(g: Guest, i: number): SlotOwner | null {
-  const m = g.debugReport().live.find((e) =>
-    e.slot !== null && e.slot <= i && i < e.slot + e.nslots
-  );
-  return m ? { device: m.device, type: m.type, dir: m.dir, bus: m.bus, call: m.call } : null;
+/**
+ * The mappings over slots `first..end-1`, per slot, oldest first: the debug layer's live
+ * ones, and the ones a mismatching unmap released (their driver never unmapped them).
+ * More than one is a flaw's picture: a later mapping was handed slots another holds.
+ */
+function ownersIn(g: Guest, first: number, end: number): SlotOwner[][] {
+  const per: SlotOwner[][] = Array.from({ length: end - first }, () => []);
+  const report = g.debugReport();
+  const all = [
+    ...report.live.map((m) => ({ m, by: null })),
+    ...report.released.map((r) => ({ m: r.mapping, by: r.by })),
+  ].sort((a, b) => a.m.id - b.m.id);
+  for (const { m, by } of all) {
+    if (m.slot === null) continue;
+    const owner: SlotOwner = {
+      device: m.device,
+      type: m.type,
+      dir: m.dir,
+      bus: m.bus,
+      call: m.call,
+      releasedBy: by,
+    };
+    const from = Math.max(first, m.slot);
+    const to = Math.min(end, m.slot + m.nslots);
+    for (let i = from; i < to; i++) per[i - first].push(owner);
+  }
+  return per;
 }
 
 /** Groups consecutive used slots whose orig_addr steps by one slot into a run. */
@@ -226,10 +268,16 @@ export function slotsView(g: Guest, segment?: number): SlotsView {
   const end = segment === undefined ? core.nslabs : Math.min(core.nslabs, first + IO_TLB_SEGSIZE);
   const list = Array.from(core.freeRun.subarray(first, end));
   const runs: SlotRun[] = [];
+  const owners = ownersIn(g, first, end);
   for (let i = first; i < end; i++) {
     const used = core.freeRun[i] === 0;
+    const here = used ? owners[i - first] : [];
     const last = runs[runs.length - 1];
-    if (last && last.used === used && last.start + last.count === i) {
+    // A run is slots of one state and one set of live mappings (so two adjacent
+    // mappings are two runs, and slots two mappings claim are a run of their own).
+    if (
+      last && last.used === used && last.start + last.count === i && sameOwners(last.owners, here)
+    ) {
       last.count++;
       last.counterLast = core.freeRun[i];
     } else {
@@ -239,7 +287,8 @@ export function slotsView(g: Guest, segment?: number): SlotsView {
         used,
         counterFirst: core.freeRun[i],
         counterLast: core.freeRun[i],
-        owner: used ? ownerAt(g, i) : null,
+        owner: here[0] ?? null,
+        owners: here,
       });
     }
   }
@@ -403,5 +452,20 @@ export function guestView(g: Guest): GuestView {
     treeNodes: tree?.size ?? 0,
     treeHeight: tree?.height() ?? 0,
     treeValid: treeProblems(g).length === 0,
+  };
+}
+
+function sameOwners(a: readonly SlotOwner[], b: readonly SlotOwner[]): boolean {
+  return a.length === b.length && a.every((o, i) => o === b[i]);
+}
+
+/** One pass of the init retry loop as a view (SPEC §5 step 4). */
+export function attemptView(a: InitAttempt): InitAttemptView {
+  return {
+    nslabs: a.nslabs,
+    poolPhys: a.poolPhys ?? null,
+    failure: a.failure ?? null,
+    fixup: summarizeFixup(a.tries),
+    tries: a.tries,
   };
 }

@@ -11,12 +11,12 @@ import type { DmaOps } from "../dma/ops.ts";
 import type { DebugMapping } from "../dma/debug.ts";
 import type { Direction } from "../direction.ts";
 import type { LookupRule, PhysLookup, SwiotlbVerdict } from "../swiotlb_xen/translate.ts";
-import type { FixupSummary } from "../swiotlb_xen/init.ts";
+import type { FixupSummary, FixupTry } from "../swiotlb_xen/init.ts";
 import type { IntervalStep, XenDmaInfo } from "../swiotlb_xen/tree.ts";
 import type { FrameOwnerFact, P2mRun } from "../xen/mod.ts";
 import type { GuestConfig } from "./config.ts";
 
-export type { LookupRule, P2mRun, SwiotlbVerdict };
+export type { FixupTry, LookupRule, P2mRun, SwiotlbVerdict };
 
 /** Why the guest runs swiotlb-xen or not (SPEC §5 "When swiotlb-xen is used"). */
 export type UseReason =
@@ -40,6 +40,8 @@ export interface InitAttemptView {
   poolPhys: number | null;
   failure: "enomem" | "efixup" | null;
   fixup: FixupSummary;
+  /** Every xen_create_contiguous_region call of the fixup, in order (the timeline). */
+  tries: FixupTry[];
 }
 
 /** What init did (SPEC §5). */
@@ -130,6 +132,11 @@ export interface SegmentRow {
   aligned: boolean;
   /** dma_addr mod 256 KiB: how far the base is off. */
   misalignment: number;
+  /**
+   * Where xen_phys_to_bus sends the segment's first byte under this guest's variant:
+   * `dmaAddr` when right; rfc-v1's masking lands elsewhere when bases are not aligned.
+   */
+  translatedBus: Addr;
   mfnFirst: number;
   mfnLast: number;
 }
@@ -139,6 +146,10 @@ export interface SegmentsView {
   rows: SegmentRow[];
   /** Indexes of the rows whose bus base is not aligned to the segment size. */
   misaligned: number[];
+  /** Bus bases that more than one segment got (PVH's all-zero handles). */
+  sharedBus: { dmaAddr: number; segments: number[] }[];
+  /** Segments whose first byte xen_phys_to_bus sends away from their bus base (rfc-v1). */
+  mistranslated: number[];
   init: Pick<InitView, "swiotlbXen" | "ok" | "use">;
 }
 
@@ -149,6 +160,11 @@ export interface SlotOwner {
   dir: Direction;
   bus: Addr;
   call: string;
+  /**
+   * Set when an unmap that did not match this mapping released it (the call's text):
+   * its driver never unmapped it, so whatever now holds its slots is painted over it.
+   */
+  releasedBy: string | null;
 }
 
 /** A run of used or free slots. */
@@ -159,8 +175,10 @@ export interface SlotRun {
   /** io_tlb_list of the run's first and last slot. */
   counterFirst: number;
   counterLast: number;
-  /** Used runs: the mapping the debug layer knows there, if any. */
+  /** Used runs: the (oldest) live mapping the debug layer knows there, if any. */
   owner: SlotOwner | null;
+  /** Every live mapping over the run, oldest first; two or more only after a flaw. */
+  owners: SlotOwner[];
 }
 
 /** Consecutive used slots whose orig_addr steps by one slot. */
@@ -249,6 +267,8 @@ export interface VisitView {
   kind: XenDmaInfo["kind"];
   segment: number | null;
   cmp: IntervalStep["cmp"];
+  /** Position in the tree (`root/l/r`), as `tree` shows it. */
+  path: string;
 }
 
 /** `lookup bus ADDR`. */

@@ -36,6 +36,10 @@ export interface FixupTry {
   ok: boolean;
   /** The failure was injected (SPEC §4), not Xen running out of low memory. */
   injected: boolean;
+  /** The bus address Xen handed back (0 on x86 autotranslate); null when the try failed. */
+  dmaAddr: number | null;
+  /** Whether xen_dma_add_entry took the new segment; null when the try failed. */
+  inserted: boolean | null;
 }
 
 /** The fixup of one attempt in numbers (SPEC §5 step 3). */
@@ -228,7 +232,14 @@ function fixup(
       // The --bus-skew what-if shifts segment j's bus base by (j × skew) mod 256 KiB.
       const skew = (j * busSkew) % SEGMENT_BYTES;
       res = platform.createContiguousRegion(pstart, order, dmaBits, skew);
-      tries.push({ segment: j, dmaBits, ok: res.ok, injected: !res.ok && res.injected === true });
+      tries.push({
+        segment: j,
+        dmaBits,
+        ok: res.ok,
+        injected: !res.ok && res.injected === true,
+        dmaAddr: res.ok ? res.dmaHandle ?? 0 : null,
+        inserted: null,
+      });
       events.trace(
         "fixup",
         `segment ${j}: xen_create_contiguous_region(${
@@ -249,6 +260,7 @@ function fixup(
     };
     seg.push(info);
     const added = xenDmaAddEntry(tree, info);
+    tries[tries.length - 1].inserted = !("warning" in added);
     if ("warning" in added) {
       say(added.warning);
       return { rc: -22, seg: seg.slice(0, -1) };

@@ -94,7 +94,7 @@ export function segmentIn(t: XenTranslation, phys: Addr): number | null {
 
 /** xen_phys_to_bus (SPEC §6): PV through the p2m, autotranslate through the segment array. */
 export function xenPhysToBus(t: XenTranslation, phys: number): Addr {
-  const bus = physToBus(t, phys);
+  const bus = translatePhys(t, phys);
   if (t.events?.tracing) {
     const j = segmentIn(t, phys);
     t.events.trace(
@@ -110,7 +110,8 @@ export function xenPhysToBus(t: XenTranslation, phys: number): Addr {
   return bus;
 }
 
-function physToBus(t: XenTranslation, phys: number): Addr {
+/** xen_phys_to_bus without its trace line (views ask it for every segment). */
+export function translatePhys(t: XenTranslation, phys: number): Addr {
   if (!t.autotranslate) return t.platform.physToMachine(phys);
   const j = segmentIn(t, phys);
   if (j === null) return dmaErrorCode(t.arch);

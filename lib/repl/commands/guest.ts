@@ -23,6 +23,8 @@ import {
 } from "../render/guest.ts";
 import { ARM_MAPPED, ARM_NIC, ARM_ONLY } from "../examples.ts";
 import type { CommandSpec, Ctx, Opts, Reply } from "../table.ts";
+import { fixupSvg } from "../render/svg/fixup.ts";
+import { SVG_OPTION, writeSvg } from "./_svg_out.ts";
 
 const str = (v: string | boolean | undefined): string | undefined =>
   typeof v === "string" ? v : undefined;
@@ -209,16 +211,19 @@ export const guestCommands: CommandSpec[] = [
   },
   {
     path: ["guest", "show"],
-    summary: "describe the current guest, its devices and buffers",
+    summary: "describe the current guest, its devices and buffers (--svg: the fixup timeline)",
     args: [],
-    options: [],
-    examples: [{
-      caption: "The guest, its devices and buffers",
-      line: "guest show",
-      setup: ARM_NIC,
-    }],
+    options: [{ ...SVG_OPTION, help: "also write the init fixup as an SVG timeline" }],
+    examples: [
+      { caption: "The guest, its devices and buffers", line: "guest show", setup: ARM_NIC },
+      {
+        caption: "dma_bits of every exchange, per attempt",
+        line: "guest show --svg fixup.svg",
+        run: false,
+      },
+    ],
     needsGuest: true,
-    run: (ctx) => {
+    run: (ctx, _args, o) => {
       const g = ctx.session.requireGuest();
       const fmt = ctx.session.fmt;
       const view = g.view();
@@ -231,13 +236,17 @@ export const guestCommands: CommandSpec[] = [
       for (const b of buffers) {
         text.push(`  ${fmt.bold(b.name)}: phys ${fmt.num(b.phys)}, ${fmt.size(b.size)}`);
       }
+      const json: Record<string, unknown> = {
+        ...guestJson(view),
+        config: { ...g.config },
+        devices: devices.map(deviceJson),
+        buffers: buffers.map((b) => ({ buf: b.name, phys: b.phys, size: b.size })),
+      };
+      text.push(
+        ...writeSvg(ctx.session, o.svg, "the fixup timeline", (f) => fixupSvg(view.init, f), json),
+      );
       return {
-        json: {
-          ...guestJson(view),
-          config: { ...g.config },
-          devices: devices.map(deviceJson),
-          buffers: buffers.map((b) => ({ buf: b.name, phys: b.phys, size: b.size })),
-        },
+        json,
         text,
       };
     },

@@ -21,6 +21,10 @@ import { drawTree, inorderLines, treeDot, validateLines } from "../render/tree.t
 import { ARM_MAPPED, ARM_ONLY, PV_NIC } from "../examples.ts";
 import type { CommandSpec } from "../table.ts";
 import { ownerWords, useWords } from "../render/words.ts";
+import { segmentsSvg } from "../render/svg/segments.ts";
+import { slotsSvg } from "../render/svg/slots.ts";
+import { treeSvg } from "../render/svg/tree.ts";
+import { SVG_OPTION, writeSvg } from "./_svg_out.ts";
 
 const ADDR = { name: "ADDR", help: "an address: 0x7f841010, 4K, $bus+0x10" };
 
@@ -39,7 +43,7 @@ export const inspectCommands: CommandSpec[] = [
       "Autotranslated guests walk the tree with the interval test dma_addr <= b < dma_addr + " +
       "size (the reviewer asked for ==; the seed explains why it is <=). PV guests use the m2p.",
     args: [ADDR],
-    options: [],
+    options: [SVG_OPTION],
     examples: [
       {
         caption: "Inside a segment: the interval test finds it on the way down",
@@ -51,12 +55,33 @@ export const inspectCommands: CommandSpec[] = [
         line: "lookup bus 0x7000000",
         setup: ARM_MAPPED,
       },
+      {
+        caption: "The tree with the walk drawn on it",
+        line: "lookup bus $bus+0x10 --svg lookup.svg",
+        run: false,
+      },
     ],
     needsGuest: true,
-    run: (ctx, [addr]) => {
+    run: (ctx, [addr], o) => {
       const s = ctx.session;
-      const r = s.requireGuest().lookupBus(parseAddrArg(addr, s.vars, "bus address"));
-      return { json: lookupBusJson(r), text: renderLookupBus(r, s.fmt) };
+      const g = s.requireGuest();
+      const r = g.lookupBus(parseAddrArg(addr, s.vars, "bus address"));
+      const json = lookupBusJson(r);
+      const text = renderLookupBus(r, s.fmt);
+      if (typeof o.svg === "string") {
+        const t = g.tree();
+        if (!t.present) throw new LabError(`No tree to draw: ${useWords(t.init.use)}`);
+        text.push(
+          ...writeSvg(
+            s,
+            o.svg,
+            "the tree and this walk",
+            (f) => treeSvg(t, f, { lookup: r }),
+            json,
+          ),
+        );
+      }
+      return { json, text };
     },
   },
   {
@@ -82,32 +107,52 @@ export const inspectCommands: CommandSpec[] = [
     path: ["segments"],
     summary: "the segment array: phys and bus range of every 256 KiB chunk, alignment check",
     args: [],
-    options: [{ flags: "--all", help: "every row, even of a long array" }],
-    examples: [{ caption: "The array of a 1 MiB pool", line: "segments", setup: ARM_MAPPED }],
+    options: [{ flags: "--all", help: "every row, even of a long array" }, SVG_OPTION],
+    examples: [
+      { caption: "The array of a 1 MiB pool", line: "segments", setup: ARM_MAPPED },
+      {
+        caption: "Phys lane above bus lane, a line per segment",
+        line: "segments --svg segments.svg",
+        run: false,
+      },
+    ],
     needsGuest: true,
     run: (ctx, _args, o) => {
-      const v = ctx.session.requireGuest().segments();
-      return {
-        json: {
-          count: v.rows.length,
-          misaligned: v.misaligned,
-          segments: v.rows.map((r) => ({
-            index: r.index,
-            dma_addr: r.dmaAddr,
-            phys_addr: r.physAddr,
-            size: r.size,
-            phys_last: r.physAddr + r.size - 1,
-            dma_last: r.dmaAddr + r.size - 1,
-            slots: r.slots,
-            slots_in_use: r.slotsInUse,
-            aligned: r.aligned,
-            misalignment: r.misalignment,
-            mfn_first: r.mfnFirst,
-            mfn_last: r.mfnLast,
-          })),
-        },
-        text: renderSegments(v, ctx.session.fmt, o.all === true),
+      const s = ctx.session;
+      const g = s.requireGuest();
+      const v = g.segments();
+      const json: Record<string, unknown> = {
+        count: v.rows.length,
+        misaligned: v.misaligned,
+        segments: v.rows.map((r) => ({
+          index: r.index,
+          dma_addr: r.dmaAddr,
+          phys_addr: r.physAddr,
+          size: r.size,
+          phys_last: r.physAddr + r.size - 1,
+          dma_last: r.dmaAddr + r.size - 1,
+          slots: r.slots,
+          slots_in_use: r.slotsInUse,
+          aligned: r.aligned,
+          misalignment: r.misalignment,
+          mfn_first: r.mfnFirst,
+          mfn_last: r.mfnLast,
+          translated_bus: r.translatedBus,
+        })),
+        shared_bus: v.sharedBus,
+        mistranslated: v.mistranslated,
       };
+      const text = renderSegments(v, s.fmt, o.all === true);
+      if (typeof o.svg === "string") {
+        if (v.rows.length === 0) {
+          throw new LabError(`No segment array to draw: ${useWords(v.init.use)}`);
+        }
+        const variant = g.config.variant;
+        text.push(
+          ...writeSvg(s, o.svg, "the segment array", (f) => segmentsSvg(v, f, variant), json),
+        );
+      }
+      return { json, text };
     },
   },
   {
@@ -122,6 +167,7 @@ export const inspectCommands: CommandSpec[] = [
     options: [
       { flags: "--validate", help: "check the invariants and name the broken node" },
       { flags: "--dot <file>", help: "write the tree as Graphviz", complete: "file" },
+      SVG_OPTION,
       { flags: "--depth <n>", help: "draw this many levels below the root" },
       { flags: "--around <addr>", help: "draw the path to the node holding this bus address" },
       { flags: "--inorder", help: "list every node in bus order" },
@@ -135,6 +181,11 @@ export const inspectCommands: CommandSpec[] = [
         setup: ARM_MAPPED,
       },
       { caption: "Graphviz for a drawing", line: "tree --dot tree.dot", run: false },
+      {
+        caption: "The tree as a drawing, nil leaves and all",
+        line: "tree --svg tree.svg",
+        run: false,
+      },
     ],
     needsGuest: true,
     run: (ctx, _args, o) => {
@@ -144,7 +195,9 @@ export const inspectCommands: CommandSpec[] = [
       const t = g.tree();
       if (!t.present) {
         const why = useWords(t.init.use);
-        if (typeof o.dot === "string") throw new LabError(`No tree to write: ${why}`);
+        if (typeof o.dot === "string" || typeof o.svg === "string") {
+          throw new LabError(`No tree to write: ${why}`);
+        }
         return {
           json: { preorder: [], valid: true, problems: [], nodes: 0, height: 0 },
           text: [`no bus→phys tree: ${why}`],
@@ -175,13 +228,16 @@ export const inspectCommands: CommandSpec[] = [
           `wrote Graphviz of ${t.preorder.length} nodes to ${o.dot} (dot -Tsvg ${o.dot} -o tree.svg)`,
         );
       }
+      text.push(
+        ...writeSvg(s, o.svg, `the tree (${t.preorder.length} nodes)`, (f) => treeSvg(t, f), json),
+      );
+      const onlyFiles = (typeof o.dot === "string" || typeof o.svg === "string") &&
+        o.around === undefined && o.depth === undefined && o.inorder === undefined;
       if (o.validate === true) {
         text.push(...validateLines(t.problems, t.preorder.length, fmt));
         return { json, text };
       }
-      if (typeof o.dot === "string" && o.around === undefined && o.depth === undefined) {
-        return { json, text };
-      }
+      if (onlyFiles) return { json, text };
       let focus: string | undefined;
       if (typeof o.around === "string") {
         const a = parseAddrArg(o.around, s.vars, "bus address");
@@ -225,9 +281,10 @@ export const inspectCommands: CommandSpec[] = [
       help: "one segment in detail (default: the whole pool)",
       optional: true,
     }],
-    options: [],
+    options: [SVG_OPTION],
     examples: [
       { caption: "The pool as a map of busy segments", line: "slots", setup: ARM_MAPPED },
+      { caption: "The pool as a strip of segments", line: "slots --svg slots.svg", run: false },
       {
         caption: "One segment slot by slot, with the counters",
         line: "slots 0",
@@ -235,12 +292,15 @@ export const inspectCommands: CommandSpec[] = [
       },
     ],
     needsGuest: true,
-    run: (ctx, [segText]) => {
+    run: (ctx, [segText], o) => {
       const s = ctx.session;
       const g = s.requireGuest();
       const seg = segText === undefined ? undefined : parseCount(segText, s.vars, "segment");
       const r = g.slots(seg);
-      return { json: slotsJson(r), text: renderSlots(r, s.fmt) };
+      const json = slotsJson(r);
+      const text = renderSlots(r, s.fmt);
+      text.push(...writeSvg(s, o.svg, "the slots", (f) => slotsSvg(r, f), json));
+      return { json, text };
     },
   },
   {

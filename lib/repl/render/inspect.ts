@@ -14,6 +14,7 @@ import type {
   SegmentsView,
   SlotsView,
   StatsView,
+  VisitView,
 } from "../../guest/mod.ts";
 import type { Fmt } from "./format.ts";
 import { plural, sizeArg } from "./format.ts";
@@ -52,13 +53,7 @@ export function renderLookupBus(r: BusLookupView, fmt: Fmt): string[] {
     out.push("  visited, with the interval test dma_addr <= bus < dma_addr + size:");
     r.visited.forEach((v, i) => {
       const node = `${i === 0 ? "root " : ""}${fmt.interval(v.dmaAddr, v.size)}`;
-      const end = fmt.num(v.dmaAddr + v.size);
-      const test = v.cmp === "hit"
-        ? `${fmt.num(v.dmaAddr)} <= ${addr} < ${end} ${fmt.green("✓ contains")}`
-        : v.cmp === "left"
-        ? `${addr} < ${fmt.num(v.dmaAddr)} → go left`
-        : `${addr} >= ${end} → go right`;
-      out.push(`    ${node}: ${test}`);
+      out.push(`    ${node}: ${comparisonWords(v, addr, fmt)}`);
     });
     out.push(`  ${plural(r.visited.length, "node")} visited (tree height ${r.treeHeight})`);
   }
@@ -262,9 +257,10 @@ export function renderSlots(s: SlotsView, fmt: Fmt): string[] {
     for (const r of s.runs) {
       const range = r.count === 1 ? `${r.start}` : `${r.start}-${r.start + r.count - 1}`;
       if (r.used) {
-        const who = r.owner
-          ? ` — ${r.owner.device} ${r.owner.type}, bus ${fmt.num(r.owner.bus)}`
-          : "";
+        const who = r.owners.map((o, i) =>
+          `${i === 0 ? " — " : fmt.err(" AND ")}${o.device} ${o.type}, bus ${fmt.num(o.bus)}` +
+          (o.releasedBy === null ? "" : ` (released by ${o.releasedBy}, never unmapped)`)
+        ).join("");
         out.push(`  used ${range} (${plural(r.count, "slot")})${who}`);
       } else {
         out.push(
@@ -308,6 +304,7 @@ export function slotsJson(s: SlotsView): Record<string, unknown> {
       counter_first: r.counterFirst,
       counter_last: r.counterLast,
       owner: r.owner,
+      owners: r.owners,
     })),
     orig: s.orig.map((o) => ({ ...o, bytes: o.count * 2048, slot_last: o.slot + o.count - 1 })),
   };
@@ -341,4 +338,14 @@ export function renderStats(stats: StatsView, fmt: Fmt): string[] {
     const v = stats[k];
     return `  ${k.padEnd(w)}  ${isBytes(k) && v > 0 ? `${v} (${fmt.size(v)})` : String(v)}`;
   });
+}
+
+/** One step of the interval walk: "0x100800 < 0x1c0000 → go left" (text and drawings). */
+export function comparisonWords(v: VisitView, addr: string, fmt: Fmt): string {
+  const end = fmt.num(v.dmaAddr + v.size);
+  return v.cmp === "hit"
+    ? `${fmt.num(v.dmaAddr)} <= ${addr} < ${end} ${fmt.green("✓ contains")}`
+    : v.cmp === "left"
+    ? `${addr} < ${fmt.num(v.dmaAddr)} → go left`
+    : `${addr} >= ${end} → go right`;
 }

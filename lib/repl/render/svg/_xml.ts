@@ -1,0 +1,85 @@
+/**
+ * The few XML helpers the SVG and HTML renderers share: escaping and element strings.
+ * Layout comes from libraries (d3-hierarchy) or from the views' own numbers; this file
+ * only spells elements.
+ *
+ * @module
+ */
+
+const ESCAPES: Record<string, string> = {
+  "&": "&amp;",
+  "<": "&lt;",
+  ">": "&gt;",
+  '"': "&quot;",
+  "'": "&#39;",
+};
+
+/**
+ * Text or an attribute value, escaped for XML and HTML.
+ *
+ * @example
+ * ```ts
+ * import { assertEquals } from "@std/assert";
+ * import { esc } from "./_xml.ts";
+ * assertEquals(esc(`a<b & "c"`), "a&lt;b &amp; &quot;c&quot;");
+ * ```
+ */
+export function esc(s: string): string {
+  return s.replace(/[&<>"']/g, (c) => ESCAPES[c]);
+}
+
+/** Attribute values: numbers are rounded to 0.1 px so drawings stay small and stable. */
+export type Attrs = Record<string, string | number | undefined>;
+
+function attrText(attrs: Attrs): string {
+  let out = "";
+  for (const [k, v] of Object.entries(attrs)) {
+    if (v === undefined) continue;
+    const value = typeof v === "number" ? String(Math.round(v * 10) / 10) : v;
+    out += ` ${k}="${esc(value)}"`;
+  }
+  return out;
+}
+
+/**
+ * One element; `body` is already markup (use {@link esc} for text).
+ *
+ * @example
+ * ```ts
+ * import { assertEquals } from "@std/assert";
+ * import { el } from "./_xml.ts";
+ * assertEquals(el("rect", { x: 1.25, width: 4 }), '<rect x="1.3" width="4"/>');
+ * assertEquals(el("text", { x: 0 }, "a&amp;b"), '<text x="0">a&amp;b</text>');
+ * ```
+ */
+export function el(name: string, attrs: Attrs, body?: string): string {
+  return body === undefined
+    ? `<${name}${attrText(attrs)}/>`
+    : `<${name}${attrText(attrs)}>${body}</${name}>`;
+}
+
+/** A `<title>` child: the tooltip a browser shows on hover. */
+export function title(text: string): string {
+  return `<title>${esc(text)}</title>`;
+}
+
+/** A whole SVG document of `width` × `height` px, with a title and a style sheet. */
+export function svgDoc(
+  width: number,
+  height: number,
+  heading: string,
+  style: string,
+  body: string[],
+): string {
+  const w = Math.ceil(width);
+  const h = Math.ceil(height);
+  return [
+    `<svg xmlns="http://www.w3.org/2000/svg" width="${w}" height="${h}" ` +
+    `viewBox="0 0 ${w} ${h}" font-family="ui-monospace, Menlo, Consolas, monospace" ` +
+    `font-size="11">`,
+    title(heading),
+    `<style>${style}</style>`,
+    ...body,
+    "</svg>",
+  ].join("\n") + "\n";
+}

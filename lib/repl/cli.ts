@@ -1,6 +1,6 @@
 /**
  * `repl.ts` argument handling: `--script FILE` (or a FILE argument), piped stdin, or the
- * interactive prompt; `--json`, `--keep-going`, `--no-history`, `--help`.
+ * interactive prompt; `--json`, `--keep-going`, `--report OUT.html`, `--no-history`, `--help`.
  *
  * @module
  */
@@ -14,6 +14,7 @@ import { Session } from "./session.ts";
 import { readUserFile, SCRIPT_MAX_BYTES, sizeWords } from "./files.ts";
 import { installSigint, INTERRUPTED_STATUS } from "./sigint.ts";
 import { LabError } from "../errors.ts";
+import { sessionReport } from "./commands/report.ts";
 
 const encoder = new TextEncoder();
 
@@ -30,6 +31,7 @@ interface CliOptions {
   json: boolean;
   keepGoing: boolean;
   history: boolean;
+  report?: string;
 }
 
 function parseArgv(argv: string[]): { opts: CliOptions; file?: string } | number {
@@ -40,6 +42,7 @@ function parseArgv(argv: string[]): { opts: CliOptions; file?: string } | number
     .option("--script <file>", "run the commands of FILE, then exit (status 1 on any error)")
     .option("--json", "print one JSON object per command")
     .option("--keep-going", "in a script, go on after an error (the status is still 1)")
+    .option("--report <file>", "after a script, write its HTML report (drawings, answers, ✓/✗)")
     .option("--no-history", "do not read or write ~/.swiotlb_lab_history")
     .exitOverride()
     .configureOutput({
@@ -53,7 +56,8 @@ function parseArgv(argv: string[]): { opts: CliOptions; file?: string } | number
     "after",
     "\nWithout a script, a terminal gets the interactive prompt and piped stdin runs line by line.\n" +
       "Examples:\n  deno task repl\n  deno task repl --script examples/first-bounce.txt\n" +
-      "  echo 'guest new --preset arm-dom0' | deno task repl --json",
+      "  echo 'guest new --preset arm-dom0' | deno task repl --json\n" +
+      "  deno task repl --script examples/flaw-double-unmap.txt --report flaw.html",
   );
   try {
     program.parse(argv, { from: "user" });
@@ -85,6 +89,18 @@ async function readStdin(): Promise<string> {
     off += c.length;
   }
   return new TextDecoder().decode(bytes);
+}
+
+/** `--report OUT.html`: the run's page; false (said on stderr) when it cannot be written. */
+function writeReport(session: Session, file: string, name: string): boolean {
+  try {
+    session.writeOutput(file, sessionReport(session, name), "--report");
+    return true;
+  } catch (e) {
+    if (!(e instanceof LabError)) throw e;
+    write(Deno.stderr, [`error: ${e.message}`]);
+    return false;
+  }
 }
 
 function summary(name: string, r: ScriptResult): void {
@@ -127,9 +143,17 @@ export async function main(argv: string[]): Promise<number> {
       onOutput,
     }, path);
     summary(name, r);
+    // The report is written whatever the script's outcome: a failure is worth a review too.
+    if (opts.report !== undefined && !writeReport(session, opts.report, name)) return 2;
     if (r.stopped === "interrupted") return INTERRUPTED_STATUS;
     return r.ok ? 0 : 1;
   };
+  if (opts.report !== undefined && script === undefined && Deno.stdin.isTerminal()) {
+    write(Deno.stderr, [
+      "error: --report is for a script run (at the prompt, type 'report FILE.html')",
+    ]);
+    return 2;
+  }
   if (script === undefined && Deno.stdin.isTerminal()) {
     return interactive(session, { historyFile: opts.history ? historyPath() : undefined });
   }

@@ -9,6 +9,7 @@ import { dmaCommands } from "./commands/dma.ts";
 import { sgCommands } from "./commands/sg.ts";
 import { guestCommands } from "./commands/guest.ts";
 import { inspectCommands } from "./commands/inspect.ts";
+import { reportCommands } from "./commands/report.ts";
 import { sessionCommands } from "./commands/session.ts";
 import { treeCommands } from "./commands/tree.ts";
 import type { CommandSpec } from "./table.ts";
@@ -19,6 +20,7 @@ const TABLE: readonly CommandSpec[] = [
   ...sgCommands,
   ...inspectCommands,
   ...treeCommands,
+  ...reportCommands,
   ...sessionCommands,
 ];
 

@@ -285,6 +285,15 @@ export function runLine(session: Session, line: string): LineResult {
       errorExpected: false,
     };
   }
+  session.transcript.add({
+    line,
+    where: session.location() ?? null,
+    verb: verb ?? null,
+    ok,
+    text,
+    events,
+    expect: verb === "expect" ? ok : null,
+  });
   const output = session.json
     ? [...nested, JSON.stringify(json, jsonReplacer)]
     : [...nested, ...text];

@@ -7,11 +7,12 @@
  */
 
 import type { Addr } from "../addr.ts";
-import type { Guest } from "../guest/mod.ts";
+import type { BusLookupView, Guest } from "../guest/mod.ts";
 import { LabError } from "../errors.ts";
 import { dirname, isAbsolute, resolve } from "@std/path";
 import { Fmt } from "./render/format.ts";
 import { denoFiles, type FileAccess } from "./files.ts";
+import { Transcript } from "./transcript.ts";
 
 export { denoFiles, type FileAccess } from "./files.ts";
 
@@ -86,6 +87,10 @@ export class Session {
   linesRun = 0;
   /** Set when the current top-level run must stop at every level (reported once). */
   stopped: StopReason | undefined;
+  /** The last `lookup bus` and the guest it ran on (the report draws it on the tree). */
+  lastLookup: { guest: Guest; view: BusLookupView } | undefined;
+  /** The commands run so far, with their answers (for `report`). */
+  readonly transcript = new Transcript();
 
   constructor(opts: SessionOptions = {}) {
     this.json = opts.json ?? false;

@@ -66,6 +66,7 @@ export const inspectCommands: CommandSpec[] = [
       const s = ctx.session;
       const g = s.requireGuest();
       const r = g.lookupBus(parseAddrArg(addr, s.vars, "bus address"));
+      s.lastLookup = { guest: g, view: r };
       const json = lookupBusJson(r);
       const text = renderLookupBus(r, s.fmt);
       if (typeof o.svg === "string") {

@@ -63,8 +63,31 @@ export function title(text: string): string {
   return `<title>${esc(text)}</title>`;
 }
 
-/** A whole SVG document of `width` × `height` px, with a title and a style sheet. */
+/**
+ * Prefixes every rule of a style sheet with `.scope`, so drawings inlined in one HTML page
+ * (the report) keep their own rules.
+ *
+ * @example
+ * ```ts
+ * import { assertEquals } from "@std/assert";
+ * import { scopeStyle } from "./_xml.ts";
+ * assertEquals(scopeStyle(".a rect,.b{fill:red}.c{x:1}", "t"), ".t .a rect,.t .b{fill:red}.t .c{x:1}");
+ * ```
+ */
+export function scopeStyle(style: string, scope: string): string {
+  return style.replace(
+    /([^{}]+)\{([^}]*)\}/g,
+    (_, sel: string, body: string) =>
+      sel.split(",").map((x) => `.${scope} ${x.trim()}`).join(",") + `{${body}}`,
+  );
+}
+
+/**
+ * A whole SVG document of `width` × `height` px, with a title and a style sheet scoped to
+ * the class `swl-KIND` (tree, segments, slots, fixup).
+ */
 export function svgDoc(
+  kind: string,
   width: number,
   height: number,
   heading: string,
@@ -73,12 +96,13 @@ export function svgDoc(
 ): string {
   const w = Math.ceil(width);
   const h = Math.ceil(height);
+  const scope = `swl-${kind}`;
   return [
-    `<svg xmlns="http://www.w3.org/2000/svg" width="${w}" height="${h}" ` +
+    `<svg xmlns="http://www.w3.org/2000/svg" class="${scope}" width="${w}" height="${h}" ` +
     `viewBox="0 0 ${w} ${h}" font-family="ui-monospace, Menlo, Consolas, monospace" ` +
     `font-size="11">`,
     title(heading),
-    `<style>${style}</style>`,
+    `<style>${scopeStyle(style, scope)}</style>`,
     ...body,
     "</svg>",
   ].join("\n") + "\n";

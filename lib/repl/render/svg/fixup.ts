@@ -165,7 +165,7 @@ export function fixupSvg(init: InitView, fmt: Fmt): string {
     : `swiotlb-xen fixup: ${plural(attempts.length, "attempt")}, dma_bits per exchange` +
       (init.ok ? "" : init.panic !== null ? " — kernel panic" : " — init failed");
   const height = TOP + 24 + attempts.length * (CHART_H + CHART_GAP);
-  return svgDoc(WIDTH, height, heading, STYLE, [
+  return svgDoc("fixup", WIDTH, height, heading, STYLE, [
     el("text", { class: "head", x: 8, y: 20 }, esc(heading)),
     el("circle", { class: "ok", cx: 12, cy: 31, r: 3 }),
     el("text", { class: "axis", x: 18, y: 34 }, "region made"),

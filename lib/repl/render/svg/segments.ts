@@ -98,7 +98,7 @@ function busX(cs: readonly Cluster[], a: number): number {
 export function segmentsSvg(view: SegmentsView, fmt: Fmt, variant: string): string {
   const rows = view.rows;
   if (rows.length === 0) {
-    return svgDoc(WIDTH, 60, "no segment array", STYLE, [
+    return svgDoc("segments", WIDTH, 60, "no segment array", STYLE, [
       el("text", { class: "head", x: MARGIN, y: 30 }, "no segment array"),
     ]);
   }
@@ -195,7 +195,7 @@ export function segmentsSvg(view: SegmentsView, fmt: Fmt, variant: string): stri
   }
   const heading = `segment array (${variant}): pool phys ${fmt.num(pool)}–${fmt.num(poolEnd)}`;
   const height = BUS_Y + LANE_H + 30 + notes.length * 15;
-  return svgDoc(WIDTH, height, heading, STYLE, [
+  return svgDoc("segments", WIDTH, height, heading, STYLE, [
     el("text", { class: "head", x: MARGIN, y: 20 }, esc(heading)),
     el("text", { class: "lane", x: MARGIN, y: PHYS_Y - 8 }, "guest phys (seg[j].phys_addr)"),
     el(

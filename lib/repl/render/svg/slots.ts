@@ -39,7 +39,7 @@ const PALETTE = [
 ];
 
 const STYLE = [
-  ".free{fill:#eceff1;stroke:#cfd8dc;stroke-width:.5}.orphan{fill:url(#hatch)}",
+  ".free{fill:#eceff1;stroke:#cfd8dc;stroke-width:.5}.orphan{fill:url(#swl-hatch)}",
   ".hint{fill:#c62828}.row{fill:#424242;font-size:10px}.fold{fill:#9e9e9e;font-size:10px}",
   ".head{font-size:13px;font-weight:bold}.legend{font-size:10px}.bad{fill:#c62828}",
 ].join("");
@@ -102,7 +102,9 @@ export function slotsSvg(view: SlotsView, fmt: Fmt): string {
     return c;
   };
   const rows = rowsOf(view);
-  const cw = view.segment === null ? CELL_W : 2 * CELL_W;
+  const one = view.segment !== null;
+  const cw = one ? 2 * CELL_W : CELL_W;
+  const ch = one ? 2 * CELL_H : CELL_H;
   const body: string[] = [];
   let y = TOP;
   let overlaps = 0;
@@ -126,13 +128,13 @@ export function slotsSvg(view: SlotsView, fmt: Fmt): string {
       x: LEFT,
       y,
       width: slots * cw,
-      height: CELL_H,
+      height: ch,
     }));
     for (const r of view.runs) {
       if (!r.used || r.start + r.count <= first || r.start >= first + slots) continue;
       const s0 = Math.max(r.start, first);
       const s1 = Math.min(r.start + r.count, first + slots);
-      body.push(usedRun(r, LEFT + (s0 - first) * cw, y, (s1 - s0) * cw, colourOf));
+      body.push(usedRun(r, LEFT + (s0 - first) * cw, y, (s1 - s0) * cw, ch, colourOf));
       if (r.owners.length > 1) overlaps++;
       if (r.owners.length === 0) orphans++;
     }
@@ -140,8 +142,8 @@ export function slotsSvg(view: SlotsView, fmt: Fmt): string {
       body.push(el("line", {
         x1: LEFT + k * 8 * cw,
         x2: LEFT + k * 8 * cw,
-        y1: y + CELL_H - 3,
-        y2: y + CELL_H,
+        y1: y + ch - 3,
+        y2: y + ch,
         stroke: "#90a4ae",
         "stroke-width": 0.6,
       }));
@@ -154,7 +156,16 @@ export function slotsSvg(view: SlotsView, fmt: Fmt): string {
         title(`hint (io_tlb_index) ${view.hint}: the next search starts here`),
       ));
     }
-    y += CELL_H + ROW_GAP;
+    if (one) {
+      // Slot numbers under the strip, every 16 slots.
+      for (let k = 0; k < slots; k += 16) {
+        body.push(
+          el("text", { class: "fold", x: LEFT + k * cw, y: y + ch + 11 }, String(first + k)),
+        );
+      }
+      y += 12;
+    }
+    y += ch + ROW_GAP;
   }
   const notes: string[] = [];
   if (overlaps > 0) {
@@ -183,13 +194,13 @@ export function slotsSvg(view: SlotsView, fmt: Fmt): string {
   const heading = (view.segment === null ? "bounce pool" : `segment ${view.segment}`) +
     `: ${view.used} of ${view.segment === null ? view.nslabs : view.list.length} slots used, ` +
     `hint ${view.hint} (segment ${view.hintSegment})`;
-  const defs = '<defs><pattern id="hatch" width="4" height="4" ' +
+  const defs = '<defs><pattern id="swl-hatch" width="4" height="4" ' +
     'patternUnits="userSpaceOnUse"><rect width="4" height="4" fill="#b0bec5"/>' +
     '<path d="M0,4 l4,-4" stroke="#37474f" stroke-width="1"/></pattern></defs>';
   // Wide enough for the longest legend line (about 6.6 px a character at 10 px).
   const longest = Math.max(0, ...legend.map((l) => l.text.length), ...notes.map((n) => n.length));
   const width = Math.max(LEFT + SLOTS_PER_SEGMENT * cw + 20, LEFT + 16 + longest * 6.6 + 20);
-  return svgDoc(width, y, heading, STYLE, [
+  return svgDoc("slots", width, y, heading, STYLE, [
     defs,
     el("text", { class: "head", x: 8, y: 20 }, esc(heading)),
     el(
@@ -207,6 +218,7 @@ function usedRun(
   x: number,
   y: number,
   width: number,
+  height: number,
   colourOf: (o: SlotOwner) => string,
 ): string {
   const tip = title(
@@ -214,9 +226,9 @@ function usedRun(
       (r.owners.length === 0 ? ", no live mapping (debug off, or a flaw)" : ""),
   );
   if (r.owners.length === 0) {
-    return el("rect", { class: "orphan", x, y, width, height: CELL_H }, tip);
+    return el("rect", { class: "orphan", x, y, width, height }, tip);
   }
-  const h = CELL_H / r.owners.length;
+  const h = height / r.owners.length;
   return el(
     "g",
     { class: "used" },

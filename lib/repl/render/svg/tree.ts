@@ -157,7 +157,7 @@ export function treeSvg(view: TreeView, fmt: Fmt, opts: TreeSvgOptions = {}): st
       (view.problems.length ? `INVALID (${view.problems.length} problems)` : "valid");
   const width = MARGIN * 2 + right;
   const h = dy + bottom + MARGIN;
-  return svgDoc(width, h, heading, STYLE, [
+  return svgDoc("tree", width, h, heading, STYLE, [
     el("text", { class: "head", x: MARGIN, y: 20 }, esc(heading)),
     el(
       "text",

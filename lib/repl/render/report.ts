@@ -1,0 +1,272 @@
+/**
+ * `report FILE.html` (issue 12): one self-contained page — no network, no script, no
+ * external font, every drawing inline — with the guest's configuration, the init log and
+ * fixup timeline, the segment table and drawing, the tree and slot drawings, stats, the
+ * DMA-API debug reports and UB events, and the session's commands with their answers
+ * and ✓/✗ for each `expect`, so a result can be attached to a review or a course page.
+ * It renders views the command gathered; it computes nothing the engine knows.
+ *
+ * @module
+ */
+
+import { stripAnsiCode } from "@std/fmt/colors";
+import type {
+  BusLookupView,
+  GuestView,
+  SegmentsView,
+  SlotsView,
+  StatsView,
+  TreeView,
+} from "../../guest/mod.ts";
+import type { TranscriptEntry } from "../transcript.ts";
+import { type Fmt, plural, sizeArg } from "./format.ts";
+import { REPORT_CSS } from "./report_css.ts";
+import { fixupSvg } from "./svg/fixup.ts";
+import { segmentsSvg } from "./svg/segments.ts";
+import { slotsSvg } from "./svg/slots.ts";
+import { treeSvg } from "./svg/tree.ts";
+import { esc } from "./svg/_xml.ts";
+
+/** The current guest's views, as the report shows them. */
+export interface ReportGuest {
+  view: GuestView;
+  segments: SegmentsView;
+  tree: TreeView;
+  /** null when the guest has no bounce pool (a failed init). */
+  slots: SlotsView | null;
+  stats: StatsView;
+  /** The session's last `lookup bus` on this guest, drawn on the tree. */
+  lookup: BusLookupView | null;
+}
+
+/** Everything one report shows. */
+export interface ReportInput {
+  /** What ran: a script's name, or "interactive session". */
+  source: string;
+  guest: ReportGuest | null;
+  transcript: readonly TranscriptEntry[];
+  /** Commands run in all (the transcript keeps the last ones). */
+  commands: number;
+  fmt: Fmt;
+}
+
+/** "swiotlb-lab report" with the guest's name. */
+function pageTitle(input: ReportInput): string {
+  const g = input.guest?.view.config.name;
+  return `swiotlb-lab report — ${input.source}${g ? ` — guest ${g}` : ""}`;
+}
+
+/** A guest setting's value: sizes as one would type them, an unset one as the default. */
+function settingText(key: string, x: unknown): string {
+  if (x === undefined) return "default";
+  if (typeof x === "number" && (key === "mem" || key === "machine") && x > 0) return sizeArg(x);
+  return typeof x === "object" ? JSON.stringify(x) : String(x);
+}
+
+function table(head: string[], rows: string[][], cls = ""): string {
+  return `<table${cls ? ` class="${cls}"` : ""}><thead><tr>${
+    head.map((h) => `<th>${esc(h)}</th>`).join("")
+  }</tr></thead><tbody>${
+    rows.map((r) => `<tr>${r.map((c) => `<td>${c}</td>`).join("")}</tr>`).join("")
+  }</tbody></table>`;
+}
+
+function pre(lines: readonly string[], cls = ""): string {
+  return `<pre${cls ? ` class="${cls}"` : ""}>${
+    esc(lines.map((l) => stripAnsiCode(l)).join("\n"))
+  }</pre>`;
+}
+
+function section(id: string, title: string, body: string): string {
+  return `<section id="${id}"><h2>${esc(title)}</h2>\n${body}\n</section>`;
+}
+
+function figure(svg: string, caption: string): string {
+  return `<figure>${svg}<figcaption>${esc(caption)}</figcaption></figure>`;
+}
+
+/** The verdict of each command: ✓ expect held, ✗ it did not, failed, or plain ok. */
+type Verdict = "pass" | "fail" | "error" | "expected-error" | "ok";
+
+function verdicts(entries: readonly TranscriptEntry[]): Verdict[] {
+  return entries.map((e, i) => {
+    if (e.expect !== null) return e.expect ? "pass" : "fail";
+    if (e.ok) return "ok";
+    // A failure the next `expect error` accounts for is what the script wanted.
+    const next = entries[i + 1];
+    return next?.expect === true && /^\s*expect\s+error\b/.test(next.line)
+      ? "expected-error"
+      : "error";
+  });
+}
+
+const MARK: Record<Verdict, string> = {
+  pass: "✓",
+  fail: "✗",
+  error: "error",
+  "expected-error": "error (expected)",
+  ok: "",
+};
+
+function sessionSection(input: ReportInput): string {
+  const entries = input.transcript;
+  const v = verdicts(entries);
+  const count = (k: Verdict) => v.filter((x) => x === k).length;
+  const dropped = input.commands - entries.length;
+  const summary = `${plural(input.commands, "command")}; expect: ${count("pass")} ✓, ` +
+    `${count("fail")} ✗; ${plural(count("error"), "unexpected error")}` +
+    (dropped > 0 ? `; the first ${dropped} are not kept (only the last ${entries.length})` : "");
+  const items = entries.map((e, i) => {
+    const where = e.where ? `<span class="where">${esc(e.where)}</span> ` : "";
+    const mark = MARK[v[i]] ? `<span class="mark">${esc(MARK[v[i]])}</span>` : "";
+    const more = e.moreLines > 0 ? [`… ${e.moreLines} more lines not kept`] : [];
+    const answer = e.text.length + more.length > 0 ? pre([...e.text, ...more]) : "";
+    return `<li class="cmd ${v[i]}" value="${e.n}" data-verdict="${v[i]}">${where}` +
+      `<code class="line">${esc(e.line)}</code> ${mark}${answer}</li>`;
+  });
+  return section(
+    "session",
+    "Session",
+    `<p class="summary">${esc(summary)}</p>\n<ol class="transcript">\n${items.join("\n")}\n</ol>`,
+  );
+}
+
+function eventsSection(input: ReportInput): string {
+  const rows: string[][] = [];
+  for (const e of input.transcript) {
+    for (const ev of e.events) {
+      if (ev.kind !== "ub" && ev.kind !== "debug") continue;
+      rows.push([
+        `<a href="#session">${e.n}</a>`,
+        ev.kind === "ub" ? "UB" : "DMA-API",
+        `<code>${esc(ev.source)}</code>`,
+        `<pre>${esc(ev.message)}</pre>`,
+      ]);
+    }
+  }
+  const body = rows.length === 0
+    ? "<p>No DMA-API debug report and no undefined behaviour in the commands kept.</p>"
+    : table(["command", "kind", "source", "message (as the kernel prints it)"], rows, "events");
+  return section("events", "DMA-API debug reports and UB events", body);
+}
+
+function guestSections(g: ReportGuest, fmt: Fmt): string[] {
+  const v = g.view;
+  // Three settings a row keeps the table short; sizes read as one would type them.
+  const cells = Object.entries(v.config).map(([k, x]) =>
+    `<code>${esc(k)}</code></td><td>${esc(settingText(k, x))}`
+  );
+  const config: string[][] = [];
+  for (let i = 0; i < cells.length; i += 3) config.push(cells.slice(i, i + 3));
+  const init = v.init;
+  const out = [
+    section(
+      "guest",
+      `Guest ${v.config.name}`,
+      `<p>${
+        esc(
+          `${v.config.arch}, ${v.config.mode}, ${v.config.iommu ? "IOMMU" : "no IOMMU"}, ` +
+            `DMA ops: ${v.ops ?? "none"}; memory ${sizeArg(v.memBytes)} at phys ${
+              fmt.num(v.physBase)
+            }, ` +
+            `machine ${sizeArg(v.machineBytes)}`,
+        )
+      }</p>` +
+        table(["setting", "value", "setting", "value", "setting", "value"], config, "config"),
+    ),
+    section(
+      "init",
+      "swiotlb-xen init",
+      (init.panic === null
+        ? ""
+        : `<p class="panic">${esc(`The guest is dead (kernel panic): ${init.panic}`)}</p>`) +
+        pre(init.log.length ? init.log : ["(no kernel messages)"], "log") +
+        (init.attempts.length
+          ? figure(fixupSvg(init, fmt), "The fixup, exchange by exchange")
+          : ""),
+    ),
+  ];
+  const seg = g.segments;
+  if (seg.rows.length > 0) {
+    const rows = seg.rows.map((r) => [
+      String(r.index),
+      fmt.num(r.physAddr),
+      fmt.num(r.dmaAddr),
+      sizeArg(r.size),
+      `${r.slotsInUse}/${r.slots}`,
+      r.aligned ? "yes" : `no (+${fmt.num(r.misalignment)})`,
+    ]);
+    const tableHtml = table(["j", "phys_addr", "dma_addr", "size", "slots used", "aligned"], rows);
+    out.push(section(
+      "segments",
+      "Segment array (phys → bus)",
+      figure(segmentsSvg(seg, fmt, v.config.variant), "Each segment's phys and the bus Xen gave") +
+        (rows.length > 32
+          ? `<details><summary>All ${rows.length} segments</summary>${tableHtml}</details>`
+          : tableHtml),
+    ));
+  }
+  if (g.tree.present) {
+    const caption = g.lookup
+      ? `The bus→phys tree with the last lookup (bus ${fmt.num(g.lookup.bus)})`
+      : "The bus→phys tree";
+    out.push(section(
+      "tree",
+      "Bus → phys tree",
+      figure(treeSvg(g.tree, fmt, g.lookup ? { lookup: g.lookup } : {}), caption),
+    ));
+  }
+  if (g.slots) {
+    out.push(section("slots", "Bounce slots", figure(slotsSvg(g.slots, fmt), "The pool")));
+  }
+  const stats = Object.entries(g.stats).map(([k, x]) => [`<code>${esc(k)}</code>`, String(x)]);
+  out.push(section("stats", "Stats", table(["counter", "value"], stats, "stats")));
+  return out;
+}
+
+/**
+ * The report page.
+ *
+ * @example
+ * ```ts
+ * import { assertStringIncludes } from "@std/assert";
+ * import { reportHtml } from "./report.ts";
+ * import { Fmt } from "./format.ts";
+ * const html = reportHtml({
+ *   source: "demo", guest: null, commands: 1, fmt: new Fmt(),
+ *   transcript: [{ n: 1, line: "help", where: null, verb: "help", ok: true, text: ["…"],
+ *     moreLines: 0, events: [], expect: null }],
+ * });
+ * assertStringIncludes(html, '<code class="line">help</code>');
+ * ```
+ */
+export function reportHtml(input: ReportInput): string {
+  const fmt = input.fmt;
+  const title = pageTitle(input);
+  const sections = [
+    ...(input.guest ? guestSections(input.guest, fmt) : [
+      section("guest", "Guest", "<p>No guest at the end of the session.</p>"),
+    ]),
+    eventsSection(input),
+    sessionSection(input),
+  ];
+  const nav = [...sections.join("").matchAll(/<section id="([^"]+)"><h2>([^<]+)<\/h2>/g)]
+    .map((m) => `<a href="#${m[1]}">${m[2]}</a>`).join(" · ");
+  return [
+    "<!doctype html>",
+    '<html lang="en"><head><meta charset="utf-8">',
+    // No network: a policy that forbids every fetch, so the page is what is in the file.
+    `<meta http-equiv="Content-Security-Policy" content="default-src 'none'; style-src 'unsafe-inline'; img-src data:">`,
+    `<meta name="viewport" content="width=device-width, initial-scale=1">`,
+    `<title>${esc(title)}</title>`,
+    `<style>${REPORT_CSS}</style>`,
+    "</head><body>",
+    `<header><h1>${esc(title)}</h1><nav>${nav}</nav></header>`,
+    "<main>",
+    ...sections,
+    "</main>",
+    "<footer>Made by swiotlb-lab (Linux 3.11 swiotlb-xen + the RFC “support autotranslate " +
+    "guests”). Self-contained: no script, no network.</footer>",
+    "</body></html>",
+  ].join("\n") + "\n";
+}

@@ -1,0 +1,150 @@
+/**
+ * `report FILE.html` and `repl.ts --script FILE --report OUT.html` (issue 12), parsed as
+ * HTML: every section, the drawings inline, nothing fetched from anywhere, and the
+ * session's commands with their answers and a ✓/✗ per expect.
+ */
+
+import { assert, assertEquals, assertStringIncludes } from "@std/assert";
+import { fromFileUrl } from "@std/path";
+import { runLine, Session } from "../lib/repl/mod.ts";
+import { MAX_TRANSCRIPT } from "../lib/repl/transcript.ts";
+import { all, parseHtml } from "./_dom.ts";
+
+const root = fromFileUrl(new URL("../", import.meta.url));
+
+const LINES = [
+  "guest new --preset arm-dom0 --swiotlb 1M",
+  "device add nic --mask 32",
+  "buf alloc rx 8K",
+  "map nic rx 8K to",
+  "expect bounced",
+  "expect slot 3",
+  "lookup bus $bus+0x10",
+  "unmap nic $bus 4K to",
+  'expect error "different size"',
+];
+
+function withDir(f: (dir: string) => void): void {
+  const dir = Deno.makeTempDirSync({ prefix: "swiotlb_report_" });
+  try {
+    f(dir);
+  } finally {
+    Deno.removeSync(dir, { recursive: true });
+  }
+}
+
+Deno.test("report: one self-contained page with every section, drawing and command", () => {
+  withDir((dir) => {
+    const s = new Session({ cwd: dir, keepGoing: true });
+    for (const l of LINES) runLine(s, l);
+    const r = runLine(s, "report out.html");
+    assert(r.ok, r.error);
+    const html = Deno.readTextFileSync(`${dir}/out.html`);
+    const doc = parseHtml(html);
+    for (const id of ["guest", "init", "segments", "tree", "slots", "stats", "events", "session"]) {
+      assert(doc.querySelector(`section#${id}`), `section ${id}`);
+    }
+    const g = s.guest!;
+    assertEquals(all(doc, "svg.swl-tree g.node").length, g.tree().preorder.length);
+    assertEquals(all(doc, `svg.swl-segments g[data-lane="phys"]`).length, g.segments().rows.length);
+    assertEquals(all(doc, "svg.swl-slots g.used").length, 1);
+    assertEquals(all(doc, "svg.swl-fixup .try").length, g.init.attempts[0].tries.length);
+    // The last lookup is drawn on the tree.
+    assertEquals(all(doc, "svg.swl-tree g.hit").length, 1);
+    // Self-contained: no script, nothing loaded from a URL, only in-page links.
+    assertEquals(all(doc, "script").length, 0);
+    for (const e of all(doc, "[src], link[href]")) {
+      const url = e.getAttribute("src") ?? e.getAttribute("href") ?? "";
+      assert(url.startsWith("data:"), url);
+    }
+    for (const a of all(doc, "a[href]")) assert(a.getAttribute("href")!.startsWith("#"));
+    assertStringIncludes(html, "Content-Security-Policy");
+    // Every command, with ✓/✗ for the expects: slot 3 is wrong (the map took slot 0).
+    const items = all(doc, "li.cmd");
+    assertEquals(items.length, LINES.length);
+    assertEquals(items.map((i) => i.getAttribute("data-verdict")), [
+      "ok",
+      "ok",
+      "ok",
+      "ok",
+      "pass",
+      "fail",
+      "ok",
+      "expected-error",
+      "pass",
+    ]);
+    assertStringIncludes(items[5].textContent ?? "", "expected slot 3, actual slot 0");
+    // The DMA-API report of the wrong-size unmap, as the kernel prints it.
+    assertStringIncludes(
+      doc.querySelector("section#events")!.textContent ?? "",
+      "DMA-API: device driver frees DMA memory with different size",
+    );
+    assertStringIncludes(doc.querySelector("p.summary")!.textContent ?? "", "2 ✓, 1 ✗");
+  });
+});
+
+Deno.test("report: clear errors for a wrong name or place; a session without a guest still reports", () => {
+  withDir((dir) => {
+    const s = new Session({ cwd: dir });
+    const txt = runLine(s, "report out.txt");
+    assertEquals(txt.ok, false);
+    assertStringIncludes(txt.error!, "ending in .html");
+    const missing = runLine(s, "report no/such/dir/r.html");
+    assertStringIncludes(missing.error!, "no directory");
+    runLine(s, "help map");
+    assert(runLine(s, "report r.html").ok);
+    const doc = parseHtml(Deno.readTextFileSync(`${dir}/r.html`));
+    assertStringIncludes(doc.querySelector("section#guest")!.textContent ?? "", "No guest");
+    assertEquals(all(doc, "svg").length, 0);
+  });
+});
+
+Deno.test("report: a failed init still reports (PVH's panic, its fixup timeline, no slots)", () => {
+  withDir((dir) => {
+    const s = new Session({ cwd: dir });
+    runLine(s, "guest new --preset pvh-dom0");
+    assert(runLine(s, "report r.html").ok);
+    const doc = parseHtml(Deno.readTextFileSync(`${dir}/r.html`));
+    assertStringIncludes(doc.querySelector("p.panic")!.textContent ?? "", "The guest is dead");
+    assertStringIncludes(
+      doc.querySelector("pre.log")!.textContent ?? "",
+      "Kernel panic - not syncing: Failed to get contiguous memory for DMA from Xen!",
+    );
+    assertEquals(all(doc, "svg.swl-fixup circle.refused[data-segment]").length, 4);
+    assertEquals(doc.querySelector("section#slots"), null);
+  });
+});
+
+Deno.test("report: the transcript keeps the last commands of a long session and says so", () => {
+  withDir((dir) => {
+    const s = new Session({ cwd: dir });
+    for (let i = 0; i < MAX_TRANSCRIPT + 300; i++) runLine(s, "set radix 16");
+    runLine(s, "report r.html");
+    const doc = parseHtml(Deno.readTextFileSync(`${dir}/r.html`));
+    assertEquals(all(doc, "li.cmd").length, MAX_TRANSCRIPT);
+    assertStringIncludes(doc.querySelector("p.summary")!.textContent ?? "", "are not kept");
+    // Numbered as run: of the 2300 commands before `report`, the first 300 are not kept.
+    assertEquals(doc.querySelector("li.cmd")!.getAttribute("value"), "301");
+  });
+});
+
+Deno.test("repl.ts --script FILE --report OUT.html writes the run's page, failing or not", () => {
+  withDir((dir) => {
+    const script = `${dir}/s.txt`;
+    Deno.writeTextFileSync(script, LINES.join("\n") + "\n");
+    const out = new Deno.Command(Deno.execPath(), {
+      args: ["run", "-A", `${root}repl.ts`, "--script", script, "--report", "r.html"],
+      cwd: dir,
+      // `deno task` names the caller's directory in INIT_CWD; the REPL writes there.
+      env: { INIT_CWD: dir },
+      stdout: "null",
+      stderr: "piped",
+    }).outputSync();
+    // `expect slot 3` fails: the status says so, and the report is written all the same.
+    assertEquals(out.code, 1);
+    const doc = parseHtml(Deno.readTextFileSync(`${dir}/r.html`));
+    assertEquals(all(doc, "li.cmd").length, 6);
+    assertEquals(all(doc, "li.fail").length, 1);
+    assertStringIncludes(doc.querySelector("title")!.textContent ?? "", "s.txt");
+  });
+});

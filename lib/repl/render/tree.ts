@@ -123,14 +123,21 @@ export function validateLines(problems: readonly TreeProblem[], nodes: number, f
   ];
 }
 
-/** The tree as Graphviz: nodes coloured, edges labelled l / r (SPEC §9 `tree --dot`). */
+/**
+ * The tree as Graphviz: nodes coloured, edges labelled l / r (SPEC §9 `tree --dot`). A
+ * node's missing child is a nil point, an invisible middle child sits below each node,
+ * and `ordering=out` keeps the children in l, m, r order, so a right child is always
+ * drawn to the right — never straight below its parent where it would read as a left one.
+ */
 export function treeDot(rows: readonly TreeRow[]): string {
   const id = (path: string) => path.replaceAll("/", "_");
   const hex = (x: number) => "0x" + x.toString(16);
   const out = [
     "digraph bus_to_phys {",
+    "  ordering=out;",
     '  node [shape=box, style=filled, fontname="monospace", fontcolor=white];',
   ];
+  const paths = new Set(rows.map((r) => r.path));
   for (const r of rows) {
     const label = `[${hex(r.dmaAddr)},+${sizeText(r.size)})\\nphys ${hex(r.physAddr)}` +
       (r.kind === "segment" ? "" : `\\n${r.kind}`);
@@ -139,11 +146,24 @@ export function treeDot(rows: readonly TreeRow[]): string {
     );
   }
   for (const r of rows) {
-    const slash = r.path.lastIndexOf("/");
-    if (slash < 0) continue;
-    out.push(
-      `  ${id(r.path.slice(0, slash))} -> ${id(r.path)} [label="${r.path.slice(slash + 1)}"];`,
-    );
+    for (const side of ["l", "m", "r"]) {
+      const child = `${r.path}/${side}`;
+      if (side === "m") {
+        // An invisible middle child right below the node (heavy edge): dot centres a node
+        // over its children, so this keeps the left subtree left and the right one right.
+        out.push(
+          `  ${id(child)} [label="", width=0.1, style=invis];`,
+          `  ${id(r.path)} -> ${id(child)} [style=invis, weight=100];`,
+        );
+      } else if (paths.has(child)) {
+        out.push(`  ${id(r.path)} -> ${id(child)} [label="${side}"];`);
+      } else {
+        out.push(
+          `  ${id(child)} [shape=point, width=0.08, label="", fillcolor=black];`,
+          `  ${id(r.path)} -> ${id(child)} [arrowhead=none, style=dotted];`,
+        );
+      }
+    }
   }
   out.push("}");
   return out.join("\n") + "\n";

@@ -105,7 +105,8 @@ function writeReport(session: Session, file: string, name: string): boolean {
 
 function summary(name: string, r: ScriptResult): void {
   if (!r.ok) {
-    write(Deno.stderr, [`${name}: ${r.errors} error(s) in ${r.commands} command(s)`]);
+    const first = r.firstError === undefined ? "" : `; the first at ${r.firstError}`;
+    write(Deno.stderr, [`${name}: ${r.errors} error(s) in ${r.commands} command(s)${first}`]);
   }
 }
 

@@ -265,16 +265,23 @@ export function runLine(session: Session, line: string): LineResult {
   const events = session.guest?.events.drain() ?? [];
   const fmt = session.fmt;
   const ok = reply.error === undefined;
+  // In a script (or a file it sources), an error starts with where it happened.
+  const where = ok ? undefined : session.location();
   const json: Record<string, unknown> = ok
     ? { ...reply.json }
-    : { error: reply.error, ...reply.json };
+    : where === undefined
+    ? { error: reply.error, ...reply.json }
+    : { error: reply.error, where, ...reply.json };
   if (events.length > 0) {
     json.events = events.map((e) => ({ kind: e.kind, source: e.source, message: e.message }));
   }
   const eventLines = renderEvents(events, fmt);
-  const text = ok
-    ? [...reply.text, ...eventLines]
-    : [fmt.err("error: ") + reply.error, ...reply.text, ...eventLines, ...(reply.errorNotes ?? [])];
+  const text = ok ? [...reply.text, ...eventLines] : [
+    (where === undefined ? "" : `${where}: `) + fmt.err("error: ") + reply.error,
+    ...reply.text,
+    ...eventLines,
+    ...(reply.errorNotes ?? []),
+  ];
   if (verb !== "expect" && verb !== "source") {
     session.last = {
       verb: verb ?? "?",

@@ -40,6 +40,8 @@ export interface ScriptResult {
   quit: boolean;
   /** Why the whole top-level run stopped early (Ctrl-C, the line limit), if it did. */
   stopped?: StopReason;
+  /** "file:line" of the first error, nested sources included (the deepest place). */
+  firstError?: string;
 }
 
 /** An error line of the runner's own, as {@link LineRunner} would print one. */
@@ -77,6 +79,7 @@ export function runScriptText(
     // A new top-level run: its own line budget, and no Ctrl-C from before it.
     session.linesRun = 0;
     session.stopped = undefined;
+    session.firstError = undefined;
     session.interrupt.clear();
   }
   const where = { file, path, line: 0 };
@@ -99,6 +102,7 @@ export function runScriptText(
             "through nested sources (a file that sources itself?)";
         emit([errorLine(session, `${session.location()}: ${why}`, stop)]);
         result.errors++;
+        session.firstError ??= session.location();
         break;
       }
       const r = opts.runLine(session, lines[i]);
@@ -106,7 +110,10 @@ export function runScriptText(
       emit(r.output);
       if (r.quit) {
         // A sourced file that failed and then quit still failed.
-        if (!r.ok) result.errors++;
+        if (!r.ok) {
+          result.errors++;
+          session.firstError ??= session.location();
+        }
         result.quit = true;
         break;
       }
@@ -114,6 +121,8 @@ export function runScriptText(
       // A failure that the next line expects is not (yet) an error: the expect decides.
       if (r.verb !== "expect" && nextIsExpectError(lines, i)) continue;
       result.errors++;
+      // A failed `source` line comes after the nested error it reports: keep the deeper one.
+      session.firstError ??= session.location();
       if (r.unknown && ++unknown >= MAX_UNKNOWN_LINES) {
         const why =
           `this does not look like a command script (${unknown} unknown commands); stopped`;
@@ -126,6 +135,7 @@ export function runScriptText(
     session.where.pop();
   }
   result.stopped = session.stopped;
+  result.firstError = session.firstError;
   result.ok = result.errors === 0;
   return result;
 }

@@ -87,6 +87,8 @@ export class Session {
   linesRun = 0;
   /** Set when the current top-level run must stop at every level (reported once). */
   stopped: StopReason | undefined;
+  /** "file:line" of the current top-level run's first error (for the summary line). */
+  firstError: string | undefined;
   /** The last `lookup bus` and the guest it ran on (the report draws it on the tree). */
   lastLookup: { guest: Guest; view: BusLookupView } | undefined;
   /** The commands run so far, with their answers (for `report`). */

@@ -166,7 +166,9 @@ export const sessionCommands: CommandSpec[] = [
           ? "interrupted"
           : r.stopped === "line-limit"
           ? "stopped at the line limit"
-          : "the script failed";
+          : ctx.session.firstError === undefined
+          ? "the script failed"
+          : `the script failed (the first error at ${ctx.session.firstError})`;
         return { json, text: r.output, error: `source ${clip(file)}: ${why}`, quit: r.quit };
       }
       return {
@@ -207,13 +209,10 @@ export const sessionCommands: CommandSpec[] = [
       const r = checkExpectation(ctx.session, args, ctx.quoted);
       const json = { ok: r.ok, expected: r.expected, actual: r.actual };
       if (r.ok) return { json, text: [ctx.session.fmt.dim(`ok: ${r.expected}`)] };
-      const where = ctx.session.location();
       return {
         json,
         text: [],
-        error: `expectation failed${
-          where ? ` at ${where}` : ""
-        }: expected ${r.expected}, actual ${r.actual}`,
+        error: `expectation failed: expected ${r.expected}, actual ${r.actual}`,
       };
     },
   },

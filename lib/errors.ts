@@ -30,6 +30,8 @@ export type ErrorCode =
   | "unknown-buffer"
   | "unknown-preset"
   | "unknown-segment"
+  /** No guest of the session has that name (guest use, guest drop). */
+  | "unknown-guest"
   | "no-dma-ops"
   | "guest-dead"
   | "no-tree"

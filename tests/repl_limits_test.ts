@@ -308,7 +308,10 @@ Deno.test("repl.ts FILE refuses a directory and a device (status 2), at once", a
 Deno.test("piped input: quit ends the session; more than 64 MiB is refused", async () => {
   const q = await repl([], "set radix 10\nquit\nset radix 16\n");
   assertEquals(q.code, 0);
-  assertEquals(q.stdout, "radix 10: numbers print in decimal\n");
+  assertEquals(
+    q.stdout,
+    "radix 10: numbers print in decimal, and a bare number you type is decimal (0x1000 for hex)\n",
+  );
   const big = await repl([], "#".repeat(SCRIPT_MAX_BYTES + 1));
   assertEquals(big.code, 2);
   assertStringIncludes(big.stderr, "Cannot read script <stdin>: it is over 64 MiB");

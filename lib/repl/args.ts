@@ -7,47 +7,20 @@
  * @module
  */
 
-import { type Addr, parseAddr } from "../addr.ts";
+import type { Addr } from "../addr.ts";
+import { evalExpr, type Vars } from "./expr.ts";
 import { LabError, msg } from "../errors.ts";
 import type { Guest } from "../guest/mod.ts";
 
-/** Looks up `$name` variables. */
-export type Vars = ReadonlyMap<string, Addr>;
+export type { Vars } from "./expr.ts";
 
 /**
- * An address: `4096`, `0x1000`, `4K`, `$bus`, a sum of those (`$bus+0x10`), or the
- * all-ones value `0xffffffffffffffff` on its own (it cannot be added to).
+ * An address: `4096`, `0x1000`, `4K`, `$bus`, arithmetic of those (`$bus+0x10`,
+ * `$b+$i*4K`, `$bus-0x10`), in the input radix `set radix` chose; or the all-ones value
+ * `0xffffffffffffffff` on its own (it cannot be computed with). See {@link evalExpr}.
  */
 export function parseAddrArg(text: string, vars: Vars, what = "address"): Addr {
-  const terms = text.split("+");
-  const values = terms.map((raw) => {
-    const t = raw.trim();
-    if (!t.startsWith("$")) return parseAddr(t, what);
-    const v = vars.get(t.slice(1));
-    if (v === undefined) {
-      const known = [...vars.keys()].map((k) => "$" + k);
-      throw new LabError(
-        `Cannot parse ${what} "${text}": ${t} is not set` +
-          (known.length ? ` (set: ${known.join(", ")})` : " (map something first)"),
-        "usage",
-        "bad-number",
-      );
-    }
-    return v;
-  });
-  if (values.length === 1) return values[0];
-  let sum = 0;
-  for (const v of values) {
-    if (typeof v !== "number") {
-      throw new LabError(
-        `Cannot parse ${what} "${text}": 0xffffffffffffffff cannot be added to`,
-        "usage",
-        "bad-number",
-      );
-    }
-    sum += v;
-  }
-  return sum;
+  return evalExpr(text, vars, what);
 }
 
 /** A number below 2^52 (sizes, offsets, counts): {@link parseAddrArg} without all-ones. */
@@ -78,9 +51,13 @@ export interface PhysRef {
 
 /** `BUF|PHYS`: a buffer name with an optional `+OFF`, or a number. */
 export function parsePhysRef(text: string, guest: Guest, vars: Vars): PhysRef {
-  if (isName(text)) {
-    const plus = text.indexOf("+");
-    const name = plus < 0 ? text : text.slice(0, plus);
+  const plus = text.indexOf("+");
+  const name = plus < 0 ? text : text.slice(0, plus);
+  // After `set radix 16` a word of hex digits (ffff0000) is an address unless a buffer
+  // has that name.
+  const hexWord = vars.inputRadix === 16 && /^[0-9a-f]+$/i.test(name) &&
+    !guest.buffers().some((b) => b.name === name);
+  if (isName(text) && !hexWord) {
     const offset = plus < 0 ? 0 : parseNum(text.slice(plus + 1), vars, "offset");
     const b = guest.buffer(name);
     if (offset > b.size) {
@@ -145,9 +122,15 @@ export function parseBits(text: string, what = "mask"): number {
   return n;
 }
 
-/** A plain non-negative integer (counts, segment numbers, seeds). */
+/**
+ * A plain non-negative integer (counts, segment numbers, seeds, `repeat N`): decimal in
+ * any radix (as crash reads counts), hex with 0x.
+ */
 export function parseCount(text: string, vars: Vars, what: string): number {
-  const n = parseNum(text, vars, what);
+  const n = evalExpr(text, vars, what, 10);
+  if (typeof n !== "number") {
+    throw new LabError(`Cannot parse ${what} "${text}": the all-ones value is no ${what}`);
+  }
   if (!Number.isInteger(n) || n < 0) throw new LabError(`Cannot parse ${what} "${text}"`);
   return n;
 }

@@ -8,6 +8,7 @@
 import { dmaCommands } from "./commands/dma.ts";
 import { sgCommands } from "./commands/sg.ts";
 import { guestCommands } from "./commands/guest.ts";
+import { guestsCommands } from "./commands/guests.ts";
 import { inspectCommands } from "./commands/inspect.ts";
 import { reportCommands } from "./commands/report.ts";
 import { sessionCommands } from "./commands/session.ts";
@@ -16,6 +17,7 @@ import type { CommandSpec } from "./table.ts";
 
 const TABLE: readonly CommandSpec[] = [
   ...guestCommands,
+  ...guestsCommands,
   ...dmaCommands,
   ...sgCommands,
   ...inspectCommands,

@@ -50,6 +50,8 @@ function ofKind(session: Session, kind: Completion | undefined, current: string)
       return g ? g.devices().map((d) => d.name) : [];
     case "buffer":
       return g ? g.buffers().map((b) => b.name) : [];
+    case "guest":
+      return [...session.guests.keys()];
     case "preset":
       return Object.keys(PRESETS);
     case "dir":

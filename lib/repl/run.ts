@@ -91,6 +91,19 @@ function commanderMessage(e: CommanderError, spec: CommandSpec): UsageError {
   const [head, ...more] = e.message.replace(/^error: /, "").split("\n");
   const hint = more.map((l) => /^\(Did you mean (.+)\?\)$/.exec(l.trim())).find((m) => m);
   // A user's word is quoted only so far (a file that is not a script could be anything).
+  // commander's "argument 'x' is invalid. Allowed choices are a, b." in our words.
+  const choices =
+    /^(?:error: )?(?:command-argument value|option '[^']*' argument|argument) '([^']*)' is invalid(?: for argument '[^']*')?\. Allowed choices are (.+?)\.?$/
+      .exec(head);
+  if (choices) {
+    const list = choices[2].split(", ");
+    return new UsageError(
+      `${verbName(spec)}: '${clip(choices[1])}' is not one of ${list.slice(0, -1).join(", ")}${
+        list.length > 1 ? " or " : ""
+      }${list[list.length - 1]}`,
+      synopsis(spec),
+    );
+  }
   const words = head.replace(/\.$/, "").replace(/'([^']*)'/g, (_, w: string) => `'${clip(w)}'`);
   const msg = words + (hint ? ` — did you mean '${hint[1]}'?` : "");
   return new UsageError(`${verbName(spec)}: ${msg}`, synopsis(spec));
@@ -122,6 +135,14 @@ function parseWords(spec: CommandSpec, words: string[]): { args: string[]; opts:
     cmd.addOption(opt);
   }
   cmd.action(() => {});
+  // "-4K" would read as an unknown option; it is a negative number, which no argument takes.
+  const negative = words.find((w) => /^-[0-9($]/.test(w));
+  if (negative !== undefined) {
+    throw new UsageError(
+      `${verbName(spec)}: '${clip(negative)}' is negative; sizes, addresses and counts start at 0`,
+      synopsis(spec),
+    );
+  }
   try {
     cmd.parse(words, { from: "user" });
   } catch (e) {

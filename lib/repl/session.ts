@@ -13,6 +13,7 @@ import { dirname, isAbsolute, resolve } from "@std/path";
 import { Fmt } from "./render/format.ts";
 import { denoFiles, type FileAccess } from "./files.ts";
 import { Transcript } from "./transcript.ts";
+import { VarTable } from "./expr.ts";
 
 export { denoFiles, type FileAccess } from "./files.ts";
 
@@ -76,7 +77,7 @@ export class Session {
   /** `debug on|off` (the DMA-API debug layer is on by default in the REPL, SPEC §8). */
   debug = true;
   /** `$bus`, `$phys`, … set by map, alloc-coherent and friends. */
-  readonly vars = new Map<string, Addr>();
+  readonly vars = new VarTable();
   last: LastCommand | undefined;
   /** Stack of scripts being run (`source` nests). */
   readonly where: Where[] = [];
@@ -101,6 +102,57 @@ export class Session {
     this.cwd = opts.cwd ?? Deno.cwd();
     this.files = opts.files ?? denoFiles;
     this.interrupt = opts.interrupt ?? NEVER;
+  }
+
+  /** The name of the current guest (`guest new --name`, `guest use`); "main" by default. */
+  guestName = "main";
+  /** Every guest of the session by name, the current one included (issue 13). */
+  readonly guests = new Map<string, Guest>();
+  /** The `$` variables of the guests that are not current (each guest keeps its own). */
+  readonly #otherVars = new Map<string, [string, Addr][]>();
+
+  /**
+   * Makes `g` the guest called `name` and the current one, with fresh variables; returns
+   * the guest it replaced under that name, if any.
+   */
+  installGuest(name: string, g: Guest): Guest | undefined {
+    const old = this.guests.get(name);
+    if (name !== this.guestName && this.guest) {
+      this.#otherVars.set(this.guestName, [...this.vars]);
+    }
+    this.#otherVars.delete(name);
+    this.guests.set(name, g);
+    this.guest = g;
+    this.guestName = name;
+    this.vars.clear();
+    return old;
+  }
+
+  /** Switches to the guest called `name` (its variables come back with it). */
+  useGuest(name: string): Guest {
+    const g = this.guests.get(name);
+    if (!g) throw new LabError(`No guest called '${name}'`, "usage", "unknown-guest");
+    if (name === this.guestName) return g;
+    if (this.guest) this.#otherVars.set(this.guestName, [...this.vars]);
+    this.vars.clear();
+    for (const [k, v] of this.#otherVars.get(name) ?? []) this.vars.set(k, v);
+    this.#otherVars.delete(name);
+    this.guest = g;
+    this.guestName = name;
+    return g;
+  }
+
+  /** Forgets the guest called `name`; dropping the current one leaves no current guest. */
+  dropGuest(name: string): Guest {
+    const g = this.guests.get(name);
+    if (!g) throw new LabError(`No guest called '${name}'`, "usage", "unknown-guest");
+    this.guests.delete(name);
+    this.#otherVars.delete(name);
+    if (name === this.guestName) {
+      this.guest = undefined;
+      this.vars.clear();
+    }
+    return g;
   }
 
   /** The guest, or a usage error that says how to make one. */

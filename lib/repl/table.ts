@@ -11,6 +11,7 @@ import type { Session, StopReason } from "./session.ts";
 export type Completion =
   | "device"
   | "buffer"
+  | "guest"
   | "file"
   | "preset"
   | "dir"

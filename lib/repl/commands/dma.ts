@@ -298,6 +298,8 @@ export const dmaCommands: CommandSpec[] = [
     args: [DEV, BUS, {
       name: "BYTES|LEN",
       help: "hex / quoted string, or a length with --pattern",
+      // With --pattern the length may come from --len or the pattern itself.
+      optional: true,
     }],
     options: [
       { flags: "--pattern <p>", help: "repeat these bytes" },
@@ -312,6 +314,11 @@ export const dmaCommands: CommandSpec[] = [
       {
         caption: "8 KiB of a repeated pattern",
         line: "dma write nic $bus 8K --pattern a5",
+        setup: ARM_MAPPED_BIDI,
+      },
+      {
+        caption: "The same with --len",
+        line: "dma write nic $bus --pattern a5 --len 8K",
         setup: ARM_MAPPED_BIDI,
       },
     ],

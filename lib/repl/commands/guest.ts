@@ -25,6 +25,7 @@ import { ARM_MAPPED, ARM_NIC, ARM_ONLY } from "../examples.ts";
 import type { CommandSpec, Ctx, Opts, Reply } from "../table.ts";
 import { fixupSvg } from "../render/svg/fixup.ts";
 import { SVG_OPTION, writeSvg } from "./_svg_out.ts";
+import { checkGuestName, replacedWords } from "./guests.ts";
 
 const str = (v: string | boolean | undefined): string | undefined =>
   typeof v === "string" ? v : undefined;
@@ -89,15 +90,19 @@ function guestInput(ctx: Ctx, o: Opts): GuestInput {
 function startGuest(ctx: Ctx, input: GuestInput, extra: Record<string, unknown> = {}): Reply {
   const events = new EventLog();
   events.tracing = ctx.session.trace;
+  const s = ctx.session;
+  const name = typeof extra.name === "string" ? checkGuestName(extra.name) : s.guestName;
   const g = Guest.create(input, events);
-  ctx.session.guest = g;
-  ctx.session.vars.clear();
-  if (g.init.ok) ctx.session.vars.set("pool", g.init.poolPhys);
+  const old = s.installGuest(name, g);
+  if (g.init.ok) s.vars.set("pool", g.init.poolPhys);
   const view = g.view();
-  return { json: { ...guestJson(view), ...extra }, text: renderGuest(view, ctx.session.fmt) };
+  const text = renderGuest(view, s.fmt);
+  if (old) text.push(...replacedWords(name, old, s.fmt));
+  return { json: { ...guestJson(view), ...extra, name }, text };
 }
 
 const GUEST_NEW_OPTIONS = [
+  { flags: "--name <name>", help: "keep it under this name (guest use / list / drop)" },
   {
     flags: "--preset <name>",
     help: "start from a preset (see 'guest presets')",
@@ -184,7 +189,8 @@ export const guestCommands: CommandSpec[] = [
         line: "guest new --preset arm-dom0 --swiotlb 1M --fail-exchanges 3",
       },
     ],
-    run: (ctx, _args, o) => startGuest(ctx, guestInput(ctx, o)),
+    run: (ctx, _args, o) =>
+      startGuest(ctx, guestInput(ctx, o), typeof o.name === "string" ? { name: o.name } : {}),
   },
   {
     path: ["guest", "load"],
@@ -192,7 +198,7 @@ export const guestCommands: CommandSpec[] = [
     description: `FILE must be a regular file of at most ${sizeWords(GUEST_FILE_MAX_BYTES)}, ` +
       "TOML unless its name ends in .json; a key given twice in TOML (or as late-init and late_init) is an error; JSON keeps the last.",
     args: [{ name: "FILE", help: "a .toml or .json guest file", complete: "file" }],
-    options: [],
+    options: [{ flags: "--name <name>", help: "keep it under this name (guest use / list)" }],
     examples: [
       {
         caption: 'Keys as the guest new flags, e.g. preset = "arm-dom0" and swiotlb = "4M"',
@@ -200,13 +206,13 @@ export const guestCommands: CommandSpec[] = [
         run: false,
       },
     ],
-    run: (ctx, [file]) => {
+    run: (ctx, [file], o) => {
       const path = ctx.session.resolvePath(file);
       const text = readUserFile(ctx.session.files, path, file, "guest file", GUEST_FILE_MAX_BYTES);
       const input = parseGuestFile(text, file);
       if (input.preset !== undefined) checkPreset(input.preset);
       if (input.debug === undefined) input.debug = ctx.session.debug;
-      return startGuest(ctx, input, { file });
+      return startGuest(ctx, input, typeof o.name === "string" ? { file, name: o.name } : { file });
     },
   },
   {

@@ -118,22 +118,42 @@ export const sessionCommands: CommandSpec[] = [
   },
   {
     path: ["set"],
-    summary: "session settings: set radix 16|10",
+    summary: "session settings: set radix 16|10 (what addresses print in and are read in)",
+    description:
+      "As in crash, the radix governs input too: after 'set radix 16' a bare address, size " +
+      "or offset you type is hex (lookup bus 100000 is 0x100000); after 'set radix 10' it " +
+      "is decimal. A prefix always wins: 0x… or 16#… is hex, 0d… or 10#… decimal, 4K and 2M " +
+      "are sizes. Counts, indices, bit widths (--mask 32) and repeat's N stay decimal. A new " +
+      "session prints hex and reads decimal, as before any 'set radix'.",
     args: [
       { name: "radix", help: "the setting", choices: ["radix"] },
-      { name: "16|10", help: "hex (default) or decimal output", choices: ["16", "10"] },
+      {
+        name: "16|10",
+        help: "hex or decimal, for output and for bare numbers typed",
+        choices: ["16", "10"],
+      },
     ],
     options: [],
-    examples: [{
-      caption: "Addresses in decimal (indices and counts always are)",
-      line: "set radix 10",
-    }],
+    examples: [
+      { caption: "Addresses in decimal (indices and counts always are)", line: "set radix 10" },
+      {
+        caption: "crash-style: bare numbers are hex from now on",
+        line: "set radix 16",
+      },
+    ],
     run: (ctx, [, v]) => {
       const radix = v === "10" ? 10 : 16;
       ctx.session.fmt.radix = radix;
+      ctx.session.vars.inputRadix = radix;
       return {
         json: { radix },
-        text: [`radix ${radix}: numbers print in ${radix === 16 ? "hex" : "decimal"}`],
+        text: [
+          radix === 16
+            ? "radix 16: numbers print in hex, and a bare number you type is hex " +
+              "(0d4096 or 10#4096 for decimal)"
+            : "radix 10: numbers print in decimal, and a bare number you type is decimal " +
+              "(0x1000 for hex)",
+        ],
       };
     },
   },

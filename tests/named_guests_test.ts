@@ -1,0 +1,80 @@
+/**
+ * Named guests (issue 13): guest new --name, guest use, guest list, guest drop; each
+ * guest keeps its own state and `$` variables, and replacing or dropping one that holds
+ * mappings says what goes with it.
+ */
+
+import { assert, assertEquals, assertStringIncludes } from "@std/assert";
+import { runLine, Session } from "../lib/repl/mod.ts";
+
+function run(s: Session, line: string) {
+  const r = runLine(s, line);
+  return { ...r, text: r.output.join("\n") };
+}
+
+Deno.test("named guests: commands act on the current one; each keeps its state and $vars", () => {
+  const s = new Session();
+  for (
+    const l of [
+      "guest new --preset arm-dom0 --name arm",
+      "device add nic --mask 32",
+      "buf alloc rx 8K",
+    ]
+  ) {
+    assert(run(s, l).ok, l);
+  }
+  const armMap = run(s, "map nic rx 8K to");
+  const armBus = armMap.json!.bus;
+  assert(run(s, "guest new --preset pv-dom0 --name pv").ok);
+  assertEquals(s.vars.get("bus"), undefined, "the new guest starts without $bus");
+  assertEquals(run(s, "device list").json?.devices, []);
+  assert(run(s, "guest use arm").ok);
+  assertEquals(s.vars.get("bus"), armBus);
+  assertEquals(run(s, "stats").json?.maps, 1);
+  const list = run(s, "guest list").json!;
+  assertEquals(list.current, "arm");
+  assertEquals(
+    (list.guests as { name: string; current: boolean; live_mappings: number }[]).map((g) => [
+      g.name,
+      g.current,
+      g.live_mappings,
+    ]),
+    [["arm", true, 1], ["pv", false, 0]],
+  );
+});
+
+Deno.test("named guests: replacing or dropping a guest with live mappings says what it drops", () => {
+  const s = new Session();
+  for (
+    const l of [
+      "guest new --preset arm-dom0 --name arm",
+      "device add nic --mask 32",
+      "buf alloc rx 8K",
+      "map nic rx 8K to",
+    ]
+  ) {
+    run(s, l);
+  }
+  const again = run(s, "guest new --preset arm-dom0 --name arm");
+  assertStringIncludes(
+    again.text,
+    "replaced guest 'arm' (arm-dom0) and dropped its 1 live mapping (nic: 1) and 4 bounce slots in use",
+  );
+  run(s, "guest new --preset pv-dom0 --name pv");
+  const drop = run(s, "guest drop pv");
+  assertStringIncludes(drop.text, "dropped guest 'pv'");
+  assertStringIncludes(drop.text, "no current guest now");
+  assertStringIncludes(run(s, "stats").error!, "No guest yet");
+  const bad = run(s, "guest use ar");
+  assertStringIncludes(bad.error!, "No guest called 'ar' — did you mean 'arm'?");
+  assertEquals(bad.json?.code, "unknown-guest");
+  assertStringIncludes(run(s, "guest new --preset arm-dom0 --name 'a b'").error!, "Bad guest name");
+});
+
+Deno.test("named guests: without --name, guest new replaces the current guest", () => {
+  const s = new Session();
+  run(s, "guest new --preset arm-dom0");
+  run(s, "guest new --preset pv-dom0");
+  assertEquals([...s.guests.keys()], ["main"]);
+  assertEquals(s.guest?.config.name, "pv-dom0");
+});

@@ -9,7 +9,7 @@
 import { jsonReplacer } from "../addr.ts";
 import { LabError } from "../errors.ts";
 import { parseAddrArg, parseBytes, parseNum } from "./args.ts";
-import { toColonHex } from "./render/format.ts";
+import { ADDRESS_FIELDS, toColonHex } from "./render/format.ts";
 import type { LastCommand, Session } from "./session.ts";
 
 /** The outcome of one expectation. */
@@ -61,29 +61,6 @@ function result(s: Session): Record<string, unknown> {
   }
   return last.json;
 }
-
-/** Fields that hold addresses (shown in the radix); every other number is a count or index. */
-const ADDRESS_FIELDS = new Set([
-  "bus",
-  "phys",
-  "dma_addr",
-  "phys_addr",
-  "pool_phys",
-  "dma_address",
-  "mask",
-  "dma_mask",
-  "coherent_mask",
-  "seg_boundary",
-  "orig",
-  "mfn",
-  "pfn",
-  "maddr",
-  "seg_dma_addr",
-  "seg_phys_addr",
-  "offset",
-  "phys_base",
-  "phys_end",
-]);
 
 /** A value as `expect` shows it: addresses in the session's radix, counts in decimal. */
 function show(s: Session, key: string, v: unknown): string {

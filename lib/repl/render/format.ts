@@ -65,6 +65,29 @@ export class Fmt {
   }
 }
 
+/** Fields that hold addresses (shown in the radix); every other number is a count or index. */
+export const ADDRESS_FIELDS: ReadonlySet<string> = new Set([
+  "bus",
+  "phys",
+  "dma_addr",
+  "phys_addr",
+  "pool_phys",
+  "dma_address",
+  "mask",
+  "dma_mask",
+  "coherent_mask",
+  "seg_boundary",
+  "orig",
+  "mfn",
+  "pfn",
+  "maddr",
+  "seg_dma_addr",
+  "seg_phys_addr",
+  "offset",
+  "phys_base",
+  "phys_end",
+]);
+
 /** "1 node", "4 nodes". */
 export function plural(n: number, word: string, many = word + "s"): string {
   return `${n} ${n === 1 ? word : many}`;

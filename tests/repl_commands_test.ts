@@ -26,6 +26,7 @@ function memFiles(init: Record<string, string> = {}): FileAccess & { files: Map<
       return t;
     },
     writeText: (p, t) => void files.set(p, t),
+    appendText: (p, t) => void files.set(p, (files.get(p) ?? "") + t),
     exists: (p) => files.has(p),
     stat: (p) => {
       const t = files.get(p);

@@ -36,6 +36,7 @@ function memFiles(
       return t;
     },
     writeText: (p, t) => void files.set(p, t),
+    appendText: (p, t) => void files.set(p, (files.get(p) ?? "") + t),
     exists: (p) => files.has(p) || p in stats,
     stat: (p) => {
       if (p in stats) return stats[p];

@@ -44,6 +44,8 @@ export interface FileStat {
 export interface FileAccess {
   readText(path: string): string;
   writeText(path: string, text: string): void;
+  /** Adds `text` at the end of the file, creating it when missing (`record`'s lines). */
+  appendText(path: string, text: string): void;
   exists(path: string): boolean;
   /** What `path` is (following symlinks); throws when it cannot be looked at. */
   stat(path: string): FileStat;
@@ -63,6 +65,7 @@ export function fileKind(info: Deno.FileInfo): FileKind {
 export const denoFiles: FileAccess = {
   readText: (path) => Deno.readTextFileSync(path),
   writeText: (path, text) => Deno.writeTextFileSync(path, text),
+  appendText: (path, text) => Deno.writeTextFileSync(path, text, { append: true }),
   exists: (path) => {
     try {
       Deno.statSync(path);

@@ -188,15 +188,17 @@ export class Session {
   /**
    * Writes an output file (`tree --dot FILE`, …): a relative path always starts from the
    * working directory, whatever script is running. A failure is the user's error, named
-   * with the path and the flag that asked for it.
+   * with the path and the flag that asked for it. With `append`, `text` goes at the end of
+   * the file (`record` adds each command as it runs).
    */
-  writeOutput(path: string, text: string, flag: string): string {
+  writeOutput(path: string, text: string, flag: string, opts: { append?: boolean } = {}): string {
     if (path.trim() === "") {
       throw new LabError(`Cannot write ${flag}: give a file name`, "usage", "file");
     }
     const full = isAbsolute(path) ? path : resolve(this.cwd, path);
     try {
-      this.files.writeText(full, text);
+      if (opts.append) this.files.appendText(full, text);
+      else this.files.writeText(full, text);
     } catch (e) {
       throw new LabError(`Cannot write ${flag} ${path}: ${writeFailure(e, full)}`, "usage", "file");
     }

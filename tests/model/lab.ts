@@ -196,6 +196,9 @@ const NO_FILES: FileAccess = {
   writeText: (p) => {
     throw new Error(`the model bench writes no files (${p})`);
   },
+  appendText: (p) => {
+    throw new Error(`the model bench writes no files (${p})`);
+  },
   exists: () => false,
   stat: (p) => {
     throw new Error(`the model bench reads no files (${p})`);

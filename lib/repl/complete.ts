@@ -145,7 +145,8 @@ function candidates(session: Session, words: string[], current: string): string[
   }
   const a = args[positional];
   if (!a) return flags.map((f) => f.name);
-  return a.choices ? [...a.choices] : ofKind(session, a.complete, current);
+  if (a.choices) return [...a.choices];
+  return [...(a.suggest ?? []), ...ofKind(session, a.complete, current)];
 }
 
 /**

@@ -18,7 +18,15 @@ import { clip } from "./files.ts";
 import { runScriptFile } from "./script.ts";
 import { Session } from "./session.ts";
 import { didYouMean } from "./suggest.ts";
-import { type CommandSpec, type Ctx, type Opts, type Reply, synopsis, verbName } from "./table.ts";
+import {
+  type CommandSpec,
+  type Ctx,
+  type OptLists,
+  type Opts,
+  type Reply,
+  synopsis,
+  verbName,
+} from "./table.ts";
 import { tokenize } from "./tokenize.ts";
 
 /** What one line produced. */
@@ -110,8 +118,11 @@ function commanderMessage(e: CommanderError, spec: CommandSpec): UsageError {
 }
 
 /** Parses a verb's words with commander (one fresh Command per line, so no state leaks). */
-function parseWords(spec: CommandSpec, words: string[]): { args: string[]; opts: Opts } {
-  if (spec.rawWords) return { args: words, opts: {} };
+function parseWords(
+  spec: CommandSpec,
+  words: string[],
+): { args: string[]; opts: Opts; lists: OptLists } {
+  if (spec.rawWords) return { args: words, opts: {}, lists: {} };
   const cmd = new Command(verbName(spec))
     .exitOverride()
     .configureOutput({ writeOut: () => {}, writeErr: () => {}, outputError: () => {} })
@@ -132,6 +143,7 @@ function parseWords(spec: CommandSpec, words: string[]): { args: string[]; opts:
     const opt = new Option(o.flags, o.help);
     if (o.choices) opt.choices(o.choices);
     if (o.required) opt.makeOptionMandatory();
+    if (o.repeatable) opt.argParser((v: string, prev?: string[]) => [...(prev ?? []), v]);
     cmd.addOption(opt);
   }
   cmd.action(() => {});
@@ -158,7 +170,14 @@ function parseWords(spec: CommandSpec, words: string[]): { args: string[]; opts:
     if (a.variadic) args.push(...(value ?? []));
     else args.push(value as string);
   });
-  return { args, opts: cmd.opts() as Opts };
+  const all = cmd.opts() as Record<string, string | boolean | string[] | undefined>;
+  const opts: Opts = {};
+  const lists: Record<string, string[]> = {};
+  for (const [k, v] of Object.entries(all)) {
+    if (Array.isArray(v)) lists[k] = v;
+    else opts[k] = v;
+  }
+  return { args, opts, lists };
 }
 
 /**
@@ -168,7 +187,7 @@ function parseWords(spec: CommandSpec, words: string[]): { args: string[]; opts:
  */
 export function parseLine(
   line: string,
-): { spec: CommandSpec; args: string[]; opts: Opts } | undefined {
+): { spec: CommandSpec; args: string[]; opts: Opts; lists: OptLists } | undefined {
   const words = tokenize(line).map((t) => t.text);
   if (words.length === 0) return undefined;
   const { spec, rest } = resolveVerb(cmdTable(), words);
@@ -257,12 +276,13 @@ export function runLine(session: Session, line: string): LineResult {
     if (!spec.rawWords && (rest.includes("--help") || rest.includes("-h"))) {
       return runLine(session, `help ${verb}`);
     }
-    const { args, opts } = parseWords(spec, rest);
+    const { args, opts, lists } = parseWords(spec, rest);
     if (spec.needsGuest) session.requireGuest();
     const ctx: Ctx = {
       session,
       quoted,
       line,
+      lists,
       table,
       runNested: (file) => {
         const r = runScriptFile(session, file, { keepGoing: session.keepGoing, runLine });

@@ -28,6 +28,8 @@ export interface ArgSpec {
   variadic?: boolean;
   choices?: readonly string[];
   complete?: Completion;
+  /** Words completion offers besides its kind, not enforced (`record off`). */
+  suggest?: readonly string[];
 }
 
 /** An option, in commander's flag syntax (`--mask <bits>`, `--iommu`, `--no-iommu`). */
@@ -38,6 +40,8 @@ export interface OptSpec {
   complete?: Completion;
   /** The option must be given (`sync … --for cpu|device`). */
   required?: boolean;
+  /** The option may be given more than once; its values go to {@link Ctx.lists}, not opts. */
+  repeatable?: boolean;
 }
 
 /** What a command hands back: a JSON object and its text rendering. */
@@ -59,6 +63,8 @@ export interface Ctx {
   quoted: ReadonlySet<string>;
   /** The whole line, as typed. */
   line: string;
+  /** Values of the verb's repeatable options (`--preset A --preset B`), in order. */
+  lists: OptLists;
   /** The whole command table (for `help`). */
   table: readonly CommandSpec[];
   /** Runs a nested script (for `source`); returns the replies' lines and success. */
@@ -71,6 +77,9 @@ export interface Ctx {
 
 /** Parsed option values, as commander returns them. */
 export type Opts = Record<string, string | boolean | undefined>;
+
+/** The values of repeatable options, in the order given (`{ preset: ["a", "b"] }`). */
+export type OptLists = Readonly<Record<string, readonly string[]>>;
 
 /** A help example: a caption, the line, and the session it runs in (lib/repl/examples.ts). */
 export interface Example {
@@ -130,7 +139,8 @@ export function synopsis(spec: CommandSpec): string {
       : m[2]
       ? " " + m[2].toUpperCase()
       : "";
-    parts.push(o.required ? `${m[1]}${value}` : `[${m[1]}${value}]`);
+    const more = o.repeatable ? "…" : "";
+    parts.push(o.required ? `${m[1]}${value}${more}` : `[${m[1]}${value}]${more}`);
   }
   return parts.join(" ");
 }

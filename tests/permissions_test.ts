@@ -43,13 +43,17 @@ Deno.test("permissions: a relative output file lands where the repl was started;
   }).spawn();
   const w = child.stdin.getWriter();
   await w.write(new TextEncoder().encode(
-    `guest new --preset arm-dom0 --swiotlb 1M\ntree --dot t.dot\ntree --dot ${home}/x.dot\n`,
+    `record r.txt\nguest new --preset arm-dom0 --swiotlb 1M\ntree --dot t.dot\n` +
+      `tree --dot ${home}/x.dot\nrecord off\nrecord ${home}/r.txt\n`,
   ));
   await w.close();
   const out = await child.output();
   const text = new TextDecoder().decode(out.stdout) + new TextDecoder().decode(out.stderr);
   assert(Deno.statSync(join(dir, "t.dot")).isFile, text);
   assertStringIncludes(text, `error: Cannot write tree --dot ${home}/x.dot: permission denied`);
+  // record appends each command where the repl was started, and names a denied path.
+  assertStringIncludes(Deno.readTextFileSync(join(dir, "r.txt")), "\ntree --dot t.dot\n");
+  assertStringIncludes(text, `error: Cannot write record ${home}/r.txt: permission denied`);
   assert(!text.includes("Cannot prompt"), text);
   Deno.removeSync(dir, { recursive: true });
   Deno.removeSync(home, { recursive: true });

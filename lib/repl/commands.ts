@@ -11,6 +11,7 @@ import { guestCommands } from "./commands/guest.ts";
 import { guestsCommands } from "./commands/guests.ts";
 import { inspectCommands } from "./commands/inspect.ts";
 import { reportCommands } from "./commands/report.ts";
+import { recordCommands } from "./commands/record.ts";
 import { sessionCommands } from "./commands/session.ts";
 import { treeCommands } from "./commands/tree.ts";
 import type { CommandSpec } from "./table.ts";
@@ -24,6 +25,7 @@ const TABLE: readonly CommandSpec[] = [
   ...treeCommands,
   ...reportCommands,
   ...sessionCommands,
+  ...recordCommands,
 ];
 
 /** Every verb. */

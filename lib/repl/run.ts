@@ -323,7 +323,18 @@ export function runLine(session: Session, line: string): LineResult {
     ...eventLines,
     ...(reply.errorNotes ?? []),
   ];
-  if (verb !== "expect" && verb !== "source") {
+  const stopped = session.recorder.note(session, {
+    line,
+    verb,
+    ok,
+    error: reply.error,
+  });
+  if (stopped !== undefined) {
+    json.record_stopped = stopped;
+    text.push(fmt.err("warning: ") + stopped);
+  }
+  // The session verbs that are not commands of their own leave `expect` the one before.
+  if (verb !== "expect" && verb !== "source" && verb !== "record") {
     session.last = {
       verb: verb ?? "?",
       ok,

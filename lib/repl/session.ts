@@ -14,6 +14,7 @@ import { Fmt } from "./render/format.ts";
 import { denoFiles, type FileAccess } from "./files.ts";
 import { Transcript } from "./transcript.ts";
 import { VarTable } from "./expr.ts";
+import { Recorder } from "./record.ts";
 
 export { denoFiles, type FileAccess } from "./files.ts";
 
@@ -94,6 +95,8 @@ export class Session {
   lastLookup: { guest: Guest; view: BusLookupView } | undefined;
   /** The commands run so far, with their answers (for `report`). */
   readonly transcript = new Transcript();
+  /** `record FILE`, and the commands that rebuild the state when it starts mid-session. */
+  readonly recorder: Recorder;
 
   constructor(opts: SessionOptions = {}) {
     this.json = opts.json ?? false;
@@ -102,6 +105,7 @@ export class Session {
     this.cwd = opts.cwd ?? Deno.cwd();
     this.files = opts.files ?? denoFiles;
     this.interrupt = opts.interrupt ?? NEVER;
+    this.recorder = new Recorder({ radix: this.fmt.radix, debug: this.debug, trace: this.trace });
   }
 
   /** The name of the current guest (`guest new --name`, `guest use`); "main" by default. */

@@ -179,6 +179,8 @@ export const sessionCommands: CommandSpec[] = [
           }: nested more than ${MAX_SOURCE_DEPTH} deep (a file sources itself?)`,
         );
       }
+      // A recording holds the commands the file runs (a replay needs no other file).
+      ctx.session.recorder.comment(ctx.session, `source ${file}`);
       const r = ctx.runNested(file);
       const json = { source: file, ok: r.ok, commands: r.commands };
       if (!r.ok) {

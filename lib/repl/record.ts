@@ -1,0 +1,239 @@
+/**
+ * `record FILE`: the session's commands written, as they run, to a command script that
+ * replays (`repl.ts --script FILE`, `source FILE`) to the same state and the same answers
+ * (issue 12). What goes in the file, and why:
+ *
+ * - **The state first.** The engine is deterministic (SPEC §4: same config and seed, same
+ *   frames), so the state is rebuilt by running the same commands again: the session
+ *   settings as they were when the guest was made (`set radix`, `debug`, `trace`), then
+ *   every command since the last successful `guest new|load`. A header of views (the
+ *   guest's flags, its devices and buffers) could not rebuild live mappings, the free
+ *   list, the hint, the counters or the debug layer's records. The session keeps those
+ *   commands (at most {@link HISTORY_MAX_CHARS}) whether or not it records.
+ * - **A failed command** is written as typed and followed by `expect error "…"`: a failure
+ *   may still change state (a full pool counts a failed map, faithful UB does what the
+ *   kernel does, and `expect` reads the failure), and the expectation lets the replay go
+ *   on past it as the session did, checking that it fails the same way. A failed `expect`
+ *   changes nothing and would stop the replay: it is written commented out.
+ * - **`source FILE`** is written as the commands it ran (after a `# source FILE` comment),
+ *   so the replay needs no other file; `guest load FILE` as the `guest new` line it made.
+ * - `record` is never written (nor does it count as the command `expect` checks); `quit`
+ *   ends the recording.
+ *
+ * Each line is appended as it runs, so a session that dies leaves every command so far.
+ *
+ * @module
+ */
+
+import { LabError } from "../errors.ts";
+import { SCRIPT_MAX_BYTES, sizeWords } from "./files.ts";
+import { configInput, guestNewLine } from "./guest_line.ts";
+import { recordHeader } from "./render/record.ts";
+import type { Session } from "./session.ts";
+import { quoteWord } from "./tokenize.ts";
+
+/** Characters of commands the session keeps for a recording started mid-session. */
+export const HISTORY_MAX_CHARS = 16 << 20;
+
+/** Characters of a failure's message its `expect error` line quotes. */
+const EXPECT_CHARS = 60;
+
+/** What one line did, as the recorder needs it. */
+export interface Ran {
+  /** As typed. */
+  line: string;
+  /** The verb ("guest new"), undefined when the line named none. */
+  verb: string | undefined;
+  ok: boolean;
+  error: string | undefined;
+}
+
+/** A recording in progress. */
+export interface Recording {
+  /** The file as given. */
+  name: string;
+  /** Where it is written. */
+  path: string;
+  /** Commands written since `record FILE` (the state before it not counted). */
+  commands: number;
+  /** Bytes written, header included. */
+  bytes: number;
+}
+
+/** The session settings a replay must start from. */
+interface Settings {
+  radix: 10 | 16;
+  debug: boolean;
+  trace: boolean;
+}
+
+/**
+ * One kept command: a line that succeeded as is (most of them, kept without a copy), or
+ * what its lines are made from; a comment.
+ */
+type Kept = string | { ran: Ran; made?: string } | { comment: string };
+
+const encoder = new TextEncoder();
+
+/** Keeps the commands that rebuild the session's state, and writes them while recording. */
+export class Recorder {
+  /** The commands since the guest was made, turned into lines only when recording starts. */
+  #history: Kept[] = [];
+  /** Commands in the history (comments not counted). */
+  #commands = 0;
+  #chars = 0;
+  #lost = false;
+  #settings: Settings;
+  #file: Recording | undefined;
+  /** Why the recording stopped on its own, until the line's answer says so. */
+  #warning: string | undefined;
+
+  constructor(settings: Settings) {
+    this.#settings = { ...settings };
+  }
+
+  /** The recording in progress, if any. */
+  get recording(): Readonly<Recording> | undefined {
+    return this.#file;
+  }
+
+  /**
+   * Starts recording to `name` (relative to the working directory): writes the state
+   * (settings, then the commands since the guest was made) and returns how many commands
+   * that holds.
+   */
+  start(session: Session, name: string): { path: string; state: number } {
+    if (this.#file) {
+      throw new LabError(`Already recording to ${this.#file.name}: 'record off' first`);
+    }
+    if (this.#lost) {
+      throw new LabError(
+        `Cannot record from here: the commands since the guest was made are over ` +
+          `${sizeWords(HISTORY_MAX_CHARS)}, more than the session keeps to replay them; ` +
+          "make a guest (guest new) and record from there",
+      );
+    }
+    const s = this.#settings;
+    const lines = [
+      ...recordHeader(),
+      `set radix ${s.radix}`,
+      `debug ${s.debug ? "on" : "off"}`,
+      `trace ${s.trace ? "on" : "off"}`,
+      ...this.#history.flatMap(keptLines),
+      "# recording started",
+    ];
+    const text = lines.join("\n") + "\n";
+    const bytes = encoder.encode(text).length;
+    const path = session.writeOutput(name, text, "record");
+    this.#file = { name, path, commands: 0, bytes };
+    return { path, state: this.#commands };
+  }
+
+  /** Ends the recording; what it was. */
+  stop(): Recording | undefined {
+    const was = this.#file;
+    this.#file = undefined;
+    return was;
+  }
+
+  /** A comment line (`# source FILE`), kept and written like a command. */
+  comment(session: Session, text: string): void {
+    const kept = { comment: oneLine(text) };
+    this.#keep(kept, kept.comment.length, 0);
+    this.#write(session, keptLines(kept), 0);
+  }
+
+  /**
+   * Notes a line that ran ({@link runLine} calls this for every one, nested sources
+   * included); returns a warning when the recording had to stop. Cheap when not
+   * recording: a line that succeeded is kept as the string it already is.
+   */
+  note(session: Session, ran: Ran): string | undefined {
+    const { verb, ok, line } = ran;
+    if (verb === "quit") {
+      this.#write(session, ["# quit: the recording ends here"], 0);
+      this.stop();
+    } else if (verb !== "record") {
+      const fresh = ok && (verb === "guest new" || verb === "guest load") && session.guest;
+      if (fresh) {
+        // The guest replaces all engine state: what came before no longer matters.
+        this.#history = [];
+        this.#commands = 0;
+        this.#chars = 0;
+        this.#lost = false;
+        this.#settings = { radix: session.fmt.radix, debug: session.debug, trace: session.trace };
+      }
+      const kept: Kept = fresh && verb === "guest load"
+        ? { ran, made: guestNewLine(configInput(fresh.config)) }
+        : ok && verb !== "source"
+        ? line
+        : { ran };
+      const commands = verb === "source" ? 0 : 1;
+      this.#keep(kept, line.length + (ran.error?.length ?? 0), commands);
+      if (this.#file) this.#write(session, keptLines(kept), commands);
+    }
+    const warning = this.#warning;
+    this.#warning = undefined;
+    return warning;
+  }
+
+  #keep(kept: Kept, chars: number, commands: number): void {
+    if (this.#lost) return;
+    this.#chars += chars + 1;
+    if (this.#chars > HISTORY_MAX_CHARS) {
+      this.#lost = true;
+      this.#history = [];
+      this.#commands = 0;
+      return;
+    }
+    this.#history.push(kept);
+    this.#commands += commands;
+  }
+
+  #write(session: Session, lines: string[], commands: number): void {
+    const f = this.#file;
+    if (!f || lines.length === 0) return;
+    const text = lines.join("\n") + "\n";
+    const bytes = encoder.encode(text).length;
+    if (f.bytes + bytes > SCRIPT_MAX_BYTES) {
+      this.stop();
+      this.#warning = `recording stopped: ${f.name} would grow past ${
+        sizeWords(SCRIPT_MAX_BYTES)
+      }, the most a script may be`;
+      return;
+    }
+    try {
+      session.writeOutput(f.path, text, "record", { append: true });
+    } catch (e) {
+      this.stop();
+      this.#warning = `recording stopped: ${e instanceof Error ? e.message : String(e)}`;
+      return;
+    }
+    f.bytes += bytes;
+    f.commands += commands;
+  }
+}
+
+/** A line as one line of the file (a `runLine` caller may pass a newline inside). */
+function oneLine(line: string): string {
+  return line.replace(/[\r\n]+/g, " ");
+}
+
+/** The lines of the file for one kept command (see the module doc for why). */
+function keptLines(kept: Kept): string[] {
+  if (typeof kept === "string") return [oneLine(kept)];
+  if ("comment" in kept) return [`# ${kept.comment}`];
+  const { ran, made } = kept;
+  const line = oneLine(ran.line);
+  const error = (ran.error ?? "").split("\n")[0];
+  if (ran.verb === "source") return ran.ok ? [] : [`# ${error}`];
+  if (ran.verb === "expect" && !ran.ok) {
+    return [`# failed when recorded, so not replayed: ${line}  (${error})`];
+  }
+  if (!ran.ok) {
+    const want = quoteWord([...error].slice(0, EXPECT_CHARS).join(""));
+    return [line, `expect error ${want}  # the session went on after this error`];
+  }
+  if (made !== undefined) return [`# ${line}: the guest new line it made`, made];
+  return [line];
+}

@@ -5,6 +5,7 @@
  * @module
  */
 
+import { compareCommands } from "./commands/compare.ts";
 import { dmaCommands } from "./commands/dma.ts";
 import { sgCommands } from "./commands/sg.ts";
 import { guestCommands } from "./commands/guest.ts";
@@ -26,6 +27,7 @@ const TABLE: readonly CommandSpec[] = [
   ...reportCommands,
   ...sessionCommands,
   ...recordCommands,
+  ...compareCommands,
 ];
 
 /** Every verb. */

@@ -30,7 +30,17 @@ const TOPICS: readonly (readonly [string, readonly string[]])[] = [
     ],
   ],
   ["Inspection", ["lookup", "segments", "tree", "slots", "p2m", "m2p", "stats"]],
-  ["Session and scripts", ["trace", "debug", "set", "source", "record", "expect", "help", "quit"]],
+  ["Session and scripts", [
+    "trace",
+    "debug",
+    "set",
+    "source",
+    "record",
+    "compare",
+    "expect",
+    "help",
+    "quit",
+  ]],
 ];
 
 /** The `help` list: one line per verb, under topic headings. */

@@ -284,6 +284,7 @@ export function runLine(session: Session, line: string): LineResult {
       line,
       lists,
       table,
+      runLine,
       runNested: (file) => {
         const r = runScriptFile(session, file, { keepGoing: session.keepGoing, runLine });
         nested = r.output;
@@ -353,6 +354,7 @@ export function runLine(session: Session, line: string): LineResult {
     events,
     expect: verb === "expect" ? ok : null,
   });
+  session.onLine?.({ line, verb, ok, json });
   const output = session.json
     ? [...nested, JSON.stringify(json, jsonReplacer)]
     : [...nested, ...text];

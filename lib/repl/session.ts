@@ -43,6 +43,18 @@ export interface SessionOptions {
   files?: FileAccess;
   /** Polled between script lines; the CLI's is set by Ctrl-C (SIGINT). */
   interrupt?: Interrupt;
+  /** Hears every line that ran, nested sources included (compare collects answers so). */
+  onLine?: (seen: LineSeen) => void;
+}
+
+/** What {@link SessionOptions.onLine} hears after a line ran. */
+export interface LineSeen {
+  line: string;
+  /** The verb as resolved, undefined when the line named none. */
+  verb: string | undefined;
+  ok: boolean;
+  /** The line's JSON answer, its error and events included. */
+  json: Record<string, unknown>;
 }
 
 /** A request to stop the running script, polled between its lines. */
@@ -85,6 +97,7 @@ export class Session {
   readonly cwd: string;
   readonly files: FileAccess;
   readonly interrupt: Interrupt;
+  readonly onLine: ((seen: LineSeen) => void) | undefined;
   /** Lines run so far by the current top-level command or script, nested sources included. */
   linesRun = 0;
   /** Set when the current top-level run must stop at every level (reported once). */
@@ -105,6 +118,7 @@ export class Session {
     this.cwd = opts.cwd ?? Deno.cwd();
     this.files = opts.files ?? denoFiles;
     this.interrupt = opts.interrupt ?? NEVER;
+    this.onLine = opts.onLine;
     this.recorder = new Recorder({ radix: this.fmt.radix, debug: this.debug, trace: this.trace });
   }
 

@@ -5,6 +5,7 @@
  * @module
  */
 
+import type { LineRunner } from "./script.ts";
 import type { Session, StopReason } from "./session.ts";
 
 /** What tab completion offers for an argument or an option's value. */
@@ -73,6 +74,8 @@ export interface Ctx {
   ): { output: string[]; ok: boolean; commands: number; quit: boolean; stopped?: StopReason };
   /** Runs `setup` then `line` in a fresh session (help examples); the line's output. */
   runFresh(setup: readonly string[], line: string): string[];
+  /** The line runner, for verbs that run scripts in sessions of their own (compare). */
+  runLine: LineRunner;
 }
 
 /** Parsed option values, as commander returns them. */

@@ -26,7 +26,8 @@ export const recordCommands: CommandSpec[] = [
       "error' line after it (a replay goes on past it, as the session did, and checks it " +
       "fails the same way); a failed expect is written commented out. source FILE is " +
       "written as the commands it ran (its own summary line is not replayed) and guest " +
-      "load FILE as the guest new line it made, so the replay needs no other file. record " +
+      "load FILE as the guest new line it made, so the replay needs no other file (a " +
+      "compare line is written as typed: it reads its files again). record " +
       "itself is not written, nor is it the command expect checks. Without an argument: " +
       "the recording in progress.",
     args: [{

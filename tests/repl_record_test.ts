@@ -90,9 +90,16 @@ function added(files: Map<string, string>, path: string, before: number): string
 /** The synthesized line after a failed command. */
 const WENT_ON = /^expect error .*# the session went on after this error$/;
 
-/** What a line answered, as the comparison sees it. */
+/**
+ * What a line answered, as the comparison sees it: everything but where it ran (a
+ * script error starts with FILE:LINE, which is the recording's own place on replay).
+ */
 function answer(r: LineResult, json: boolean): { output: string[]; json: unknown } {
-  return { output: r.output, json: json ? undefined : r.json };
+  const output = r.output.map((l) =>
+    json ? l.replace(/,"where":"[^"]*"/, "") : l.replace(/^\S+:\d+: (?=error: )/, "")
+  );
+  const { where: _where, ...rest } = r.json ?? {};
+  return { output, json: json || r.json === undefined ? undefined : rest };
 }
 
 /**
@@ -133,11 +140,13 @@ function recordAndReplay(before: readonly string[], lines: readonly string[], js
       assertEquals(added[0], `# ${line}`);
       // The file's commands answer what the source printed (less its own last line).
       const own = json ? 1 : r.ok ? 1 : r.output.length - r.output.indexOf(`error: ${r.error}`);
-      const nested = commands.flatMap(({ r }) => r.output);
+      const nested = commands.flatMap(({ r }) => answer(r, json).output);
       // A nested source's own summary is not replayed: its commands are.
       const summary = (l: string) =>
         json ? "source" in JSON.parse(l) : /^\(\S+: \d+ commands ok\)$/.test(l);
-      const printed = r.output.slice(0, r.output.length - own).filter((l) => !summary(l));
+      const printed = answer(r, json).output.slice(0, r.output.length - own).filter((l) =>
+        !summary(l)
+      );
       assertEquals(nested, printed, line);
       continue;
     }

@@ -229,7 +229,9 @@ function runGuest(
       s.stopped = "line-limit";
       return;
     }
-    const json = toJson(x.json);
+    // The row says where; an error's own `where` would only repeat it.
+    const { where: _where, ...answer } = x.json ?? {};
+    const json = toJson(x.json === undefined ? undefined : answer);
     chars += json.length;
     if (chars > budget || result.answers.size >= MAX_SCRIPT_LINES) {
       result.guest.stopped = "budget";

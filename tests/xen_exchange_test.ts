@@ -15,6 +15,7 @@ import {
   translateDeviceAccess,
   Xen,
 } from "../lib/xen/mod.ts";
+import { p2mOf } from "./_p2m.ts";
 
 const MiB = 1024 * 1024;
 const GiB = 1024 * MiB;
@@ -51,7 +52,7 @@ const range = (start: number, n: number) => Array.from({ length: n }, (_, i) => 
 /** p2m and m2p agree and the domain owns every frame it maps. */
 function assertConsistent(xen: Xen, dom: Domain): void {
   for (let pfn = 0; pfn < dom.nrPages; pfn++) {
-    const mfn = dom.p2m[pfn];
+    const mfn = dom.p2m.get(pfn);
     if (xen.machine.owner(mfn) !== dom.domid || xen.machine.m2p(mfn) !== pfn) {
       throw new Error(`pfn ${pfn} → mfn ${mfn} is inconsistent`);
     }
@@ -62,7 +63,7 @@ function assertConsistent(xen: Xen, dom: Domain): void {
 
 Deno.test("exchange: PV guest gets one low extent and its p2m/m2p follow", () => {
   const { xen, dom } = setup();
-  const old = range(256, 64).map((p) => dom.p2m[p]);
+  const old = range(256, 64).map((p) => dom.p2m.get(p));
   const free0 = xen.machine.freeFrames();
   const r = exchange(xen, dom, {
     inPfns: range(256, 64),
@@ -94,14 +95,14 @@ Deno.test("exchange: failure at chunk k restores that chunk and reports nr_excha
   // Below 2^21 (frames 0..511) Xen holds 0..255; take 256..383 too, leaving room for
   // two order-6 extents.
   xen.machine.claim(256, 128, DOMID_XEN);
-  const before = Uint32Array.from(dom.p2m);
+  const before = p2mOf(dom);
   const r = exchange(xen, dom, { inPfns: range(0, 256), inOrder: 0, outOrder: 6, addressBits: 21 });
   assertEquals(r.nrExchanged, 128);
   assertEquals(r.outMfns, [384, 448]);
   assertEquals(r.error, "chunk 2: no free extent of order 6 below 2^21 (2 MiB)");
   assertEquals(dom.pfnToMfn(0), 384);
   assertEquals(dom.pfnToMfn(127), 511);
-  assertEquals(dom.p2m.subarray(128), before.subarray(128), "chunks 2 and 3 untouched");
+  assertEquals(p2mOf(dom, 128), before.subarray(128), "chunks 2 and 3 untouched");
   assertConsistent(xen, dom);
 });
 
@@ -162,13 +163,13 @@ Deno.test("exchange: several input extents merged per chunk", () => {
     addressBits: 32,
   });
   assertEquals(r, { nrExchanged: 8, outMfns: [256, 264] });
-  assertEquals([...dom.p2m.subarray(0, 8)], range(256, 8));
-  assertEquals([...dom.p2m.subarray(100, 108)], range(264, 8));
+  assertEquals([...p2mOf(dom, 0, 8)], range(256, 8));
+  assertEquals([...p2mOf(dom, 100, 108)], range(264, 8));
 });
 
 Deno.test("exchange: refuses malformed requests without changing anything", () => {
   const { xen, dom } = setup();
-  const before = Uint32Array.from(dom.p2m);
+  const before = p2mOf(dom);
   assertEquals(
     exchange(xen, dom, { inPfns: range(0, 3), inOrder: 0, outOrder: 2, addressBits: 32 }).error,
     "3 input extent(s) of order 0 do not make whole order-2 extents",
@@ -182,7 +183,7 @@ Deno.test("exchange: refuses malformed requests without changing anything", () =
     exchange(xen, dom, { inPfns: [3, 3], inOrder: 0, outOrder: 1, addressBits: 32 }).error,
     "chunk 0: the same pfn is given twice",
   );
-  assertEquals(dom.p2m, before);
+  assertEquals(p2mOf(dom), before);
 });
 
 Deno.test("exchange: autotranslated guest keeps its pfns, gets bus frame numbers", () => {
@@ -232,10 +233,10 @@ Deno.test("createContiguousRegion on x86 PV: scrub, exchange, machine address ba
 Deno.test("createContiguousRegion on x86 PV: failure keeps the old frames", () => {
   const { xen, dom } = setup();
   const pstart = 64 * 4096;
-  const before = Uint32Array.from(dom.p2m.subarray(64, 128));
+  const before = p2mOf(dom, 64, 128);
   xen.faults.failNext(1);
   assertMatch(reasonOf(createContiguousRegion(xen, dom, pstart, 6, 18)), /fault injection/);
-  assertEquals(dom.p2m.subarray(64, 128), before);
+  assertEquals(p2mOf(dom, 64, 128), before);
   const tooBig = createContiguousRegion(xen, dom, 0, 10, 32);
   assertEquals(tooBig, { ok: false, reason: "order 10 is above dom1's limit of 9" });
   assertThrows(() => createContiguousRegion(xen, dom, 4097, 6, 32), LabError, "not page aligned");
@@ -244,11 +245,11 @@ Deno.test("createContiguousRegion on x86 PV: failure keeps the old frames", () =
 Deno.test("createContiguousRegion on x86 autotranslated (PVH) is a no-op with no handle", () => {
   const { xen, dom, events } = setup({ autotranslate: true, dom0: true });
   events.tracing = true;
-  const before = Uint32Array.from(dom.p2m);
+  const before = p2mOf(dom);
   const r = createContiguousRegion(xen, dom, 0, 6, 32);
   assertEquals(r, { ok: true });
   assertFalse("dmaHandle" in r, "callers keep dma_handle = 0");
-  assertEquals(dom.p2m, before);
+  assertEquals(p2mOf(dom), before);
   assertEquals(destroyContiguousRegion(xen, dom, 0, 6), { ok: true });
   assertEquals(events.drain().length, 2);
 });

@@ -3,7 +3,7 @@
  * across chunk edges (a chunk is 4096 entries) and a short last chunk.
  */
 
-import { assertEquals } from "@std/assert";
+import { assertEquals, assertThrows } from "@std/assert";
 import fc from "fast-check";
 import { RunTable } from "../lib/xen/_runs.ts";
 
@@ -147,4 +147,75 @@ Deno.test("RunTable: a flat chunk of the other step continues a run by one entry
   assertEquals(t.runEnd(0, 0), CHUNK);
   assertEquals(t.runStart(2 * CHUNK + 3, 0), 2 * CHUNK);
   assertEquals(t.runStart(2 * CHUNK, 1), CHUNK - 1, "one rising run over three chunks' edges");
+});
+
+/** An array made of pieces: rising runs, equal runs and stray entries, as layouts give. */
+const piecesArb = fc.array(
+  fc.record({
+    kind: fc.constantFrom("rising", "equal", "stray"),
+    len: fc.oneof(fc.integer({ min: 1, max: 64 }), fc.integer({ min: CHUNK - 2, max: CHUNK + 2 })),
+    value: fc.nat({ max: 2 ** 30 }),
+  }),
+  { minLength: 1, maxLength: 12 },
+).map((pieces) => {
+  const out: number[] = [];
+  for (const { kind, len, value } of pieces) {
+    for (let k = 0; k < len; k++) {
+      out.push(kind === "rising" ? value + k : kind === "equal" ? value : (value * (k + 7)) % 997);
+    }
+  }
+  return Uint32Array.from(out);
+});
+
+Deno.test("RunTable.fromArray holds the array's entries; flat chunks for runs", () => {
+  fc.assert(
+    fc.property(piecesArb, fc.nat(), fc.nat(), (values, at, v) => {
+      const copy = values.slice();
+      const t = RunTable.fromArray(values);
+      for (let i = 0; i < copy.length; i++) {
+        if (t.get(i) !== copy[i]) assertEquals({ i, got: t.get(i) }, { i, got: copy[i] });
+      }
+      let irregular = 0;
+      for (let start = 0; start < copy.length; start += CHUNK) {
+        const part = copy.subarray(start, start + CHUNK);
+        const rising = part.every((x, k) => x === part[0] + k);
+        const equal = part.every((x) => x === part[0]);
+        if (!rising && !equal) irregular++;
+      }
+      assertEquals(t.denseChunks, irregular, "exactly the chunks that are no run are arrays");
+      // The table keeps working after taking the array over.
+      const i = at % copy.length;
+      t.set(i, v % 2 ** 32);
+      assertEquals(t.get(i), v % 2 ** 32);
+    }),
+    { numRuns: 200 },
+  );
+});
+
+Deno.test("RunTable.scatterRising stores first + k at each given index", () => {
+  fc.assert(
+    fc.property(
+      fc.constantFrom(50, CHUNK + 3, 3 * CHUNK),
+      fc.array(fc.nat(), { maxLength: 300 }),
+      fc.nat({ max: 2 ** 30 }),
+      (size, raw, first) => {
+        const at = Uint32Array.from(new Set(raw.map((r) => r % size)));
+        const t = new RunTable(size);
+        t.fillRising(0, size, 1000);
+        const a = Uint32Array.from({ length: size }, (_, i) => 1000 + i);
+        t.scatterRising(at, first);
+        at.forEach((i, k) => (a[i] = first + k));
+        for (let i = 0; i < size; i++) {
+          if (t.get(i) !== a[i]) assertEquals({ i, got: t.get(i) }, { i, got: a[i] });
+        }
+      },
+    ),
+    { numRuns: 200 },
+  );
+});
+
+Deno.test("RunTable.scatterRising refuses an index outside the table before storing", () => {
+  const t = new RunTable(CHUNK);
+  assertThrows(() => t.scatterRising(Uint32Array.of(5, CHUNK), 1), RangeError, "outside");
+  assertEquals([t.get(5), t.denseChunks], [0, 0]);
 });

@@ -431,12 +431,11 @@ export function statsView(g: Guest): StatsView {
 /** Everything `guest new` and `guest show` describe. */
 export function guestView(g: Guest): GuestView {
   const dom = g.domain;
-  const p2m = dom.p2m;
   let lo = Infinity, hi = -Infinity;
-  for (let i = 0; i < p2m.length; i++) {
-    if (p2m[i] < lo) lo = p2m[i];
-    if (p2m[i] > hi) hi = p2m[i];
-  }
+  dom.forEachRun(0, dom.nrPages, (_pfn, mfn, count) => {
+    if (mfn < lo) lo = mfn;
+    if (mfn + count - 1 > hi) hi = mfn + count - 1;
+  });
   const tree = g.busTree;
   return {
     config: g.config,

@@ -63,6 +63,29 @@ export class RunTable {
     this.#dense = new Array<Uint32Array>(chunks).fill(FLAT);
   }
 
+  /**
+   * A table holding `values`, for a p2m built page by page (the fragmented and reverse
+   * layouts): a chunk that is one run becomes flat, any other keeps a view of `values`
+   * (no copy), so the table costs what the array did and no more. Takes `values` over.
+   */
+  static fromArray(values: Uint32Array): RunTable {
+    const t = new RunTable(values.length);
+    for (let c = 0; c * CHUNK < values.length; c++) {
+      const start = c * CHUNK;
+      const part = values.subarray(start, Math.min(start + CHUNK, values.length));
+      const step = part.length > 1 && part[1] === part[0] + 1 ? 1 : 0;
+      let k = 1;
+      while (k < part.length && part[k] === part[0] + step * k) k++;
+      t.#base[c] = part[0];
+      t.#step[c] = step;
+      if (k < part.length) {
+        t.#dense[c] = part;
+        t.#denseCount++;
+      }
+    }
+    return t;
+  }
+
   /** Chunks that hold an array of their own (memory use, for tests and benchmarks). */
   get denseChunks(): number {
     return this.#denseCount;
@@ -80,6 +103,31 @@ export class RunTable {
   set(i: number, value: number): void {
     if (this.get(i) === value) return;
     this.#densify(i >>> CHUNK_SHIFT)[i & OFFSET_MASK] = value;
+  }
+
+  /**
+   * Sets entry `at[k]` to `first + k` for every k: the m2p of a p2m given page by page
+   * (`at` holds the mfns, `first` the first pfn's m2p value). One store per page; every
+   * chunk it touches becomes an array (pages 1–64 long runs break every chunk anyway).
+   * Throws a RangeError, before storing anything, when an index is not in the table.
+   */
+  scatterRising(at: Uint32Array, first: number): void {
+    const n = at.length;
+    for (let k = 0; k < n; k++) {
+      if (at[k] >= this.size) {
+        throw new RangeError(`Index ${at[k]} is outside a table of ${this.size} entries`);
+      }
+    }
+    let chunk = -1;
+    let d: Uint32Array = FLAT;
+    for (let k = 0; k < n; k++) {
+      const i = at[k];
+      if (i >>> CHUNK_SHIFT !== chunk) {
+        chunk = i >>> CHUNK_SHIFT;
+        d = this.#densify(chunk);
+      }
+      d[i & OFFSET_MASK] = first + k;
+    }
   }
 
   /** Sets every entry of `[from, to)` to `value`. */

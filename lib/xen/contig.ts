@@ -160,7 +160,7 @@ function skewedRegion(
   dom.zero(pfn * PAGE_SIZE + dom.physBase, count * PAGE_SIZE);
   const old: number[] = [];
   for (let i = 0; i < count; i++) {
-    old.push(dom.p2m[pfn + i]);
+    old.push(dom.p2m.get(pfn + i));
     dom.remap(pfn + i, ext + skew + i);
   }
   for (const mfn of old) xen.machine.freeRange(mfn, 1);

@@ -13,6 +13,7 @@
 import { alignUp, formatHex, formatSize, PAGE_SIZE } from "../addr.ts";
 import { LabError } from "../errors.ts";
 import type { PhysMemory } from "../memory.ts";
+import type { RunTable } from "./_runs.ts";
 import type { FrameRun, Machine } from "./machine.ts";
 
 /** CPU architecture of a guest; it decides the contiguous-region helpers (SPEC §4, §7). */
@@ -55,8 +56,8 @@ export interface DomainInit {
   domid: number;
   machine: Machine;
   config: DomainConfig;
-  /** pfn → mfn for every page; the Domain takes ownership of the array. */
-  p2m: Uint32Array;
+  /** pfn → mfn for every page; the Domain takes ownership of the table. */
+  p2m: RunTable;
   physBase: number;
 }
 
@@ -96,8 +97,11 @@ export class Domain implements PhysMemory {
   readonly physBase: number;
   /** The configuration the guest was built from. */
   readonly config: Readonly<DomainConfig>;
-  /** pfn → mfn (the p2m). Read it freely; only Xen and the exchange write it. */
-  readonly p2m: Uint32Array;
+  /**
+   * pfn → mfn (the p2m), a run table: a contiguous guest of any size is one run. Read it
+   * freely (`p2m.get(pfn)`); only Xen and the exchange write it.
+   */
+  readonly p2m: RunTable;
   readonly #machine: Machine;
   /** Next page-aligned guest-physical address of the bump allocator. */
   #pageCursor: number;
@@ -162,13 +166,13 @@ export class Domain implements PhysMemory {
   /** The p2m entry of `pfn`. */
   pfnToMfn(pfn: number): number {
     this.#checkPfn(pfn);
-    return this.p2m[pfn];
+    return this.p2m.get(pfn);
   }
 
   /** Machine address backing guest-physical `phys`. */
   physToMachine(phys: number): number {
     const pfn = this.physToPfn(phys);
-    return this.p2m[pfn] * PAGE_SIZE + (phys - this.physBase) % PAGE_SIZE;
+    return this.p2m.get(pfn) * PAGE_SIZE + (phys - this.physBase) % PAGE_SIZE;
   }
 
   /** This guest's pfn for `mfn` via Xen's m2p; undefined when the frame is not this guest's. */
@@ -193,29 +197,34 @@ export class Domain implements PhysMemory {
     if (size <= 0) return true;
     const first = this.physToPfn(phys);
     const last = this.physToPfn(phys + size - 1);
-    for (let pfn = first; pfn < last; pfn++) {
-      if (this.p2m[pfn + 1] !== this.p2m[pfn] + 1) return false;
-    }
-    return true;
+    return this.p2m.runEnd(first, 1, last + 1) > last;
   }
 
   /** The p2m of `count` pages from `pfn`, as runs of consecutive frames (SPEC §9 `p2m`). */
   contiguityRuns(pfn: number, count: number): P2mRun[] {
-    if (count <= 0) return [];
+    const runs: P2mRun[] = [];
+    this.forEachRun(pfn, count, (p, mfn, n) => runs.push({ pfn: p, mfn, count: n }));
+    return runs;
+  }
+
+  /**
+   * Calls `fn(pfn, mfn, count)` for each contiguity run of `count` pages from `pfn`, in
+   * pfn order, without building a list: one call per run however large the guest.
+   */
+  forEachRun(
+    pfn: number,
+    count: number,
+    fn: (pfn: number, mfn: number, count: number) => void,
+  ): void {
+    if (count <= 0) return;
     this.#checkPfn(pfn);
     this.#checkPfn(pfn + count - 1);
-    const runs: P2mRun[] = [];
-    let run: P2mRun = { pfn, mfn: this.p2m[pfn], count: 1 };
-    for (let p = pfn + 1; p < pfn + count; p++) {
-      if (this.p2m[p] === run.mfn + run.count) {
-        run.count++;
-      } else {
-        runs.push(run);
-        run = { pfn: p, mfn: this.p2m[p], count: 1 };
-      }
+    const end = pfn + count;
+    for (let p = pfn; p < end;) {
+      const next = this.p2m.runEnd(p, 1, end);
+      fn(p, this.p2m.get(p), next - p);
+      p = next;
     }
-    runs.push(run);
-    return runs;
   }
 
   /**
@@ -224,7 +233,7 @@ export class Domain implements PhysMemory {
    */
   remap(pfn: number, mfn: number): void {
     this.#checkPfn(pfn);
-    this.p2m[pfn] = mfn;
+    this.p2m.set(pfn, mfn);
     this.#machine.setM2p(mfn, pfn);
   }
 
@@ -379,7 +388,7 @@ export class Domain implements PhysMemory {
       const pfn = Math.floor(rel / PAGE_SIZE);
       const off = rel - pfn * PAGE_SIZE;
       const n = Math.min(len - done, PAGE_SIZE - off);
-      fn(this.p2m[pfn] * PAGE_SIZE + off, done, n);
+      fn(this.p2m.get(pfn) * PAGE_SIZE + off, done, n);
       done += n;
     }
   }

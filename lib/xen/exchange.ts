@@ -148,7 +148,7 @@ function doExchange(xen: Xen, dom: Domain, req: ExchangeRequest): ExchangeResult
       for (let p = first; p < first + inSize; p++) pfns.push(p);
     }
     if (new Set(pfns).size !== pfns.length) return done("the same pfn is given twice");
-    const oldMfns = pfns.map((p) => dom.p2m[p]);
+    const oldMfns = pfns.map((p) => dom.p2m.get(p));
     for (const mfn of oldMfns) {
       if (machine.owner(mfn) !== dom.domid) {
         return done(`frame ${formatHex(mfn)} does not belong to ${dom.name}`);

@@ -6,9 +6,12 @@
  * hold a buffer; every other frame reads as zeros. Frame contents survive a free, which
  * is what makes "new contents are undefined" (SPEC §4 XENMEM_exchange) observable.
  *
- * Why typed arrays everywhere: owner and m2p are one slot per frame (4 Mi slots for
- * 16 GiB) and the free sets are bitmaps, so construction is a few zero-filled
- * allocations and building a 2 GiB guest touches nothing per frame but two fills.
+ * Why run tables: owner and m2p hold one entry per frame (2^30 of them for 4 TiB), but
+ * they change in runs — a guest's extent has one owner, a contiguous guest one m2p run —
+ * so they are {@link RunTable}s, which cost memory only where a 4096-frame chunk stops
+ * following one run. Building a guest costs per run, not per frame (issue 11: a 2 TiB
+ * guest on a 4 TiB machine is built as fast as the default one). The free sets are
+ * bitmaps, zero-filled and touched only where blocks are.
  *
  * @module
  */
@@ -16,6 +19,7 @@
 import { formatHex, formatSize, PAGE_SHIFT, PAGE_SIZE } from "../addr.ts";
 import { LabError } from "../errors.ts";
 import { SummaryBitset } from "./_bitset.ts";
+import { RunTable } from "./_runs.ts";
 import { FrameStore } from "./frames.ts";
 
 /** Owner of a frame nobody holds. */
@@ -77,10 +81,10 @@ export class Machine {
   /** The largest block order: the whole of a power-of-two machine is one block. */
   readonly maxOrder: number;
 
-  /** owner + 1 per frame (domid_t is 16 bits), so a new zero-filled array means "free". */
-  readonly #owner: Uint16Array;
+  /** owner + 1 per frame (domid_t is 16 bits), so a new all-zero table means "free". */
+  readonly #owner: RunTable;
   /** m2p: pfn + 1 per frame, 0 = no entry (Xen's INVALID_M2P_ENTRY). */
-  readonly #m2p: Uint32Array;
+  readonly #m2p: RunTable;
   /** Free blocks per order, by block number (mfn >> order). */
   readonly #free: SummaryBitset[] = [];
   /** Written frames only (sparse contents). */
@@ -105,8 +109,8 @@ export class Machine {
     this.nrFrames = frames;
     this.#frames = new FrameStore(bytes);
     this.maxOrder = Math.floor(Math.log2(frames));
-    this.#owner = new Uint16Array(frames);
-    this.#m2p = new Uint32Array(frames);
+    this.#owner = new RunTable(frames);
+    this.#m2p = new RunTable(frames);
     for (let order = 0; order <= this.maxOrder; order++) {
       this.#free.push(new SummaryBitset(Math.ceil(frames / 2 ** order)));
     }
@@ -118,33 +122,42 @@ export class Machine {
   /** The domain id owning `mfn`, {@link FREE}, or {@link DOMID_XEN}. */
   owner(mfn: number): number {
     this.#checkMfn(mfn);
-    return this.#owner[mfn] - 1;
+    return this.#owner.get(mfn) - 1;
   }
 
   /** The m2p entry of `mfn`: the owning domain's pfn, or undefined. */
   m2p(mfn: number): number | undefined {
     this.#checkMfn(mfn);
-    const v = this.#m2p[mfn];
+    const v = this.#m2p.get(mfn);
     return v === 0 ? undefined : v - 1;
   }
 
   /** Sets (or with undefined clears) the m2p entry of `mfn`; only Xen does this. */
   setM2p(mfn: number, pfn: number | undefined): void {
     this.#checkMfn(mfn);
-    this.#m2p[mfn] = pfn === undefined ? 0 : pfn + 1;
+    this.#m2p.set(mfn, pfn === undefined ? 0 : pfn + 1);
   }
 
   /**
-   * Sets the m2p entries of a whole p2m at once (guest build): mfn p2m[i] → pfn i.
-   * One pass over typed arrays, so a 2 GiB guest costs a few milliseconds.
+   * Sets the m2p entries of a whole p2m given page by page (guest build, the fragmented
+   * and reverse layouts): mfn p2m[i] → pfn i, one store per page.
    */
   setM2pFromP2m(p2m: Uint32Array): void {
-    const m2p = this.#m2p;
-    for (let pfn = 0; pfn < p2m.length; pfn++) {
-      const mfn = p2m[pfn];
-      if (mfn >= this.nrFrames) this.#checkMfn(mfn);
-      m2p[mfn] = pfn + 1;
+    try {
+      this.#m2p.scatterRising(p2m, 1);
+    } catch (e) {
+      if (!(e instanceof RangeError)) throw e;
+      this.#checkMfn(p2m.reduce((a, b) => Math.max(a, b), 0));
     }
+  }
+
+  /**
+   * Sets the m2p entries of one p2m contiguity run at once (guest build): mfn + k →
+   * pfn + k for k < count. A contiguous guest is one call, whatever its size.
+   */
+  setM2pRun(mfn: number, pfn: number, count: number): void {
+    this.#checkRun(mfn, count);
+    this.#m2p.fillRising(mfn, mfn + count, pfn + 1);
   }
 
   // ---- the buddy allocator --------------------------------------------------------
@@ -197,7 +210,7 @@ export class Machine {
     }
     if (best < 0) return undefined;
     this.#carve(bestBlock, bestOrder, best, order);
-    this.#owner.fill(owner + 1, best, best + size);
+    this.#owner.fill(best, best + size, owner + 1);
     return best;
   }
 
@@ -220,14 +233,16 @@ export class Machine {
    */
   freeRange(mfn: number, count: number): void {
     this.#checkRun(mfn, count);
-    for (let f = mfn; f < mfn + count; f++) {
-      if (this.#owner[f] === 0) {
+    // One look per owner run: the lowest free frame of the range, if any.
+    const end = mfn + count;
+    for (let f = mfn; f < end; f = this.#owner.runEnd(f, 0, end)) {
+      if (this.#owner.get(f) === 0) {
         throw new LabError(`Cannot free frame ${formatHex(f)}: it is already free`);
       }
     }
-    this.#owner.fill(0, mfn, mfn + count);
-    this.#m2p.fill(0, mfn, mfn + count);
-    this.#addFreeRange(mfn, mfn + count);
+    this.#owner.fill(mfn, end, 0);
+    this.#m2p.fill(mfn, end, 0);
+    this.#addFreeRange(mfn, end);
   }
 
   /**
@@ -237,14 +252,14 @@ export class Machine {
   claim(mfn: number, count: number, owner: number): void {
     this.#checkOwner(owner);
     this.#checkRun(mfn, count);
-    for (let f = mfn; f < mfn + count; f++) {
-      if (this.#owner[f] !== 0) {
-        throw new LabError(
-          `Cannot claim frame ${formatHex(f)} for dom${owner}: it belongs to ${
-            this.#owner[f] - 1 === DOMID_XEN ? "xen" : `dom${this.#owner[f] - 1}`
-          }`,
-        );
-      }
+    const f = this.firstTaken(mfn, count);
+    if (f !== undefined) {
+      const holder = this.#owner.get(f) - 1;
+      throw new LabError(
+        `Cannot claim frame ${formatHex(f)} for dom${owner}: it belongs to ${
+          holder === DOMID_XEN ? "xen" : `dom${holder}`
+        }`,
+      );
     }
     const end = mfn + count;
     let p = mfn;
@@ -258,7 +273,16 @@ export class Machine {
       p = stop;
     }
     this.#freeCount -= count;
-    this.#owner.fill(owner + 1, mfn, end);
+    this.#owner.fill(mfn, end, owner + 1);
+  }
+
+  /** The lowest frame of `count` frames from `mfn` that is not free, or undefined. */
+  firstTaken(mfn: number, count: number): number | undefined {
+    this.#checkRun(mfn, count);
+    if (count === 0) return undefined;
+    if (this.#owner.get(mfn) !== 0) return mfn;
+    const end = this.#owner.runEnd(mfn, 0, mfn + count);
+    return end < mfn + count ? end : undefined;
   }
 
   /** Number of free frames, or of free frames below 2^belowBits. */
@@ -292,26 +316,26 @@ export class Machine {
     if (count > this.#freeCount) return undefined;
     const runs: FrameRun[] = [];
     let need = count;
-    let f = this.nrFrames - 1;
-    while (need > 0 && f >= 0) {
-      while (f >= 0 && this.#owner[f] !== 0) f--;
-      const end = f + 1;
-      while (f >= 0 && this.#owner[f] === 0 && end - f <= need) f--;
-      const start = f + 1;
-      if (end > start) {
-        runs.push({ mfn: start, count: end - start });
-        need -= end - start;
+    // Walk the owner table's runs down from the top: each free run gives its top
+    // frames, as many as are still needed.
+    for (let f = this.nrFrames - 1; need > 0 && f >= 0;) {
+      const start = this.#owner.runStart(f, 0);
+      if (this.#owner.get(f) === 0) {
+        const take = Math.min(need, f + 1 - start);
+        runs.push({ mfn: f + 1 - take, count: take });
+        need -= take;
       }
+      f = start - 1;
     }
     return need === 0 ? runs.reverse() : undefined;
   }
 
-  /** The highest run of `count` consecutive free frames, or undefined. */
+  /** The highest run of `count` consecutive free frames (its first frame), or undefined. */
   topFreeContiguous(count: number): number | undefined {
-    let run = 0;
-    for (let f = this.nrFrames - 1; f >= 0; f--) {
-      run = this.#owner[f] === 0 ? run + 1 : 0;
-      if (run === count) return f;
+    for (let f = this.nrFrames - 1; f >= 0;) {
+      const start = this.#owner.runStart(f, 0);
+      if (this.#owner.get(f) === 0 && f + 1 - start >= count) return f + 1 - count;
+      f = start - 1;
     }
     return undefined;
   }

@@ -14,6 +14,7 @@ import { xoroshiro128plus } from "pure-rand/generator/xoroshiro128plus";
 import { formatHex, formatSize, PAGE_SIZE } from "../addr.ts";
 import { LabError } from "../errors.ts";
 import { EventLog } from "../events.ts";
+import { RunTable } from "./_runs.ts";
 import { Domain, type DomainConfig } from "./domain.ts";
 import { Faults } from "./faults.ts";
 import { DOMID_XEN, type FrameRun, FREE, Machine } from "./machine.ts";
@@ -120,7 +121,10 @@ export class Xen {
     }
     const domid = cfg.dom0 ? 0 : this.#nextDomid;
     const name = `dom${domid}`;
-    const p2m = new Uint32Array(n);
+    // Whole runs go into a run table at once (a contiguous guest of any size is one run);
+    // the layouts made page by page fill a plain array, which the table then adopts.
+    let p2m = new RunTable(n);
+    let pages: Uint32Array | undefined;
     let claims: FrameRun[];
     let physBase = 0;
     const layout = cfg.layout;
@@ -136,7 +140,7 @@ export class Xen {
         );
       }
       claims = [{ mfn, count: n }];
-      for (let i = 0; i < n; i++) p2m[i] = mfn + i;
+      p2m.fillRising(0, n, mfn);
       if (cfg.identity) physBase = mfn * PAGE_SIZE;
     } else if (layout === "fragmented" || layout === "reverse") {
       const free = this.machine.topFreeRuns(n);
@@ -149,17 +153,18 @@ export class Xen {
         );
       }
       claims = free;
+      pages = new Uint32Array(n);
+      let i = 0;
       if (layout === "reverse") {
-        let i = 0;
         for (let r = free.length - 1; r >= 0; r--) {
-          for (let f = free[r].mfn + free[r].count - 1; f >= free[r].mfn; f--) p2m[i++] = f;
+          for (let f = free[r].mfn + free[r].count - 1; f >= free[r].mfn; f--) pages[i++] = f;
         }
       } else {
-        let i = 0;
         for (const run of fragment(free, cfg.seed ?? this.seed)) {
-          for (let k = 0; k < run.count; k++) p2m[i++] = run.mfn + k;
+          for (let k = 0; k < run.count; k++) pages[i++] = run.mfn + k;
         }
       }
+      p2m = RunTable.fromArray(pages);
     } else {
       if (typeof layout !== "object" || layout === null || !Array.isArray(layout.runs)) {
         throw new LabError(
@@ -171,13 +176,15 @@ export class Xen {
       claims = this.#checkExplicitRuns(name, n, layout.runs);
       let i = 0;
       for (const run of layout.runs) {
-        for (let k = 0; k < run.count; k++) p2m[i++] = run.mfn + k;
+        p2m.fillRising(i, i + run.count, run.mfn);
+        i += run.count;
       }
     }
 
     for (const run of claims) this.machine.claim(run.mfn, run.count, domid);
     const dom = new Domain({ domid, machine: this.machine, config: { ...cfg }, p2m, physBase });
-    this.machine.setM2pFromP2m(p2m);
+    if (pages) this.machine.setM2pFromP2m(pages);
+    else dom.forEachRun(0, n, (pfn, mfn, count) => this.machine.setM2pRun(mfn, pfn, count));
     this.domains.set(domid, dom);
     if (!cfg.dom0) this.#nextDomid++;
     if (this.events.tracing) {
@@ -257,13 +264,12 @@ export class Xen {
       }
     }
     for (const { mfn, count } of sorted) {
-      for (let f = mfn; f < mfn + count; f++) {
-        if (this.machine.owner(f) !== FREE) {
-          throw new LabError(
-            `Cannot build ${name}: frame ${formatHex(f)} is not free (${this.whoseFrame(f)})`,
-            "failed",
-          );
-        }
+      const f = this.machine.firstTaken(mfn, count);
+      if (f !== undefined) {
+        throw new LabError(
+          `Cannot build ${name}: frame ${formatHex(f)} is not free (${this.whoseFrame(f)})`,
+          "failed",
+        );
       }
     }
     return sorted;

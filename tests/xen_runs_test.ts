@@ -78,7 +78,7 @@ const caseArb = fc.constantFrom(1, 100, CHUNK, CHUNK + 1, 3 * CHUNK - 5, 4 * CHU
   })
 );
 
-Deno.test("RunTable agrees with a plain array over random sets, fills and runs", () => {
+Deno.test("RunTable agrees with a plain array over random sets, fills, runs and bounds", () => {
   fc.assert(
     fc.property(caseArb, ({ size, initial, edits, probes }) => {
       const t = new RunTable(size, initial);
@@ -102,6 +102,8 @@ Deno.test("RunTable agrees with a plain array over random sets, fills and runs",
       }
       for (const [x, y] of probes) {
         const [lo, hi] = x <= y ? [x, y] : [y, x];
+        const part = a.subarray(lo, hi + 1);
+        assertEquals(t.bounds(lo, hi + 1), { min: Math.min(...part), max: Math.max(...part) });
         for (const step of [0, 1] as const) {
           assertEquals(t.runEnd(lo, step), naiveRunEnd(a, lo, step, size));
           assertEquals(t.runEnd(lo, step, hi + 1), naiveRunEnd(a, lo, step, hi + 1));

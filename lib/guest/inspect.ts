@@ -431,11 +431,7 @@ export function statsView(g: Guest): StatsView {
 /** Everything `guest new` and `guest show` describe. */
 export function guestView(g: Guest): GuestView {
   const dom = g.domain;
-  let lo = Infinity, hi = -Infinity;
-  dom.forEachRun(0, dom.nrPages, (_pfn, mfn, count) => {
-    if (mfn < lo) lo = mfn;
-    if (mfn + count - 1 > hi) hi = mfn + count - 1;
-  });
+  const { min: lo, max: hi } = dom.p2m.bounds(0, dom.nrPages);
   const tree = g.busTree;
   return {
     config: g.config,

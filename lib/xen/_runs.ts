@@ -113,10 +113,9 @@ export class RunTable {
    */
   scatterRising(at: Uint32Array, first: number): void {
     const n = at.length;
-    for (let k = 0; k < n; k++) {
-      if (at[k] >= this.size) {
-        throw new RangeError(`Index ${at[k]} is outside a table of ${this.size} entries`);
-      }
+    const top = largest(at);
+    if (top >= this.size) {
+      throw new RangeError(`Index ${top} is outside a table of ${this.size} entries`);
     }
     let chunk = -1;
     let d: Uint32Array = FLAT;
@@ -165,6 +164,34 @@ export class RunTable {
       }
     }
     return size;
+  }
+
+  /**
+   * The smallest and the largest entry of `[from, to)` (from < to): a flat chunk is
+   * looked at once, a dense one entry by entry.
+   */
+  bounds(from: number, to: number): { min: number; max: number } {
+    let min = Infinity;
+    let max = -Infinity;
+    for (let c = from >>> CHUNK_SHIFT; c * CHUNK < to; c++) {
+      const start = c * CHUNK;
+      const lo = Math.max(from, start) - start;
+      const hi = Math.min(to, start + CHUNK) - start;
+      const d = this.#dense[c];
+      if (d === FLAT) {
+        const first = this.#base[c] + this.#step[c] * lo;
+        const last = this.#base[c] + this.#step[c] * (hi - 1);
+        if (first < min) min = first;
+        if (last > max) max = last;
+      } else {
+        for (let k = lo; k < hi; k++) {
+          const v = d[k];
+          if (v < min) min = v;
+          if (v > max) max = v;
+        }
+      }
+    }
+    return { min, max };
   }
 
   /**
@@ -233,4 +260,15 @@ export class RunTable {
     this.#denseCount++;
     return d;
   }
+}
+
+/**
+ * The largest entry of `a` (0 when empty). Its own function: a loop before the store
+ * loop in one function leaves the second loop without type feedback when the first is
+ * optimised on stack, and the optimised code then deoptimises on every call.
+ */
+function largest(a: Uint32Array): number {
+  let top = 0;
+  for (let k = 0; k < a.length; k++) if (a[k] > top) top = a[k];
+  return top;
 }

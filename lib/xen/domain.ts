@@ -237,6 +237,15 @@ export class Domain implements PhysMemory {
     this.#machine.setM2p(mfn, pfn);
   }
 
+  /** {@link remap} of `count` pages from `pfn` onto the frames from `mfn`, as one run. */
+  remapRun(pfn: number, mfn: number, count: number): void {
+    if (count <= 0) return;
+    this.#checkPfn(pfn);
+    this.#checkPfn(pfn + count - 1);
+    this.#machine.setM2pRun(mfn, pfn, count);
+    this.p2m.fillRising(pfn, pfn + count, mfn);
+  }
+
   // ---- PhysMemory -------------------------------------------------------------------
 
   /** Reads `len` guest-physical bytes through the p2m. */

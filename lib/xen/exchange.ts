@@ -173,15 +173,27 @@ function doExchange(xen: Xen, dom: Domain, req: ExchangeRequest): ExchangeResult
       extents.push(mfn);
     }
 
-    // Point the pages at the new frames in order, then release the old frames.
+    // Point the pages at the new frames in order, then release the old frames. The
+    // pages of an extent are usually consecutive pfns: then they move as one run.
     let i = 0;
     for (const first of extents) {
-      for (let f = first; f < first + outSize; f++) dom.remap(pfns[i++], f);
+      if (pfns[i + outSize - 1] === pfns[i] + outSize - 1 && consecutive(pfns, i, outSize)) {
+        dom.remapRun(pfns[i], first, outSize);
+        i += outSize;
+      } else {
+        for (let f = first; f < first + outSize; f++) dom.remap(pfns[i++], f);
+      }
     }
     freeFrames(xen, oldMfns);
     outMfns.push(...extents);
   }
   return { nrExchanged: inPfns.length, outMfns };
+}
+
+/** True when `pfns[at…at+count)` are consecutive page numbers. */
+function consecutive(pfns: number[], at: number, count: number): boolean {
+  for (let k = 1; k < count; k++) if (pfns[at + k] !== pfns[at] + k) return false;
+  return true;
 }
 
 /** Frees a set of frames as runs of consecutive mfns (fewer, larger buddy merges). */

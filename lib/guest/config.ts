@@ -6,6 +6,7 @@
  */
 
 import { parse as parseToml, TomlError } from "smol-toml";
+import { formatSize } from "../addr.ts";
 import { LabError } from "../errors.ts";
 import { checkSetting, parseSwiotlb, SETTINGS, unknownKey } from "./schema.ts";
 
@@ -180,7 +181,9 @@ export function resolveConfig(input: GuestInput): GuestConfig {
   }
   if (cfg.mem > cfg.machine / 2) {
     throw new LabError(
-      `Bad guest: ${cfg.mem} bytes of guest memory on a ${cfg.machine}-byte machine (at most half, so Xen keeps low memory)`,
+      `Bad guest: ${formatSize(cfg.mem)} of guest memory on a ${
+        formatSize(cfg.machine)
+      } machine (at most half, so Xen keeps low memory)`,
     );
   }
   if (cfg.swiotlb !== undefined) {

@@ -3,8 +3,9 @@
  * REPL's `guest new --machine 4T --mem 2T` against the default `guest new` (a 2 GiB
  * guest on 8 GiB) as the baseline of the same run, so the ratio holds on a noisy
  * machine. Owner, m2p and p2m are run tables (lib/xen/_runs.ts), so the big guest costs
- * per run, not per frame: its target is a small multiple of the baseline (it was about
- * 80× slower with one array entry per frame). The presets with a pool fixup on a
+ * per run, not per frame: its target is a small multiple of the baseline (about 10×
+ * here, the largest part the buddy allocator's zero-filled bitmaps of 2^30 frames; with one
+ * array entry per frame the line took seconds). The presets with a pool fixup on a
  * contiguous (arm-dom0) and a fragmented (pv-dom0) layout are in the group as well.
  *
  * Whole-process figures (wall time, resident memory) are not seen from here: measure

@@ -10,7 +10,7 @@
  * they change in runs — a guest's extent has one owner, a contiguous guest one m2p run —
  * so they are {@link RunTable}s, which cost memory only where a 4096-frame chunk stops
  * following one run. Building a guest costs per run, not per frame (issue 11: a 2 TiB
- * guest on a 4 TiB machine is built as fast as the default one). The free sets are
+ * guest on a 4 TiB machine is built in milliseconds, not seconds). The free sets are
  * bitmaps, zero-filled and touched only where blocks are.
  *
  * @module

@@ -44,4 +44,5 @@ export {
   translateDeviceAccess,
 } from "./iommu.ts";
 export { Faults, type FaultState, type InjectedFailure } from "./faults.ts";
+export type { RunTable } from "./_runs.ts";
 export { type FrameOwnerFact, Xen, type XenOptions } from "./xen.ts";

@@ -82,31 +82,108 @@ class Node<E> implements RbNode<E> {
 }
 
 /** The kernel function a {@link RbFixupStep} belongs to. */
-export type RbFixupFn = "rb_insert_color" | "__rb_erase_augmented" | "____rb_erase_color";
+export type RbFixupFn =
+  | "rb_link_node"
+  | "rb_insert_color"
+  | "__rb_erase_augmented"
+  | "____rb_erase_color";
 
 /**
- * One fix-up branch taken, reported to {@link RbTree.onFixup} (for `trace` output and
- * tests). `name` is the case title of Linux 3.11's `lib/rbtree.c` (`rb_insert_color`,
- * `____rb_erase_color`: "Case 2 - left rotate at parent", "Case 2 - sibling color flip (p
- * could be either color here)") or `include/linux/rbtree_augmented.h`
- * (`__rb_erase_augmented`: "Case 1: node to erase has no more than 1 child (easy!)").
- * Mirror cases carry the mirror's title ("Case 2 - right rotate at parent", "Still case 1,
- * but this time the child is node->rb_left") and `mirror: true`.
+ * `rb_link_node`: a new red node was linked where the insert's descent ended, before
+ * `rb_insert_color` runs.
  */
-export interface RbFixupStep<E> {
-  /** The kernel function whose branch this is. */
-  fn: RbFixupFn;
-  /** The kernel's case title. */
-  name: string;
-  /** True for the mirror-image branch (the node hangs on the right instead of the left). */
+export interface RbLinkStep<E> {
+  fn: "rb_link_node";
+  /** The new node (red). */
+  node: RbNode<E>;
+  /** The node it hangs below, null when it is the root. */
+  parent: RbNode<E> | null;
+}
+
+/**
+ * A branch of `rb_insert_color` (`node` is red). Cases 1–3 are the kernel's: 1 "color
+ * flips" (the uncle is red too), 2 "left rotate at parent" (node is an inner grandchild;
+ * mirror: right), 3 "right rotate at gparent" (node is an outer grandchild; mirror: left).
+ * Case 0 is where the loop ends without a case: `parent` null (node is the root, painted
+ * black) or a black `parent` (nothing to fix).
+ */
+export interface RbInsertStep<E> {
+  fn: "rb_insert_color";
+  case: 0 | 1 | 2 | 3;
+  /** True when parent is gparent's right child (the kernel's `else` half). */
   mirror: boolean;
   /**
-   * The node the case is about: for `rb_insert_color` the red node being fixed, for
-   * `__rb_erase_augmented` the node being erased, for `____rb_erase_color` the parent of
-   * the black-short subtree.
+   * The red node the case is about; for Case 3 the outer red child of `parent` (after a
+   * Case 2 that is the old parent).
    */
-  at: RbNode<E>;
+  node: RbNode<E>;
+  /** node's red parent (Case 0: null or black). */
+  parent: RbNode<E> | null;
+  /** parent's parent (black), null for Case 0. */
+  gparent: RbNode<E> | null;
+  /** gparent's other child: red for Case 1, black or null for Cases 2 and 3. */
+  uncle: RbNode<E> | null;
 }
+
+/**
+ * A branch of `__rb_erase_augmented` (`include/linux/rbtree_augmented.h`): 1 "node to
+ * erase has no more than 1 child" (mirror: "Still case 1, but this time the child is
+ * node->rb_left"), 2 "node's successor is its right child", 3 "node's successor is
+ * leftmost under node's right child subtree".
+ */
+export interface RbEraseStep<E> {
+  fn: "__rb_erase_augmented";
+  case: 1 | 2 | 3;
+  /** True for the left-child-only half of Case 1. */
+  mirror: boolean;
+  /** The node being erased. */
+  node: RbNode<E>;
+  /** Cases 2 and 3: the in-order successor that takes node's place; else null. */
+  successor: RbNode<E> | null;
+  /**
+   * The node that moves up into the hole: Case 1 node's only child, Cases 2 and 3 the
+   * successor's right child; null when there is none.
+   */
+  child: RbNode<E> | null;
+  /**
+   * The node below which paths are now one black short, handed to `____rb_erase_color`;
+   * null when the erase needs no colour fix-up.
+   */
+  rebalance: RbNode<E> | null;
+}
+
+/**
+ * A branch of `____rb_erase_color`: paths through `parent`'s child `node` are one black
+ * short. 1 "left rotate at parent" (the sibling is red), 2 "sibling color flip" (sibling
+ * and both its children black), 3 "right rotate at sibling" (the near nephew is red), 4
+ * "left rotate at parent + color flips" (the far nephew is red); mirrors swap left and
+ * right.
+ */
+export interface RbEraseColorStep<E> {
+  fn: "____rb_erase_color";
+  case: 1 | 2 | 3 | 4;
+  /** True when the short side is parent's right. */
+  mirror: boolean;
+  parent: RbNode<E>;
+  /** The black-short child, null on the first pass (the erased leaf's empty link). */
+  node: RbNode<E> | null;
+  /** node's sibling, the node the case looks at. */
+  sibling: RbNode<E>;
+  /** Case 3: the red near nephew that rotates up; Case 4: the red far nephew painted black. */
+  nephew: RbNode<E> | null;
+}
+
+/**
+ * One fix-up branch taken, reported to {@link RbTree.onFixup} before the branch changes
+ * anything (so the colours are those the case tests). The case numbers are Linux 3.11's
+ * `lib/rbtree.c` and `include/linux/rbtree_augmented.h`; the titles are for the caller to
+ * name (no words here).
+ */
+export type RbFixupStep<E> =
+  | RbLinkStep<E>
+  | RbInsertStep<E>
+  | RbEraseStep<E>
+  | RbEraseColorStep<E>;
 
 /**
  * A Linux-style red-black tree ordered by `less`.
@@ -128,8 +205,8 @@ export class RbTree<E> {
   /** The root node (`struct rb_root`'s `rb_node`), null when empty. */
   root: RbNode<E> | null = null;
   /**
-   * Called once per fix-up branch taken, when set (no kernel analogue: it feeds `trace`
-   * and lets tests see which case ran). Leave null on hot paths.
+   * Called once per fix-up branch taken, when set (no kernel analogue: it feeds `explain`
+   * and lets tests see which case ran). Leave null on hot paths: then no step is built.
    *
    * @example
    * ```ts
@@ -139,12 +216,9 @@ export class RbTree<E> {
    * t.insert(3);
    * t.insert(1);
    * const steps: string[] = [];
-   * t.onFixup = (s) => steps.push(`${s.fn}: ${s.name}`);
+   * t.onFixup = (s) => steps.push(s.fn === "rb_link_node" ? s.fn : `${s.fn} ${s.case}`);
    * t.insert(2); // an inner grandchild: rotate it outward, then rotate at the grandparent
-   * assertEquals(steps, [
-   *   "rb_insert_color: Case 2 - left rotate at parent",
-   *   "rb_insert_color: Case 3 - right rotate at gparent",
-   * ]);
+   * assertEquals(steps, ["rb_link_node", "rb_insert_color 2", "rb_insert_color 3"]);
    * ```
    */
   onFixup: ((step: RbFixupStep<E>) => void) | null = null;

@@ -9,6 +9,7 @@ import { assert, assertEquals, assertStrictEquals, assertThrows } from "@std/ass
 import fc from "fast-check";
 import {
   positionPath,
+  type RbFixupStep,
   type RbNode,
   type RbProblem,
   RbTree,
@@ -27,16 +28,25 @@ function numTree(keys: number[]): { t: RbTree<number>; nodes: Map<number, RbNode
   return { t, nodes };
 }
 
-/** Runs `f` and returns the fix-up branches it took, as "fn: case title". */
+/**
+ * Runs `f` and returns the fix-up cases it took, as "fn case N" with " (mirror)" for the
+ * right-hand half (the link and the insert loop's Case 0 end are left out).
+ */
 function fixups<E>(t: RbTree<E>, f: () => void): string[] {
   const out: string[] = [];
-  t.onFixup = (s) => out.push(`${s.fn}: ${s.name}`);
+  t.onFixup = (s) => {
+    if (s.fn !== "rb_link_node" && s.case !== 0) out.push(caseCode(s));
+  };
   try {
     f();
   } finally {
     t.onFixup = null;
   }
   return out;
+}
+
+function caseCode<E>(s: Exclude<RbFixupStep<E>, { fn: "rb_link_node" }>): string {
+  return `${s.fn} case ${s.case}${s.mirror ? " (mirror)" : ""}`;
 }
 
 const ascending = (n: number) => Array.from({ length: n }, (_, i) => i + 1);
@@ -70,29 +80,29 @@ Deno.test("RbTree.insert() of 1..N ascending gives the hand-computed shapes", ()
 Deno.test("RbTree.insert() takes Case 1 then Case 3 (mirror) when 8 lands under 1..7", () => {
   const { t } = numTree(ascending(7));
   assertEquals(fixups(t, () => t.insert(8)), [
-    "rb_insert_color: Case 1 - color flips",
-    "rb_insert_color: Case 3 - left rotate at gparent",
+    "rb_insert_color case 1 (mirror)",
+    "rb_insert_color case 3 (mirror)",
   ]);
   assertEquals(shape(t, String), "4:B(2:R(1:B,3:B),6:R(5:B,7:B(-,8:R)))");
 });
 
 Deno.test("RbTree.insert() takes Case 1 alone when the uncle is red", () => {
   const { t } = numTree([2, 1, 3]);
-  assertEquals(fixups(t, () => t.insert(0)), ["rb_insert_color: Case 1 - color flips"]);
+  assertEquals(fixups(t, () => t.insert(0)), ["rb_insert_color case 1"]);
   assertEquals(shape(t, String), "2:B(1:B(0:R,-),3:B)");
 });
 
 Deno.test("RbTree.insert() takes Case 2 then Case 3 for an inner grandchild", () => {
   const { t } = numTree([3, 1]);
   assertEquals(fixups(t, () => t.insert(2)), [
-    "rb_insert_color: Case 2 - left rotate at parent",
-    "rb_insert_color: Case 3 - right rotate at gparent",
+    "rb_insert_color case 2",
+    "rb_insert_color case 3",
   ]);
   assertEquals(shape(t, String), "2:B(1:R,3:R)");
   const m = numTree([1, 3]).t;
   assertEquals(fixups(m, () => m.insert(2)), [
-    "rb_insert_color: Case 2 - right rotate at parent",
-    "rb_insert_color: Case 3 - left rotate at gparent",
+    "rb_insert_color case 2 (mirror)",
+    "rb_insert_color case 3 (mirror)",
   ]);
   assertEquals(shape(m, String), "2:B(1:R,3:R)");
 });
@@ -108,7 +118,7 @@ Deno.test("RbTree.insert() sends ties right, after the equal entries in order", 
 Deno.test("RbTree.erase() of a red leaf needs no fix-up", () => {
   const { t, nodes } = numTree(ascending(4));
   assertEquals(fixups(t, () => t.erase(nodes.get(4)!)), [
-    "__rb_erase_augmented: Case 1: node to erase has no more than 1 child (easy!)",
+    "__rb_erase_augmented case 1",
   ]);
   assertEquals(shape(t, String), "2:B(1:B,3:B)");
 });
@@ -116,9 +126,9 @@ Deno.test("RbTree.erase() of a red leaf needs no fix-up", () => {
 Deno.test("RbTree.erase() erase Case 1 (red sibling) then Case 2 with a red parent", () => {
   const { t, nodes } = numTree(ascending(6));
   assertEquals(fixups(t, () => t.erase(nodes.get(1)!)), [
-    "__rb_erase_augmented: Case 1: node to erase has no more than 1 child (easy!)",
-    "____rb_erase_color: Case 1 - left rotate at parent",
-    "____rb_erase_color: Case 2 - sibling color flip (p could be either color here)",
+    "__rb_erase_augmented case 1",
+    "____rb_erase_color case 1",
+    "____rb_erase_color case 2",
   ]);
   assertEquals(shape(t, String), "4:B(2:B(-,3:R),5:B(-,6:R))");
   assertEquals(t.validate(), []);
@@ -128,9 +138,9 @@ Deno.test("RbTree.erase() erase Case 1 mirror on the descending tree", () => {
   const { t, nodes } = numTree(ascending(6).reverse());
   assertEquals(shape(t, String), "5:B(3:R(2:B(1:R,-),4:B),6:B)");
   assertEquals(fixups(t, () => t.erase(nodes.get(6)!)), [
-    "__rb_erase_augmented: Case 1: node to erase has no more than 1 child (easy!)",
-    "____rb_erase_color: Case 1 - right rotate at parent",
-    "____rb_erase_color: Case 2 - sibling color flip",
+    "__rb_erase_augmented case 1",
+    "____rb_erase_color case 1 (mirror)",
+    "____rb_erase_color case 2 (mirror)",
   ]);
   assertEquals(shape(t, String), "3:B(2:B(1:R,-),5:B(4:R,-))");
 });
@@ -140,8 +150,8 @@ Deno.test("RbTree.erase() erase Case 2 with a red parent stops there", () => {
   t.erase(nodes.get(6)!);
   assertEquals(shape(t, String), "2:B(1:B,4:R(3:B,5:B))");
   assertEquals(fixups(t, () => t.erase(nodes.get(3)!)), [
-    "__rb_erase_augmented: Case 1: node to erase has no more than 1 child (easy!)",
-    "____rb_erase_color: Case 2 - sibling color flip (p could be either color here)",
+    "__rb_erase_augmented case 1",
+    "____rb_erase_color case 2",
   ]);
   assertEquals(shape(t, String), "2:B(1:B,4:B(-,5:R))");
 });
@@ -150,8 +160,8 @@ Deno.test("RbTree.erase() erase Case 2 with a black parent climbs to the root", 
   const { t, nodes } = numTree(ascending(4));
   t.erase(nodes.get(4)!);
   assertEquals(fixups(t, () => t.erase(nodes.get(1)!)), [
-    "__rb_erase_augmented: Case 1: node to erase has no more than 1 child (easy!)",
-    "____rb_erase_color: Case 2 - sibling color flip (p could be either color here)",
+    "__rb_erase_augmented case 1",
+    "____rb_erase_color case 2",
   ]);
   assertEquals(shape(t, String), "2:B(-,3:R)");
 });
@@ -160,18 +170,18 @@ Deno.test("RbTree.erase() erase Case 3 turns into Case 4 (and mirror)", () => {
   const { t, nodes } = numTree([2, 1, 4, 3]);
   assertEquals(shape(t, String), "2:B(1:B,4:B(3:R,-))");
   assertEquals(fixups(t, () => t.erase(nodes.get(1)!)), [
-    "__rb_erase_augmented: Case 1: node to erase has no more than 1 child (easy!)",
-    "____rb_erase_color: Case 3 - right rotate at sibling",
-    "____rb_erase_color: Case 4 - left rotate at parent + color flips",
+    "__rb_erase_augmented case 1",
+    "____rb_erase_color case 3",
+    "____rb_erase_color case 4",
   ]);
   assertEquals(shape(t, String), "3:B(2:B,4:B)");
 
   const m = numTree([3, 4, 1, 2]);
   assertEquals(shape(m.t, String), "3:B(1:B(-,2:R),4:B)");
   assertEquals(fixups(m.t, () => m.t.erase(m.nodes.get(4)!)), [
-    "__rb_erase_augmented: Case 1: node to erase has no more than 1 child (easy!)",
-    "____rb_erase_color: Case 3 - left rotate at sibling",
-    "____rb_erase_color: Case 4 - right rotate at parent + color flips",
+    "__rb_erase_augmented case 1",
+    "____rb_erase_color case 3 (mirror)",
+    "____rb_erase_color case 4 (mirror)",
   ]);
   assertEquals(shape(m.t, String), "2:B(1:B,3:B)");
 });
@@ -179,8 +189,8 @@ Deno.test("RbTree.erase() erase Case 3 turns into Case 4 (and mirror)", () => {
 Deno.test("RbTree.erase() erase Case 4 alone when the far nephew is red", () => {
   const { t, nodes } = numTree(ascending(4));
   assertEquals(fixups(t, () => t.erase(nodes.get(1)!)), [
-    "__rb_erase_augmented: Case 1: node to erase has no more than 1 child (easy!)",
-    "____rb_erase_color: Case 4 - left rotate at parent + color flips",
+    "__rb_erase_augmented case 1",
+    "____rb_erase_color case 4",
   ]);
   assertEquals(shape(t, String), "3:B(2:B,4:B)");
 });
@@ -190,7 +200,7 @@ Deno.test("RbTree.erase() with a lone left child recolours it", () => {
   nodes.set(0, t.insert(0));
   assertEquals(shape(t, String), "2:B(1:B(0:R,-),3:B)");
   assertEquals(fixups(t, () => t.erase(nodes.get(1)!)), [
-    "__rb_erase_augmented: Still case 1, but this time the child is node->rb_left",
+    "__rb_erase_augmented case 1 (mirror)",
   ]);
   assertEquals(shape(t, String), "2:B(0:B,3:B)");
 });
@@ -198,7 +208,7 @@ Deno.test("RbTree.erase() with a lone left child recolours it", () => {
 Deno.test("RbTree.erase() of a node whose successor is its right child", () => {
   const { t, nodes } = numTree(ascending(4));
   assertEquals(fixups(t, () => t.erase(nodes.get(2)!)), [
-    "__rb_erase_augmented: Case 2: node's successor is its right child",
+    "__rb_erase_augmented case 2",
   ]);
   assertEquals(shape(t, String), "3:B(1:B,4:B)");
 });
@@ -206,14 +216,14 @@ Deno.test("RbTree.erase() of a node whose successor is its right child", () => {
 Deno.test("RbTree.erase() of a node whose successor is leftmost in its right subtree", () => {
   const { t, nodes } = numTree([2, 1, 4, 3]);
   assertEquals(fixups(t, () => t.erase(nodes.get(2)!)), [
-    "__rb_erase_augmented: Case 3: node's successor is leftmost under node's right child subtree",
+    "__rb_erase_augmented case 3",
   ]);
   assertEquals(shape(t, String), "3:B(1:B,4:B)");
 
   const big = numTree(ascending(8));
   assertEquals(fixups(big.t, () => big.t.erase(big.nodes.get(4)!)), [
-    "__rb_erase_augmented: Case 3: node's successor is leftmost under node's right child subtree",
-    "____rb_erase_color: Case 4 - left rotate at parent + color flips",
+    "__rb_erase_augmented case 3",
+    "____rb_erase_color case 4",
   ]);
   assertEquals(shape(big.t, String), "5:B(2:R(1:B,3:B),7:R(6:B,8:B))");
 });
@@ -231,24 +241,24 @@ Deno.test("RbTree.erase() of every node empties the tree and refuses a second er
   assertEquals(t.size, 0);
 });
 
-Deno.test("RbTree.onFixup sees every insert and erase case, both mirrors, by its kernel title", () => {
+Deno.test("RbTree.onFixup sees every insert and erase case, both mirrors, by its kernel case number", () => {
   // Each row: a tree built by inserting `keys`, one operation on it, and every branch the
-  // operation takes as "fn: title", with " (mirror)" when the node hangs on the right.
+  // operation takes as "fn case N", with " (mirror)" when the node hangs on the right.
   const rows: { keys: number[]; op: "insert" | "erase"; key: number; want: string[] }[] = [
-    { keys: [2, 1, 3], op: "insert", key: 0, want: ["rb_insert_color: Case 1 - color flips"] },
+    { keys: [2, 1, 3], op: "insert", key: 0, want: ["rb_insert_color case 1"] },
     {
       keys: [2, 1, 3],
       op: "insert",
       key: 4,
-      want: ["rb_insert_color: Case 1 - color flips (mirror)"],
+      want: ["rb_insert_color case 1 (mirror)"],
     },
     {
       keys: [3, 1],
       op: "insert",
       key: 2,
       want: [
-        "rb_insert_color: Case 2 - left rotate at parent",
-        "rb_insert_color: Case 3 - right rotate at gparent",
+        "rb_insert_color case 2",
+        "rb_insert_color case 3",
       ],
     },
     {
@@ -256,37 +266,36 @@ Deno.test("RbTree.onFixup sees every insert and erase case, both mirrors, by its
       op: "insert",
       key: 2,
       want: [
-        "rb_insert_color: Case 2 - right rotate at parent (mirror)",
-        "rb_insert_color: Case 3 - left rotate at gparent (mirror)",
+        "rb_insert_color case 2 (mirror)",
+        "rb_insert_color case 3 (mirror)",
       ],
     },
     {
       keys: [1, 2, 3, 4],
       op: "erase",
       key: 4,
-      want: ["__rb_erase_augmented: Case 1: node to erase has no more than 1 child (easy!)"],
+      want: ["__rb_erase_augmented case 1"],
     },
     {
       keys: [2, 1, 3, 0],
       op: "erase",
       key: 1,
       want: [
-        "__rb_erase_augmented: Still case 1, but this time the child is node->rb_left (mirror)",
+        "__rb_erase_augmented case 1 (mirror)",
       ],
     },
     {
       keys: [1, 2, 3, 4],
       op: "erase",
       key: 2,
-      want: ["__rb_erase_augmented: Case 2: node's successor is its right child"],
+      want: ["__rb_erase_augmented case 2"],
     },
     {
       keys: [2, 1, 4, 3],
       op: "erase",
       key: 2,
       want: [
-        "__rb_erase_augmented: Case 3: node's successor is leftmost under node's right child " +
-        "subtree",
+        "__rb_erase_augmented case 3",
       ],
     },
     {
@@ -294,9 +303,9 @@ Deno.test("RbTree.onFixup sees every insert and erase case, both mirrors, by its
       op: "erase",
       key: 1,
       want: [
-        "__rb_erase_augmented: Case 1: node to erase has no more than 1 child (easy!)",
-        "____rb_erase_color: Case 1 - left rotate at parent",
-        "____rb_erase_color: Case 2 - sibling color flip (p could be either color here)",
+        "__rb_erase_augmented case 1",
+        "____rb_erase_color case 1",
+        "____rb_erase_color case 2",
       ],
     },
     {
@@ -304,9 +313,9 @@ Deno.test("RbTree.onFixup sees every insert and erase case, both mirrors, by its
       op: "erase",
       key: 6,
       want: [
-        "__rb_erase_augmented: Case 1: node to erase has no more than 1 child (easy!)",
-        "____rb_erase_color: Case 1 - right rotate at parent (mirror)",
-        "____rb_erase_color: Case 2 - sibling color flip (mirror)",
+        "__rb_erase_augmented case 1",
+        "____rb_erase_color case 1 (mirror)",
+        "____rb_erase_color case 2 (mirror)",
       ],
     },
     {
@@ -314,9 +323,9 @@ Deno.test("RbTree.onFixup sees every insert and erase case, both mirrors, by its
       op: "erase",
       key: 1,
       want: [
-        "__rb_erase_augmented: Case 1: node to erase has no more than 1 child (easy!)",
-        "____rb_erase_color: Case 3 - right rotate at sibling",
-        "____rb_erase_color: Case 4 - left rotate at parent + color flips",
+        "__rb_erase_augmented case 1",
+        "____rb_erase_color case 3",
+        "____rb_erase_color case 4",
       ],
     },
     {
@@ -324,9 +333,9 @@ Deno.test("RbTree.onFixup sees every insert and erase case, both mirrors, by its
       op: "erase",
       key: 4,
       want: [
-        "__rb_erase_augmented: Case 1: node to erase has no more than 1 child (easy!)",
-        "____rb_erase_color: Case 3 - left rotate at sibling (mirror)",
-        "____rb_erase_color: Case 4 - right rotate at parent + color flips (mirror)",
+        "__rb_erase_augmented case 1",
+        "____rb_erase_color case 3 (mirror)",
+        "____rb_erase_color case 4 (mirror)",
       ],
     },
   ];
@@ -334,7 +343,9 @@ Deno.test("RbTree.onFixup sees every insert and erase case, both mirrors, by its
   for (const { keys, op, key, want } of rows) {
     const { t, nodes } = numTree(keys);
     const got: string[] = [];
-    t.onFixup = (s) => got.push(`${s.fn}: ${s.name}${s.mirror ? " (mirror)" : ""}`);
+    t.onFixup = (s) => {
+      if (s.fn !== "rb_link_node" && s.case !== 0) got.push(caseCode(s));
+    };
     if (op === "insert") t.insert(key);
     else t.erase(nodes.get(key)!);
     t.onFixup = null;
@@ -344,25 +355,142 @@ Deno.test("RbTree.onFixup sees every insert and erase case, both mirrors, by its
   }
   // Every branch of the three kernel functions, each side once.
   assertEquals([...seen].sort(), [
-    "____rb_erase_color: Case 1 - left rotate at parent",
-    "____rb_erase_color: Case 1 - right rotate at parent (mirror)",
-    "____rb_erase_color: Case 2 - sibling color flip (mirror)",
-    "____rb_erase_color: Case 2 - sibling color flip (p could be either color here)",
-    "____rb_erase_color: Case 3 - left rotate at sibling (mirror)",
-    "____rb_erase_color: Case 3 - right rotate at sibling",
-    "____rb_erase_color: Case 4 - left rotate at parent + color flips",
-    "____rb_erase_color: Case 4 - right rotate at parent + color flips (mirror)",
-    "__rb_erase_augmented: Case 1: node to erase has no more than 1 child (easy!)",
-    "__rb_erase_augmented: Case 2: node's successor is its right child",
-    "__rb_erase_augmented: Case 3: node's successor is leftmost under node's right child subtree",
-    "__rb_erase_augmented: Still case 1, but this time the child is node->rb_left (mirror)",
-    "rb_insert_color: Case 1 - color flips",
-    "rb_insert_color: Case 1 - color flips (mirror)",
-    "rb_insert_color: Case 2 - left rotate at parent",
-    "rb_insert_color: Case 2 - right rotate at parent (mirror)",
-    "rb_insert_color: Case 3 - left rotate at gparent (mirror)",
-    "rb_insert_color: Case 3 - right rotate at gparent",
+    "____rb_erase_color case 1",
+    "____rb_erase_color case 1 (mirror)",
+    "____rb_erase_color case 2",
+    "____rb_erase_color case 2 (mirror)",
+    "____rb_erase_color case 3",
+    "____rb_erase_color case 3 (mirror)",
+    "____rb_erase_color case 4",
+    "____rb_erase_color case 4 (mirror)",
+    "__rb_erase_augmented case 1",
+    "__rb_erase_augmented case 1 (mirror)",
+    "__rb_erase_augmented case 2",
+    "__rb_erase_augmented case 3",
+    "rb_insert_color case 1",
+    "rb_insert_color case 1 (mirror)",
+    "rb_insert_color case 2",
+    "rb_insert_color case 2 (mirror)",
+    "rb_insert_color case 3",
+    "rb_insert_color case 3 (mirror)",
   ]);
+});
+
+Deno.test("RbTree.onFixup names the nodes of each case as they are before it acts", () => {
+  // "fn case [mirror] role=keyColour …" in the step's own field order; "-" for null.
+  const roles = (s: RbFixupStep<number>): string => {
+    const head = s.fn === "rb_link_node" ? s.fn : `${s.fn} ${s.case}${s.mirror ? " mirror" : ""}`;
+    const parts = Object.entries(s)
+      .filter(([k]) => !["fn", "case", "mirror"].includes(k))
+      .map(([k, v]) => {
+        const n = v as RbNode<number> | null;
+        return `${k}=${n === null ? "-" : `${n.entry}${n.color === "red" ? "R" : "B"}`}`;
+      });
+    return [head, ...parts].join(" ");
+  };
+  const rows: { keys: number[]; op: "insert" | "erase"; key: number; want: string[] }[] = [
+    // 2B(1R,3R) + 0: red uncle, then the climb ends at the root.
+    {
+      keys: [2, 1, 3],
+      op: "insert",
+      key: 0,
+      want: [
+        "rb_link_node node=0R parent=1R",
+        "rb_insert_color 1 node=0R parent=1R gparent=2B uncle=3R",
+        "rb_insert_color 0 node=2R parent=- gparent=- uncle=-",
+      ],
+    },
+    // A black parent: the loop ends at once.
+    {
+      keys: [2],
+      op: "insert",
+      key: 1,
+      want: [
+        "rb_link_node node=1R parent=2B",
+        "rb_insert_color 0 node=1R parent=2B gparent=- uncle=-",
+      ],
+    },
+    // 3B(1R,-) + 2: the inner grandchild turns outer; Case 3 then names the old parent.
+    {
+      keys: [3, 1],
+      op: "insert",
+      key: 2,
+      want: [
+        "rb_link_node node=2R parent=1R",
+        "rb_insert_color 2 node=2R parent=1R gparent=3B uncle=-",
+        "rb_insert_color 3 node=1R parent=2R gparent=3B uncle=-",
+      ],
+    },
+    {
+      keys: [1, 3],
+      op: "insert",
+      key: 2,
+      want: [
+        "rb_link_node node=2R parent=3R",
+        "rb_insert_color 2 mirror node=2R parent=3R gparent=1B uncle=-",
+        "rb_insert_color 3 mirror node=3R parent=2R gparent=1B uncle=-",
+      ],
+    },
+    // 2B(1B,3B(-,4R)) − 4: a red leaf, nothing to rebalance.
+    {
+      keys: [1, 2, 3, 4],
+      op: "erase",
+      key: 4,
+      want: ["__rb_erase_augmented 1 node=4R successor=- child=- rebalance=-"],
+    },
+    // 2B(1B(0R,-),3B) − 1: the left child takes its place.
+    {
+      keys: [2, 1, 3, 0],
+      op: "erase",
+      key: 1,
+      want: ["__rb_erase_augmented 1 mirror node=1B successor=- child=0R rebalance=-"],
+    },
+    // 2B(1B,3B(-,4R)) − 2: the right child succeeds, its red child is painted black.
+    {
+      keys: [1, 2, 3, 4],
+      op: "erase",
+      key: 2,
+      want: ["__rb_erase_augmented 2 node=2B successor=3B child=4R rebalance=-"],
+    },
+    // 2B(1B,4B(3R,-)) − 2: the leftmost of the right subtree succeeds.
+    {
+      keys: [2, 1, 4, 3],
+      op: "erase",
+      key: 2,
+      want: ["__rb_erase_augmented 3 node=2B successor=3R child=- rebalance=-"],
+    },
+    // 2B(1B,4B(3R,-)) − 1: a black leaf; red near nephew 3, then 4 is the far nephew.
+    {
+      keys: [2, 1, 4, 3],
+      op: "erase",
+      key: 1,
+      want: [
+        "__rb_erase_augmented 1 node=1B successor=- child=- rebalance=2B",
+        "____rb_erase_color 3 parent=2B node=- sibling=4B nephew=3R",
+        "____rb_erase_color 4 parent=2B node=- sibling=3R nephew=4B",
+      ],
+    },
+    // 2B(1B,4R(3B,5B(-,6R))) − 1: a red sibling rotates up, then p (red) takes the flip.
+    {
+      keys: [1, 2, 3, 4, 5, 6],
+      op: "erase",
+      key: 1,
+      want: [
+        "__rb_erase_augmented 1 node=1B successor=- child=- rebalance=2B",
+        "____rb_erase_color 1 parent=2B node=- sibling=4R nephew=-",
+        "____rb_erase_color 2 parent=2R node=- sibling=3B nephew=-",
+      ],
+    },
+  ];
+  for (const { keys, op, key, want } of rows) {
+    const { t, nodes } = numTree(keys);
+    const got: string[] = [];
+    t.onFixup = (s) => got.push(roles(s));
+    if (op === "insert") t.insert(key);
+    else t.erase(nodes.get(key)!);
+    t.onFixup = null;
+    assertEquals(got, want, `${op} ${key} into [${keys}]`);
+  }
 });
 
 // ---------------------------------------------------------------- navigation

@@ -6,7 +6,7 @@
  * @module
  */
 
-import type { Color, RbFixupFn, RbNode, RbTree } from "../rbtree.ts";
+import type { Color, RbFixupStep, RbNode, RbTree } from "../rbtree.ts";
 
 /** Red. */
 export const RED: Color = "red";
@@ -14,14 +14,8 @@ export const RED: Color = "red";
 export const BLACK: Color = "black";
 
 /** Reports one fix-up branch to `tree.onFixup` (no kernel analogue; callers check it is set). */
-export function rbEmit<E>(
-  tree: RbTree<E>,
-  fn: RbFixupFn,
-  name: string,
-  mirror: boolean,
-  at: RbNode<E>,
-): void {
-  tree.onFixup!({ fn, name, mirror, at });
+export function rbEmit<E>(tree: RbTree<E>, step: RbFixupStep<E>): void {
+  tree.onFixup!(step);
 }
 
 /** `__rb_change_child`: make `parent` (or the root) point at `nw` instead of `old`. */

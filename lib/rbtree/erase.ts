@@ -6,7 +6,7 @@
  * @module
  */
 
-import type { RbNode, RbTree } from "../rbtree.ts";
+import type { RbEraseColorStep, RbEraseStep, RbNode, RbTree } from "../rbtree.ts";
 import { BLACK, rbChangeChild, rbEmit, rbRotateSetParents, RED } from "./_helpers.ts";
 
 /**
@@ -23,16 +23,11 @@ export function rbEraseAugmented<E>(node: RbNode<E>, tree: RbTree<E>): RbNode<E>
     // The child, if any, is red with a black parent (invariants 4, 5), so it takes node's
     // place and colour and no path loses a black. With no child, removing a black leaf
     // shortens its paths.
-    if (trace) {
-      rbEmit(
-        tree,
-        "__rb_erase_augmented",
-        "Case 1: node to erase has no more than 1 child (easy!)",
-        false,
-        node,
-      );
-    }
     const parent = node.parent;
+    if (trace) {
+      const rebalance = child === null && node.color === BLACK ? parent : null;
+      emitErase(tree, 1, false, node, null, child, rebalance);
+    }
     rbChangeChild(node, child, parent, tree);
     if (child !== null) {
       child.parent = parent;
@@ -43,15 +38,7 @@ export function rbEraseAugmented<E>(node: RbNode<E>, tree: RbTree<E>): RbNode<E>
   }
   if (child === null) {
     // Still case 1, but this time the child is node->rb_left
-    if (trace) {
-      rbEmit(
-        tree,
-        "__rb_erase_augmented",
-        "Still case 1, but this time the child is node->rb_left",
-        true,
-        node,
-      );
-    }
+    if (trace) emitErase(tree, 1, true, node, null, left, null);
     const parent = node.parent;
     left.parent = parent;
     left.color = node.color;
@@ -72,17 +59,12 @@ export function rbEraseAugmented<E>(node: RbNode<E>, tree: RbTree<E>): RbNode<E>
     //   (x) (s)  ->  (x) (c)
     //         \
     //         (c)
-    if (trace) {
-      rbEmit(
-        tree,
-        "__rb_erase_augmented",
-        "Case 2: node's successor is its right child",
-        false,
-        node,
-      );
-    }
     parent = successor;
     child2 = successor.right;
+    if (trace) {
+      const rebalance = child2 === null && successor.color === BLACK ? parent : null;
+      emitErase(tree, 2, false, node, successor, child2, rebalance);
+    }
   } else {
     // Case 3: node's successor is leftmost under node's right child subtree.
     //
@@ -95,21 +77,16 @@ export function rbEraseAugmented<E>(node: RbNode<E>, tree: RbTree<E>): RbNode<E>
     //   (s)          (c)
     //     \
     //     (c)
-    if (trace) {
-      rbEmit(
-        tree,
-        "__rb_erase_augmented",
-        "Case 3: node's successor is leftmost under node's right child subtree",
-        false,
-        node,
-      );
-    }
     do {
       parent = successor;
       successor = tmp;
       tmp = tmp.left;
     } while (tmp !== null);
     child2 = successor.right;
+    if (trace) {
+      const rebalance = child2 === null && successor.color === BLACK ? parent : null;
+      emitErase(tree, 3, false, node, successor, child2, rebalance);
+    }
     parent.left = child2;
     successor.right = child;
     child.parent = successor;
@@ -140,7 +117,6 @@ export function rbEraseAugmented<E>(node: RbNode<E>, tree: RbTree<E>): RbNode<E>
  */
 export function rbEraseColor<E>(parent: RbNode<E>, tree: RbTree<E>): void {
   const trace = tree.onFixup !== null;
-  const fn = "____rb_erase_color";
   let node: RbNode<E> | null = null;
   for (;;) {
     let sibling = parent.right;
@@ -154,7 +130,7 @@ export function rbEraseColor<E>(parent: RbNode<E>, tree: RbTree<E>): void {
         //   N   s    -->    p   Sr
         //      / \         / \
         //     Sl  Sr      N   Sl
-        if (trace) rbEmit(tree, fn, "Case 1 - left rotate at parent", false, parent);
+        if (trace) emitColor(tree, 1, false, parent, node, sibling!, null);
         const tmp1 = sibling!.left!;
         parent.right = tmp1;
         sibling!.left = parent;
@@ -177,15 +153,7 @@ export function rbEraseColor<E>(parent: RbNode<E>, tree: RbTree<E>): void {
           //   N   S    -->  N   s
           //      / \           / \
           //     Sl  Sr        Sl  Sr
-          if (trace) {
-            rbEmit(
-              tree,
-              fn,
-              "Case 2 - sibling color flip (p could be either color here)",
-              false,
-              parent,
-            );
-          }
+          if (trace) emitColor(tree, 2, false, parent, node, s, null);
           s.color = RED;
           if (parent.color === RED) {
             parent.color = BLACK;
@@ -209,7 +177,7 @@ export function rbEraseColor<E>(parent: RbNode<E>, tree: RbTree<E>): void {
         //    sl  Sr            S
         //                       \
         //                        Sr
-        if (trace) rbEmit(tree, fn, "Case 3 - right rotate at sibling", false, parent);
+        if (trace) emitColor(tree, 3, false, parent, node, s, tmp2);
         tmp1 = tmp2.right;
         s.left = tmp1;
         tmp2.right = s;
@@ -228,10 +196,8 @@ export function rbEraseColor<E>(parent: RbNode<E>, tree: RbTree<E>): void {
       //     N   S     -->   P   Sr
       //        / \         / \
       //      (sl) sr      N  (sl)
-      if (trace) {
-        rbEmit(tree, fn, "Case 4 - left rotate at parent + color flips", false, parent);
-      }
       const sib = sibling!;
+      if (trace) emitColor(tree, 4, false, parent, node, sib, tmp1);
       const tmp2 = sib.left;
       parent.right = tmp2;
       sib.left = parent;
@@ -248,7 +214,7 @@ export function rbEraseColor<E>(parent: RbNode<E>, tree: RbTree<E>): void {
       sibling = parent.left;
       if (sibling!.color === RED) {
         // Case 1 - right rotate at parent
-        if (trace) rbEmit(tree, fn, "Case 1 - right rotate at parent", true, parent);
+        if (trace) emitColor(tree, 1, true, parent, node, sibling!, null);
         const tmp1 = sibling!.right!;
         parent.left = tmp1;
         sibling!.right = parent;
@@ -263,7 +229,7 @@ export function rbEraseColor<E>(parent: RbNode<E>, tree: RbTree<E>): void {
         const tmp2 = s.right;
         if (tmp2 === null || tmp2.color === BLACK) {
           // Case 2 - sibling color flip
-          if (trace) rbEmit(tree, fn, "Case 2 - sibling color flip", true, parent);
+          if (trace) emitColor(tree, 2, true, parent, node, s, null);
           s.color = RED;
           if (parent.color === RED) {
             parent.color = BLACK;
@@ -278,7 +244,7 @@ export function rbEraseColor<E>(parent: RbNode<E>, tree: RbTree<E>): void {
           return;
         }
         // Case 3 - left rotate at sibling
-        if (trace) rbEmit(tree, fn, "Case 3 - left rotate at sibling", true, parent);
+        if (trace) emitColor(tree, 3, true, parent, node, s, tmp2);
         tmp1 = tmp2.left;
         s.right = tmp1;
         tmp2.left = s;
@@ -291,10 +257,8 @@ export function rbEraseColor<E>(parent: RbNode<E>, tree: RbTree<E>): void {
         sibling = tmp2;
       }
       // Case 4 - right rotate at parent + color flips
-      if (trace) {
-        rbEmit(tree, fn, "Case 4 - right rotate at parent + color flips", true, parent);
-      }
       const sib = sibling!;
+      if (trace) emitColor(tree, 4, true, parent, node, sib, tmp1);
       const tmp2 = sib.right;
       parent.left = tmp2;
       sib.right = parent;
@@ -305,4 +269,31 @@ export function rbEraseColor<E>(parent: RbNode<E>, tree: RbTree<E>): void {
       return;
     }
   }
+}
+
+/** Reports a `__rb_erase_augmented` branch (only when `tree.onFixup` is set). */
+function emitErase<E>(
+  tree: RbTree<E>,
+  kase: RbEraseStep<E>["case"],
+  mirror: boolean,
+  node: RbNode<E>,
+  successor: RbNode<E> | null,
+  child: RbNode<E> | null,
+  rebalance: RbNode<E> | null,
+): void {
+  const fn = "__rb_erase_augmented";
+  rbEmit(tree, { fn, case: kase, mirror, node, successor, child, rebalance });
+}
+
+/** Reports a `____rb_erase_color` branch (only when `tree.onFixup` is set). */
+function emitColor<E>(
+  tree: RbTree<E>,
+  kase: RbEraseColorStep<E>["case"],
+  mirror: boolean,
+  parent: RbNode<E>,
+  node: RbNode<E> | null,
+  sibling: RbNode<E>,
+  nephew: RbNode<E> | null,
+): void {
+  rbEmit(tree, { fn: "____rb_erase_color", case: kase, mirror, parent, node, sibling, nephew });
 }

@@ -4,7 +4,7 @@
  * @module
  */
 
-import type { RbNode, RbTree } from "../rbtree.ts";
+import type { RbInsertStep, RbNode, RbTree } from "../rbtree.ts";
 import { BLACK, rbEmit, rbRotateSetParents, RED } from "./_helpers.ts";
 
 /**
@@ -17,13 +17,26 @@ import { BLACK, rbEmit, rbRotateSetParents, RED } from "./_helpers.ts";
 export function rbInsertColor<E>(node: RbNode<E>, tree: RbTree<E>): void {
   const trace = tree.onFixup !== null;
   let parent = node.parent;
+  // rb_link_node has just linked it: report where, before any case.
+  if (trace) rbEmit(tree, { fn: "rb_link_node", node, parent });
   for (;;) {
-    if (parent === null) {
+    if (parent === null || parent.color === BLACK) {
+      // No case: the loop ends (reported as Case 0).
+      if (trace) {
+        rbEmit(tree, {
+          fn: "rb_insert_color",
+          case: 0,
+          mirror: false,
+          node,
+          parent,
+          gparent: null,
+          uncle: null,
+        });
+      }
       // The root: painting it black adds one to every path, keeping 5.
-      node.color = BLACK;
+      if (parent === null) node.color = BLACK;
       return;
     }
-    if (parent.color === BLACK) return;
     const gparent = parent.parent!;
     let tmp = gparent.right;
     if (parent !== tmp) {
@@ -38,7 +51,7 @@ export function rbInsertColor<E>(node: RbNode<E>, tree: RbTree<E>): void {
         //   n            n
         //
         // g may now have a red parent: continue from g.
-        if (trace) rbEmit(tree, "rb_insert_color", "Case 1 - color flips", false, node);
+        if (trace) emit(tree, 1, false, node, parent, gparent, tmp);
         tmp.color = BLACK;
         parent.color = BLACK;
         node = gparent;
@@ -57,9 +70,7 @@ export function rbInsertColor<E>(node: RbNode<E>, tree: RbTree<E>): void {
         //      n         p
         //
         // Still red-red (n, p swapped roles): fall through to Case 3.
-        if (trace) {
-          rbEmit(tree, "rb_insert_color", "Case 2 - left rotate at parent", false, node);
-        }
+        if (trace) emit(tree, 2, false, node, parent, gparent, gparent.right);
         tmp = node.left;
         parent.right = tmp;
         node.left = parent;
@@ -79,7 +90,7 @@ export function rbInsertColor<E>(node: RbNode<E>, tree: RbTree<E>): void {
       //      p   U  -->  n   g
       //     /                 \
       //    n                   U
-      if (trace) rbEmit(tree, "rb_insert_color", "Case 3 - right rotate at gparent", false, node);
+      if (trace) emit(tree, 3, false, parent.left!, parent, gparent, gparent.right);
       gparent.left = tmp;
       parent.right = gparent;
       if (tmp !== null) {
@@ -93,7 +104,7 @@ export function rbInsertColor<E>(node: RbNode<E>, tree: RbTree<E>): void {
       tmp = gparent.left;
       if (tmp !== null && tmp.color === RED) {
         // Case 1 - color flips
-        if (trace) rbEmit(tree, "rb_insert_color", "Case 1 - color flips", true, node);
+        if (trace) emit(tree, 1, true, node, parent, gparent, tmp);
         tmp.color = BLACK;
         parent.color = BLACK;
         node = gparent;
@@ -104,9 +115,7 @@ export function rbInsertColor<E>(node: RbNode<E>, tree: RbTree<E>): void {
       tmp = parent.left;
       if (node === tmp) {
         // Case 2 - right rotate at parent
-        if (trace) {
-          rbEmit(tree, "rb_insert_color", "Case 2 - right rotate at parent", true, node);
-        }
+        if (trace) emit(tree, 2, true, node, parent, gparent, gparent.left);
         tmp = node.right;
         parent.left = tmp;
         node.right = parent;
@@ -120,7 +129,7 @@ export function rbInsertColor<E>(node: RbNode<E>, tree: RbTree<E>): void {
         tmp = node.left;
       }
       // Case 3 - left rotate at gparent
-      if (trace) rbEmit(tree, "rb_insert_color", "Case 3 - left rotate at gparent", true, node);
+      if (trace) emit(tree, 3, true, parent.right!, parent, gparent, gparent.left);
       gparent.right = tmp;
       parent.left = gparent;
       if (tmp !== null) {
@@ -131,4 +140,17 @@ export function rbInsertColor<E>(node: RbNode<E>, tree: RbTree<E>): void {
       return;
     }
   }
+}
+
+/** Reports a Case 1–3 branch (only when `tree.onFixup` is set). */
+function emit<E>(
+  tree: RbTree<E>,
+  kase: RbInsertStep<E>["case"],
+  mirror: boolean,
+  node: RbNode<E>,
+  parent: RbNode<E>,
+  gparent: RbNode<E>,
+  uncle: RbNode<E> | null,
+): void {
+  rbEmit(tree, { fn: "rb_insert_color", case: kase, mirror, node, parent, gparent, uncle });
 }

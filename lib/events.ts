@@ -6,6 +6,8 @@
  * @module
  */
 
+import type { ExplainStep } from "./explain.ts";
+
 /** What an event is. */
 export type EventKind =
   /** One engine step, recorded only while tracing is on (SPEC §9 `trace`). */
@@ -32,7 +34,13 @@ export interface LabEvent {
 export class EventLog {
   /** When false, {@link trace} records nothing; check it before building a message. */
   tracing = false;
+  /**
+   * When false, {@link explain} records nothing (`explain on|off`); engine code checks it
+   * before building a step, so narration costs nothing while it is off.
+   */
+  explaining = false;
   #events: LabEvent[] = [];
+  #explained: ExplainStep[] = [];
   /** Counts per kind since creation (draining does not reset them). */
   readonly counts: Record<EventKind, number> = { trace: 0, log: 0, ub: 0, debug: 0 };
 
@@ -55,6 +63,18 @@ export class EventLog {
   /** Records an undefined-behaviour event naming the call (SPEC §3 faithful policy). */
   ub(source: string, message: string): void {
     this.push("ub", source, message);
+  }
+
+  /** Records a narrated step if explaining is on. */
+  explain(step: ExplainStep): void {
+    if (this.explaining) this.#explained.push(step);
+  }
+
+  /** Steps recorded since the last drain, oldest first; empties that buffer. */
+  drainExplained(): ExplainStep[] {
+    const out = this.#explained;
+    this.#explained = [];
+    return out;
   }
 
   /** Events recorded since the last drain, oldest first; empties the buffer. */

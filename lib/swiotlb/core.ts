@@ -45,6 +45,7 @@ import { EventLog } from "../events.ts";
 import type { PhysMemory } from "../memory.ts";
 import { copyProblem, syncProblem, unmapProblem } from "./_checks.ts";
 import { Traps } from "./_traps.ts";
+import { explainSlotSearch } from "./explain.ts";
 import {
   DEFAULT_SEG_BOUNDARY,
   type LiveMapping,
@@ -211,6 +212,9 @@ export class SwiotlbCore {
     let probes = 0;
     let boundarySkips = 0;
 
+    // explain on: the same search, walked step by step off the hot path (./explain.ts).
+    const q = events.explaining ? { size, nslots, stride, offsetSlots, maxSlots } : null;
+    const told = q === null ? 0 : explainSlotSearch(events, this, q);
     let index = Math.ceil(this.hint / stride) * stride;
     if (index >= nslabs) index = 0;
     const wrap = index;
@@ -239,6 +243,7 @@ export class SwiotlbCore {
     out.stride = stride;
     out.probes = probes;
     out.boundarySkips = boundarySkips;
+    if (q !== null && told !== found) throw new Error(`explained slot ${told}, found ${found}`);
     if (found < 0) {
       this.stats.failedMaps++;
       if (events.tracing) {

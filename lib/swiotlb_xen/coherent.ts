@@ -80,7 +80,7 @@ export class CoherentAllocator {
         platform.destroyContiguousRegion(phys, order);
         platform.freePages(phys, bytes);
       });
-      const added = xenDmaAddEntry(t.tree, node);
+      const added = xenDmaAddEntry(t.tree, node, this.#events);
       if ("warning" in added) {
         this.#events.log("swiotlb-xen", added.warning);
         platform.destroyContiguousRegion(phys, order);
@@ -135,7 +135,8 @@ export class CoherentAllocator {
     this.#records.delete(bus);
     if (t.autotranslate) {
       const node = xenGetDmaInfoFromDma(t.tree, bus);
-      const erased = node !== null && node.kind === "coherent" && xenDmaRemoveEntry(t.tree, node);
+      const erased = node !== null && node.kind === "coherent" &&
+        xenDmaRemoveEntry(t.tree, node, this.#events);
       platform.destroyContiguousRegion(phys, order);
       platform.freePages(phys, bytes);
       return {

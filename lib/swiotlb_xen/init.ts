@@ -175,7 +175,7 @@ export function xenSwiotlbInit(platform: XenPlatform, opts: InitOptions): XenSwi
         // freed pool; checked cleans up so the retry is judged on its own. (faithful
         // keeps both: SPEC §5 step 4.)
         for (const s of seg) {
-          xenDmaRemoveEntry(tree, s);
+          xenDmaRemoveEntry(tree, s, events);
           platform.destroyContiguousRegion(s.physAddr, getOrder(s.size));
         }
       }
@@ -259,7 +259,7 @@ function fixup(
       index: j,
     };
     seg.push(info);
-    const added = xenDmaAddEntry(tree, info);
+    const added = xenDmaAddEntry(tree, info, events);
     tries[tries.length - 1].inserted = !("warning" in added);
     if ("warning" in added) {
       say(added.warning);

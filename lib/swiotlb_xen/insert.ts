@@ -81,7 +81,7 @@ export function insertEntry(
       "tree-overlap",
     );
   }
-  const added = xenDmaAddEntry(t.tree, entry);
+  const added = xenDmaAddEntry(t.tree, entry, events);
   if ("warning" in added) {
     events.log("swiotlb-xen", added.warning);
     return { ok: false, entry, warning: added.warning, errno: -22, overlaps, path: null };

@@ -9,7 +9,9 @@
  */
 
 import { type Addr, formatHex } from "../addr.ts";
+import type { EventLog } from "../events.ts";
 import { type RbNode, type RbProblem, RbTree } from "../rbtree.ts";
+import { explainErase, explainInsert } from "./explain.ts";
 
 /** struct xen_dma_info: one machine-contiguous region the guest knows the bus address of. */
 export interface XenDmaInfo {
@@ -66,7 +68,8 @@ export function pa(x: number): string {
 /**
  * xen_dma_add_entry: descend by bus address; an entry on the way down whose dma_addr or
  * phys_addr EQUALS the new one's stops the insert with the kernel's warning. Overlapping
- * intervals are not noticed (SPEC §6: the checker must find them).
+ * intervals are not noticed (SPEC §6: the checker must find them). With `events`
+ * explaining, the insert's fix-up cases are recorded (lib/swiotlb_xen/explain.ts).
  *
  * @example
  * ```ts
@@ -89,6 +92,7 @@ export function pa(x: number): string {
 export function xenDmaAddEntry(
   tree: BusTree,
   entry: XenDmaInfo,
+  events?: EventLog,
 ): { node: RbNode<XenDmaInfo> } | { warning: string } {
   const e = xenDmaAddEntryClash(tree, entry);
   if (e !== null) {
@@ -100,7 +104,7 @@ export function xenDmaAddEntry(
     };
   }
   // No equal key on the path, so RbTree.insert descends exactly the same way.
-  return { node: tree.insert(entry) };
+  return { node: events?.explaining ? explainInsert(tree, entry, events) : tree.insert(entry) };
 }
 
 /**
@@ -173,7 +177,8 @@ export function xenDmaOverlaps(tree: BusTree, dma: number, size: number): XenDma
 }
 
 /**
- * Removes the node holding exactly this entry object, if present; true when it was.
+ * Removes the node holding exactly this entry object, if present; true when it was. With
+ * `events` explaining, the erase's cases are recorded.
  *
  * @example
  * ```ts
@@ -192,7 +197,7 @@ export function xenDmaOverlaps(tree: BusTree, dma: number, size: number): XenDma
  * assertEquals(xenDmaRemoveEntry(t, e), false);
  * ```
  */
-export function xenDmaRemoveEntry(tree: BusTree, entry: XenDmaInfo): boolean {
+export function xenDmaRemoveEntry(tree: BusTree, entry: XenDmaInfo, events?: EventLog): boolean {
   const n = findInterval(tree, entry.dmaAddr);
   // With overlapping intervals the lookup may land elsewhere; fall back to a scan.
   let target: RbNode<XenDmaInfo> | null = n !== null && n.entry === entry ? n : null;
@@ -200,7 +205,8 @@ export function xenDmaRemoveEntry(tree: BusTree, entry: XenDmaInfo): boolean {
     if (m.entry === entry) target = m;
   }
   if (target === null) return false;
-  tree.erase(target);
+  if (events?.explaining) explainErase(tree, target, events);
+  else tree.erase(target);
   return true;
 }
 

@@ -41,6 +41,8 @@ export class EventLog {
   explaining = false;
   #events: LabEvent[] = [];
   #explained: ExplainStep[] = [];
+  /** For each step, how many of the buffered events were recorded before it. */
+  #explainedAfter: number[] = [];
   /** Counts per kind since creation (draining does not reset them). */
   readonly counts: Record<EventKind, number> = { trace: 0, log: 0, ub: 0, debug: 0 };
 
@@ -67,13 +69,25 @@ export class EventLog {
 
   /** Records a narrated step if explaining is on. */
   explain(step: ExplainStep): void {
-    if (this.explaining) this.#explained.push(step);
+    if (!this.explaining) return;
+    this.#explained.push(step);
+    this.#explainedAfter.push(this.#events.length);
   }
 
   /** Steps recorded since the last drain, oldest first; empties that buffer. */
   drainExplained(): ExplainStep[] {
-    const out = this.#explained;
+    return this.drainExplainedAt().steps;
+  }
+
+  /**
+   * {@link drainExplained}, with where each step falls among the events {@link drain}
+   * returns next: `after[i]` of them were recorded before `steps[i]` (so a renderer can
+   * interleave the narration with the log and trace lines).
+   */
+  drainExplainedAt(): { steps: ExplainStep[]; after: number[] } {
+    const out = { steps: this.#explained, after: this.#explainedAfter };
     this.#explained = [];
+    this.#explainedAfter = [];
     return out;
   }
 
@@ -81,6 +95,8 @@ export class EventLog {
   drain(): LabEvent[] {
     const out = this.#events;
     this.#events = [];
+    // Steps not drained yet now come after no buffered event.
+    this.#explainedAfter.fill(0);
     return out;
   }
 

@@ -21,6 +21,7 @@ export {
 } from "./config.ts";
 export { checkSetting, GUEST_FILE_KEYS } from "./schema.ts";
 export type * from "./views.ts";
+export type * from "../explain.ts";
 export type { Policy } from "../swiotlb/mod.ts";
 export type { Variant } from "../swiotlb_xen/translate.ts";
 export type { FixupSummary } from "../swiotlb_xen/init.ts";

@@ -32,11 +32,13 @@ const TOPICS: readonly (readonly [string, readonly string[]])[] = [
   ["Inspection", ["lookup", "segments", "tree", "slots", "p2m", "m2p", "stats"]],
   ["Session and scripts", [
     "trace",
+    "explain",
     "debug",
     "set",
     "source",
     "record",
     "compare",
+    "report",
     "expect",
     "help",
     "quit",

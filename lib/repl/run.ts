@@ -11,7 +11,9 @@ import { Argument, Command, CommanderError, Option } from "commander";
 import { jsonReplacer } from "../addr.ts";
 import { LabError } from "../errors.ts";
 import { errorHint } from "./render/words.ts";
+import { explainBlocks, explainJson } from "./render/explain.ts";
 import type { LabEvent } from "../events.ts";
+import type { ExplainStep } from "../explain.ts";
 import { cmdTable } from "./commands.ts";
 import type { Fmt } from "./render/format.ts";
 import { clip } from "./files.ts";
@@ -218,6 +220,25 @@ export function renderEvents(events: readonly LabEvent[], fmt: Fmt): string[] {
   return out;
 }
 
+/** The events' lines with the narration of `explain on` placed where it happened. */
+function narrated(
+  steps: readonly ExplainStep[],
+  after: readonly number[],
+  events: readonly LabEvent[],
+  fmt: Fmt,
+): string[] {
+  if (steps.length === 0) return renderEvents(events, fmt);
+  const blocks = explainBlocks(steps, after, fmt);
+  const out: string[] = [];
+  let b = 0;
+  events.forEach((e, i) => {
+    for (; b < blocks.length && blocks[b].after <= i; b++) out.push(...blocks[b].lines);
+    out.push(...renderEvents([e], fmt));
+  });
+  for (; b < blocks.length; b++) out.push(...blocks[b].lines);
+  return out;
+}
+
 function errorReply(e: unknown, session: Session): Reply {
   if (e instanceof LabError) {
     const notes: string[] = [];
@@ -304,7 +325,9 @@ export function runLine(session: Session, line: string): LineResult {
   } catch (e) {
     reply = errorReply(e, session);
   }
-  const events = session.guest?.events.drain() ?? [];
+  const log = session.guest?.events;
+  const { steps: explained, after } = log?.drainExplainedAt() ?? { steps: [], after: [] };
+  const events = log?.drain() ?? [];
   const fmt = session.fmt;
   const ok = reply.error === undefined;
   // In a script (or a file it sources), an error starts with where it happened.
@@ -317,7 +340,8 @@ export function runLine(session: Session, line: string): LineResult {
   if (events.length > 0) {
     json.events = events.map((e) => ({ kind: e.kind, source: e.source, message: e.message }));
   }
-  const eventLines = renderEvents(events, fmt);
+  if (explained.length > 0) json.explain = explained.map(explainJson);
+  const eventLines = narrated(explained, after, events, fmt);
   const text = ok ? [...reply.text, ...eventLines] : [
     (where === undefined ? "" : `${where}: `) + fmt.err("error: ") + reply.error,
     ...reply.text,

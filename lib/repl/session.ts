@@ -87,6 +87,8 @@ export class Session {
   readonly keepGoing: boolean;
   /** `trace on|off`, carried over to each new guest. */
   trace = false;
+  /** `explain on|off`, carried over to each new guest. */
+  explain = false;
   /** `debug on|off` (the DMA-API debug layer is on by default in the REPL, SPEC §8). */
   debug = true;
   /** `$bus`, `$phys`, … set by map, alloc-coherent and friends. */

@@ -90,6 +90,7 @@ function guestInput(ctx: Ctx, o: Opts): GuestInput {
 function startGuest(ctx: Ctx, input: GuestInput, extra: Record<string, unknown> = {}): Reply {
   const events = new EventLog();
   events.tracing = ctx.session.trace;
+  events.explaining = ctx.session.explain;
   const s = ctx.session;
   const name = typeof extra.name === "string" ? checkGuestName(extra.name) : s.guestName;
   const g = Guest.create(input, events);

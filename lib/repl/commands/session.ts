@@ -40,6 +40,47 @@ export const sessionCommands: CommandSpec[] = [
     },
   },
   {
+    path: ["explain"],
+    summary: "narrate each tree fix-up by its kernel case and each slot search, step by step",
+    description:
+      "With explain on, every insert into and erase from the bus→phys tree (guest new's " +
+      "fixup, alloc-coherent, free-coherent, tree insert) is told case by case in the words " +
+      "of Linux 3.11's lib/rbtree.c ('Case 1 - color flips', 'Case 2 - left rotate at " +
+      "parent', 'Case 3 - right rotate at gparent', the three structural cases of " +
+      "__rb_erase_augmented and the four colour cases of ____rb_erase_color, mirrors " +
+      "included), each node by its bus interval; and every slot search of the swiotlb core " +
+      "(map, map-sg, SPEC §3) from the hint aligned up to the stride, through each boundary " +
+      "skip, each index too short (long runs summarised) and the wrap to 0, to the slot " +
+      "taken or the failure. A command with many operations (guest new: one insert per " +
+      "segment) gets one line per operation. --json answers carry every step in an " +
+      "'explain' array. Carried over to the guests made after it; off costs nothing.",
+    args: [{ name: "on|off", help: "switch the narration", choices: ON_OFF }],
+    options: [],
+    examples: [
+      {
+        caption: "Narrate from now on: the next map tells its slot search",
+        line: "explain on",
+        setup: ARM_NIC,
+      },
+      { caption: "Stop narrating", line: "explain off", setup: ARM_ONLY },
+    ],
+    run: (ctx, [v]) => {
+      const s = ctx.session;
+      s.explain = v === "on";
+      if (s.guest) s.guest.events.explaining = s.explain;
+      return {
+        json: { explaining: s.explain },
+        text: [
+          s.explain
+            ? "explain on: tree fix-ups (guest new, alloc-coherent, free-coherent, tree insert) " +
+              "and slot searches (map, map-sg) are narrated" +
+              (s.guest ? "" : " from the next guest on")
+            : "explain off",
+        ],
+      };
+    },
+  },
+  {
     path: ["debug"],
     summary: "the DMA-API debug layer: live mappings and reports, or switch it on|off",
     description:

@@ -12,7 +12,10 @@ import { bitsFromMask } from "../../addr.ts";
 import type { ErrorCode } from "../../errors.ts";
 import type { CoherentRoute, FreeCoherentHow, MapFailure, MapRoute } from "../../dma/ops.ts";
 import type {
+  EraseCaseStep,
+  EraseColorStep,
   FrameOwner,
+  InsertCaseStep,
   LookupRule,
   SwiotlbVerdict,
   TreeRow,
@@ -221,6 +224,64 @@ export function problemWords(rule: string): string {
     default:
       return rule;
   }
+}
+
+/** A fix-up case as a step names it. */
+export type RbCase =
+  | Pick<InsertCaseStep, "kind" | "case" | "mirror">
+  | Pick<EraseCaseStep, "kind" | "case" | "mirror">
+  | Pick<EraseColorStep, "kind" | "case" | "mirror">;
+
+/**
+ * The kernel's title of a red-black tree fix-up case: `rb_insert_color` and
+ * `____rb_erase_color` in Linux 3.11's `lib/rbtree.c`, `__rb_erase_augmented` in
+ * `include/linux/rbtree_augmented.h`; null for the insert loop's end (Case 0), which has
+ * none. A mirror half carries its mirrored title: 3.11's mirror branch of
+ * `____rb_erase_color` repeats the left-hand titles of Cases 3 and 4, later kernels
+ * correct them, and the corrected ones say what the branch does.
+ */
+export function rbCaseTitle(s: RbCase): string | null {
+  const lr = s.mirror ? ["right", "left"] : ["left", "right"];
+  switch (s.kind) {
+    case "insert-case":
+      return s.case === 1
+        ? "Case 1 - color flips"
+        : s.case === 2
+        ? `Case 2 - ${lr[0]} rotate at parent`
+        : s.case === 3
+        ? `Case 3 - ${lr[1]} rotate at gparent`
+        : null;
+    case "erase-case":
+      return s.case === 1
+        ? s.mirror
+          ? "Still case 1, but this time the child is node->rb_left"
+          : "Case 1: node to erase has no more than 1 child (easy!)"
+        : s.case === 2
+        ? "Case 2: node's successor is its right child"
+        : "Case 3: node's successor is leftmost under node's right child subtree";
+    case "erase-color":
+      switch (s.case) {
+        case 1:
+          return `Case 1 - ${lr[0]} rotate at parent`;
+        case 2:
+          return s.mirror
+            ? "Case 2 - sibling color flip"
+            : "Case 2 - sibling color flip (p could be either color here)";
+        case 3:
+          return `Case 3 - ${lr[1]} rotate at sibling`;
+        case 4:
+          return `Case 4 - ${lr[0]} rotate at parent + color flips`;
+      }
+  }
+}
+
+/** The kernel function a fix-up step belongs to. */
+export function rbCaseFn(kind: RbCase["kind"]): string {
+  return kind === "insert-case"
+    ? "rb_insert_color"
+    : kind === "erase-case"
+    ? "__rb_erase_augmented"
+    : "____rb_erase_color";
 }
 
 /** Who holds a machine frame. */

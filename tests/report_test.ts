@@ -148,3 +148,16 @@ Deno.test("repl.ts --script FILE --report OUT.html writes the run's page, failin
     assertStringIncludes(doc.querySelector("title")!.textContent ?? "", "s.txt");
   });
 });
+
+Deno.test("report: explain's narration is in the session's answers, as the terminal showed it", () => {
+  withDir((dir) => {
+    const s = new Session({ cwd: dir });
+    runLine(s, "explain on");
+    runLine(s, "guest new --preset arm-dom0 --swiotlb 1M");
+    runLine(s, "report r.html");
+    const doc = parseHtml(Deno.readTextFileSync(`${dir}/r.html`));
+    const answer = all(doc, "li.cmd")[1].textContent ?? "";
+    assertStringIncludes(answer, "rb_insert_color Case 3 - left rotate at gparent");
+    assertStringIncludes(answer, "rb_insert_color Case 1 - color flips");
+  });
+});

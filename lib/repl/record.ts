@@ -63,6 +63,8 @@ export interface Recording {
 /** The session settings a replay must start from. */
 interface Settings {
   radix: 10 | 16;
+  /** How bare numbers are read (a new session prints hex but reads decimal). */
+  inputRadix: 10 | 16;
   debug: boolean;
   trace: boolean;
 }
@@ -116,7 +118,11 @@ export class Recorder {
     const s = this.#settings;
     const lines = [
       ...recordHeader(),
-      `set radix ${s.radix}`,
+      // A session that never ran `set radix` prints hex and reads decimal; `set radix 16`
+      // would make the replay read hex, so the default is left alone.
+      s.radix === 16 && s.inputRadix === 10
+        ? "# radix: the default (prints hex, reads decimal)"
+        : `set radix ${s.radix}`,
       `debug ${s.debug ? "on" : "off"}`,
       `trace ${s.trace ? "on" : "off"}`,
       ...this.#history.flatMap(keptLines),
@@ -154,17 +160,23 @@ export class Recorder {
       this.#write(session, ["# quit: the recording ends here"], 0);
       this.stop();
     } else if (verb !== "record") {
-      const fresh = ok && (verb === "guest new" || verb === "guest load") && session.guest;
+      const made = ok && (verb === "guest new" || verb === "guest load") && session.guest;
+      const fresh = made && session.guests.size === 1 ? made : undefined;
       if (fresh) {
         // The guest replaces all engine state: what came before no longer matters.
         this.#history = [];
         this.#commands = 0;
         this.#chars = 0;
         this.#lost = false;
-        this.#settings = { radix: session.fmt.radix, debug: session.debug, trace: session.trace };
+        this.#settings = {
+          radix: session.fmt.radix,
+          inputRadix: session.vars.inputRadix,
+          debug: session.debug,
+          trace: session.trace,
+        };
       }
-      const kept: Kept = fresh && verb === "guest load"
-        ? { ran, made: guestNewLine(configInput(fresh.config)) }
+      const kept: Kept = made && verb === "guest load"
+        ? { ran, made: guestNewLine(configInput(made.config)) }
         : ok && verb !== "source"
         ? line
         : { ran };

@@ -121,7 +121,12 @@ export class Session {
     this.files = opts.files ?? denoFiles;
     this.interrupt = opts.interrupt ?? NEVER;
     this.onLine = opts.onLine;
-    this.recorder = new Recorder({ radix: this.fmt.radix, debug: this.debug, trace: this.trace });
+    this.recorder = new Recorder({
+      radix: this.fmt.radix,
+      inputRadix: this.vars.inputRadix,
+      debug: this.debug,
+      trace: this.trace,
+    });
   }
 
   /** The name of the current guest (`guest new --name`, `guest use`); "main" by default. */

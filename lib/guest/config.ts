@@ -181,9 +181,9 @@ export function resolveConfig(input: GuestInput): GuestConfig {
   }
   if (cfg.mem > cfg.machine / 2) {
     throw new LabError(
-      `Bad guest: ${formatSize(cfg.mem)} of guest memory on a ${
+      `Bad guest: ${formatSize(cfg.mem)} of guest memory for a machine of ${
         formatSize(cfg.machine)
-      } machine (at most half, so Xen keeps low memory)`,
+      } (at most half, so Xen keeps low memory)`,
     );
   }
   if (cfg.swiotlb !== undefined) {

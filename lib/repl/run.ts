@@ -80,6 +80,14 @@ function resolveVerb(
     throw new LabError(`'${first}' needs a subcommand: ${subs.join(", ")} (help ${first})`);
   }
   const spec = top.find((c) => c.path[1] === sub);
+  if (!spec && !/^[A-Za-z]/.test(sub)) {
+    // `lookup 0x100000`: an argument where the subcommand belongs.
+    throw new LabError(
+      `'${first}' needs a subcommand before '${clip(sub)}': ${
+        subs.map((x) => `${first} ${x} ${clip(sub)}`).join(" or ")
+      }`,
+    );
+  }
   if (!spec) {
     const near = didYouMean(sub, subs).replace(/'([^']+)'/g, `'${first} $1'`);
     throw new LabError(`unknown command '${first} ${clip(sub)}'${near}`);
@@ -110,7 +118,7 @@ function commanderMessage(e: CommanderError, spec: CommandSpec): UsageError {
     return new UsageError(
       `${verbName(spec)}: '${clip(choices[1])}' is not one of ${list.slice(0, -1).join(", ")}${
         list.length > 1 ? " or " : ""
-      }${list[list.length - 1]}`,
+      }${list[list.length - 1]}${didYouMean(choices[1], list)}`,
       synopsis(spec),
     );
   }

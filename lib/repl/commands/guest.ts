@@ -27,6 +27,7 @@ import { fixupSvg } from "../render/svg/fixup.ts";
 import { SVG_OPTION, writeSvg } from "./_svg_out.ts";
 import { checkGuestName, replacedWords } from "./guests.ts";
 import { GUEST_NEW_OPTIONS } from "./_guest_options.ts";
+import { didYouMean } from "../suggest.ts";
 
 const str = (v: string | boolean | undefined): string | undefined =>
   typeof v === "string" ? v : undefined;
@@ -36,8 +37,12 @@ const flag = (v: string | boolean | undefined): boolean | undefined =>
 /** resolveConfig looks presets up in a plain object: keep "constructor" and friends out. */
 function checkPreset(preset: string): string {
   if (!Object.hasOwn(PRESETS, preset)) {
+    const names = Object.keys(PRESETS);
     throw new LabError(
-      `Unknown preset "${preset}": expected one of ${Object.keys(PRESETS).join(", ")}`,
+      `Unknown preset "${preset.slice(0, 40)}"${didYouMean(preset, names)} ` +
+        `(presets: ${names.join(", ")})`,
+      "usage",
+      "unknown-preset",
     );
   }
   return preset;

@@ -68,7 +68,10 @@ Deno.test("guest new refuses a machine past 4 TiB and a guest over half of it, c
     const [line, words] of [
       ["guest new --machine 16T", "Cannot create a machine of 16 TiB: at most 4 TiB"],
       ["guest new --machine 4100G --mem 2T", "Cannot create a machine of 4100 GiB: at most 4 TiB"],
-      ["guest new --machine 4T --mem 3T", "3 TiB of guest memory for a machine of 4 TiB (at most half"],
+      [
+        "guest new --machine 4T --mem 3T",
+        "3 TiB of guest memory for a machine of 4 TiB (at most half",
+      ],
     ]
   ) {
     const r = runLine(s, line);

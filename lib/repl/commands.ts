@@ -11,6 +11,7 @@ import { sgCommands } from "./commands/sg.ts";
 import { guestCommands } from "./commands/guest.ts";
 import { guestsCommands } from "./commands/guests.ts";
 import { inspectCommands } from "./commands/inspect.ts";
+import { repeatCommands } from "./commands/repeat.ts";
 import { reportCommands } from "./commands/report.ts";
 import { recordCommands } from "./commands/record.ts";
 import { sessionCommands } from "./commands/session.ts";
@@ -24,6 +25,7 @@ const TABLE: readonly CommandSpec[] = [
   ...sgCommands,
   ...inspectCommands,
   ...treeCommands,
+  ...repeatCommands,
   ...reportCommands,
   ...sessionCommands,
   ...recordCommands,

@@ -36,6 +36,7 @@ const TOPICS: readonly (readonly [string, readonly string[]])[] = [
     "debug",
     "set",
     "source",
+    "repeat",
     "record",
     "compare",
     "report",

@@ -367,7 +367,7 @@ export function runLine(session: Session, line: string): LineResult {
     text.push(fmt.err("warning: ") + stopped);
   }
   // The session verbs that are not commands of their own leave `expect` the one before.
-  if (verb !== "expect" && verb !== "source" && verb !== "record") {
+  if (verb !== "expect" && verb !== "source" && verb !== "record" && verb !== "repeat") {
     session.last = {
       verb: verb ?? "?",
       ok,
@@ -387,6 +387,7 @@ export function runLine(session: Session, line: string): LineResult {
     expect: verb === "expect" ? ok : null,
   });
   session.onLine?.({ line, verb, ok, json });
+  if (reply.nested) nested = [...nested, ...reply.nested];
   const output = session.json
     ? [...nested, JSON.stringify(json, jsonReplacer)]
     : [...nested, ...text];

@@ -17,7 +17,14 @@ import { isBlankOrComment } from "./tokenize.ts";
 export type LineRunner = (
   session: Session,
   line: string,
-) => { ok: boolean; output: string[]; verb?: string; quit?: boolean; unknown?: boolean };
+) => {
+  ok: boolean;
+  output: string[];
+  verb?: string;
+  quit?: boolean;
+  unknown?: boolean;
+  error?: string;
+};
 
 /** Options of a script run. */
 export interface ScriptOptions {

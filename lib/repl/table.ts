@@ -55,6 +55,8 @@ export interface Reply {
   errorNotes?: string[];
   /** `quit`: end the session or script. */
   quit?: boolean;
+  /** Output of the commands this one ran (repeat), printed before its own, in both modes. */
+  nested?: string[];
 }
 
 /** Everything a handler gets besides its arguments. */

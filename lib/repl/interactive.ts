@@ -2,7 +2,10 @@
  * The interactive prompt: node:readline with tab completion from the command table and
  * a persistent history in the user's home (UX.md). A bad line prints an error and the
  * prompt comes back; Ctrl-D or `quit` leaves with status 0. Ctrl-C drops the line being
- * typed, and stops a running `source` between two lines (back to the prompt).
+ * typed, and stops a running `source` between two lines (back to the prompt). readline
+ * reads the terminal through {@link KeyInput} and measures the cursor with
+ * {@link rememberCursorPos}, so a long pasted or typed line costs time linear in its
+ * length (issue 13).
  *
  * @module
  */
@@ -10,7 +13,9 @@
 import process from "node:process";
 import { createInterface } from "node:readline";
 import { complete } from "./complete.ts";
+import { rememberCursorPos } from "./cursor_pos.ts";
 import { HISTORY_SIZE, HistoryFile } from "./history.ts";
+import { KeyInput } from "./keys.ts";
 import { type LineResult, runLine } from "./run.ts";
 import type { Session } from "./session.ts";
 
@@ -31,8 +36,9 @@ export function interactive(session: Session, opts: InteractiveOptions): Promise
   const file = opts.historyFile ? new HistoryFile(opts.historyFile) : undefined;
   // readline wants the newest first.
   const history = file ? file.load().reverse() : [];
+  const keys = new KeyInput(process.stdin);
   const rl = createInterface({
-    input: process.stdin,
+    input: keys,
     output: process.stdout,
     prompt: "swiotlb> ",
     completer: (line: string) => complete(session, line),
@@ -41,6 +47,8 @@ export function interactive(session: Session, opts: InteractiveOptions): Promise
     removeHistoryDuplicates: true,
     terminal: true,
   });
+  rememberCursorPos(rl);
+  keys.attach(rl);
   const setRaw = (on: boolean) => {
     try {
       if (Deno.stdin.isTerminal()) Deno.stdin.setRaw(on);

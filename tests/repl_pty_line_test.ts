@@ -1,8 +1,9 @@
 /**
- * Long lines at the real prompt (issue 13): a 6,000-character `buf write` line pasted into an
- * 80-column terminal is read in time linear in its length. node:readline measured the whole
- * line after every character (and redrew it at every wrapped row), so the line took ~10 s of
- * CPU; now about as long per character as a 60-character line.
+ * The real prompt's line editing (issue 13). Ctrl-R finds an earlier command and runs it
+ * again. A 6,000-character `buf write` line pasted into an 80-column terminal is read in time
+ * linear in its length: node:readline measured the whole line after every character (and
+ * redrew it at every wrapped row), so the line took ~10 s of CPU; now about as long per
+ * character as a 60-character line.
  *
  * What is measured: the CPU time of the REPL's own process (from /proc, in ns) from writing
  * the line until its answer and the next prompt are printed, as the median of 5 tries, long
@@ -13,8 +14,8 @@
  * reader costs thousands of times as much. Skipped, with a note, without `script`.
  */
 
-import { assert } from "@std/assert";
-import { cpuClock, hasScript, sleep, startPty } from "./_pty.ts";
+import { assert, assertEquals } from "@std/assert";
+import { cpuClock, hasScript, plain, sleep, startPty } from "./_pty.ts";
 
 const HAS_SCRIPT = hasScript();
 if (!HAS_SCRIPT) console.log("pty line tests skipped: util-linux `script` is not installed");
@@ -91,6 +92,40 @@ Deno.test({
       await type("quit\r", "\n");
       await child.status;
       await pty.reading;
+    } finally {
+      Deno.removeSync(home, { recursive: true });
+      await writer.close().catch(() => {});
+      try {
+        child.kill();
+      } catch {
+        // Already gone.
+      }
+    }
+  },
+});
+
+Deno.test({
+  name: "pty: Ctrl-R finds an earlier command by a piece of it and Enter runs it again",
+  ignore: !HAS_SCRIPT,
+  async fn() {
+    const home = Deno.makeTempDirSync({ prefix: "swiotlb_home_" });
+    const pty = startPty(["--allow-read", "--allow-write", "--allow-env", "repl.ts"], home, "null");
+    const { child, writer, waitFor, type } = pty;
+    try {
+      await waitFor("swiotlb> ");
+      await type("guest new --preset arm-dom0\r", "tree: 256 nodes");
+      await type("guest presets\r", "pvh-dom0-iommu");
+      await type("\x12preset arm", "(reverse-i-search)'preset arm': guest new --preset arm-dom0");
+      const from = pty.out().length;
+      await type("\r", "tree: 256 nodes");
+      assert(plain(pty.out().slice(from)).includes("swiotlb> guest new --preset arm-dom0"));
+      await type("quit\r", "\n");
+      assertEquals((await child.status).code, 0);
+      await pty.reading;
+      assertEquals(
+        Deno.readTextFileSync(`${home}/.swiotlb_lab_history`),
+        "guest new --preset arm-dom0\nguest presets\nguest new --preset arm-dom0\nquit\n",
+      );
     } finally {
       Deno.removeSync(home, { recursive: true });
       await writer.close().catch(() => {});

@@ -2,10 +2,10 @@
  * The interactive prompt: node:readline with tab completion from the command table and
  * a persistent history in the user's home (UX.md). A bad line prints an error and the
  * prompt comes back; Ctrl-D or `quit` leaves with status 0. Ctrl-C drops the line being
- * typed, and stops a running `source` between two lines (back to the prompt). readline
- * reads the terminal through {@link KeyInput} and measures the cursor with
- * {@link rememberCursorPos}, so a long pasted or typed line costs time linear in its
- * length (issue 13).
+ * typed, and stops a running `source` between two lines (back to the prompt). Ctrl-R
+ * searches the history backwards ({@link ReverseSearch}). readline reads the terminal
+ * through {@link KeyInput} and measures the cursor with {@link rememberCursorPos}, so a
+ * long pasted or typed line costs time linear in its length (issue 13).
  *
  * @module
  */
@@ -16,6 +16,7 @@ import { complete } from "./complete.ts";
 import { rememberCursorPos } from "./cursor_pos.ts";
 import { HISTORY_SIZE, HistoryFile } from "./history.ts";
 import { KeyInput } from "./keys.ts";
+import { ReverseSearch } from "./reverse_search.ts";
 import { type LineResult, runLine } from "./run.ts";
 import type { Session } from "./session.ts";
 
@@ -48,7 +49,7 @@ export function interactive(session: Session, opts: InteractiveOptions): Promise
     terminal: true,
   });
   rememberCursorPos(rl);
-  keys.attach(rl);
+  keys.attach(rl, new ReverseSearch(rl).key);
   const setRaw = (on: boolean) => {
     try {
       if (Deno.stdin.isTerminal()) Deno.stdin.setRaw(on);

@@ -53,6 +53,26 @@ export function isPrintable(s: string | undefined, key: Key): s is string {
  * The input stream to give readline (`createInterface({ input: keys, terminal: true })`),
  * then {@link KeyInput.attach} it. It carries no data: readline reads only its `keypress`
  * events, and `pause`, `resume` and `setRawMode` go through to the terminal.
+ *
+ * @example
+ * ```ts
+ * import { assertEquals } from "@std/assert";
+ * import { createInterface } from "node:readline";
+ * import { PassThrough } from "node:stream";
+ * import { KeyInput } from "./keys.ts";
+ *
+ * const terminal = new PassThrough();
+ * const keys = new KeyInput(terminal);
+ * const rl = createInterface({ input: keys, output: new PassThrough(), terminal: true });
+ * keys.attach(rl);
+ * const seen: string[] = [];
+ * keys.on("keypress", (s: string) => seen.push(s));
+ * terminal.write("guest presets");
+ * await new Promise((r) => setTimeout(r, 0));
+ * assertEquals(seen, ["guest presets"]); // one key for the chunk, not 13
+ * assertEquals(rl.line, "guest presets");
+ * rl.close();
+ * ```
  */
 export class KeyInput extends Readable {
   /** Whether the terminal is in raw mode (readline reads it before switching). */

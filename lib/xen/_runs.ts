@@ -171,6 +171,16 @@ export class RunTable {
    * looked at once, a dense one entry by entry.
    */
   bounds(from: number, to: number): { min: number; max: number } {
+    const out = new Float64Array(2);
+    this.boundsInto(from, to, out);
+    return { min: out[0], max: out[1] };
+  }
+
+  /**
+   * {@link bounds} into `out` (`out[0]` the smallest, `out[1]` the largest), allocating
+   * nothing: the bounce copy asks it on every call.
+   */
+  boundsInto(from: number, to: number, out: Float64Array): void {
     let min = Infinity;
     let max = -Infinity;
     for (let c = from >>> CHUNK_SHIFT; c * CHUNK < to; c++) {
@@ -191,7 +201,8 @@ export class RunTable {
         }
       }
     }
-    return { min, max };
+    out[0] = min;
+    out[1] = max;
   }
 
   /**

@@ -109,6 +109,8 @@ export class Domain implements PhysMemory {
   #slab: { page: number; used: number } | undefined;
   /** Page ranges given back with {@link freePhys}, [start, end), sorted and merged. */
   #freed: { start: number; end: number }[] = [];
+  /** Scratch of {@link copy}'s frame test (no allocation per bounce). */
+  readonly #bounds = new Float64Array(2);
 
   constructor({ domid, machine, config, p2m, physBase }: DomainInit) {
     this.domid = domid;
@@ -265,9 +267,62 @@ export class Domain implements PhysMemory {
     });
   }
 
-  /** Copies `len` guest-physical bytes from `src` to `dst` (swiotlb_bounce). */
+  /**
+   * Copies `len` guest-physical bytes from `src` to `dst` (swiotlb_bounce), overlap-safe
+   * as memmove: in pieces bounded by both ranges' contiguity runs, each copied frame to
+   * frame by the machine, with no temporary. When the two ranges may share a machine
+   * frame — their pages overlap, or the frames behind them interleave — the source is
+   * read whole first, so the result never depends on the order of the pieces.
+   */
   copy(dst: number, src: number, len: number): void {
-    this.write(dst, this.read(src, len));
+    this.#checkRange(src, len, "read");
+    this.#checkRange(dst, len, "write");
+    if (len === 0) return;
+    const s0 = src - this.physBase;
+    const d0 = dst - this.physBase;
+    const sEnd = Math.floor((s0 + len - 1) / PAGE_SIZE) + 1;
+    const dEnd = Math.floor((d0 + len - 1) / PAGE_SIZE) + 1;
+    if (this.#mayShareFrames(Math.floor(s0 / PAGE_SIZE), sEnd, Math.floor(d0 / PAGE_SIZE), dEnd)) {
+      this.write(dst, this.read(src, len));
+      return;
+    }
+    const p2m = this.p2m;
+    const machine = this.#machine;
+    // The pfn where the current contiguity run of each side ends.
+    let sRun = 0;
+    let dRun = 0;
+    let done = 0;
+    while (done < len) {
+      const s = s0 + done;
+      const d = d0 + done;
+      const sp = Math.floor(s / PAGE_SIZE);
+      const dp = Math.floor(d / PAGE_SIZE);
+      if (sp >= sRun) sRun = p2m.runEnd(sp, 1, sEnd);
+      if (dp >= dRun) dRun = p2m.runEnd(dp, 1, dEnd);
+      const n = Math.min(len - done, sRun * PAGE_SIZE - s, dRun * PAGE_SIZE - d);
+      machine.copy(
+        p2m.get(dp) * PAGE_SIZE + (d - dp * PAGE_SIZE),
+        p2m.get(sp) * PAGE_SIZE + (s - sp * PAGE_SIZE),
+        n,
+      );
+      done += n;
+    }
+  }
+
+  /**
+   * May pages `[sFirst, sEnd)` and `[dFirst, dEnd)` be backed by a common machine frame?
+   * Yes when the page ranges overlap or the ranges of frames behind them do (a cheap,
+   * conservative test: a p2m maps each page to its own frame, and the frames of a bounce
+   * pool and of a driver's buffer lie apart).
+   */
+  #mayShareFrames(sFirst: number, sEnd: number, dFirst: number, dEnd: number): boolean {
+    if (sFirst < dEnd && dFirst < sEnd) return true;
+    const b = this.#bounds;
+    this.p2m.boundsInto(sFirst, sEnd, b);
+    const sMin = b[0];
+    const sMax = b[1];
+    this.p2m.boundsInto(dFirst, dEnd, b);
+    return b[0] <= sMax && sMin <= b[1];
   }
 
   /** Zeroes `len` guest-physical bytes (the kernel's scrub before an exchange, SPEC §4). */

@@ -10,9 +10,10 @@
  * @module
  */
 
-import { alignUp, formatHex, formatSize, PAGE_SIZE } from "../addr.ts";
+import { formatHex, PAGE_SIZE } from "../addr.ts";
 import { LabError } from "../errors.ts";
 import type { PhysMemory } from "../memory.ts";
+import { GuestAllocator } from "./_guest_alloc.ts";
 import type { RunTable } from "./_runs.ts";
 import type { FrameRun, Machine } from "./machine.ts";
 
@@ -103,12 +104,8 @@ export class Domain implements PhysMemory {
    */
   readonly p2m: RunTable;
   readonly #machine: Machine;
-  /** Next page-aligned guest-physical address of the bump allocator. */
-  #pageCursor: number;
-  /** The page that sub-page allocations are packed into, and how much of it is used. */
-  #slab: { page: number; used: number } | undefined;
-  /** Page ranges given back with {@link freePhys}, [start, end), sorted and merged. */
-  #freed: { start: number; end: number }[] = [];
+  /** The guest's own page allocator (lib/xen/_guest_alloc.ts). */
+  readonly #alloc: GuestAllocator;
   /** Scratch of {@link copy}'s frame test (no allocation per bounce). */
   readonly #bounds = new Float64Array(2);
 
@@ -126,8 +123,12 @@ export class Domain implements PhysMemory {
     // Keep guest-physical 0 out of the allocator: swiotlb treats orig_addr 0 as "none"
     // (SPEC §3 unmap), and x86 leaves its first megabyte to firmware. Tiny test guests
     // (under 2 MiB) only lose their first page.
-    this.#pageCursor = physBase +
-      (this.nrPages * PAGE_SIZE >= 2 * LOW_RESERVED ? LOW_RESERVED : PAGE_SIZE);
+    this.#alloc = new GuestAllocator({
+      start: physBase + (this.nrPages * PAGE_SIZE >= 2 * LOW_RESERVED ? LOW_RESERVED : PAGE_SIZE),
+      end: this.physEnd,
+      topDown: this.arch === "x86",
+      name: this.name,
+    });
   }
 
   /** Short name, as Xen prints it: "dom0", "dom1", … */
@@ -335,7 +336,7 @@ export class Domain implements PhysMemory {
 
   /** First guest-physical address {@link allocPhys} can hand out. */
   get allocCursor(): number {
-    return this.#pageCursor;
+    return this.#alloc.cursor;
   }
 
   /**
@@ -345,28 +346,7 @@ export class Domain implements PhysMemory {
    * shared page like kmalloc, each aligned to `align` (a power of two).
    */
   allocPhys(bytes: number, align: number = PAGE_SIZE): number {
-    if (!Number.isInteger(bytes) || bytes <= 0) {
-      throw new LabError(
-        `Cannot allocate ${bytes} bytes of guest memory: expected a positive size`,
-      );
-    }
-    if (!Number.isInteger(align) || align <= 0 || !Number.isInteger(Math.log2(align))) {
-      throw new LabError(`Cannot allocate with alignment ${align}: expected a power of two`);
-    }
-    if (bytes >= PAGE_SIZE || align >= PAGE_SIZE) {
-      return this.#takePages(alignUp(bytes, PAGE_SIZE), Math.max(align, PAGE_SIZE), bytes);
-    }
-    const slab = this.#slab;
-    if (slab) {
-      const off = alignUp(slab.used, align);
-      if (off + bytes <= PAGE_SIZE) {
-        slab.used = off + bytes;
-        return slab.page + off;
-      }
-    }
-    const page = this.#takePages(PAGE_SIZE, PAGE_SIZE, bytes);
-    this.#slab = { page, used: bytes };
-    return page;
+    return this.#alloc.allocPhys(bytes, align);
   }
 
   /**
@@ -375,12 +355,7 @@ export class Domain implements PhysMemory {
    * and show the rfc-v1 offset bug (SPEC §6).
    */
   reserve(bytes: number): number {
-    if (!Number.isInteger(bytes) || bytes < 0) {
-      throw new LabError(`Cannot reserve ${bytes} bytes of guest memory: expected a size`);
-    }
-    return bytes === 0
-      ? this.#pageCursor
-      : this.#takePages(alignUp(bytes, PAGE_SIZE), PAGE_SIZE, bytes);
+    return this.#alloc.reserve(bytes);
   }
 
   /**
@@ -397,49 +372,7 @@ export class Domain implements PhysMemory {
       );
     }
     this.#checkRange(phys, bytes, "free");
-    const r = { start: phys, end: phys + alignUp(bytes, PAGE_SIZE) };
-    const list = [...this.#freed, r].sort((a, b) => a.start - b.start);
-    const merged: { start: number; end: number }[] = [];
-    for (const x of list) {
-      const last = merged[merged.length - 1];
-      if (last && x.start <= last.end) last.end = Math.max(last.end, x.end);
-      else merged.push({ ...x });
-    }
-    this.#freed = merged;
-  }
-
-  /** Takes `span` bytes aligned to `align` from a freed range, or undefined. */
-  #reuse(span: number, align: number): number | undefined {
-    const topDown = this.arch === "x86";
-    const ranges = topDown ? [...this.#freed].reverse() : this.#freed;
-    for (const r of ranges) {
-      const start = topDown ? Math.floor((r.end - span) / align) * align : alignUp(r.start, align);
-      if (start < r.start || start + span > r.end) continue;
-      // Cut [start, start + span) out of the range.
-      const rest = [
-        { start: r.start, end: start },
-        { start: start + span, end: r.end },
-      ].filter((x) => x.end > x.start);
-      this.#freed = this.#freed.flatMap((x) => (x === r ? rest : [x]));
-      return start;
-    }
-    return undefined;
-  }
-
-  #takePages(span: number, align: number, asked: number): number {
-    const reused = this.#reuse(span, align);
-    if (reused !== undefined) return reused;
-    const start = alignUp(this.#pageCursor, align);
-    if (start + span > this.physEnd) {
-      throw new LabError(
-        `Cannot allocate ${formatSize(asked)} of guest memory in ${this.name}: only ${
-          formatSize(Math.max(0, this.physEnd - start))
-        } left after ${formatHex(start)}`,
-        "failed",
-      );
-    }
-    this.#pageCursor = start + span;
-    return start;
+    this.#alloc.free(phys, bytes);
   }
 
   // ---- internals --------------------------------------------------------------------

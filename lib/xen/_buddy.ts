@@ -18,6 +18,13 @@ export class FreeBlocks {
   readonly maxOrder: number;
   /** Free blocks per order, by block number (mfn >> order). */
   readonly #free: SummaryBitset[] = [];
+  /**
+   * The first frame of every free block, whatever its order. Free blocks are disjoint,
+   * so the highest start below a limit is the block holding the highest free frame
+   * there: one look-up instead of one per order for a single frame from the top (each
+   * page a failed fixup gives back, SPEC §5 step 4).
+   */
+  readonly #starts: SummaryBitset;
   #count = 0;
 
   /** No block is free yet: the machine adds its frames with {@link addFreeRange}. */
@@ -27,6 +34,7 @@ export class FreeBlocks {
     for (let order = 0; order <= maxOrder; order++) {
       this.#free.push(new SummaryBitset(Math.ceil(nrFrames / 2 ** order)));
     }
+    this.#starts = new SummaryBitset(nrFrames);
   }
 
   /** Number of free frames. */
@@ -45,6 +53,7 @@ export class FreeBlocks {
    * free.
    */
   take(order: number, limit: number, fromTop: boolean): number {
+    if (fromTop && order === 0) return this.#takeTopFrame(limit);
     const size = 2 ** order;
     let best = -1;
     let bestOrder = -1;
@@ -77,6 +86,56 @@ export class FreeBlocks {
     if (best < 0) return -1;
     this.#carve(bestBlock, bestOrder, best, order);
     return best;
+  }
+
+  /**
+   * {@link take} of one frame from the top: the highest free frame below `limit` lies in
+   * the free block with the highest start below it (any lower block ends at or below
+   * that start), so the per-order search of take finds the same frame.
+   */
+  #takeTopFrame(limit: number): number {
+    const start = this.#starts.prev(limit - 1);
+    if (start < 0) return -1;
+    const order = this.#orderAt(start);
+    const at = Math.min(start + 2 ** order, limit) - 1;
+    this.#carve(start, order, at, 0);
+    return at;
+  }
+
+  /**
+   * Takes the `count` highest free frames, highest first, as `count` calls of
+   * {@link take} for one frame from the top would (each takes the highest frame left);
+   * undefined, taking nothing, when fewer are free. Whole blocks go at once: the part
+   * of the last block that is left is cut into maximal aligned blocks, which is what
+   * carving its top frames one by one leaves.
+   */
+  takeTopFrames(count: number): number[] | undefined {
+    if (count > this.#count) return undefined;
+    const out: number[] = [];
+    let limit = this.nrFrames;
+    while (out.length < count) {
+      const start = this.#starts.prev(limit - 1);
+      const order = this.#orderAt(start);
+      const end = start + 2 ** order;
+      const n = Math.min(count - out.length, 2 ** order);
+      for (let f = end - 1; f >= end - n; f--) out.push(f);
+      this.#removeBlock(start, order);
+      this.#addBlocks(start, end - n);
+      this.#count -= n;
+      limit = start;
+    }
+    return out;
+  }
+
+  /** The order of the free block that starts at frame `start`. */
+  #orderAt(start: number): number {
+    // Frames are below 2^30 (MAX_FRAMES): 32-bit operations are right for them.
+    let order = 0;
+    while ((start & ((1 << order) - 1)) === 0 && order <= this.maxOrder) {
+      if (this.#free[order].has(start >>> order)) return order;
+      order++;
+    }
+    throw new LabError(`Free block start ${formatHex(start)} has no block`, "bug");
   }
 
   /** Takes the free frames `[mfn, end)` (every one of them must be free). */
@@ -157,7 +216,7 @@ export class FreeBlocks {
       const size = 2 ** order;
       const buddy = (start / size) % 2 === 0 ? start + size : start - size;
       if (buddy + size > this.nrFrames || !this.#free[order].has(buddy / size)) break;
-      this.#free[order].delete(buddy / size);
+      this.#removeBlock(buddy, order);
       start = Math.min(start, buddy);
       order++;
     }
@@ -166,9 +225,11 @@ export class FreeBlocks {
 
   #insertBlock(start: number, order: number): void {
     this.#free[order].add(start / 2 ** order);
+    this.#starts.add(start);
   }
 
   #removeBlock(start: number, order: number): void {
     this.#free[order].delete(start / 2 ** order);
+    this.#starts.delete(start);
   }
 }

@@ -329,7 +329,19 @@ export class Domain implements PhysMemory {
   /** Zeroes `len` guest-physical bytes (the kernel's scrub before an exchange, SPEC §4). */
   zero(addr: number, len: number): void {
     this.#checkRange(addr, len, "zero");
-    this.#eachPage(addr, len, (maddr, _done, n) => this.#machine.zero(maddr, n));
+    // Nothing written on the machine: nothing to zero (the fixup scrubs every chunk).
+    if (this.#machine.residentFrames === 0) return;
+    // One machine call per contiguity run, not per page.
+    const rel = addr - this.physBase;
+    const end = Math.floor((rel + len - 1) / PAGE_SIZE) + 1;
+    let done = 0;
+    while (done < len) {
+      const pfn = Math.floor((rel + done) / PAGE_SIZE);
+      const off = rel + done - pfn * PAGE_SIZE;
+      const n = Math.min(len - done, (this.p2m.runEnd(pfn, 1, end) - pfn) * PAGE_SIZE - off);
+      this.#machine.zero(this.p2m.get(pfn) * PAGE_SIZE + off, n);
+      done += n;
+    }
   }
 
   // ---- the guest's own allocator ----------------------------------------------------

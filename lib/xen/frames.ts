@@ -104,6 +104,7 @@ export class FrameStore {
   /** Zeroes `len` bytes at `maddr`; whole frames go back to costing nothing. */
   zero(maddr: number, len: number): void {
     this.#checkRange(maddr, len, "zero");
+    if (this.#frames.size === 0) return; // nothing written: nothing to forget
     let done = 0;
     while (done < len) {
       const a = maddr + done;

@@ -121,6 +121,14 @@ export class Machine {
     return this.#owner.get(mfn) - 1;
   }
 
+  /** Does `owner` hold every one of `count` frames from `mfn`? One look per owner run. */
+  ownsRun(mfn: number, count: number, owner: number): boolean {
+    this.#checkRun(mfn, count);
+    return count === 0 ||
+      (this.#owner.get(mfn) === owner + 1 &&
+        this.#owner.runEnd(mfn, 0, mfn + count) >= mfn + count);
+  }
+
   /** The m2p entry of `mfn`: the owning domain's pfn, or undefined. */
   m2p(mfn: number): number | undefined {
     this.#checkMfn(mfn);
@@ -180,6 +188,26 @@ export class Machine {
     if (best < 0) return undefined;
     this.#owner.fill(best, best + size, owner + 1);
     return best;
+  }
+
+  /**
+   * Allocates `count` single frames from the top of memory for `owner`, highest first:
+   * the frames `count` calls of `alloc(0, { fromTop: true, owner })` return, in one
+   * pass (an exchange into single frames with no address limit: every chunk a failed
+   * fixup gives back, SPEC §5 step 4). Undefined, taking nothing, when fewer are free.
+   */
+  allocTopFrames(count: number, owner: number): number[] | undefined {
+    this.#checkOwner(owner);
+    const frames = this.#blocks.takeTopFrames(count);
+    if (frames === undefined) return undefined;
+    // The frames fall: own each run of consecutive ones with one fill.
+    for (let i = 0; i < frames.length;) {
+      let j = i + 1;
+      while (j < frames.length && frames[j] === frames[j - 1] - 1) j++;
+      this.#owner.fill(frames[j - 1], frames[i] + 1, owner + 1);
+      i = j;
+    }
+    return frames;
   }
 
   /** Frees an extent allocated with {@link alloc} (or any aligned run of owned frames). */

@@ -175,21 +175,22 @@ export class Domain implements PhysMemory {
   /** Machine address backing guest-physical `phys`. */
   physToMachine(phys: number): number {
     const pfn = this.physToPfn(phys);
-    return this.p2m.get(pfn) * PAGE_SIZE + (phys - this.physBase) % PAGE_SIZE;
+    // The offset by subtraction: exact, and no floating-point remainder on every map.
+    return this.p2m.get(pfn) * PAGE_SIZE + (phys - this.physBase - pfn * PAGE_SIZE);
   }
 
   /** This guest's pfn for `mfn` via Xen's m2p; undefined when the frame is not this guest's. */
   mfnToPfn(mfn: number): number | undefined {
-    if (!Number.isInteger(mfn) || mfn < 0 || mfn >= this.#machine.nrFrames) return undefined;
-    if (this.#machine.owner(mfn) !== this.domid) return undefined;
-    return this.#machine.m2p(mfn);
+    return this.#machine.m2pIfOwner(mfn, this.domid);
   }
 
   /** Guest-physical address of machine address `maddr`, or undefined when not this guest's. */
   machineToPhys(maddr: number): number | undefined {
     const mfn = Math.floor(maddr / PAGE_SIZE);
-    const pfn = this.mfnToPfn(mfn);
-    return pfn === undefined ? undefined : this.physBase + pfn * PAGE_SIZE + maddr % PAGE_SIZE;
+    const pfn = this.#machine.m2pIfOwner(mfn, this.domid);
+    return pfn === undefined
+      ? undefined
+      : this.physBase + pfn * PAGE_SIZE + (maddr - mfn * PAGE_SIZE);
   }
 
   /**

@@ -136,6 +136,18 @@ export class Machine {
     return v === 0 ? undefined : v - 1;
   }
 
+  /**
+   * The m2p entry of `mfn` when `owner` holds the frame, else undefined (also for a frame
+   * outside the machine): {@link owner} and {@link m2p} in one look each, for the
+   * translation every PV unmap and sync makes.
+   */
+  m2pIfOwner(mfn: number, owner: number): number | undefined {
+    if (!(mfn >= 0 && mfn < this.nrFrames) || !Number.isInteger(mfn)) return undefined;
+    if (this.#owner.get(mfn) !== owner + 1) return undefined;
+    const v = this.#m2p.get(mfn);
+    return v === 0 ? undefined : v - 1;
+  }
+
   /** Sets (or with undefined clears) the m2p entry of `mfn`; only Xen does this. */
   setM2p(mfn: number, pfn: number | undefined): void {
     this.#checkMfn(mfn);

@@ -39,6 +39,7 @@ import {
   type ReleasedMapping,
 } from "./debug_types.ts";
 import { at, boundaryCrossText, SlotOwners, staleCopyText } from "./debug_slots.ts";
+import { LiveMappings } from "./debug_live.ts";
 import { unmapMismatches } from "./debug_unmap.ts";
 
 export * from "./debug_types.ts";
@@ -73,8 +74,8 @@ export class DmaDebug {
   readonly #arch: Arch;
   readonly #events: EventLog;
   readonly #deviceFault: ((bus: Addr, size: number) => string | undefined) | undefined;
-  /** device → bus → mappings at that handle (a handle can be live twice, e.g. two fast-path maps of one page). */
-  readonly #live = new Map<string, Map<Addr, DebugMapping[]>>();
+  /** The live mappings (lib/dma/debug_live.ts). */
+  readonly #live = new LiveMappings();
   /** Which live mapping owns each bounce slot (for the overlap check). */
   readonly #slots = new SlotOwners();
   #nextId = 1;
@@ -167,38 +168,11 @@ export class DmaDebug {
         );
       }
     }
-    let byBus = this.#live.get(entry.device);
-    if (!byBus) this.#live.set(entry.device, byBus = new Map());
-    const list = byBus.get(entry.bus);
-    if (list) list.push(entry);
-    else byBus.set(entry.bus, [entry]);
+    this.#live.add(entry);
     return entry;
   }
 
   // ---- unmap ------------------------------------------------------------------------
-
-  /**
-   * hash_bucket_find: among this device's live mappings at exactly `ref.bus`, the one
-   * that matches size, type, direction and nents best (all four: at once).
-   */
-  #findExact(ref: DebugRef, skip?: ReadonlySet<DebugMapping>): DebugMapping | undefined {
-    const list = this.#live.get(ref.device)?.get(ref.bus);
-    if (!list) return undefined;
-    const sg = ref.sgCount ?? 0;
-    let best: DebugMapping | undefined;
-    let bestScore = -1;
-    for (const e of list) {
-      if (skip?.has(e)) continue;
-      const score = (e.size === ref.size ? 1 : 0) + (e.type === ref.type ? 1 : 0) +
-        (e.dir === ref.dir ? 1 : 0) + (e.sgCount === sg ? 1 : 0);
-      if (score === 4) return e;
-      if (score > bestScore) {
-        best = e;
-        bestScore = score;
-      }
-    }
-    return best;
-  }
 
   /**
    * check_unmap: every mismatch between the unmap (or free) and the mapping, one report
@@ -206,7 +180,7 @@ export class DmaDebug {
    * has done it; undefined when there is none.
    */
   debugDmaUnmapPage(ref: DebugRef, skip?: ReadonlySet<DebugMapping>): DebugMapping | undefined {
-    const e = this.#findExact(ref, skip);
+    const e = this.#live.findExact(ref, skip);
     const dev = ref.device;
     this.#mismatch = undefined;
     if (!e) {
@@ -248,59 +222,21 @@ export class DmaDebug {
 
   /** Forgets a mapping (hash_bucket_del): the engine has unmapped or freed it. */
   remove(entry: DebugMapping): void {
-    const byBus = this.#live.get(entry.device);
-    const list = byBus?.get(entry.bus);
-    if (!byBus || !list) return;
-    const i = list.indexOf(entry);
-    if (i < 0) return;
-    list.splice(i, 1);
+    if (!this.#live.delete(entry)) return;
     if (this.#mismatch?.entry === entry) {
       // Released by a call that did not match it (faithful went on): keep it in view.
       this.#released.push({ mapping: { ...entry }, by: this.#mismatch.call });
       if (this.#released.length > MAX_RELEASED) this.#released.shift();
       this.#mismatch = undefined;
     }
-    if (list.length === 0) byBus.delete(entry.bus);
-    if (byBus.size === 0) this.#live.delete(entry.device);
     this.#slots.release(entry);
   }
 
   // ---- sync -------------------------------------------------------------------------
 
-  /**
-   * The mapping a sync lands in: one that starts at `ref.bus` (best match), else any of
-   * the device's mappings whose range holds `ref.bus` (bucket_find_contain).
-   */
-  #findContaining(ref: DebugRef): DebugMapping | undefined {
-    const exact = this.#findExact(ref);
-    if (exact && exact.size >= ref.size) return exact;
-    const byBus = this.#live.get(ref.device);
-    const bus = ref.bus;
-    // The all-ones value contains nothing but itself.
-    if (!byBus || typeof bus !== "number") return exact;
-    // The kernel's containing_match: a mapping that holds the whole synced range wins,
-    // one whose direction fits the sync before one whose does not (two live mappings
-    // can hold the same bytes); else one that holds the first byte, which the range
-    // check then reports.
-    let best: DebugMapping | undefined = exact;
-    let bestScore = exact ? 0 : -1;
-    for (const list of byBus.values()) {
-      for (const e of list) {
-        if (typeof e.bus !== "number" || e.bus > bus || bus >= e.bus + e.size) continue;
-        const score = (bus + ref.size <= e.bus + e.size ? 2 : 0) +
-          (e.dir === DMA_BIDIRECTIONAL || e.dir === ref.dir ? 1 : 0);
-        if (score > bestScore) {
-          best = e;
-          bestScore = score;
-        }
-      }
-    }
-    return best;
-  }
-
   /** check_sync: unknown range, past the end, direction, sg nents. */
   debugDmaSyncSingle(ref: DebugRef): void {
-    const e = this.#findContaining(ref);
+    const e = this.#live.findContaining(ref);
     const dev = ref.device;
     if (!e) {
       this.#report(
@@ -358,7 +294,7 @@ export class DmaDebug {
    * at `bus` as checked. Returns true when one was marked.
    */
   debugDmaMappingError(device: string, bus: Addr): boolean {
-    const list = this.#live.get(device)?.get(bus);
+    const list = this.#live.at(device, bus);
     if (!list) return false;
     for (const e of list) {
       if (e.mapErrorChecked === false) {
@@ -375,9 +311,8 @@ export class DmaDebug {
    * go with the device. Returns the per-mapping lines.
    */
   dmaDebugDeviceChange(device: string, call: string): string[] {
-    const byBus = this.#live.get(device);
-    if (!byBus) return [];
-    const leaked = [...byBus.values()].flat().sort((a, b) => a.id - b.id);
+    const leaked = this.#live.ofDevice(device);
+    if (leaked.length === 0) return [];
     this.#report(
       "leak",
       device,
@@ -398,7 +333,7 @@ export class DmaDebug {
       );
       this.#slots.release(e);
     }
-    this.#live.delete(device);
+    this.#live.dropDevice(device);
     return lines;
   }
 
@@ -406,11 +341,7 @@ export class DmaDebug {
 
   /** Live mappings, oldest first (snapshots). */
   liveMappings(): DebugMapping[] {
-    const out: DebugMapping[] = [];
-    for (const byBus of this.#live.values()) {
-      for (const list of byBus.values()) for (const e of list) out.push({ ...e });
-    }
-    return out.sort((a, b) => a.id - b.id);
+    return this.#live.all().map((e) => ({ ...e }));
   }
 
   /** Everything `debug` shows. */

@@ -6,7 +6,8 @@
  * bracketed fields), a "debug" event, counted per kind. Beyond the kernel: a new bounce
  * mapping on a live one's slots (after a faithful corruption), and an IOMMU fault.
  *
- * Kernel names, once: `struct dma_debug_entry` → {@link DebugMapping};
+ * Kernel names, once: `struct dma_debug_entry` → {@link DebugEntry} (shown as a
+ * {@link DebugMapping}, its call written out);
  * `debug_dma_map_page` / `debug_dma_map_sg` / `debug_dma_alloc_coherent` (`add_dma_entry`)
  * → {@link DmaDebug.debugDmaMapPage}; `debug_dma_unmap_page` / `debug_dma_unmap_sg` /
  * `debug_dma_free_coherent` (`check_unmap`) → {@link DmaDebug.debugDmaUnmapPage};
@@ -27,6 +28,7 @@ import type { EventLog } from "../events.ts";
 import { type Arch, dmaMappingError } from "./device.ts";
 import {
   DEBUG_KINDS,
+  type DebugEntry,
   type DebugKind,
   type DebugMapping,
   type DebugRef,
@@ -39,6 +41,7 @@ import {
   type ReleasedMapping,
 } from "./debug_types.ts";
 import { at, boundaryCrossText, SlotOwners, staleCopyText } from "./debug_slots.ts";
+import { type CallSite, callText, mappingView } from "./debug_calls.ts";
 import { LiveMappings } from "./debug_live.ts";
 import { unmapMismatches } from "./debug_unmap.ts";
 
@@ -56,12 +59,11 @@ export * from "./debug_types.ts";
  * const debug = new DmaDebug({ enabled: true, arch: "x86", events });
  * debug.debugDmaMapPage({
  *   device: "nic", type: "single", phys: 0x1000, bus: 0x1000, size: 8192,
- *   dir: DMA_TO_DEVICE, call: "dma_map_single(nic, 0x1000, 8192, DMA_TO_DEVICE)",
- *   slot: null, nslots: 0,
+ *   dir: DMA_TO_DEVICE, fn: "dma_map_single", slot: null, nslots: 0,
  * });
  * debug.debugDmaMappingError("nic", 0x1000);
  * debug.debugDmaUnmapPage({ device: "nic", type: "single", bus: 0x1000, size: 4096,
- *   dir: DMA_TO_DEVICE, call: "dma_unmap_single(nic, 0x1000, 4096, DMA_TO_DEVICE)" });
+ *   dir: DMA_TO_DEVICE, fn: "dma_unmap_single" });
  * assertEquals(
  *   events.drain().map((e) => e.message),
  *   ["nic nic: DMA-API: device driver frees DMA memory with different size " +
@@ -80,7 +82,7 @@ export class DmaDebug {
   readonly #slots = new SlotOwners();
   #nextId = 1;
   /** The mapping the last check_unmap found with a mismatch (released if the engine goes on). */
-  #mismatch: { entry: DebugMapping; call: string } | undefined;
+  #mismatch: { entry: DebugEntry; by: DebugRef } | undefined;
   /** Mappings a mismatching unmap released: their driver may still think it holds them. */
   readonly #released: ReleasedMapping[] = [];
   /** Devices already told they never called dma_mapping_error (reported once each). */
@@ -132,11 +134,11 @@ export class DmaDebug {
    * swiotlb-xen's "bounce buffer not capable" path — is recorded like any other, since
    * the driver believes it. Checks the slots (overlap) and the IOMMU at map time.
    */
-  debugDmaMapPage(m: NewMapping): DebugMapping | undefined {
+  debugDmaMapPage(m: NewMapping): DebugEntry | undefined {
     if (m.type !== "sg" && m.type !== "coherent" && dmaMappingError(this.#arch, m.bus)) {
       return undefined;
     }
-    const entry: DebugMapping = {
+    const entry: DebugEntry = {
       id: this.#nextId++,
       device: m.device,
       type: m.type,
@@ -146,13 +148,13 @@ export class DmaDebug {
       dir: m.dir,
       sgCount: m.sgCount ?? 0,
       mapErrorChecked: m.type === "single" || m.type === "page" ? false : null,
-      call: m.call,
+      fn: m.fn,
       slot: m.slot,
       nslots: m.slot === null ? 0 : m.nslots,
     };
     if (entry.slot !== null) {
       for (const o of this.#slots.claim(entry)) {
-        this.#report("slot-overlap", entry.device, entry.call, o);
+        this.#report("slot-overlap", entry.device, entry, o);
       }
     }
     if (this.#deviceFault) {
@@ -161,7 +163,7 @@ export class DmaDebug {
         this.#report(
           "iommu-fault",
           entry.device,
-          entry.call,
+          entry,
           `device would fault on this mapping ${
             at(entry.bus)
           } [size=${entry.size} bytes]: ${fault}`,
@@ -179,7 +181,7 @@ export class DmaDebug {
    * each. Returns the mapping the call will release, for {@link remove} once the engine
    * has done it; undefined when there is none.
    */
-  debugDmaUnmapPage(ref: DebugRef, skip?: ReadonlySet<DebugMapping>): DebugMapping | undefined {
+  debugDmaUnmapPage(ref: DebugRef, skip?: ReadonlySet<DebugEntry>): DebugEntry | undefined {
     const e = this.#live.findExact(ref, skip);
     const dev = ref.device;
     this.#mismatch = undefined;
@@ -192,7 +194,7 @@ export class DmaDebug {
       this.#report(
         "free-unmapped",
         dev,
-        ref.call,
+        ref,
         `device driver tries to free DMA memory it has not allocated ${
           at(ref.bus)
         } [size=${ref.size} bytes]`,
@@ -200,8 +202,8 @@ export class DmaDebug {
       return undefined;
     }
     const mismatches = unmapMismatches(e, ref);
-    for (const m of mismatches) this.#report(m.kind, dev, ref.call, m.text);
-    if (mismatches.length > 0) this.#mismatch = { entry: e, call: ref.call };
+    for (const m of mismatches) this.#report(m.kind, dev, ref, m.text);
+    if (mismatches.length > 0) this.#mismatch = { entry: e, by: ref };
     if (e.mapErrorChecked === false && this.#mapErrorTold.has(dev)) {
       // Shown once per device, then counted: in a REPL every plain map/unmap pair would
       // repeat it (the kernel rate-limits its reports too).
@@ -211,7 +213,7 @@ export class DmaDebug {
       this.#report(
         "map-error-unchecked",
         dev,
-        ref.call,
+        ref,
         `device driver failed to check map error ${
           at(ref.bus)
         } [size=${ref.size} bytes] [mapped as ${e.type}]`,
@@ -221,11 +223,11 @@ export class DmaDebug {
   }
 
   /** Forgets a mapping (hash_bucket_del): the engine has unmapped or freed it. */
-  remove(entry: DebugMapping): void {
+  remove(entry: DebugEntry): void {
     if (!this.#live.delete(entry)) return;
     if (this.#mismatch?.entry === entry) {
       // Released by a call that did not match it (faithful went on): keep it in view.
-      this.#released.push({ mapping: { ...entry }, by: this.#mismatch.call });
+      this.#released.push({ mapping: mappingView(entry), by: callText(this.#mismatch.by) });
       if (this.#released.length > MAX_RELEASED) this.#released.shift();
       this.#mismatch = undefined;
     }
@@ -242,7 +244,7 @@ export class DmaDebug {
       this.#report(
         "sync-unmapped",
         dev,
-        ref.call,
+        ref,
         `device driver tries to sync DMA memory it has not allocated ${
           at(ref.bus)
         } [size=${ref.size} bytes]`,
@@ -256,7 +258,7 @@ export class DmaDebug {
       this.#report(
         "sync-range",
         dev,
-        ref.call,
+        ref,
         `device driver syncs DMA memory outside allocated range ${
           at(e.bus)
         } [allocation size=${e.size} bytes] [sync offset+size=${end}]`,
@@ -266,7 +268,7 @@ export class DmaDebug {
       this.#report(
         "sync-direction",
         dev,
-        ref.call,
+        ref,
         `device driver syncs DMA memory with different direction ${
           at(ref.bus)
         } [size=${e.size} bytes] [mapped with ${directionName(e.dir)}] [synced with ${
@@ -279,7 +281,7 @@ export class DmaDebug {
       this.#report(
         "sync-sg-count",
         dev,
-        ref.call,
+        ref,
         `device driver syncs DMA sg list with different entry count ${
           at(ref.bus)
         } [map count=${e.sgCount}] [sync count=${sg}]`,
@@ -328,7 +330,7 @@ export class DmaDebug {
           call,
           `leaked DMA memory ${at(e.bus)} [size=${e.size} bytes] [mapped with ${
             directionName(e.dir)
-          }] [mapped as ${e.type}] made by '${e.call}'`,
+          }] [mapped as ${e.type}] made by '${callText(e)}'`,
         ),
       );
       this.#slots.release(e);
@@ -341,7 +343,7 @@ export class DmaDebug {
 
   /** Live mappings, oldest first (snapshots). */
   liveMappings(): DebugMapping[] {
-    return this.#live.all().map((e) => ({ ...e }));
+    return this.#live.all().map(mappingView);
   }
 
   /** Everything `debug` shows. */
@@ -365,7 +367,8 @@ export class DmaDebug {
    * err_printk: the kernel's "<driver> <dev_name>: DMA-API: …" line. Every report counts;
    * it is printed only if its driver passes the filter and show_num_errors is not spent.
    */
-  #report(kind: DebugKind, device: string, call: string, text: string): string {
+  #report(kind: DebugKind, device: string, site: string | CallSite, text: string): string {
+    const call = typeof site === "string" ? site : callText(site);
     const who = this.#deviceLabel?.(device) ?? { driver: device, busId: device };
     const message = `${who.driver} ${who.busId}: DMA-API: ${text}`;
     this.#counts[kind]++;

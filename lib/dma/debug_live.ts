@@ -9,12 +9,12 @@
 
 import type { Addr } from "../addr.ts";
 import { DMA_BIDIRECTIONAL } from "../direction.ts";
-import type { DebugMapping, DebugRef } from "./debug_types.ts";
+import type { DebugEntry, DebugRef } from "./debug_types.ts";
 
 /** The live mappings of every device. */
 export class LiveMappings {
   /** device → bus → mappings at that handle (a handle can be live twice, e.g. two fast-path maps of one page). */
-  readonly #live = new Map<string, Map<Addr, DebugMapping[]>>();
+  readonly #live = new Map<string, Map<Addr, DebugEntry[]>>();
 
   /** Forgets every mapping. */
   clear(): void {
@@ -22,7 +22,7 @@ export class LiveMappings {
   }
 
   /** Records a new mapping (hash_bucket_add). */
-  add(entry: DebugMapping): void {
+  add(entry: DebugEntry): void {
     let byBus = this.#live.get(entry.device);
     if (!byBus) this.#live.set(entry.device, byBus = new Map());
     const list = byBus.get(entry.bus);
@@ -31,7 +31,7 @@ export class LiveMappings {
   }
 
   /** The mappings of `device` at exactly `bus`, oldest first (undefined: none). */
-  at(device: string, bus: Addr): DebugMapping[] | undefined {
+  at(device: string, bus: Addr): DebugEntry[] | undefined {
     return this.#live.get(device)?.get(bus);
   }
 
@@ -39,11 +39,11 @@ export class LiveMappings {
    * hash_bucket_find: among this device's live mappings at exactly `ref.bus`, the one
    * that matches size, type, direction and nents best (all four: at once).
    */
-  findExact(ref: DebugRef, skip?: ReadonlySet<DebugMapping>): DebugMapping | undefined {
+  findExact(ref: DebugRef, skip?: ReadonlySet<DebugEntry>): DebugEntry | undefined {
     const list = this.at(ref.device, ref.bus);
     if (!list) return undefined;
     const sg = ref.sgCount ?? 0;
-    let best: DebugMapping | undefined;
+    let best: DebugEntry | undefined;
     let bestScore = -1;
     for (const e of list) {
       if (skip?.has(e)) continue;
@@ -62,7 +62,7 @@ export class LiveMappings {
    * The mapping a sync lands in: one that starts at `ref.bus` (best match), else any of
    * the device's mappings whose range holds `ref.bus` (bucket_find_contain).
    */
-  findContaining(ref: DebugRef): DebugMapping | undefined {
+  findContaining(ref: DebugRef): DebugEntry | undefined {
     const exact = this.findExact(ref);
     if (exact && exact.size >= ref.size) return exact;
     const byBus = this.#live.get(ref.device);
@@ -73,7 +73,7 @@ export class LiveMappings {
     // one whose direction fits the sync before one whose does not (two live mappings
     // can hold the same bytes); else one that holds the first byte, which the range
     // check then reports.
-    let best: DebugMapping | undefined = exact;
+    let best: DebugEntry | undefined = exact;
     let bestScore = exact ? 0 : -1;
     for (const list of byBus.values()) {
       for (const e of list) {
@@ -90,20 +90,21 @@ export class LiveMappings {
   }
 
   /** Forgets `entry` (hash_bucket_del); false when it was not live. */
-  delete(entry: DebugMapping): boolean {
+  delete(entry: DebugEntry): boolean {
     const byBus = this.#live.get(entry.device);
     const list = byBus?.get(entry.bus);
     if (!byBus || !list) return false;
     const i = list.indexOf(entry);
     if (i < 0) return false;
     list.splice(i, 1);
+    // An emptied handle goes (a later map there comes last in the device's order, as
+    // containing_match's ties expect); a device's own table stays, empty, for its next map.
     if (list.length === 0) byBus.delete(entry.bus);
-    if (byBus.size === 0) this.#live.delete(entry.device);
     return true;
   }
 
   /** Every live mapping of `device`, oldest first. */
-  ofDevice(device: string): DebugMapping[] {
+  ofDevice(device: string): DebugEntry[] {
     const byBus = this.#live.get(device);
     return byBus ? [...byBus.values()].flat().sort((a, b) => a.id - b.id) : [];
   }
@@ -114,8 +115,8 @@ export class LiveMappings {
   }
 
   /** Every live mapping, oldest first (the records themselves). */
-  all(): DebugMapping[] {
-    const out: DebugMapping[] = [];
+  all(): DebugEntry[] {
+    const out: DebugEntry[] = [];
     for (const byBus of this.#live.values()) {
       for (const list of byBus.values()) for (const e of list) out.push(e);
     }

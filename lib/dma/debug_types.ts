@@ -68,8 +68,27 @@ export const DEBUG_KINDS: readonly DebugKind[] = [
   "stale-copy-back",
 ];
 
-/** One live mapping (`struct dma_debug_entry`). */
-export interface DebugMapping {
+/**
+ * The DMA API function a driver called, by its kernel name. The layer keeps it with the
+ * call's values and writes the call out (`dma_map_single(nic, 0x1000, 8192,
+ * DMA_TO_DEVICE)`) only when a report or a view shows it: no string on every map.
+ */
+export type DmaApiFn =
+  | "dma_map_single"
+  | "dma_map_page"
+  | "dma_map_sg"
+  | "dma_alloc_coherent"
+  | "dma_unmap_single"
+  | "dma_unmap_page"
+  | "dma_unmap_sg"
+  | "dma_free_coherent"
+  | "dma_sync_single_for_cpu"
+  | "dma_sync_single_for_device"
+  | "dma_sync_sg_for_cpu"
+  | "dma_sync_sg_for_device";
+
+/** One live record (`struct dma_debug_entry`): the mapping's values and the call that made it. */
+export interface DebugEntry {
   /** Sequence number, in the order mappings were made. */
   readonly id: number;
   readonly device: string;
@@ -88,12 +107,18 @@ export interface DebugMapping {
    * check does not apply (sg, coherent — their failure is not a dma handle).
    */
   mapErrorChecked: boolean | null;
-  /** The call that made it, e.g. "map nic rx 8K to". */
-  readonly call: string;
+  /** The function that made it; its arguments are the fields above. */
+  readonly fn: DmaApiFn;
   /** First swiotlb slot it occupies, or null when it is not in the bounce pool. */
   readonly slot: number | null;
   /** Slots it occupies (0 when not in the pool). */
   readonly nslots: number;
+}
+
+/** A live mapping as `debug` shows it: the record, with the call that made it written out. */
+export interface DebugMapping extends Omit<DebugEntry, "fn"> {
+  /** The call that made it, as the kernel writes it: "dma_map_single(nic, 0x1000, 8192, DMA_TO_DEVICE)". */
+  readonly call: string;
 }
 
 /** One report. */
@@ -143,7 +168,8 @@ export interface DebugRef {
   dir: Direction;
   /** nents of dma_unmap_sg / dma_sync_sg; 0 otherwise. */
   sgCount?: number;
-  call: string;
+  /** The function called; its arguments are the fields above. */
+  fn: DmaApiFn;
 }
 
 /** What {@link DmaDebug.debugDmaMapPage} records. */
@@ -155,7 +181,8 @@ export interface NewMapping {
   size: number;
   dir: Direction;
   sgCount?: number;
-  call: string;
+  /** The function called; its arguments are the fields above (the CPU address, `phys`). */
+  fn: DmaApiFn;
   slot: number | null;
   nslots: number;
 }

@@ -29,7 +29,7 @@ import { XenSwiotlb } from "../swiotlb_xen/engine.ts";
 import { DEFAULT_NSLABS, xenSwiotlbInit } from "../swiotlb_xen/init.ts";
 import type { SwiotlbVerdict } from "../swiotlb_xen/translate.ts";
 import type { BusTree } from "../swiotlb_xen/tree.ts";
-import { type Domain, translateDeviceAccess, Xen } from "../xen/mod.ts";
+import { deviceAccessFault, type Domain, Xen } from "../xen/mod.ts";
 import { type GuestConfig, type GuestInput, resolveConfig, useReason } from "./config.ts";
 import { type Buffer, BufferTable, named } from "./buffers.ts";
 import { dmaRead, dmaWrite } from "./device_side.ts";
@@ -125,8 +125,7 @@ export class Guest {
       // Beyond the kernel (SPEC §8): would the device fault on the handle it was given?
       deviceFault: (bus, size) => {
         if (typeof bus !== "number") return undefined;
-        const t = translateDeviceAccess(this.domain, bus, size);
-        return "fault" in t ? t.fault : undefined;
+        return deviceAccessFault(this.domain, bus, size);
       },
     });
     this.domain = this.xen.createDomain({

@@ -38,6 +38,8 @@ import {
   MAX_KEPT_REPORTS,
   MAX_RELEASED,
   type NewMapping,
+  OUT_OF_MEMORY_MESSAGE,
+  PREALLOC_DMA_DEBUG_ENTRIES,
   type ReleasedMapping,
 } from "./debug_types.ts";
 import { at, boundaryCrossText, SlotOwners, staleCopyText } from "./debug_slots.ts";
@@ -97,6 +99,12 @@ export class DmaDebug {
     DebugKind,
     number
   >;
+  /** The entry pool: its size, the entries live records hold, the fewest ever free. */
+  readonly #total: number;
+  #inUse = 0;
+  #minFree: number;
+  /** global_disable after the pool ran dry: nothing is checked or recorded any more. */
+  #outOfMemory = false;
 
   constructor(opts: DmaDebugOptions) {
     this.#enabled = opts.enabled;
@@ -104,23 +112,31 @@ export class DmaDebug {
     this.#events = opts.events;
     this.#deviceFault = opts.deviceFault;
     this.#deviceLabel = opts.deviceLabel;
+    this.#total = opts.entries ?? PREALLOC_DMA_DEBUG_ENTRIES[opts.arch];
+    this.#minFree = this.#total;
   }
 
-  /** Is the layer checking? The guest tests this before every call into the layer. */
+  /**
+   * Is the layer checking? The guest tests this before every call into the layer. False
+   * once the entry pool ran dry, as the kernel's global_disable.
+   */
   get enabled(): boolean {
-    return this.#enabled;
+    return this.#enabled && !this.#outOfMemory;
   }
 
   /**
    * Switches the layer. Switching it off forgets the live mappings: when it comes back
    * on it has not seen what was mapped meanwhile, so it starts from an empty record
-   * (reports and counts are kept).
+   * (reports and counts are kept). Switching on a layer that disabled itself for want
+   * of entries starts it afresh the same way.
    */
   setEnabled(on: boolean): void {
-    if (!on) {
+    if (!on || this.#outOfMemory) {
       this.#live.clear();
       this.#slots.clear();
       this.#released.length = 0;
+      this.#inUse = 0;
+      this.#outOfMemory = false;
     }
     this.#enabled = on;
   }
@@ -135,9 +151,18 @@ export class DmaDebug {
    * the driver believes it. Checks the slots (overlap) and the IOMMU at map time.
    */
   debugDmaMapPage(m: NewMapping): DebugEntry | undefined {
+    if (this.#outOfMemory) return undefined;
     if (m.type !== "sg" && m.type !== "coherent" && dmaMappingError(this.#arch, m.bus)) {
       return undefined;
     }
+    // dma_entry_alloc: with every entry in use the layer says so once and disables itself.
+    if (this.#inUse === this.#total) {
+      this.#outOfMemory = true;
+      this.#events.log("dma-debug", OUT_OF_MEMORY_MESSAGE);
+      return undefined;
+    }
+    this.#inUse++;
+    if (this.#total - this.#inUse < this.#minFree) this.#minFree = this.#total - this.#inUse;
     const entry: DebugEntry = {
       id: this.#nextId++,
       device: m.device,
@@ -225,6 +250,7 @@ export class DmaDebug {
   /** Forgets a mapping (hash_bucket_del): the engine has unmapped or freed it. */
   remove(entry: DebugEntry): void {
     if (!this.#live.delete(entry)) return;
+    this.#inUse--;
     if (this.#mismatch?.entry === entry) {
       // Released by a call that did not match it (faithful went on): keep it in view.
       this.#released.push({ mapping: mappingView(entry), by: callText(this.#mismatch.by) });
@@ -296,6 +322,7 @@ export class DmaDebug {
    * at `bus` as checked. Returns true when one was marked.
    */
   debugDmaMappingError(device: string, bus: Addr): boolean {
+    if (this.#outOfMemory) return false;
     const list = this.#live.at(device, bus);
     if (!list) return false;
     for (const e of list) {
@@ -313,6 +340,7 @@ export class DmaDebug {
    * go with the device. Returns the per-mapping lines.
    */
   dmaDebugDeviceChange(device: string, call: string): string[] {
+    if (!this.enabled) return [];
     const leaked = this.#live.ofDevice(device);
     if (leaked.length === 0) return [];
     this.#report(
@@ -336,6 +364,7 @@ export class DmaDebug {
       this.#slots.release(e);
     }
     this.#live.dropDevice(device);
+    this.#inUse -= leaked.length;
     return lines;
   }
 
@@ -349,12 +378,14 @@ export class DmaDebug {
   /** Everything `debug` shows. */
   view(): DebugReportView {
     return {
-      enabled: this.#enabled,
+      enabled: this.enabled,
       live: this.liveMappings(),
       released: this.#released.map((r) => ({ mapping: { ...r.mapping }, by: r.by })),
       reports: this.#reports.map((r) => ({ ...r })),
       counts: { ...this.#counts },
       dropped: this.#dropped,
+      entries: { total: this.#total, free: this.#total - this.#inUse, minFree: this.#minFree },
+      outOfMemory: this.#outOfMemory,
     };
   }
 

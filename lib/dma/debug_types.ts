@@ -148,6 +148,17 @@ export interface DebugReportView {
   counts: Record<DebugKind, number>;
   /** Reports no longer kept in `reports` (counted all the same). */
   dropped: number;
+  /**
+   * The entry pool (`dma_debug_entries`, debugfs `num_free_entries` and
+   * `min_free_entries`): every live record takes one.
+   */
+  entries: { total: number; free: number; minFree: number };
+  /**
+   * The pool ran dry and the layer disabled itself (lib/dma-debug.c's global_disable
+   * after "debugging out of memory"): it checks and records nothing more, and keeps the
+   * records it had, until `debug off` / `debug on` starts it afresh.
+   */
+  outOfMemory: boolean;
 }
 
 /** A mapping released by a mismatching unmap, and that unmap's call. */
@@ -200,7 +211,18 @@ export interface DmaDebugOptions {
   deviceFault?: (bus: Addr, size: number) => string | undefined;
   /** dev_driver_string and dev_name of a device, for the kernel's message prefix. */
   deviceLabel?: (device: string) => { driver: string; busId: string };
+  /**
+   * Records the layer can hold (the `dma_debug_entries=` boot option); by default the
+   * arch's PREALLOC_DMA_DEBUG_ENTRIES in 3.11: 65,536 on x86, 4,096 on arm.
+   */
+  entries?: number;
 }
+
+/** PREALLOC_DMA_DEBUG_ENTRIES of 3.11 (arch/x86/kernel/pci-dma.c, arch/arm/mm/dma-mapping.c). */
+export const PREALLOC_DMA_DEBUG_ENTRIES: Readonly<Record<Arch, number>> = { x86: 65536, arm: 4096 };
+
+/** dma_entry_alloc's line when the pool is empty (pr_err; 3.11 has no pr_fmt in lib/dma-debug.c). */
+export const OUT_OF_MEMORY_MESSAGE = "DMA-API: debugging out of memory - disabling";
 
 /** Reports kept for `debug`; counts go on past it. */
 export const MAX_KEPT_REPORTS = 1000;

@@ -43,8 +43,16 @@ Deno.test("permissions: a relative output file lands where the repl was started;
   }).spawn();
   const w = child.stdin.getWriter();
   await w.write(new TextEncoder().encode(
-    `record r.txt\nguest new --preset arm-dom0 --swiotlb 1M\ntree --dot t.dot\n` +
-      `tree --dot ${home}/x.dot\nrecord off\nrecord ${home}/r.txt\n`,
+    [
+      "record r.txt",
+      "guest new --preset arm-dom0 --swiotlb 1M",
+      "tree --dot t.dot",
+      `tree --dot ${home}/x.dot`,
+      // Outside the grant too, but the first thing to fix is the missing directory.
+      "tree --dot /no/such/dir/x.dot",
+      "record off",
+      `record ${home}/r.txt`,
+    ].join("\n") + "\n",
   ));
   await w.close();
   const out = await child.output();
@@ -54,6 +62,11 @@ Deno.test("permissions: a relative output file lands where the repl was started;
   // record appends each command where the repl was started, and names a denied path.
   assertStringIncludes(Deno.readTextFileSync(join(dir, "r.txt")), "\ntree --dot t.dot\n");
   assertStringIncludes(text, `error: Cannot write record ${home}/r.txt: permission denied`);
+  assertStringIncludes(
+    text,
+    "error: Cannot write tree --dot /no/such/dir/x.dot: no directory /no/such/dir\n",
+  );
+  assert(!text.includes("internal error"), text);
   assert(!text.includes("Cannot prompt"), text);
   Deno.removeSync(dir, { recursive: true });
   Deno.removeSync(home, { recursive: true });

@@ -225,17 +225,25 @@ export class Session {
       if (opts.append) this.files.appendText(full, text);
       else this.files.writeText(full, text);
     } catch (e) {
-      throw new LabError(`Cannot write ${flag} ${path}: ${writeFailure(e, full)}`, "usage", "file");
+      throw new LabError(
+        `Cannot write ${flag} ${path}: ${writeFailure(e, full, this.files)}`,
+        "usage",
+        "file",
+      );
     }
     return full;
   }
 }
 
 /** Why a write failed, in the user's words. */
-function writeFailure(e: unknown, full: string): string {
-  if (e instanceof Deno.errors.NotFound) return `no directory ${dirname(full)}`;
+function writeFailure(e: unknown, full: string, files: FileAccess): string {
+  const dir = dirname(full);
+  if (e instanceof Deno.errors.NotFound) return `no directory ${dir}`;
   if (e instanceof Deno.errors.IsADirectory) return "it is a directory";
   if (e instanceof Deno.errors.PermissionDenied || e instanceof Deno.errors.NotCapable) {
+    // Outside the write grant Deno refuses before it looks: a missing directory is still
+    // the first thing to fix (reading is granted everywhere, so this can be checked).
+    if (!files.exists(dir)) return `no directory ${dir}`;
     return `permission denied (deno task repl may write only inside the working directory; see README "Permissions")`;
   }
   return e instanceof Error ? e.message : String(e);

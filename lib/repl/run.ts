@@ -29,7 +29,8 @@ import {
   synopsis,
   verbName,
 } from "./table.ts";
-import { tokenize } from "./tokenize.ts";
+import { type Token, tokenize } from "./tokenize.ts";
+import { commandTokens, openRedirect, plumb, type Plumbing, splitPlumbing } from "./plumb.ts";
 
 /** What one line produced. */
 export interface LineResult {
@@ -272,8 +273,24 @@ function errorReply(e: unknown, session: Session): Reply {
   return { json: {}, text: [], error: `internal error: ${msg}` };
 }
 
+/** A command's outcome before plumbing: its own answer, and what nested sources printed. */
+interface Ran {
+  ok: boolean;
+  /** The command's JSON object (error, code and events included). */
+  json: Record<string, unknown>;
+  /** Its text answer (error, notes and events included). */
+  text: string[];
+  /** Lines printed by the commands of a sourced file, before this one's answer. */
+  nested: string[];
+  error?: string;
+  verb?: string;
+  quit?: boolean;
+  unknown?: boolean;
+}
+
 /**
- * Runs one line in a session and renders the result. Never throws.
+ * Runs one line in a session and renders the result. Never throws. A line may end in
+ * `| grep …`, `| head N`, `| tail N` and `> FILE` / `>> FILE` (lib/repl/plumb.ts).
  *
  * @example
  * ```ts
@@ -291,19 +308,53 @@ function errorReply(e: unknown, session: Session): Reply {
  * ```
  */
 export function runLine(session: Session, line: string): LineResult {
+  let command: Token[] = [];
+  let plumbing: Plumbing | undefined;
+  let early: unknown;
+  try {
+    const tokens = tokenize(line);
+    command = commandTokens(tokens);
+    plumbing = splitPlumbing(tokens, { vars: session.vars, num: (x) => session.fmt.num(x) })
+      .plumbing;
+    if (plumbing?.redirect) openRedirect(session, plumbing.redirect);
+  } catch (e) {
+    early = e;
+  }
+  // A blank or comment line prints nothing, even in --json mode (SPEC §10).
+  if (early === undefined && command.length === 0) return { ok: true, output: [], json: undefined };
+  const r = runCommand(session, line, command, early);
+  const done = { ok: r.ok, json: r.json, error: r.error, verb: r.verb, quit: r.quit };
+  if (plumbing && r.ok) {
+    const p = plumb(session, plumbing, r.json, session.json ? r.text : [...r.nested, ...r.text]);
+    const own = session.json ? [JSON.stringify(p.json, jsonReplacer)] : p.text;
+    const output = session.json ? [...r.nested, ...own] : own;
+    return { ...done, output, json: p.json, ok: p.error === undefined, error: p.error };
+  }
+  const output = session.json
+    ? [...r.nested, JSON.stringify(r.json, jsonReplacer)]
+    : [...r.nested, ...r.text];
+  return { ...done, output, unknown: r.unknown };
+}
+
+/**
+ * Runs a line's command words, or reports `early`, an error found in the line before
+ * them (a bad quote, pipe or redirection) — after naming the verb, so an unknown verb
+ * is still reported as one and a bad pipe is not taken for a line that is no command.
+ */
+function runCommand(session: Session, line: string, tokens: Token[], early?: unknown): Ran {
   const table = cmdTable();
   let reply: Reply;
   let verb: string | undefined;
   let nested: string[] = [];
   try {
-    const tokens = tokenize(line);
-    if (tokens.length === 0) return { ok: true, output: [], json: undefined };
+    if (early !== undefined && tokens.length === 0) throw early;
     const words = tokens.map((t) => t.text);
     const quoted = new Set(tokens.filter((t) => t.quoted).map((t) => t.text));
     const { spec, rest } = resolveVerb(table, words);
     verb = verbName(spec);
+    if (early !== undefined) throw early;
     if (!spec.rawWords && (rest.includes("--help") || rest.includes("-h"))) {
-      return runLine(session, `help ${verb}`);
+      return runCommand(session, line, tokenize(`help ${verb}`));
     }
     const { args, opts, lists } = parseWords(spec, rest);
     if (spec.needsGuest) session.requireGuest();
@@ -388,8 +439,14 @@ export function runLine(session: Session, line: string): LineResult {
   });
   session.onLine?.({ line, verb, ok, json });
   if (reply.nested) nested = [...nested, ...reply.nested];
-  const output = session.json
-    ? [...nested, JSON.stringify(json, jsonReplacer)]
-    : [...nested, ...text];
-  return { ok, output, json, error: reply.error, verb, quit: reply.quit, unknown: !ok && !verb };
+  return {
+    ok,
+    json,
+    text,
+    nested,
+    error: reply.error,
+    verb,
+    quit: reply.quit,
+    unknown: !ok && !verb,
+  };
 }

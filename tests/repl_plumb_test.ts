@@ -6,9 +6,17 @@
 
 import { assert, assertEquals, assertStringIncludes, assertThrows } from "@std/assert";
 import { join } from "@std/path";
-import { type FileAccess, runLine, runScriptText, Session } from "../lib/repl/mod.ts";
+import {
+  cmdTable,
+  type FileAccess,
+  parseLine,
+  runLine,
+  runScriptText,
+  Session,
+} from "../lib/repl/mod.ts";
 import { LabError } from "../lib/errors.ts";
 import { fileText, pipeLines, splitPlumbing } from "../lib/repl/plumb.ts";
+import { HELP_TOPICS } from "../lib/repl/help_topics.ts";
 import { tokenize } from "../lib/repl/tokenize.ts";
 
 const ARM = "guest new --preset arm-dom0 --swiotlb 1M";
@@ -349,4 +357,28 @@ Deno.test("source FILE > OUT sends the nested commands' answers too; in scripts 
 Deno.test("VERB --help | grep pipes the help page", () => {
   const s = session();
   assertEquals(runLine(s, "map --help | grep -c Examples:").output, ["1"]);
+});
+
+Deno.test("help redirect: every example parses with its plumbing, and the ones that run answer", () => {
+  const topic = HELP_TOPICS.find((t) => t.name === "redirect")!;
+  for (const e of topic.examples) {
+    const s = new Session({ color: false, files: memFiles(), cwd: "/lab" });
+    for (const l of e.setup ?? []) assert(runLine(s, l).ok, `setup of "${e.line}": ${l}`);
+    const parsed = parseLine(e.line, s.vars);
+    assert(parsed?.plumbing !== undefined, `"${e.line}" shows no pipe or redirection`);
+    assert(parsed && cmdTable().includes(parsed.spec), e.line);
+    if (e.run === false) continue;
+    const r = runLine(s, e.line);
+    assert(r.ok, `${e.line}: ${r.error}`);
+    assert(r.output.length > 0, `"${e.line}" answers nothing`);
+  }
+  const s = session();
+  const page = runLine(s, "help redirect").output.join("\n");
+  for (const w of ["| grep", "| head", "| tail", "> FILE", ">> FILE"]) {
+    assertStringIncludes(page, w);
+  }
+  assertEquals(runLine(s, "help grep").output, runLine(s, "help redirect").output);
+  assertStringIncludes(runLine(s, "help").output.join("\n"), "(help redirect)");
+  assertStringIncludes(runLine(s, "help redirec").error!, "did you mean 'redirect'");
+  assertEquals(JSON.parse(runLine(session(true), "help pipe").output[0]).topic, "redirect");
 });

@@ -15,7 +15,8 @@ import { explainBlocks, explainJson } from "./render/explain.ts";
 import type { LabEvent } from "../events.ts";
 import type { ExplainStep } from "../explain.ts";
 import { cmdTable } from "./commands.ts";
-import type { Fmt } from "./render/format.ts";
+import { Fmt } from "./render/format.ts";
+import type { Vars } from "./args.ts";
 import { clip } from "./files.ts";
 import { runScriptFile } from "./script.ts";
 import { Session } from "./session.ts";
@@ -192,17 +193,27 @@ function parseWords(
 }
 
 /**
- * Parses a line without running it: the verb's spec, its arguments and options. Throws
+ * Parses a line without running it: the verb's spec, its arguments and options, and the
+ * pipes and redirection after them (`vars` for a `grep $bus`). Throws
  * a usage {@link LabError} as {@link runLine} would report it (help examples are
  * checked with this, so they cannot go stale).
  */
 export function parseLine(
   line: string,
-): { spec: CommandSpec; args: string[]; opts: Opts; lists: OptLists } | undefined {
-  const words = tokenize(line).map((t) => t.text);
+  vars: Vars = new Map(),
+): {
+  spec: CommandSpec;
+  args: string[];
+  opts: Opts;
+  lists: OptLists;
+  plumbing: Plumbing | undefined;
+} | undefined {
+  const tokens = tokenize(line);
+  const { command, plumbing } = splitPlumbing(tokens, { vars, num: (x) => new Fmt().num(x) });
+  const words = command.map((t) => t.text);
   if (words.length === 0) return undefined;
   const { spec, rest } = resolveVerb(cmdTable(), words);
-  return { spec, ...parseWords(spec, rest) };
+  return { spec, ...parseWords(spec, rest), plumbing };
 }
 
 /** One text line per event, in the kernel's spirit (UX.md). */

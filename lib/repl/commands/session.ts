@@ -16,7 +16,8 @@ import {
   sizeWords,
 } from "../files.ts";
 import { checkExpectation, EXPECT_FORMS } from "../expect.ts";
-import { findHelp, helpFor, helpJson, helpList } from "../help.ts";
+import { findHelp, helpFor, helpJson, helpList, helpTopic, topicJson } from "../help.ts";
+import { findTopic } from "../help_topics.ts";
 import { debugJson, renderDebug } from "../render/debug.ts";
 import { ARM_MAPPED, ARM_NIC, ARM_ONLY } from "../examples.ts";
 import type { CommandSpec } from "../table.ts";
@@ -293,6 +294,11 @@ export const sessionCommands: CommandSpec[] = [
     examples: [
       { caption: "Every command", line: "help", run: false },
       { caption: "One command's page", line: "help map", run: false },
+      {
+        caption: "Pipes and redirection: | grep, | head, | tail, > FILE",
+        line: "help redirect",
+        run: false,
+      },
     ],
     run: (ctx, words) => {
       const fmt = ctx.session.fmt;
@@ -304,6 +310,8 @@ export const sessionCommands: CommandSpec[] = [
           text: helpList(ctx.table, fmt),
         };
       }
+      const topic = findTopic(words);
+      if (topic) return { json: topicJson(topic), text: helpTopic(topic, fmt, ctx.runFresh) };
       const specs = findHelp(ctx.table, words);
       return { json: helpJson(specs), text: helpFor(specs, fmt, ctx.runFresh) };
     },

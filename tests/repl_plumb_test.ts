@@ -374,7 +374,7 @@ Deno.test("help redirect: every example parses with its plumbing, and the ones t
   }
   const s = session();
   const page = runLine(s, "help redirect").output.join("\n");
-  for (const w of ["| grep", "| head", "| tail", "> FILE", ">> FILE"]) {
+  for (const w of ["| grep", "| head", "| tail", "> FILE", ">> FILE", "set pager off"]) {
     assertStringIncludes(page, w);
   }
   assertEquals(runLine(s, "help grep").output, runLine(s, "help redirect").output);

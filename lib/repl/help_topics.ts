@@ -25,7 +25,7 @@ export interface HelpTopic {
 /** The topics, in `help` order. */
 export const HELP_TOPICS: readonly HelpTopic[] = [{
   name: "redirect",
-  aliases: ["pipe", "grep", "head", "tail"],
+  aliases: ["pipe", "grep", "head", "tail", "pager"],
   summary: "send a command's answer through grep, head, tail and into a file",
   forms: [
     "CMD | grep [-i] [-v] [-F] [-c] PATTERN   keep the lines that match",
@@ -51,6 +51,8 @@ export const HELP_TOPICS: readonly HelpTopic[] = [{
     "With --json stdout still gets one object per command: the command's own, with " +
     '"plumbing": {"pipe": [stages], "text": [the lines kept]}, or with a redirection ' +
     '{"pipe", "file", "append", "lines": N}; the file gets the same text as without --json.',
+    "At the prompt an answer taller than the terminal pages: space shows a page, Enter a " +
+    "line, q stops. 'set pager off' turns that off; scripts, pipes and --json never page.",
   ],
   examples: [
     { caption: "The segment with bus 0x140000", line: "segments | grep 0x140000", setup: ARM_ONLY },

@@ -91,6 +91,8 @@ export class Session {
   explain = false;
   /** `debug on|off` (the DMA-API debug layer is on by default in the REPL, SPEC §8). */
   debug = true;
+  /** `set pager on|off`: long answers page at the prompt (lib/repl/pager.ts). */
+  pager = true;
   /** `$bus`, `$phys`, … set by map, alloc-coherent and friends. */
   readonly vars = new VarTable();
   last: LastCommand | undefined;

@@ -8,6 +8,7 @@ import { assert, assertEquals, assertStringIncludes, assertThrows } from "@std/a
 import { join } from "@std/path";
 import {
   cmdTable,
+  complete,
   type FileAccess,
   parseLine,
   runLine,
@@ -381,4 +382,22 @@ Deno.test("help redirect: every example parses with its plumbing, and the ones t
   assertStringIncludes(runLine(s, "help").output.join("\n"), "(help redirect)");
   assertStringIncludes(runLine(s, "help redirec").error!, "did you mean 'redirect'");
   assertEquals(JSON.parse(runLine(session(true), "help pipe").output[0]).topic, "redirect");
+});
+
+Deno.test("Tab after | offers grep, head and tail (and grep's flags); after > or >> a file", () => {
+  const dir = Deno.makeTempDirSync({ prefix: "swiotlb-plumb-" });
+  try {
+    Deno.writeTextFileSync(join(dir, "notes.txt"), "");
+    const s = new Session({ cwd: dir });
+    assertEquals(complete(s, "segments |"), [["grep", "head", "tail"], ""]);
+    assertEquals(complete(s, "segments | grep x | h"), [["head "], "h"]);
+    assertEquals(complete(s, "segments | grep -"), [["-i", "-v", "-F", "-c"], "-"]);
+    assertEquals(complete(s, "segments | head "), [[], ""]);
+    assertEquals(complete(s, "segments > no"), [["notes.txt "], "no"]);
+    assertEquals(complete(s, "segments>>no"), [["notes.txt "], "no"]);
+    assertEquals(complete(s, 'buf write rx "a|'), [[], "a|"], "a quoted | is no pipe");
+    assertEquals(complete(s, "segm"), [["segments "], "segm"]);
+  } finally {
+    Deno.removeSync(dir, { recursive: true });
+  }
 });

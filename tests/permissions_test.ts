@@ -52,6 +52,9 @@ Deno.test("permissions: a relative output file lands where the repl was started;
       "tree --dot /no/such/dir/x.dot",
       "record off",
       `record ${home}/r.txt`,
+      "segments | head 3 > s.txt",
+      "segments >> s.txt",
+      `segments > ${home}/m.txt`,
     ].join("\n") + "\n",
   ));
   await w.close();
@@ -67,6 +70,9 @@ Deno.test("permissions: a relative output file lands where the repl was started;
     "error: Cannot write tree --dot /no/such/dir/x.dot: no directory /no/such/dir\n",
   );
   assert(!text.includes("internal error"), text);
+  // `segments` answers 10 lines here: 3, then 10 more appended, each ending in a newline.
+  assertEquals(Deno.readTextFileSync(join(dir, "s.txt")).split("\n").length, 3 + 10 + 1);
+  assertStringIncludes(text, `error: Cannot write > ${home}/m.txt: permission denied`);
   assert(!text.includes("Cannot prompt"), text);
   Deno.removeSync(dir, { recursive: true });
   Deno.removeSync(home, { recursive: true });

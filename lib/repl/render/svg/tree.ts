@@ -13,7 +13,7 @@
 // @ts-types="npm:@types/d3-hierarchy@3.1.7"
 import { hierarchy, type HierarchyPointNode, tree as tidyTree } from "d3-hierarchy";
 import type { BusLookupView, TreeRow, TreeView } from "../../../guest/mod.ts";
-import { type Fmt, sizeArg } from "../format.ts";
+import { type Fmt, plural, sizeArg } from "../format.ts";
 import { comparisonWords } from "../inspect.ts";
 import { el, esc, svgDoc, title } from "./_xml.ts";
 
@@ -153,7 +153,7 @@ export function treeSvg(view: TreeView, fmt: Fmt, opts: TreeSvgOptions = {}): st
       (lookup.found
         ? `found in ${lookup.visited.length} steps → phys ${fmt.num(lookup.phys)}`
         : `not found after ${lookup.visited.length} steps → the error value`)
-    : `bus→phys tree: ${view.nodes} nodes, height ${view.height}, ` +
+    : `bus→phys tree: ${plural(view.nodes, "node")}, height ${view.height}, ` +
       (view.problems.length ? `INVALID (${view.problems.length} problems)` : "valid");
   const width = MARGIN * 2 + right;
   const h = dy + bottom + MARGIN;

@@ -379,7 +379,14 @@ function runCommand(session: Session, line: string, tokens: Token[], early?: unk
       runNested: (file) => {
         const r = runScriptFile(session, file, { keepGoing: session.keepGoing, runLine });
         nested = r.output;
-        return { output: [], ok: r.ok, commands: r.commands, quit: r.quit, stopped: r.stopped };
+        return {
+          output: [],
+          ok: r.ok,
+          commands: r.commands,
+          quit: r.quit,
+          stopped: r.stopped,
+          firstHere: r.firstHere,
+        };
       },
       runFresh: (setup, example) => {
         const fresh = new Session({
@@ -402,6 +409,8 @@ function runCommand(session: Session, line: string, tokens: Token[], early?: unk
   const ok = reply.error === undefined;
   // In a script (or a file it sources), an error starts with where it happened.
   const where = ok ? undefined : session.location();
+  // The deepest place a script failed: a failed source or repeat reports what failed inside.
+  if (where !== undefined && verb !== "source" && verb !== "repeat") session.lastErrorAt = where;
   const json: Record<string, unknown> = ok
     ? { ...reply.json }
     : where === undefined

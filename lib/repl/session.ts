@@ -106,8 +106,12 @@ export class Session {
   linesRun = 0;
   /** Set when the current top-level run must stop at every level (reported once). */
   stopped: StopReason | undefined;
+  /** How many `repeat` loops are running (a nested one shares the outer's line budget). */
+  repeatDepth = 0;
   /** "file:line" of the current top-level run's first error (for the summary line). */
   firstError: string | undefined;
+  /** "file:line" of the last failed command that is not a `source` (its deepest place). */
+  lastErrorAt: string | undefined;
   /** The last `lookup bus` and the guest it ran on (the report draws it on the tree). */
   lastLookup: { guest: Guest; view: BusLookupView } | undefined;
   /** The commands run so far, with their answers (for `report`). */
@@ -240,13 +244,32 @@ export class Session {
 /** Why a write failed, in the user's words. */
 function writeFailure(e: unknown, full: string, files: FileAccess): string {
   const dir = dirname(full);
-  if (e instanceof Deno.errors.NotFound) return `no directory ${dir}`;
+  // What the system said, without Deno's "(os error N)" and the path it repeats.
+  const os = (e instanceof Error ? e.message : String(e))
+    .replace(/:\s*[a-z_]+ '.*$/i, "").replace(/\s*\(os error \d+\)/, "").trim();
+  if (e instanceof Deno.errors.NotFound) {
+    // /proc and friends refuse a new file with ENOENT although the directory is there.
+    return files.exists(dir)
+      ? `the system refused it (${os.toLowerCase()})`
+      : `no directory ${dir}`;
+  }
   if (e instanceof Deno.errors.IsADirectory) return "it is a directory";
-  if (e instanceof Deno.errors.PermissionDenied || e instanceof Deno.errors.NotCapable) {
+  if (e instanceof Deno.errors.NotCapable) {
     // Outside the write grant Deno refuses before it looks: a missing directory is still
     // the first thing to fix (reading is granted everywhere, so this can be checked).
-    if (!files.exists(dir)) return `no directory ${dir}`;
+    if (missing(dir, files)) return `no directory ${dir}`;
     return `permission denied (deno task repl may write only inside the working directory; see README "Permissions")`;
   }
-  return e instanceof Error ? e.message : String(e);
+  if (e instanceof Deno.errors.PermissionDenied) return "permission denied by the system";
+  return `the system refused it (${os.toLowerCase()})`;
+}
+
+/** True only when `dir` is known not to exist (a refused look is no proof: /proc, grants). */
+function missing(dir: string, files: FileAccess): boolean {
+  try {
+    files.stat(dir);
+    return false;
+  } catch (e) {
+    return e instanceof Deno.errors.NotFound;
+  }
 }

@@ -251,9 +251,9 @@ export const sessionCommands: CommandSpec[] = [
           ? "interrupted"
           : r.stopped === "line-limit"
           ? "stopped at the line limit"
-          : ctx.session.firstError === undefined
+          : r.firstHere === undefined
           ? "the script failed"
-          : `the script failed (the first error at ${ctx.session.firstError})`;
+          : `the script failed (the first error at ${r.firstHere})`;
         return { json, text: r.output, error: `source ${clip(file)}: ${why}`, quit: r.quit };
       }
       return {

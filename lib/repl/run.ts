@@ -451,6 +451,7 @@ function runCommand(session: Session, line: string, tokens: Token[], early?: unk
   session.transcript.add({
     line,
     where: session.location() ?? null,
+    guest: session.guest ? `${session.guestName} (${session.guest.config.name})` : null,
     verb: verb ?? null,
     ok,
     text,

@@ -18,6 +18,9 @@ import { Recorder } from "./record.ts";
 
 export { denoFiles, type FileAccess } from "./files.ts";
 
+/** How many replaced guests a session keeps for its report (each holds its memory). */
+export const MAX_RETIRED = 4;
+
 /** What the previous (non-`expect`) command did. */
 export interface LastCommand {
   verb: string;
@@ -139,6 +142,11 @@ export class Session {
   guestName = "main";
   /** Every guest of the session by name, the current one included (issue 13). */
   readonly guests = new Map<string, Guest>();
+  /**
+   * Guests a later `guest new` (or `guest drop`) replaced, oldest first, with the number
+   * of the command that did it — the report still shows them. At most {@link MAX_RETIRED}.
+   */
+  readonly retired: { name: string; guest: Guest; at: number }[] = [];
   /** The `$` variables of the guests that are not current (each guest keeps its own). */
   readonly #otherVars = new Map<string, [string, Addr][]>();
 
@@ -148,6 +156,7 @@ export class Session {
    */
   installGuest(name: string, g: Guest): Guest | undefined {
     const old = this.guests.get(name);
+    if (old) this.#retire(name, old);
     if (name !== this.guestName && this.guest) {
       this.#otherVars.set(this.guestName, [...this.vars]);
     }
@@ -157,6 +166,11 @@ export class Session {
     this.guestName = name;
     this.vars.clear();
     return old;
+  }
+
+  #retire(name: string, g: Guest): void {
+    this.retired.push({ name, guest: g, at: this.transcript.count + 1 });
+    if (this.retired.length > MAX_RETIRED) this.retired.shift();
   }
 
   /** Switches to the guest called `name` (its variables come back with it). */
@@ -178,6 +192,7 @@ export class Session {
     const g = this.guests.get(name);
     if (!g) throw new LabError(`No guest called '${name}'`, "usage", "unknown-guest");
     this.guests.delete(name);
+    this.#retire(name, g);
     this.#otherVars.delete(name);
     if (name === this.guestName) {
       this.guest = undefined;

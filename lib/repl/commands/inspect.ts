@@ -72,7 +72,16 @@ export const inspectCommands: CommandSpec[] = [
       const text = renderLookupBus(r, s.fmt);
       if (typeof o.svg === "string") {
         const t = g.tree();
-        if (!t.present) throw new LabError(`No tree to draw: ${useWords(t.init.use)}`);
+        if (!t.present || r.visited.length === 0) {
+          // The answer stands; only the drawing is missing, and the note says why.
+          json.svg = null;
+          text.push(
+            `(no SVG written: this lookup walked no tree — ${
+              t.present ? "PV translates bus→phys through the m2p" : useWords(t.init.use)
+            })`,
+          );
+          return { json, text };
+        }
         text.push(
           ...writeSvg(
             s,
@@ -147,7 +156,12 @@ export const inspectCommands: CommandSpec[] = [
       const text = renderSegments(v, s.fmt, o.all === true);
       if (typeof o.svg === "string") {
         if (v.rows.length === 0) {
-          throw new LabError(`No segment array to draw: ${useWords(v.init.use)}`);
+          throw new LabError(
+            v.init.swiotlbXen && !v.init.ok
+              ? "No segment array to draw: swiotlb-xen init failed, so there is none " +
+                "(guest show --svg FILE draws the failed fixup)"
+              : `No segment array to draw: ${useWords(v.init.use)}`,
+          );
         }
         const variant = g.config.variant;
         text.push(

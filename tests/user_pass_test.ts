@@ -28,3 +28,20 @@ Deno.test("dma-supported: more than 64 bits is an error, not a mask read as deci
   assertStringIncludes(runLine(s, "dma-supported nic 65").error!, "65 bits is more than 64");
   assertEquals(runLine(s, "dma-supported nic 32").json?.supported, true);
 });
+
+Deno.test("compare: nested answers in cells read like the rest (addresses in the radix, no raw JSON)", () => {
+  const dir = Deno.makeTempDirSync({ prefix: "swiotlb_cmp_" });
+  try {
+    Deno.writeTextFileSync(
+      `${dir}/w.txt`,
+      "device add nic --mask 32\nbuf alloc rx 8K\nmap nic rx 8K bidi\ndma write nic $bus --pattern a5 --len 16\n",
+    );
+    const s = new Session({ cwd: dir });
+    const r = runLine(s, "compare w.txt --preset pv-dom0 --preset arm-dom0");
+    const text = r.output.join("\n");
+    assertStringIncludes(text, "dma write");
+    assertEquals(/\{"/.test(text), false, text);
+  } finally {
+    Deno.removeSync(dir, { recursive: true });
+  }
+});

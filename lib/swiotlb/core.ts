@@ -44,6 +44,7 @@ import { addr, LabError, msg } from "../errors.ts";
 import { EventLog } from "../events.ts";
 import type { PhysMemory } from "../memory.ts";
 import { copyProblem, syncProblem, unmapProblem } from "./_checks.ts";
+import { giveList, type Given, searchList, takeList } from "./_eager.ts";
 import { Traps } from "./_traps.ts";
 import { explainSlotSearch } from "./explain.ts";
 import {
@@ -116,6 +117,8 @@ export class SwiotlbCore {
   /** Out-of-bounds indexes touched by the current call (faithful policy). */
   /** The current call's out-of-bounds accesses (faithful). */
   readonly #traps = new Traps();
+  /** What the last unmap did to the counters (reused: no allocation per unmap). */
+  readonly #given: Given = { freed: 0, count: 0 };
   /**
    * The boundary numbers of the last (tblDmaAddr, mask) pair seen by mapSingle: a caller
    * passes the same pair on every map, and `addr % (mask + 1)` is a float modulo.
@@ -208,41 +211,26 @@ export class SwiotlbCore {
     const nslabs = this.nslabs;
     const list = this.freeRun;
     const events = this.events;
-    // Probe counts live in locals and land in lastMap once (hot path: no per-probe stores).
-    let probes = 0;
-    let boundarySkips = 0;
 
     // explain on: the same search, walked step by step off the hot path (./explain.ts).
     const q = events.explaining ? { size, nslots, stride, offsetSlots, maxSlots } : null;
     const told = q === null ? 0 : explainSlotSearch(events, this, q);
-    let index = Math.ceil(this.hint / stride) * stride;
-    if (index >= nslabs) index = 0;
-    const wrap = index;
-    let found = -1;
-    search: do {
-      // iommu_is_span_boundary: would [index, index+nslots) cross a multiple of maxSlots?
-      while (((offsetSlots + index) % maxSlots) + nslots > maxSlots) {
-        boundarySkips++;
-        probes++;
-        index += stride;
-        if (index >= nslabs) index = 0;
-        if (index === wrap) break search;
-      }
-      probes++;
-      if (list[index] >= nslots) {
-        found = index;
-        break;
-      }
-      index += stride;
-      if (index >= nslabs) index = 0;
-    } while (index !== wrap);
-
     const out = this.lastMap;
+    const found = searchList(
+      list,
+      nslabs,
+      this.hint,
+      nslots,
+      stride,
+      offsetSlots,
+      maxSlots,
+      out,
+    );
+    const probes = out.probes;
+    const boundarySkips = out.boundarySkips;
     out.index = -1;
     out.nslots = nslots;
     out.stride = stride;
-    out.probes = probes;
-    out.boundarySkips = boundarySkips;
     if (q !== null && told !== found) throw new Error(`explained slot ${told}, found ${found}`);
     if (found < 0) {
       this.stats.failedMaps++;
@@ -265,20 +253,7 @@ export class SwiotlbCore {
       if (this.policy === "checked") throw new LabError(problem, "refused", "short-segment");
       this.#ub(`swiotlb_tbl_map_single(${formatHex(orig)}, ${size}): ${problem.join("")}`);
     }
-    // A corrupted free list (faithful) can offer a run over live slots: slots_used counts
-    // only the slots this map takes from free.
-    let taken = 0;
-    for (let i = found; i < end; i++) {
-      if (list[i] > 0) taken++;
-      list[i] = 0;
-    }
-    // Renumber the free run that now ends at `found`, stopping at a segment's last slot
-    // (found >= 0, and (-1 & 127) === 127, so this never leaves the pool).
-    let count = 0;
-    for (let i = found - 1, segStart = found & ~(IO_TLB_SEGSIZE - 1); i >= segStart; i--) {
-      if (list[i] === 0) break;
-      list[i] = ++count;
-    }
+    const taken = takeList(list, found, end);
     this.hint = end < nslabs ? end : 0;
     const origAddr = this.origAddr;
     for (let k = 0; k < nslots; k++) origAddr[found + k] = orig + k * IO_TLB_SIZE;
@@ -326,57 +301,9 @@ export class SwiotlbCore {
     if (orig !== 0 && out && typeof tlbAddr === "number") {
       copied = this.#bounce(tlbAddr, orig, size, "out");
     }
-    const last = index + nslots - 1;
-    let count: number;
-    let freed = 0;
-    if (index >= 0 && nslots > 0 && last < nslabs) {
-      // Fast path, every access in bounds: the freed slots lie in the pool, and the left
-      // walk stops at a segment's last slot (and (-1 & 127) === 127) before leaving it.
-      const list = this.freeRun;
-      const next = last + 1;
-      // The run to the right counts only if it lies in the same segment.
-      count = next < (index | (IO_TLB_SEGSIZE - 1)) + 1
-        ? (next < nslabs ? list[next] : traps.get(list, nslabs, next))
-        : 0;
-      for (let i = last; i >= index; i--) {
-        if (list[i] === 0) freed++;
-        list[i] = ++count;
-      }
-      for (let i = index - 1, segStart = index & ~(IO_TLB_SEGSIZE - 1); i >= segStart; i--) {
-        if (list[i] === 0) break;
-        list[i] = ++count;
-      }
-    } else {
-      // Faithful policy with an index outside the pool: every access goes through the
-      // trapping accessors.
-      const segEnd = (Math.floor(index / IO_TLB_SEGSIZE) + 1) * IO_TLB_SEGSIZE;
-      count = index + nslots < segEnd ? traps.get(this.freeRun, nslabs, index + nslots) : 0;
-      // Bounded work for any size: the writes above and below the pool are trapped
-      // (counted in one step, each still bumps the kernel's counter); only the part
-      // inside the pool is walked. A slot outside was never handed out: it frees nothing.
-      let i = last;
-      const top = Math.max(index, nslabs);
-      if (i >= top) {
-        traps.trap(i - top + 1, top, i);
-        count += i - top + 1;
-        i = top - 1;
-      }
-      for (; i >= index && i >= 0; i--) {
-        if (this.freeRun[i] === 0) freed++;
-        this.freeRun[i] = ++count;
-      }
-      if (i >= index) {
-        traps.trap(i - index + 1, index, i);
-        count += i - index + 1;
-      }
-      for (
-        let i = index - 1;
-        (i & (IO_TLB_SEGSIZE - 1)) !== IO_TLB_SEGSIZE - 1 && traps.get(this.freeRun, nslabs, i);
-        i--
-      ) {
-        traps.set(this.freeRun, nslabs, i, ++count);
-      }
-    }
+    const given = this.#given;
+    giveList(this.freeRun, traps, index, nslots, given);
+    const { freed, count } = given;
     if (index >= 0 && index < nslabs) this.#liveSize[index] = 0;
     // The call is named only when an access was trapped: formatting it on every unmap
     // was a third of the unmap's time (hot path: no strings when nothing happened).

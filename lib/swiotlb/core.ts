@@ -14,6 +14,10 @@
  * every 128-slot segment end, no mapping can ever cross a segment, which is what makes a
  * segment the largest possible bounce buffer.
  *
+ * The counters live in a used-slot bitmap and are written out per segment only when
+ * read, for as long as they are a pure function of which slots are in use; the first
+ * undefined behaviour switches the core to the kernel's eager counters (./_freelist.ts).
+ *
  * The kernel validates nothing here. The `checked` policy refuses a call that would
  * corrupt the counters and changes nothing; `faithful` does what the kernel does, records
  * an undefined-behaviour event, and traps out-of-bounds indexes instead of crashing.
@@ -44,7 +48,8 @@ import { addr, LabError, msg } from "../errors.ts";
 import { EventLog } from "../events.ts";
 import type { PhysMemory } from "../memory.ts";
 import { copyProblem, syncProblem, unmapProblem } from "./_checks.ts";
-import { giveList, type Given, searchList, takeList } from "./_eager.ts";
+import type { Given } from "./_eager.ts";
+import { FreeList } from "./_freelist.ts";
 import { Traps } from "./_traps.ts";
 import { explainSlotSearch } from "./explain.ts";
 import {
@@ -85,8 +90,8 @@ export class SwiotlbCore {
   readonly nslabs: number;
   readonly start: number;
   readonly end: number;
-  /** io_tlb_list: free-run counters, one per slot (an `int` in the kernel). */
-  readonly freeRun: Int32Array;
+  /** io_tlb_list, as a bitmap or as the kernel's counters (./_freelist.ts). */
+  readonly #free: FreeList;
   /** io_tlb_orig_addr: original address of each slot's data. */
   readonly origAddr: Float64Array;
   /** io_tlb_index: where the next search starts. */
@@ -144,14 +149,23 @@ export class SwiotlbCore {
     this.memory = opts.memory;
     this.policy = opts.policy ?? "checked";
     this.events = opts.events ?? new EventLog();
-    this.freeRun = new Int32Array(nslabs);
+    this.#free = new FreeList(nslabs, opts.counters === "eager");
     this.origAddr = new Float64Array(nslabs);
     this.#liveSize = new Int32Array(nslabs);
     this.#liveDir = new Int8Array(nslabs);
-    // Boot state: each segment counts down 128, 127, …, 1 (a short last segment too:
-    // the counter is capped by the segment end, not by nslabs).
-    const list = this.freeRun;
-    for (let i = 0; i < nslabs; i++) list[i] = IO_TLB_SEGSIZE - (i & (IO_TLB_SEGSIZE - 1));
+  }
+
+  /**
+   * io_tlb_list: the free-run counters, one per slot (an `int` in the kernel). Segments
+   * the bitmap is ahead on are written out first, so a read is always exact.
+   */
+  get freeRun(): Int32Array {
+    return this.#free.counters;
+  }
+
+  /** False while the counters follow from the used-slot bitmap; true for good after UB. */
+  get eagerCounters(): boolean {
+    return this.#free.eager;
   }
 
   /** True when `addr` lies inside the pool (is_swiotlb_buffer). */
@@ -209,23 +223,13 @@ export class SwiotlbCore {
     // A mapping larger than a page is searched at even slots only (page granularity).
     const stride = size > 4096 ? 2 : 1;
     const nslabs = this.nslabs;
-    const list = this.freeRun;
     const events = this.events;
 
     // explain on: the same search, walked step by step off the hot path (./explain.ts).
     const q = events.explaining ? { size, nslots, stride, offsetSlots, maxSlots } : null;
     const told = q === null ? 0 : explainSlotSearch(events, this, q);
     const out = this.lastMap;
-    const found = searchList(
-      list,
-      nslabs,
-      this.hint,
-      nslots,
-      stride,
-      offsetSlots,
-      maxSlots,
-      out,
-    );
+    const found = this.#free.search(this.hint, nslots, stride, offsetSlots, maxSlots, out);
     const probes = out.probes;
     const boundarySkips = out.boundarySkips;
     out.index = -1;
@@ -253,7 +257,7 @@ export class SwiotlbCore {
       if (this.policy === "checked") throw new LabError(problem, "refused", "short-segment");
       this.#ub(`swiotlb_tbl_map_single(${formatHex(orig)}, ${size}): ${problem.join("")}`);
     }
-    const taken = takeList(list, found, end);
+    const taken = this.#free.take(found, end);
     this.hint = end < nslabs ? end : 0;
     const origAddr = this.origAddr;
     for (let k = 0; k < nslots; k++) origAddr[found + k] = orig + k * IO_TLB_SIZE;
@@ -302,7 +306,7 @@ export class SwiotlbCore {
       copied = this.#bounce(tlbAddr, orig, size, "out");
     }
     const given = this.#given;
-    giveList(this.freeRun, traps, index, nslots, given);
+    this.#free.give(index, nslots, problem === undefined, traps, given);
     const { freed, count } = given;
     if (index >= 0 && index < nslabs) this.#liveSize[index] = 0;
     // The call is named only when an access was trapped: formatting it on every unmap
@@ -380,7 +384,8 @@ export class SwiotlbCore {
   /** Slots whose counter is 0 (in use, by the kernel's own reckoning). */
   slotsInUse(): number {
     let n = 0;
-    for (let i = 0; i < this.nslabs; i++) if (this.freeRun[i] === 0) n++;
+    const list = this.freeRun;
+    for (let i = 0; i < this.nslabs; i++) if (list[i] === 0) n++;
     return n;
   }
 
@@ -395,6 +400,9 @@ export class SwiotlbCore {
   }
 
   #ub(message: string): void {
+    // From the first undefined behaviour on, only the kernel's arithmetic says what the
+    // counters hold.
+    this.#free.toEager();
     this.stats.ubEvents++;
     this.events.ub("swiotlb", message);
   }

@@ -10,7 +10,9 @@
  * After every op: the chosen slot, probes, boundary skips and hint equal the model's;
  * stats, refusals and UB events equal the eager twin's; the core keeps its bitmap until
  * the first UB and not one op longer. The counters and orig_addr are compared with the
- * model every few ops (a random stride), so stale segments pile up between reads.
+ * model every few ops (a random stride), so stale segments and orig_addr logs pile up
+ * between reads; every bounce copy (what an unmap or a sync read of orig_addr) equals the
+ * twin's.
  */
 
 import { assertEquals } from "@std/assert";
@@ -23,6 +25,7 @@ import {
   DMA_TO_DEVICE,
 } from "../lib/direction.ts";
 import { EventLog } from "../lib/events.ts";
+import type { PhysMemory } from "../lib/memory.ts";
 import { type Policy, SwiotlbCore } from "../lib/swiotlb/mod.ts";
 import { EagerModel, nslotsOf } from "./model/eager.ts";
 
@@ -104,6 +107,15 @@ interface Live {
   dir: Direction;
 }
 
+/** A memory without bytes that records each copy as dst, src, len. */
+function copies(log: number[]): PhysMemory {
+  return {
+    read: (_a, n) => new Uint8Array(n),
+    write: () => {},
+    copy: (dst, src, n) => log.push(dst, src, n),
+  };
+}
+
 /** The error a call threw (its message), or null. */
 function attempt(f: () => unknown): string | null {
   try {
@@ -136,12 +148,21 @@ function run(
   readEvery: number,
 ): number {
   const fastEvents = new EventLog(), twinEvents = new EventLog();
-  const fast = new SwiotlbCore({ nslabs, start: START, policy, events: fastEvents });
+  // No bytes, but every bounce copy is recorded: what orig_addr an unmap or a sync read.
+  const fastCopies: number[] = [], twinCopies: number[] = [];
+  const fast = new SwiotlbCore({
+    nslabs,
+    start: START,
+    policy,
+    events: fastEvents,
+    memory: copies(fastCopies),
+  });
   const twin = new SwiotlbCore({
     nslabs,
     start: START,
     policy,
     events: twinEvents,
+    memory: copies(twinCopies),
     counters: "eager",
   });
   const model = new EagerModel(nslabs);
@@ -243,6 +264,8 @@ function run(
     assertEquals(fast.stats, twin.stats, `${what}: stats`);
     assertEquals(fast.stats.slotsUsed, model.slotsUsed, `${what}: slots used`);
     assertEquals(ubs(fastEvents), ubs(twinEvents), `${what}: UB events`);
+    assertEquals(fastCopies, twinCopies, `${what}: bounce copies (orig_addr read)`);
+    fastCopies.length = twinCopies.length = 0;
     assertEquals(fast.eagerCounters, fast.stats.ubEvents > 0, `${what}: eager once UB`);
     if (!fast.eagerCounters) onBitmap++;
     if (step % readEvery === 0 || step === ops.length - 1) {
@@ -256,16 +279,21 @@ function run(
 
 /** Ops without misuse: a faithful core keeps its bitmap through them. */
 const cleanOpArb = opArb.filter((o) => o.t !== "misuse");
+/** Maps and unmaps alone: nothing reads orig_addr but the unmaps, so its logs fill up. */
+const mapUnmapArb = opArb.filter((o) => o.t === "map" || o.t === "unmap");
 
 /** A well-behaved stretch, then misuse mixed in: the bitmap first, the switch later. */
 const seqArb = fc.record({
   nslabs: fc.constantFrom(...NSLABS),
   devices: fc.array(deviceArb, { minLength: 3, maxLength: 3 }),
   ops: fc.tuple(
-    fc.array(cleanOpArb, { maxLength: 300, size: "max" }),
+    fc.constantFrom(cleanOpArb, mapUnmapArb).chain((op) =>
+      fc.array(op, { maxLength: 300, size: "max" })
+    ),
     fc.array(opArb, { minLength: 1, maxLength: 200, size: "max" }),
   ).map(([clean, mixed]) => [...clean, ...mixed]),
-  readEvery: fc.integer({ min: 1, max: 9 }),
+  // Mostly short, sometimes longer than a segment's orig_addr log (32 maps).
+  readEvery: fc.oneof(fc.integer({ min: 1, max: 9 }), fc.integer({ min: 10, max: 400 })),
 });
 
 for (const policy of ["checked", "faithful"] as const) {
@@ -287,11 +315,10 @@ Deno.test("bitmap core = eager model on well-behaved workloads (no UB: the bitma
   const wellBehaved = fc.record({
     nslabs: fc.constantFrom(128, 256, 1024, 4096),
     devices: fc.array(deviceArb, { minLength: 3, maxLength: 3 }),
-    ops: fc.array(
-      cleanOpArb,
-      { minLength: 1, maxLength: 600, size: "max" },
+    ops: fc.constantFrom(cleanOpArb, mapUnmapArb).chain((op) =>
+      fc.array(op, { minLength: 1, maxLength: 600, size: "max" })
     ),
-    readEvery: fc.integer({ min: 1, max: 50 }),
+    readEvery: fc.oneof(fc.integer({ min: 1, max: 9 }), fc.integer({ min: 10, max: 600 })),
   });
   fc.assert(
     fc.property(wellBehaved, (s) => {

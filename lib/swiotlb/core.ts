@@ -50,6 +50,7 @@ import type { PhysMemory } from "../memory.ts";
 import { copyProblem, syncProblem, unmapProblem } from "./_checks.ts";
 import type { Given } from "./_eager.ts";
 import { FreeList } from "./_freelist.ts";
+import { OrigAddr } from "./_orig.ts";
 import { Traps } from "./_traps.ts";
 import { explainSlotSearch } from "./explain.ts";
 import {
@@ -92,8 +93,8 @@ export class SwiotlbCore {
   readonly end: number;
   /** io_tlb_list, as a bitmap or as the kernel's counters (./_freelist.ts). */
   readonly #free: FreeList;
-  /** io_tlb_orig_addr: original address of each slot's data. */
-  readonly origAddr: Float64Array;
+  /** io_tlb_orig_addr, written out lazily (./_orig.ts). */
+  readonly #orig: OrigAddr;
   /** io_tlb_index: where the next search starts. */
   hint = 0;
   policy: Policy;
@@ -150,9 +151,17 @@ export class SwiotlbCore {
     this.policy = opts.policy ?? "checked";
     this.events = opts.events ?? new EventLog();
     this.#free = new FreeList(nslabs, opts.counters === "eager");
-    this.origAddr = new Float64Array(nslabs);
+    this.#orig = new OrigAddr(nslabs, opts.counters === "eager");
     this.#liveSize = new Int32Array(nslabs);
     this.#liveDir = new Int8Array(nslabs);
+  }
+
+  /**
+   * io_tlb_orig_addr: the original address of each slot's data, as the kernel's array
+   * holds it (maps not yet written out are written first: ./_orig.ts).
+   */
+  get origAddr(): Float64Array {
+    return this.#orig.values;
   }
 
   /**
@@ -259,8 +268,7 @@ export class SwiotlbCore {
     }
     const taken = this.#free.take(found, end);
     this.hint = end < nslabs ? end : 0;
-    const origAddr = this.origAddr;
-    for (let k = 0; k < nslots; k++) origAddr[found + k] = orig + k * IO_TLB_SIZE;
+    this.#orig.record(found, nslots, orig);
     this.#liveSize[found] = size;
     this.#liveDir[found] = dir;
     out.index = found;
@@ -295,7 +303,11 @@ export class SwiotlbCore {
     if (problem && this.policy === "checked") throw problem;
     const nslabs = this.nslabs;
     let copied = 0;
-    const orig = index >= 0 && index < nslabs ? this.origAddr[index] : 0;
+    // A valid unmap reads its mapping's first slot, which the lazy array keeps current;
+    // anything else may read a slot whose value is still in the log.
+    const orig = index >= 0 && index < nslabs
+      ? (problem ? this.origAddr[index] : this.#orig.first(index))
+      : 0;
     const out = dir === DMA_FROM_DEVICE || dir === DMA_BIDIRECTIONAL;
     const copy = orig !== 0 && out ? copyProblem(this.memory, tlbAddr, orig, size) : undefined;
     if (copy) throw copy;
@@ -403,6 +415,7 @@ export class SwiotlbCore {
     // From the first undefined behaviour on, only the kernel's arithmetic says what the
     // counters hold.
     this.#free.toEager();
+    this.#orig.toEager();
     this.stats.ubEvents++;
     this.events.ub("swiotlb", message);
   }

@@ -75,6 +75,11 @@ export class SlotBitmap {
   readonly words: Int32Array;
   /** Per segment, at least its longest free run (exact after a scan in vain). */
   readonly longest: Uint8Array;
+  /** The last (offsetSlots, maxSlots) searched with, and how many slots fit before the
+   * first boundary the pool's last index could cross. */
+  #offsetSlots = NaN;
+  #maxSlots = NaN;
+  #room = 0;
 
   constructor(nslabs: number) {
     this.nslabs = nslabs;
@@ -144,9 +149,10 @@ export class SlotBitmap {
 
   /**
    * Unmap: slots [index, index + nslots) of one segment are free again. Returns the
-   * length of the free run they join (the counter the kernel's merge ends on).
+   * length of the free run they join (the counter the kernel's merge ends on) when
+   * `wantRun` or when the segment's bound needs it, else -1.
    */
-  give(index: number, nslots: number): number {
+  give(index: number, nslots: number, wantRun: boolean): number {
     const words = this.words;
     const end = index + nslots;
     for (let i = index; i < end;) {
@@ -154,11 +160,13 @@ export class SlotBitmap {
       words[i >> 5] &= ~bitsOf(b, k);
       i += k;
     }
+    const j = index >> 7;
+    // A bound at a whole segment cannot grow: the run need not be measured.
+    if (!wantRun && this.longest[j] === IO_TLB_SEGSIZE) return -1;
     // The run they join: from after the used slot on their left to the next used one.
-    const segStart = index & ~(IO_TLB_SEGSIZE - 1);
+    const segStart = j << 7;
     const run = this.nextUsed(end, segStart + IO_TLB_SEGSIZE) - this.prevUsed(index, segStart) -
       1;
-    const j = index >> 7;
     if (run > this.longest[j]) this.longest[j] = run;
     return run;
   }
@@ -197,12 +205,19 @@ export class SlotBitmap {
     out: MapOutcome,
   ): number {
     const nslabs = this.nslabs;
-    let start = stride === 1 ? hint : Math.ceil(hint / stride) * stride;
+    // Strides are 1 and 2 (SPEC §3 step 3): integer forms of align_up and the division.
+    let start = stride === 1 ? hint : (hint + 1) & ~1;
     if (start >= nslabs) start = 0;
     // Stride-aligned indexes in the pool: a failed search probes each once.
-    const total = stride === 1 ? nslabs : Math.ceil(nslabs / stride);
+    const total = stride === 1 ? nslabs : (nslabs + 1) >> 1;
     // No index of the pool can cross a boundary when the last one cannot (SPEC §3 step 4).
-    const binds = (offsetSlots % maxSlots) + (nslabs - 1) + nslots > maxSlots;
+    // (offsetSlots mod maxSlots is a float modulo: kept for the device's pair.)
+    if (offsetSlots !== this.#offsetSlots || maxSlots !== this.#maxSlots) {
+      this.#offsetSlots = offsetSlots;
+      this.#maxSlots = maxSlots;
+      this.#room = maxSlots - (offsetSlots % maxSlots) - (nslabs - 1);
+    }
+    const binds = nslots > this.#room;
     let found = -1;
     if (nslots <= IO_TLB_SEGSIZE && !(binds && nslots > maxSlots)) {
       found = this.#scan(start, nslabs, nslots, stride, binds, offsetSlots, maxSlots);
@@ -218,10 +233,10 @@ export class SlotBitmap {
       probes = total;
       if (binds) skips = countCrossing(0, nslabs, stride, nslots, offsetSlots, maxSlots);
     } else if (found >= start) {
-      probes = (found - start) / stride + 1;
+      probes = (stride === 1 ? found - start : (found - start) >> 1) + 1;
       if (binds) skips = countCrossing(start, found, stride, nslots, offsetSlots, maxSlots);
     } else {
-      probes = total - start / stride + found / stride + 1;
+      probes = total - (stride === 1 ? start - found : (start - found) >> 1) + 1;
       if (binds) {
         skips = countCrossing(start, nslabs, stride, nslots, offsetSlots, maxSlots) +
           countCrossing(0, found, stride, nslots, offsetSlots, maxSlots);

@@ -84,16 +84,24 @@ export class FreeList {
   /**
    * Unmap of [index, index + nslots). `valid` says the mapping is live with this size;
    * anything else (faithful) goes eager first, and so does a merge that would read the
-   * counter past the end of a short last segment.
+   * counter past the end of a short last segment. `out.count` is the last counter the
+   * kernel's merge writes, measured only when `wantCount` (the trace).
    */
-  give(index: number, nslots: number, valid: boolean, traps: Traps, out: Given): void {
+  give(
+    index: number,
+    nslots: number,
+    valid: boolean,
+    traps: Traps,
+    out: Given,
+    wantCount: boolean,
+  ): void {
     const bits = this.#bits;
     const next = index + nslots;
     if (
       bits !== null && valid && index >= 0 && nslots > 0 &&
       (next < this.nslabs || next >= (index | (IO_TLB_SEGSIZE - 1)) + 1)
     ) {
-      out.count = bits.give(index, nslots);
+      out.count = bits.give(index, nslots, wantCount);
       this.#markStale(index >> 7);
       out.freed = nslots;
       return;

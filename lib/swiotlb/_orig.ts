@@ -13,7 +13,7 @@
 import { IO_TLB_SEGSIZE, IO_TLB_SIZE } from "../addr.ts";
 
 /** Maps logged per segment before its log is written out. */
-export const LOG_PER_SEGMENT = 32;
+export const LOG_PER_SEGMENT = 64;
 
 /** Index of the lowest set bit of a non-zero 32-bit word. */
 function ctz(x: number): number {
@@ -99,9 +99,14 @@ export class OrigAddr {
     const count = this.#count!;
     const values = this.#values;
     const done = this.#done;
-    done.fill(0);
+    done[0] =
+      done[1] =
+      done[2] =
+      done[3] =
+        0;
     const w0 = j << 2;
-    for (let e = j * LOG_PER_SEGMENT + count[j] - 1; e >= j * LOG_PER_SEGMENT; e--) {
+    const first = j * LOG_PER_SEGMENT;
+    for (let e = first + count[j] - 1; e >= first; e--) {
       const s = this.#start[e], end = s + this.#len[e], orig = this.#orig[e];
       for (let i = s; i < end;) {
         const b = i & 31, k = Math.min(32 - b, end - i);
@@ -116,6 +121,8 @@ export class OrigAddr {
         }
         i += k;
       }
+      // Every slot of the segment written: the older maps are all overwritten.
+      if ((done[0] & done[1] & done[2] & done[3]) === -1) break;
     }
     count[j] = 0;
   }

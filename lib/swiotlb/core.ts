@@ -318,7 +318,7 @@ export class SwiotlbCore {
       copied = this.#bounce(tlbAddr, orig, size, "out");
     }
     const given = this.#given;
-    this.#free.give(index, nslots, problem === undefined, traps, given);
+    this.#free.give(index, nslots, problem === undefined, traps, given, this.events.tracing);
     const { freed, count } = given;
     if (index >= 0 && index < nslabs) this.#liveSize[index] = 0;
     // The call is named only when an access was trapped: formatting it on every unmap

@@ -130,9 +130,15 @@ export class SlotBitmap {
     return (w << 5) + 31 - Math.clz32(bits);
   }
 
-  /** Is slot i in use? */
-  used(i: number): boolean {
-    return (this.words[i >> 5] & (1 << (i & 31))) !== 0;
+  /** Are slots [a, end) all free (one segment)? */
+  #allFree(a: number, end: number): boolean {
+    const words = this.words;
+    for (let i = a; i < end;) {
+      const b = i & 31, k = Math.min(32 - b, end - i);
+      if ((words[i >> 5] & bitsOf(b, k)) !== 0) return false;
+      i += k;
+    }
+    return true;
   }
 
   /** Map step 5: slots [index, index + nslots) of one segment are in use now. */
@@ -218,6 +224,14 @@ export class SlotBitmap {
       this.#room = maxSlots - (offsetSlots % maxSlots) - (nslabs - 1);
     }
     const binds = nslots > this.#room;
+    // Most maps of a pool that is not full fit right at the hint: one probe.
+    if (!binds && (start & (IO_TLB_SEGSIZE - 1)) + nslots <= IO_TLB_SEGSIZE) {
+      if (this.#allFree(start, start + nslots)) {
+        out.probes = 1;
+        out.boundarySkips = 0;
+        return start;
+      }
+    }
     let found = -1;
     if (nslots <= IO_TLB_SEGSIZE && !(binds && nslots > maxSlots)) {
       found = this.#scan(start, nslabs, nslots, stride, binds, offsetSlots, maxSlots);

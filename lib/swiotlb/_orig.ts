@@ -2,7 +2,8 @@
  * io_tlb_orig_addr, written lazily (SPEC §3 map step 5): a map records
  * `orig_addr[index + k] = orig + k * 2048` for each of its slots, and the next maps over
  * those slots overwrite most of it before anyone reads it. So a map writes its first
- * slot (what an unmap reads) and appends `(index, nslots, orig)` to its segment's log;
+ * slot (what an unmap reads) and appends `(index, nslots, orig)` to its segment's log
+ * (a one-slot map has written all it has: it only guards its slot from older maps);
  * the log is written out newest first, each slot once, when the array is read, when
  * the log is full, or for good when the core goes eager (the first undefined
  * behaviour). Every value read is the one the kernel's array would hold.
@@ -34,6 +35,12 @@ export class OrigAddr {
   #pendingCount = 0;
   /** Which slots of the segment being written out are done (newer maps first). */
   readonly #done = new Int32Array(4);
+  /**
+   * Per segment, 4 words: slots whose newest map since the segment's last write-out is
+   * a one-slot map, which wrote its slot itself and is not logged; no older map in the
+   * log may overwrite them.
+   */
+  readonly #fresh: Int32Array;
 
   constructor(nslabs: number, eager: boolean) {
     this.#values = new Float64Array(nslabs);
@@ -44,6 +51,7 @@ export class OrigAddr {
     this.#len = new Uint8Array(entries);
     this.#orig = new Float64Array(entries);
     this.#pending = new Int32Array(eager ? 0 : nseg);
+    this.#fresh = new Int32Array(eager ? 0 : nseg * 4);
   }
 
   /** The whole array, every log written out first: always exact. */
@@ -66,6 +74,13 @@ export class OrigAddr {
       for (let k = 0; k < nslots; k++) values[index + k] = orig + k * IO_TLB_SIZE;
       return;
     }
+    const fresh = this.#fresh;
+    if (nslots === 1) {
+      // Its one slot is the whole record: written now, guarded from older maps.
+      values[index] = orig;
+      fresh[index >> 5] |= 1 << (index & 31);
+      return;
+    }
     const j = index >> 7;
     let n = count[j];
     // A full log is written out before this map's first slot: older maps must not
@@ -75,6 +90,12 @@ export class OrigAddr {
       n = 0;
     } else if (n === 0) this.#pending[this.#pendingCount++] = j;
     values[index] = orig;
+    // This map is newer than any one-slot map under it: the log writes those slots.
+    for (let i = index, end = index + nslots; i < end;) {
+      const b = i & 31, k = Math.min(32 - b, end - i);
+      fresh[i >> 5] &= k === 32 ? 0 : ~(((1 << k) - 1) << b);
+      i += k;
+    }
     const e = j * LOG_PER_SEGMENT + n;
     this.#start[e] = index;
     this.#len[e] = nslots;
@@ -99,12 +120,12 @@ export class OrigAddr {
     const count = this.#count!;
     const values = this.#values;
     const done = this.#done;
-    done[0] =
-      done[1] =
-      done[2] =
-      done[3] =
-        0;
+    const fresh = this.#fresh;
     const w0 = j << 2;
+    for (let w = 0; w < 4; w++) {
+      done[w] = fresh[w0 + w];
+      fresh[w0 + w] = 0;
+    }
     const first = j * LOG_PER_SEGMENT;
     for (let e = first + count[j] - 1; e >= first; e--) {
       const s = this.#start[e], end = s + this.#len[e], orig = this.#orig[e];

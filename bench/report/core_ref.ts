@@ -126,7 +126,8 @@ export async function measureCoreRef(
     }
     return {
       note: `${plan.pairs} interleaved pairs of fresh processes (C, then TypeScript), each the ` +
-        `median of ${plan.rounds} timed rounds after an untimed one, on a fresh 64 MiB pool ` +
+        `median of ${plan.rounds} timed rounds after untimed ones (C one, TypeScript two: the ` +
+        "JIT's), on a fresh 64 MiB pool " +
         "per round; one op = an unmap of the oldest mapping (once the FIFO is full) and a map; " +
         "no memory behind the pool (no copy), TO_DEVICE, default boundary mask; ratio = " +
         "TypeScript / C per pair",

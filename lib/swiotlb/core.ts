@@ -17,6 +17,8 @@
  * The counters live in a used-slot bitmap and are written out per segment only when
  * read, for as long as they are a pure function of which slots are in use; the first
  * undefined behaviour switches the core to the kernel's eager counters (./_freelist.ts).
+ * orig_addr is written out lazily too, each slot once (./_orig.ts). Both read exactly as
+ * the kernel's arrays would; `counters: "eager"` keeps them the kernel's way throughout.
  *
  * The kernel validates nothing here. The `checked` policy refuses a call that would
  * corrupt the counters and changes nothing; `faithful` does what the kernel does, records

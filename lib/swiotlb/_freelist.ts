@@ -46,6 +46,13 @@ export class FreeList {
     return this.#list;
   }
 
+  /** io_tlb_list[i] === 0, without writing a stale segment out (one bitmap word). */
+  inUse(i: number): boolean {
+    const bits = this.#bits;
+    if (bits === null || this.#stale[i >> 7] === 0) return this.#list[i] === 0;
+    return (bits.words[i >> 5] & (1 << (i & 31))) !== 0;
+  }
+
   /** True once the counters are the kernel's eager ones. */
   get eager(): boolean {
     return this.#bits === null;

@@ -174,6 +174,11 @@ export class SwiotlbCore {
     return this.#free.counters;
   }
 
+  /** Whether slot `index` is in use (io_tlb_list[index] is 0), cheaply: no write-out. */
+  slotInUse(index: number): boolean {
+    return this.#free.inUse(index);
+  }
+
   /** False while the counters follow from the used-slot bitmap; true for good after UB. */
   get eagerCounters(): boolean {
     return this.#free.eager;

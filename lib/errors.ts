@@ -54,6 +54,7 @@ export type ErrorCode =
   | "beyond-device-mask"
   | "kernel-bug"
   | "file"
+  | "pipe"
   | "other";
 
 /** An address inside a message: printed in the reader's radix. */

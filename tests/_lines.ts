@@ -4,7 +4,27 @@
  */
 
 import fc from "fast-check";
-import { cmdTable } from "../lib/repl/mod.ts";
+import { cmdTable, type FileAccess } from "../lib/repl/mod.ts";
+
+/**
+ * An empty in-memory file system for fuzzed sessions: a random `> x` or `--svg x` writes
+ * here, never into the working tree, and nothing on the disk is read.
+ */
+export function memoryFiles(): FileAccess {
+  const files = new Map<string, string>();
+  const stat = (p: string) => {
+    const t = files.get(p);
+    if (t === undefined) throw new Deno.errors.NotFound(`No such file: ${p}`);
+    return t;
+  };
+  return {
+    readText: stat,
+    writeText: (p, t) => void files.set(p, t),
+    appendText: (p, t) => void files.set(p, (files.get(p) ?? "") + t),
+    exists: (p) => files.has(p),
+    stat: (p) => ({ kind: "file", size: stat(p).length }),
+  };
+}
 
 /** Words that mean something to some verb, and some that mean nothing. */
 export const WORDS = [
@@ -102,6 +122,16 @@ export const WORDS = [
   "--variant",
   "rfc-v1",
   "--force",
+  // Output plumbing (lib/repl/plumb.ts).
+  "|",
+  ">",
+  ">>",
+  "grep",
+  "head",
+  "tail",
+  "-v",
+  "-c",
+  "out.txt",
   // Names that live on Object.prototype: lookups in plain objects must not find them.
   "constructor",
   "__proto__",

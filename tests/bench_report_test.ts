@@ -68,6 +68,18 @@ Deno.test("bench:report --quick writes every section and prints every target", a
     assertEquals(report.coreThroughput.rows.map((x) => x.size), [4096, 65536, 262144]);
     for (const x of report.coreThroughput.rows) assert(x.pairsPerSec > 0);
 
+    // The C comparison: every workload, on both sides when a compiler ran (the same
+    // maps fail on both: the C program and the core run the same sizes).
+    assertEquals(report.coreRef.rows.map((x) => x.id), ["bar", "full-2048", "full-4096"]);
+    for (const x of report.coreRef.rows) {
+      assert(x.tsNsPerOp > 0 && x.probesPerMap >= 1, x.id);
+      if (report.coreRef.skipped === null) {
+        assert(x.cNsPerOp !== null && x.cNsPerOp > 0, x.id);
+        assertEquals(x.ratios.length, 2);
+      } else assertEquals(x.cNsPerOp, null);
+    }
+    assert(stdout.includes("against the C reference"));
+
     // 64 MiB is measured on a real guest's tree (256 segments), 16 GiB on a synthetic one.
     const l64 = report.lookup.rows.find((x) => x.poolBytes === 64 * 2 ** 20);
     const l16 = report.lookup.rows.find((x) => x.poolBytes === 16 * 2 ** 30);
@@ -115,10 +127,25 @@ Deno.test("bench:report --quick writes every section and prints every target", a
       "init-16G-time",
       "init-16G-rss",
       "repl-ready",
+      "core-bar-vs-c",
+      "core-bar-vs-c-max",
+      "core-full-2048-vs-c",
+      "core-full-4096-vs-c",
     ]);
     for (const t of report.targets) {
+      if (t.skipped) {
+        // Only the C comparisons can be skipped, and only without a C compiler.
+        assert(t.id.endsWith("-vs-c") && report.coreRef.skipped !== null, t.id);
+        assertMatch(stdout, new RegExp(`${escape(t.name)}.*SKIP`));
+        continue;
+      }
       assert(Number.isFinite(t.value), t.id);
-      assertEquals(t.pass, t.op === ">=" ? t.value >= t.threshold : t.value < t.threshold);
+      const pass = t.op === ">="
+        ? t.value >= t.threshold
+        : t.op === "<="
+        ? t.value <= t.threshold
+        : t.value < t.threshold;
+      assertEquals(t.pass, pass);
       assertMatch(stdout, new RegExp(`${escape(t.name)}.*(PASS|MISS)`));
     }
     assert(Object.keys(report.metrics).length > 50);

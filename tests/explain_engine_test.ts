@@ -30,7 +30,11 @@ function explaining(): EventLog {
   return events;
 }
 
-/** Sets the free list of a 256-slot pool: `used` slots read 0, the rest count their runs. */
+/**
+ * Sets the free list of a 256-slot pool: `used` slots read 0, the rest count their runs.
+ * Written by hand, so the core must keep the kernel's eager counters (`counters: "eager"`):
+ * a bitmap-backed core would not see the writes.
+ */
 function withUsed(core: SwiotlbCore, used: (i: number) => boolean): void {
   const list = core.freeRun;
   for (let i = core.nslabs - 1; i >= 0; i--) {
@@ -41,7 +45,7 @@ function withUsed(core: SwiotlbCore, used: (i: number) => boolean): void {
 
 Deno.test("explainSlotSearch: the hint, a boundary skip, the wrap, misses and the slot taken (SPEC §3 by hand)", () => {
   const events = explaining();
-  const core = new SwiotlbCore({ nslabs: 256, start: START, events });
+  const core = new SwiotlbCore({ nslabs: 256, start: START, events, counters: "eager" });
   // Slots 0-5 and 248-255 in use; the search starts at the hint 250.
   withUsed(core, (i) => i < 6 || i >= 248);
   core.hint = 250;
@@ -93,7 +97,7 @@ Deno.test("explainSlotSearch: the hint, a boundary skip, the wrap, misses and th
 
 Deno.test("explainSlotSearch: a long run of misses is summarised, a full pool fails back at the start", () => {
   const events = explaining();
-  const core = new SwiotlbCore({ nslabs: 256, start: START, events });
+  const core = new SwiotlbCore({ nslabs: 256, start: START, events, counters: "eager" });
   withUsed(core, () => true);
   const r = core.mapSingle({ tblDmaAddr: START, orig: 0x900000, size: 2048, dir: DMA_TO_DEVICE });
   assertEquals(r, MAP_ERROR);
@@ -121,7 +125,7 @@ Deno.test("explainSlotSearch: a long run of misses is summarised, a full pool fa
 
 Deno.test("explainSlotSearch: past the step budget misses and skips are only counted", () => {
   const events = explaining();
-  const core = new SwiotlbCore({ nslabs: 256, start: START, events });
+  const core = new SwiotlbCore({ nslabs: 256, start: START, events, counters: "eager" });
   withUsed(core, () => true);
   // A 4 KiB map under a 4 KiB boundary (max_slots 2): every odd index crosses, every even
   // one is in use, so misses and skips alternate 128 times each.

@@ -104,5 +104,5 @@ Deno.test("REPL: dma write --pattern with --len or a positional length; commande
   );
   assertEquals(JSON.parse(runLine(s, "dma write nic $bus 32 --pattern a5").output[0]).written, 32);
   const bad = runLine(s, "set radix 8");
-  assertEquals(bad.error, "set: '8' is not one of 16 or 10");
+  assertEquals(bad.error, 'Cannot set radix to "8": say 16 or 10');
 });

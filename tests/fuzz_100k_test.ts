@@ -9,7 +9,7 @@ import { assert } from "@std/assert";
 import fc from "fast-check";
 import { runLine, Session } from "../lib/repl/mod.ts";
 import { PRESETS } from "../mod.ts";
-import { anyLine } from "./_lines.ts";
+import { anyLine, memoryFiles } from "./_lines.ts";
 import { dmaLine, isRefusal, SETUP, snapshot } from "./_refusal.ts";
 
 const LINES = 100_000;
@@ -30,7 +30,7 @@ Deno.test(`fuzz: ${LINES} lines, every preset, policy and variant — no interna
     const variant = ["rfc", "rfc-v1"][Math.floor(k / (2 * presets.length)) % 2];
     const start =
       `guest new --preset ${preset} --swiotlb 1M --policy ${policy} --variant ${variant}`;
-    const s = new Session({ json: true });
+    const s = new Session({ json: true, files: memoryFiles() });
     for (const l of [start, ...SETUP]) runLine(s, l);
     for (const l of script) {
       const where = `FUZZ_SEED=${seed}, script ${k} (${start}): ${JSON.stringify(l)}`;

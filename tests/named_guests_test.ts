@@ -58,7 +58,7 @@ Deno.test("named guests: replacing or dropping a guest with live mappings says w
   const again = run(s, "guest new --preset arm-dom0 --name arm");
   assertStringIncludes(
     again.text,
-    "replaced guest 'arm' (arm-dom0) and dropped its 1 live mapping (nic: 1) and 4 bounce slots in use",
+    "replaced guest 'arm' (arm-dom0), and with it 1 live mapping (nic: 1) and 4 bounce slots in use",
   );
   run(s, "guest new --preset pv-dom0 --name pv");
   const drop = run(s, "guest drop pv");

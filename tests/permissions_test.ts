@@ -43,8 +43,19 @@ Deno.test("permissions: a relative output file lands where the repl was started;
   }).spawn();
   const w = child.stdin.getWriter();
   await w.write(new TextEncoder().encode(
-    `record r.txt\nguest new --preset arm-dom0 --swiotlb 1M\ntree --dot t.dot\n` +
-      `tree --dot ${home}/x.dot\nrecord off\nrecord ${home}/r.txt\n`,
+    [
+      "record r.txt",
+      "guest new --preset arm-dom0 --swiotlb 1M",
+      "tree --dot t.dot",
+      `tree --dot ${home}/x.dot`,
+      // Outside the grant too, but the first thing to fix is the missing directory.
+      "tree --dot /no/such/dir/x.dot",
+      "record off",
+      `record ${home}/r.txt`,
+      "segments | head 3 > s.txt",
+      "segments >> s.txt",
+      `segments > ${home}/m.txt`,
+    ].join("\n") + "\n",
   ));
   await w.close();
   const out = await child.output();
@@ -52,8 +63,20 @@ Deno.test("permissions: a relative output file lands where the repl was started;
   assert(Deno.statSync(join(dir, "t.dot")).isFile, text);
   assertStringIncludes(text, `error: Cannot write tree --dot ${home}/x.dot: permission denied`);
   // record appends each command where the repl was started, and names a denied path.
-  assertStringIncludes(Deno.readTextFileSync(join(dir, "r.txt")), "\ntree --dot t.dot\n");
+  // (a command that writes a file is recorded, not replayed)
+  assertStringIncludes(
+    Deno.readTextFileSync(join(dir, "r.txt")),
+    "\n# not replayed (it writes a file): tree --dot t.dot\n",
+  );
   assertStringIncludes(text, `error: Cannot write record ${home}/r.txt: permission denied`);
+  assertStringIncludes(
+    text,
+    "error: Cannot write tree --dot /no/such/dir/x.dot: no directory /no/such/dir\n",
+  );
+  assert(!text.includes("internal error"), text);
+  // `segments` answers 10 lines here: 3, then 10 more appended, each ending in a newline.
+  assertEquals(Deno.readTextFileSync(join(dir, "s.txt")).split("\n").length, 3 + 10 + 1);
+  assertStringIncludes(text, `error: Cannot write > ${home}/m.txt: permission denied`);
   assert(!text.includes("Cannot prompt"), text);
   Deno.removeSync(dir, { recursive: true });
   Deno.removeSync(home, { recursive: true });

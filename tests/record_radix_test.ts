@@ -5,7 +5,7 @@
  * was made.
  */
 
-import { assert, assertEquals } from "@std/assert";
+import { assert, assertEquals, assertThrows } from "@std/assert";
 import { runLine, Session } from "../lib/repl/mod.ts";
 
 function replay(dir: string, file: string): Session {
@@ -64,6 +64,40 @@ Deno.test("record: a second named guest keeps the first one's history in the rec
     assertEquals(c.guestName, "arm");
     assertEquals(c.guest!.devices().map((d) => d.name), ["nic"]);
     assertEquals([...c.guests.keys()], ["arm", "pv"]);
+  } finally {
+    Deno.removeSync(dir, { recursive: true });
+  }
+});
+
+Deno.test("record: a repeat is written once, not its iterations; file writers are not replayed", () => {
+  const dir = Deno.makeTempDirSync({ prefix: "swiotlb_rec_repeat_" });
+  try {
+    const s = new Session({ cwd: dir });
+    const lines = [
+      "guest new --preset pv-dom0 --swiotlb 1M",
+      "device add disk --mask 32",
+      "buf alloc big 64K",
+      "record r.txt",
+      "repeat 4 map disk big+$i*4K 4K bidi",
+      "tree --svg t.svg",
+      "stats > s.txt",
+      "report r.html",
+      "record off",
+    ];
+    for (const l of lines) assert(runLine(s, l).ok, l);
+    const text = Deno.readTextFileSync(`${dir}/r.txt`);
+    assertEquals(text.split("\n").filter((l) => l.startsWith("repeat") || l.startsWith("map")), [
+      "repeat 4 map disk big+$i*4K 4K bidi",
+    ]);
+    for (const f of ["tree --svg t.svg", "stats > s.txt", "report r.html"]) {
+      assert(text.includes(`# not replayed (it writes a file): ${f}\n`), f);
+    }
+    Deno.removeSync(`${dir}/t.svg`);
+    const r = replay(dir, "r.txt");
+    assertEquals(r.guest!.stats().maps, s.guest!.stats().maps);
+    assertEquals(r.guest!.stats().maps, 4);
+    // Nothing was written again.
+    assertThrows(() => Deno.statSync(`${dir}/t.svg`));
   } finally {
     Deno.removeSync(dir, { recursive: true });
   }

@@ -14,6 +14,7 @@ import {
   Session,
   tokenize,
 } from "../lib/repl/mod.ts";
+import { quoteWord } from "../lib/repl/tokenize.ts";
 
 /** An in-memory file system, so `source`, `guest load` and `tree --dot` touch no disk. */
 function memFiles(init: Record<string, string> = {}): FileAccess & { files: Map<string, string> } {
@@ -81,6 +82,34 @@ Deno.test("tokenize splits words, honours quotes and comments", () => {
   assertEquals(tokenize(`x "\\x41\\n"`)[1].text, "A\n");
   assertEquals(tokenize("# only a comment"), []);
   assert(tokenize(`"q"`)[0].quoted);
+});
+
+Deno.test("tokenize makes unquoted |, > and >> operators, even inside a word; quoted they are text", () => {
+  const shape = (line: string) => tokenize(line).map((t) => t.op ?? `[${t.text}]`);
+  assertEquals(shape("segments --all | grep 0x40"), [
+    "[segments]",
+    "[--all]",
+    "|",
+    "[grep]",
+    "[0x40]",
+  ]);
+  assertEquals(shape("tree>out.txt"), ["[tree]", ">", "[out.txt]"]);
+  assertEquals(shape("tree >>out.txt"), ["[tree]", ">>", "[out.txt]"]);
+  assertEquals(shape("a>>>b"), ["[a]", ">>", ">", "[b]"]);
+  assertEquals(shape("a||b"), ["[a]", "|", "|", "[b]"]);
+  assertEquals(shape(`buf write rx "a|b" 'c>d' e"|"f`), [
+    "[buf]",
+    "[write]",
+    "[rx]",
+    "[a|b]",
+    "[c>d]",
+    "[e|f]",
+  ]);
+  assertEquals(tokenize("x | y")[1], { text: "|", quoted: false, start: 2, op: "|" });
+  assertEquals(shape("x # a | comment"), ["[x]"]);
+  assertEquals(quoteWord("a|b"), '"a|b"');
+  assertEquals(quoteWord("x>y"), '"x>y"');
+  assertEquals(quoteWord("plain"), "plain");
 });
 
 Deno.test("guest new: text says what was built and why", () => {

@@ -8,7 +8,7 @@
 import { assert, assertEquals } from "@std/assert";
 import fc from "fast-check";
 import { runLine, Session } from "../lib/repl/mod.ts";
-import { anyLine } from "./_lines.ts";
+import { anyLine, memoryFiles } from "./_lines.ts";
 
 const SETUP = [
   "guest new --preset arm-dom0 --swiotlb 1M",
@@ -20,7 +20,7 @@ const SETUP = [
 ];
 
 function fresh(json: boolean): Session {
-  const s = new Session({ json });
+  const s = new Session({ json, files: memoryFiles() });
   for (const l of SETUP) assert(runLine(s, l).ok, l);
   return s;
 }

@@ -21,6 +21,7 @@ const CASES: [string, string[], string][] = [
   ["help-map", [], "help map"],
   ["help-guest-new", [], "help guest new"],
   ["help-expect", [], "help expect"],
+  ["help-redirect", [], "help redirect"],
   ["guest-presets", [], "guest presets"],
   ["guest-new-arm-dom0", [], ARM[0]],
   ["guest-new-pvh-dom0", [], "guest new --preset pvh-dom0 --swiotlb 1M"],

@@ -161,3 +161,35 @@ Deno.test("report: explain's narration is in the session's answers, as the termi
     assertStringIncludes(answer, "rb_insert_color Case 1 - color flips");
   });
 });
+
+Deno.test("report: every guest of the session — current, other named ones, replaced ones — and events say whose", () => {
+  withDir((dir) => {
+    const s = new Session({ cwd: dir, keepGoing: true });
+    const lines = [
+      "guest new --preset arm-dom0 --swiotlb 256K --policy faithful",
+      "device add nic --mask 32",
+      "buf alloc a 8K",
+      "map nic a 8K to",
+      "unmap nic $bus 8K to",
+      "unmap nic 0x100000 8K to",
+      "guest new --preset pv-dom0 --swiotlb 1M --name pv",
+      // Without --name, guest new replaces the current guest: main again.
+      "guest use main",
+      "guest new --preset arm-dom0 --swiotlb 1M",
+      "report r.html",
+    ];
+    for (const l of lines) runLine(s, l);
+    const doc = parseHtml(Deno.readTextFileSync(`${dir}/r.html`));
+    const articles = all(doc, "article.guest").map((
+      a,
+    ) => [a.getAttribute("data-guest"), a.getAttribute("data-state")]);
+    assertEquals(articles, [["main", "current"], ["pv", "other"], ["main", "replaced"]]);
+    // The replaced faithful guest keeps its own UB count and drawings.
+    const replaced = doc.querySelector(`article[data-state="replaced"]`)!;
+    assertStringIncludes(replaced.textContent ?? "", "replaced at command 9");
+    assert(replaced.querySelector("svg.swl-slots"));
+    const ub = all(doc, "table.events tr").find((tr) => (tr.textContent ?? "").includes("UB"))!;
+    assertStringIncludes(ub.textContent ?? "", "main (arm-dom0)");
+    assertStringIncludes(doc.querySelector("title")!.textContent ?? "", "guest main (arm-dom0)");
+  });
+});

@@ -91,3 +91,58 @@ Deno.test("repl.ts: the summary line names the first error", () => {
     );
   });
 });
+
+Deno.test("source: a failed source names its own first error, not an earlier one outside it", () => {
+  withFiles({
+    "in.txt": "bogus\n",
+    "out.txt": "guest new --preset arm-dom0 --swiotlb 256K\nbogus2\nsource in.txt\n",
+  }, (dir) => {
+    const s = new Session({ cwd: dir, keepGoing: true });
+    const r = runScriptText(
+      s,
+      "guest new --preset arm-dom0 --swiotlb 256K\nbogus2\nsource in.txt\n",
+      "out.txt",
+      {
+        keepGoing: true,
+        runLine,
+      },
+      `${dir}/out.txt`,
+    );
+    const last = r.output.filter((l) => l.includes("error: ")).at(-1)!;
+    assertEquals(
+      last,
+      "out.txt:3: error: source in.txt: the script failed (the first error at in.txt:1)",
+    );
+    assertEquals(r.firstError, "out.txt:2");
+  });
+});
+
+Deno.test("writeOutput: a refusal names its real cause (the system, the grant, a missing directory)", () => {
+  // A file system that refuses as /proc does (ENOENT although the directory is there),
+  // as Deno's grant does (NotCapable), and as the OS does (EACCES).
+  const refusals: Record<string, Error> = {
+    "/proc/x.html": new Deno.errors.NotFound(
+      "No such file or directory (os error 2): writefile '/proc/x.html'",
+    ),
+    "/etc/x.html": new Deno.errors.NotCapable('Requires write access to "/etc/x.html"'),
+    "/ro/x.html": new Deno.errors.PermissionDenied("Permission denied (os error 13)"),
+  };
+  const files = {
+    readText: () => "",
+    writeText: (p: string) => {
+      throw refusals[p] ?? new Deno.errors.NotFound(p);
+    },
+    appendText: () => {},
+    exists: (p: string) => ["/proc", "/etc", "/ro"].includes(p),
+    stat: (p: string) => {
+      if (["/proc", "/etc", "/ro"].includes(p)) return { kind: "directory" as const, size: 0 };
+      throw new Deno.errors.NotFound(p);
+    },
+  };
+  const s = new Session({ cwd: "/tmp", files });
+  const why = (f: string) => runLine(s, `report ${f}`).error!;
+  assertStringIncludes(why("/proc/x.html"), "the system refused it (no such file or directory)");
+  assertStringIncludes(why("/etc/x.html"), "permission denied (deno task repl may write only");
+  assertStringIncludes(why("/ro/x.html"), "permission denied by the system");
+  assertStringIncludes(why("/no/such/dir/x.html"), "no directory /no/such/dir");
+});

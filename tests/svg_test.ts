@@ -238,3 +238,19 @@ Deno.test("--svg on tree, lookup bus, segments, slots and guest show writes the 
     Deno.removeSync(dir, { recursive: true });
   }
 });
+
+Deno.test("treeSvg: the validator's problems are listed and their nodes outlined, with a lookup too", () => {
+  const s = session([
+    "guest new --preset arm-dom0 --swiotlb 1M --policy faithful",
+    "tree insert 0x120000 0x1a0000000 256K",
+  ]);
+  const view = s.guest!.tree();
+  assert(view.problems.length > 0);
+  for (const opts of [{}, { lookup: s.guest!.lookupBus(0x130000) }]) {
+    const doc = parseSvg(treeSvg(view, fmt, opts));
+    const marked = all(doc, "g.node.problem").map((g) => g.getAttribute("data-path")).sort();
+    assertEquals(marked, [...new Set(view.problems.map((p) => p.path))].sort());
+    const head = doc.querySelector("text.head")!.textContent ?? "";
+    assertStringIncludes(head, "INVALID");
+  }
+});

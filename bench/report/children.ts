@@ -6,6 +6,7 @@
  */
 
 import { childCore } from "./core.ts";
+import { childCoreWorkload } from "./workload.ts";
 import { childCoreInit, childGuestInit, childPresetInit } from "./init.ts";
 import { childLatency } from "./latency.ts";
 import { childLookupGuest, childLookupSynthetic } from "./lookup.ts";
@@ -14,6 +15,7 @@ import { childLookupGuest, childLookupSynthetic } from "./lookup.ts";
 export const CHILDREN: Record<string, (args: never) => unknown> = {
   latency: childLatency,
   core: childCore,
+  "core-workload": childCoreWorkload,
   "lookup-guest": childLookupGuest,
   "lookup-synthetic": childLookupSynthetic,
   "core-init": childCoreInit,

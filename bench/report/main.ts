@@ -7,6 +7,9 @@
  *    per mode, size and direction, as the kernel's `dma_map_benchmark` reports it:
  *    average and standard deviation per call, in µs;
  *  - map+unmap throughput of the bare swiotlb core (SPEC §3, no memory: no copy);
+ *  - the core against a native C build of the same 3.11 algorithm (bench/ref/, built with
+ *    `cc -O2` into a temporary directory; skipped with a note when no compiler runs) on
+ *    the same seeded workloads (bench/report/workload.ts);
  *  - bus→phys lookup (SPEC §6, `xen_get_dma_info_from_dma`) against pool size;
  *  - init time and resident memory against pool size (SwiotlbCore, whole arm-dom0 guest);
  *  - init time and resident memory of the 64 MiB default pool per preset (SPEC §12);
@@ -25,7 +28,8 @@
  *
  * This file is the command line and the one entry point, of the parent and of every child
  * (paths.ts names it for the spawn). The rest of `bench/report/`: schema.ts (the JSON
- * shapes), children.ts with latency.ts, core.ts, lookup.ts and init.ts (the measurements),
+ * shapes), children.ts with latency.ts, core.ts, workload.ts, lookup.ts and init.ts (the
+ * measurements), core_ref.ts (the C side),
  * run.ts (the parent), targets.ts (targets and metrics), render.ts (the tables), and the
  * shared units.ts, stats.ts, paths.ts.
  *

@@ -8,6 +8,7 @@
 
 import { join } from "@std/path";
 import { PRESETS } from "../../lib/guest/mod.ts";
+import { type CoreRefPlan, measureCoreRef } from "./core_ref.ts";
 import type { PresetChild } from "./init.ts";
 import { MODES } from "./latency.ts";
 import { GUEST_LOOKUP_MAX } from "./lookup.ts";
@@ -145,6 +146,7 @@ interface Plan {
   quick: boolean;
   latency: { iterations: number; warmup: number; jitWarmup: number };
   core: { pairs: number; rounds: number };
+  coreRef: CoreRefPlan;
   lookupPools: number[];
   lookup: { lookups: number; rounds: number };
   corePools: number[];
@@ -160,6 +162,11 @@ function plan(quick: boolean): Plan {
       quick,
       latency: { iterations: 150, warmup: 20, jitWarmup: 1000 },
       core: { pairs: 100_000, rounds: 3 },
+      coreRef: {
+        pairs: 2,
+        rounds: 2,
+        ops: { bar: 50_000, "full-2048": 10_000, "full-4096": 10_000 },
+      },
       lookupPools: [64 * MiB, 16 * GiB],
       lookup: { lookups: 300_000, rounds: 3 },
       corePools: [64 * MiB, 16 * GiB],
@@ -171,6 +178,11 @@ function plan(quick: boolean): Plan {
       quick,
       latency: { iterations: 2000, warmup: 200, jitWarmup: 5000 },
       core: { pairs: 500_000, rounds: 9 },
+      coreRef: {
+        pairs: 7,
+        rounds: 5,
+        ops: { bar: 400_000, "full-2048": 60_000, "full-4096": 40_000 },
+      },
       lookupPools: [64 * MiB, 256 * MiB, 1 * GiB, 4 * GiB, 16 * GiB],
       lookup: { lookups: 1_000_000, rounds: 7 },
       corePools: [64 * MiB, 256 * MiB, 1 * GiB, 4 * GiB, 16 * GiB],
@@ -207,6 +219,17 @@ export async function runReport(quick: boolean): Promise<Report> {
 
   progress("swiotlb core throughput");
   const core = await child<{ rows: CoreRow[] }>("core", p.core);
+
+  progress("swiotlb core against the C reference");
+  const coreRef = await measureCoreRef(
+    p.coreRef,
+    (args) =>
+      child<{ nsPerOp: number[]; failed: number; probesPerMap: number }>(
+        "core-workload",
+        args,
+      ),
+  );
+  if (coreRef.skipped) progress(`C reference skipped: ${coreRef.skipped}`);
 
   progress("bus→phys lookup against pool size");
   const lookupRows: LookupRow[] = [];
@@ -299,6 +322,7 @@ export async function runReport(quick: boolean): Promise<Report> {
       note: "SwiotlbCore.mapSingle + unmapSingle, 64 MiB pool, no memory (no copy), TO_DEVICE",
       rows: core.rows,
     },
+    coreRef,
     lookup: {
       note: `guest: arm-dom0 with the pool's swiotlb= (findInterval on its tree, and the whole ` +
         `XenSwiotlb.busToPhys); pools above ${

@@ -42,6 +42,38 @@ export interface CoreRow {
   bestPairsPerSec: number;
 }
 
+/** One core workload on the TypeScript core and on the C reference (bench/ref/). */
+export interface CoreRefRow {
+  id: string;
+  name: string;
+  /** FIFO depth: live mappings once it is full. */
+  live: number;
+  /** Ops per round (an op: unmap the oldest once full, then map). */
+  ops: number;
+  /** Maps of a round that found no room. */
+  failed: number;
+  /** Slot indexes examined per map (MapOutcome.probes). */
+  probesPerMap: number;
+  /** Median over the pairs of each process's median round. */
+  tsNsPerOp: number;
+  /** Null when the C reference could not be built. */
+  cNsPerOp: number | null;
+  /** TypeScript / C, one per interleaved pair. */
+  ratios: number[];
+  ratioMedian: number | null;
+  ratioMax: number | null;
+}
+
+/** The core against its C reference. */
+export interface CoreRefResult {
+  note: string;
+  /** The C compiler's version line, null when none ran. */
+  compiler: string | null;
+  /** Why the C side was not run (no compiler, a failed build), else null. */
+  skipped: string | null;
+  rows: CoreRefRow[];
+}
+
 /** bus→phys lookup at one pool size. */
 export interface LookupRow {
   poolBytes: number;
@@ -104,9 +136,12 @@ export interface Target {
   name: string;
   value: number;
   unit: string;
-  op: ">=" | "<";
+  op: ">=" | "<" | "<=";
   threshold: number;
+  /** False when missed, and when not measured (see `skipped`). */
   pass: boolean;
+  /** Why the target could not be measured (no C compiler), absent when it was. */
+  skipped?: string;
   note: string;
 }
 
@@ -130,6 +165,7 @@ export interface Report {
   };
   mapLatency: { timerOverheadUs: number; note: string; rows: LatencyRow[] };
   coreThroughput: { note: string; rows: CoreRow[] };
+  coreRef: CoreRefResult;
   lookup: { note: string; rows: LookupRow[] };
   poolInit: { note: string; rows: InitRow[] };
   presetInit: { note: string; rows: PresetRow[] };
@@ -143,6 +179,7 @@ export const SECTIONS = [
   "meta",
   "mapLatency",
   "coreThroughput",
+  "coreRef",
   "lookup",
   "poolInit",
   "presetInit",

@@ -8,7 +8,76 @@
 import type { Better, Metric, Report, Target } from "./schema.ts";
 import { fixed, GiB, KiB, MiB, sizeLabel } from "./units.ts";
 
-/** The five targets of the throughput issue, PASS/MISS. */
+/**
+ * The core against its C reference (issue 14): the bar workload's TypeScript / C ratio,
+ * median and worst pair, and how many times faster than C the nearly full pool runs.
+ */
+function coreRefTargets(r: Report): Target[] {
+  const row = (id: string) => r.coreRef.rows.find((x) => x.id === id);
+  const skipped = r.coreRef.skipped ?? undefined;
+  const t = (
+    id: string,
+    name: string,
+    value: number | null | undefined,
+    op: "<=" | ">=",
+    threshold: number,
+    note: string,
+  ): Target => {
+    const v = value ?? NaN;
+    return {
+      id,
+      name,
+      value: v,
+      unit: "×",
+      op,
+      threshold,
+      pass: op === "<=" ? v <= threshold : v >= threshold,
+      note,
+      ...(skipped === undefined ? {} : { skipped }),
+    };
+  };
+  const bar = row("bar");
+  const speedup = (id: string) => {
+    const x = row(id);
+    return x?.ratioMedian ? 1 / x.ratioMedian : null;
+  };
+  const pairs = bar?.ratios.length ?? 0;
+  return [
+    t(
+      "core-bar-vs-c",
+      "bar workload, TypeScript / C (median)",
+      bar?.ratioMedian,
+      "<=",
+      1.3,
+      `${fixed(bar?.tsNsPerOp ?? NaN, 0)} ns vs ${
+        fixed(bar?.cNsPerOp ?? NaN, 0)
+      } ns an op, median of ${pairs} pairs`,
+    ),
+    t(
+      "core-bar-vs-c-max",
+      "bar workload, TypeScript / C (worst pair)",
+      bar?.ratioMax,
+      "<=",
+      1.5,
+      "every interleaved pair",
+    ),
+    ...["full-2048", "full-4096"].map((id) => {
+      const x = row(id);
+      return t(
+        `core-${id}-vs-c`,
+        `nearly full pool, ${x?.live.toLocaleString("en-US") ?? "?"} live: C / TypeScript`,
+        speedup(id),
+        ">=",
+        3,
+        `${fixed(x?.tsNsPerOp ?? NaN, 0)} ns vs ${fixed(x?.cNsPerOp ?? NaN, 0)} ns an op, ${
+          fixed(x?.probesPerMap ?? NaN, 0)
+        } probes a map`,
+      );
+    }),
+  ];
+}
+
+/** The targets of the throughput issues, PASS/MISS. */
 export function targets(r: Report): Target[] {
   const core4k = r.coreThroughput.rows.find((x) => x.size === 4 * KiB);
   const look = r.lookup.rows.find((x) => x.poolBytes === 64 * MiB);
@@ -79,6 +148,7 @@ export function targets(r: Report): Target[] {
         fixed(r.repl.denoEmptyMs, 0)
       } ms`,
     ),
+    ...coreRefTargets(r),
   ];
 }
 
@@ -95,6 +165,11 @@ export function metrics(r: Report): Record<string, Metric> {
   }
   for (const x of r.coreThroughput.rows) {
     put(`core.${sizeLabel(x.size)}.pairs`, x.pairsPerSec / 1e6, "M/s", "higher");
+  }
+  for (const x of r.coreRef.rows) {
+    put(`coreRef.${x.id}.ts`, x.tsNsPerOp, "ns/op", "lower");
+    if (x.cNsPerOp !== null) put(`coreRef.${x.id}.c`, x.cNsPerOp, "ns/op", "lower");
+    if (x.ratioMedian !== null) put(`coreRef.${x.id}.ratio`, x.ratioMedian, "×", "lower");
   }
   for (const x of r.lookup.rows) {
     const k = `lookup.${sizeLabel(x.poolBytes)}`;

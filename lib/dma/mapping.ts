@@ -99,7 +99,7 @@ export class DmaMapping {
    * still returns a handle, SPEC §7).
    */
   #liveSlot(slot: number | null): number | null {
-    return slot !== null && this.ops.core.freeRun[slot] === 0 ? slot : null;
+    return slot !== null && this.ops.core.slotInUse(slot) ? slot : null;
   }
 
   /**

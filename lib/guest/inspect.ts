@@ -233,14 +233,25 @@ function ownersIn(g: Guest, first: number, end: number): SlotOwner[][] {
 }
 
 /** Groups consecutive used slots whose orig_addr steps by one slot into a run. */
-function origRuns(g: Guest, core: SwiotlbCore, first: number, end: number): OrigRun[] {
+function origRuns(
+  g: Guest,
+  core: SwiotlbCore,
+  first: number,
+  end: number,
+  owners: readonly SlotOwner[][],
+): OrigRun[] {
   const runs: OrigRun[] = [];
   const buffers = g.buffers();
   for (let i = first; i < end; i++) {
     if (core.freeRun[i] !== 0) continue;
     const orig = core.origAddr[i];
     const last = runs[runs.length - 1];
-    if (last && last.slot + last.count === i && last.orig + last.count * IO_TLB_SIZE === orig) {
+    // Two mappings whose buffers happen to lie back to back are still two runs.
+    const sameMapping = i === first || sameOwners(owners[i - first], owners[i - 1 - first]);
+    if (
+      last && last.slot + last.count === i && last.orig + last.count * IO_TLB_SIZE === orig &&
+      sameMapping
+    ) {
       last.count++;
       continue;
     }
@@ -316,7 +327,7 @@ export function slotsView(g: Guest, segment?: number): SlotsView {
     busy,
     freeSegments: nseg - busy.length,
     runs,
-    orig: origRuns(g, core, first, end),
+    orig: origRuns(g, core, first, end, owners),
   };
 }
 

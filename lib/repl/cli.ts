@@ -95,6 +95,8 @@ async function readStdin(): Promise<string> {
 function writeReport(session: Session, file: string, name: string): boolean {
   try {
     session.writeOutput(file, sessionReport(session, name), "--report");
+    // On stderr: stdout is the script's answers (one JSON object per command with --json).
+    write(Deno.stderr, [`wrote the report of ${session.transcript.count} command(s) to ${file}`]);
     return true;
   } catch (e) {
     if (!(e instanceof LabError)) throw e;

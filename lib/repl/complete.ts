@@ -9,6 +9,7 @@ import { isAbsolute, join } from "@std/path";
 import { PRESETS } from "../guest/mod.ts";
 import { cmdTable } from "./commands.ts";
 import { EXPECT_KEYWORDS } from "./expect.ts";
+import { PIPE_COMMANDS } from "./plumb.ts";
 import type { Session } from "./session.ts";
 import type { CommandSpec, Completion } from "./table.ts";
 import { tokenize } from "./tokenize.ts";
@@ -149,6 +150,18 @@ function candidates(session: Session, words: string[], current: string): string[
   return [...(a.suggest ?? []), ...ofKind(session, a.complete, current)];
 }
 
+/** After `|`: grep, head, tail (and grep's flags); after `>` or `>>`: a file. */
+function plumbCandidates(
+  session: Session,
+  op: string,
+  stage: string[],
+  current: string,
+): string[] {
+  if (op !== "|") return stage.length === 0 ? files(session, current) : [];
+  if (stage.length === 0) return [...PIPE_COMMANDS];
+  return stage[0] === "grep" && current.startsWith("-") ? ["-i", "-v", "-F", "-c"] : [];
+}
+
 /**
  * Completes the last word of `line`; returns readline's `[hits, word]`.
  *
@@ -157,12 +170,18 @@ function candidates(session: Session, words: string[], current: string): string[
  * import { assertEquals } from "@std/assert";
  * import { complete, Session } from "./mod.ts";
  * assertEquals(complete(new Session(), "gu"), [["guest "], "gu"]);
+ * assertEquals(complete(new Session(), "segments | gr"), [["grep "], "gr"]);
  * ```
  */
 export function complete(session: Session, line: string): [string[], string] {
-  const words = tokenize(line, true).map((t) => t.text);
-  const current = line === "" || /\s$/.test(line) ? "" : words.pop() ?? "";
-  const all = candidates(session, words, current);
+  const tokens = tokenize(line, true);
+  const ended = line === "" || /\s$/.test(line) || tokens.at(-1)?.op !== undefined;
+  const words = tokens.map((t) => t.text);
+  const current = ended ? "" : words.pop() ?? "";
+  const op = tokens.findLastIndex((t) => t.op !== undefined);
+  const all = op < 0
+    ? candidates(session, words, current)
+    : plumbCandidates(session, tokens[op].text, words.slice(op + 1), current);
   const hits = [...new Set(all)].filter((c) => c.startsWith(current));
   // One hit that is a whole word gets a trailing space, as shells do (not directories).
   if (hits.length === 1 && !hits[0].endsWith("/")) return [[hits[0] + " "], current];

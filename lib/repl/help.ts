@@ -7,8 +7,9 @@
 
 import { LabError } from "../errors.ts";
 import type { Fmt } from "./render/format.ts";
+import { HELP_TOPICS, type HelpTopic } from "./help_topics.ts";
 import { didYouMean } from "./suggest.ts";
-import { type CommandSpec, synopsis, verbName } from "./table.ts";
+import { type CommandSpec, type Example, synopsis, verbName } from "./table.ts";
 
 /** Which verbs go under which heading, in this order. */
 const TOPICS: readonly (readonly [string, readonly string[]])[] = [
@@ -67,6 +68,7 @@ export function helpList(table: readonly CommandSpec[], fmt: Fmt): string[] {
     "",
     "Numbers: 4096, 0x1000, 4K, 2M; $bus/$phys hold the last map's addresses, $NAME a buffer's phys ($bus+0x10 works).",
     "DIR: to, from, bidi, none (or DMA_TO_DEVICE, …). '#' starts a comment.",
+    "Output: CMD | grep PATTERN, | head N, | tail N, > FILE, >> FILE (help redirect).",
   );
   return out;
 }
@@ -78,7 +80,13 @@ export function findHelp(table: readonly CommandSpec[], words: readonly string[]
   if (exact.length) return exact;
   const group = table.filter((c) => c.path[0] === words[0] && words.length === 1);
   if (group.length) return group;
-  const all = [...new Set(table.map(verbName).concat(table.map((c) => c.path[0])))];
+  const all = [
+    ...new Set([
+      ...table.map(verbName),
+      ...table.map((c) => c.path[0]),
+      ...HELP_TOPICS.map((t) => t.name),
+    ]),
+  ];
   throw new LabError(`No help for '${name}'${didYouMean(name, all)}`);
 }
 
@@ -112,18 +120,43 @@ export function helpFor(
         out.push(`  ${o.flags.padEnd(w)}  ${o.help}${choices}`);
       }
     }
-    if (c.examples.length) {
-      out.push("Examples:");
-      for (const e of c.examples) {
-        out.push(`  ${e.caption}:`, `    swiotlb> ${e.line}`);
-        if (!run || e.run === false) continue;
-        const answer = run(e.setup ?? [], e.line);
-        for (const l of answer.slice(0, EXAMPLE_LINES)) out.push(`    ${l}`);
-        if (answer.length > EXAMPLE_LINES) out.push(`    ${fmt.dim("…")}`);
-      }
-    }
+    out.push(...exampleLines(c.examples, fmt, run));
   }
   return out;
+}
+
+/** "Examples:", each with its caption, the line and (when `run` is given) its answer. */
+function exampleLines(examples: readonly Example[], fmt: Fmt, run?: ExampleRunner): string[] {
+  if (examples.length === 0) return [];
+  const out = ["Examples:"];
+  for (const e of examples) {
+    out.push(`  ${e.caption}:`, `    swiotlb> ${e.line}`);
+    if (!run || e.run === false) continue;
+    const answer = run(e.setup ?? [], e.line);
+    for (const l of answer.slice(0, EXAMPLE_LINES)) out.push(`    ${l}`);
+    if (answer.length > EXAMPLE_LINES) out.push(`    ${fmt.dim("…")}`);
+  }
+  return out;
+}
+
+/** `help redirect` and the other topics: forms, paragraphs, examples with real answers. */
+export function helpTopic(topic: HelpTopic, fmt: Fmt, run?: ExampleRunner): string[] {
+  const out = [fmt.bold(topic.forms[0]), ...topic.forms.slice(1).map((f) => fmt.bold(f))];
+  out.push(`  ${topic.summary}`);
+  for (const p of topic.description) out.push(...wrap(p, 86).map((l) => "  " + l));
+  out.push(...exampleLines(topic.examples, fmt, run));
+  return out;
+}
+
+/** The `--json` form of a topic's page. */
+export function topicJson(topic: HelpTopic): Record<string, unknown> {
+  return {
+    topic: topic.name,
+    summary: topic.summary,
+    forms: topic.forms,
+    description: topic.description,
+    examples: topic.examples.map((e) => ({ caption: e.caption, line: e.line })),
+  };
 }
 
 /** The `--json` form of `help VERB`. */

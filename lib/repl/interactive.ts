@@ -17,6 +17,7 @@ import { rememberCursorPos } from "./cursor_pos.ts";
 import { HISTORY_SIZE, HistoryFile } from "./history.ts";
 import { KeyInput } from "./keys.ts";
 import { ReverseSearch } from "./reverse_search.ts";
+import { showAnswer } from "./pager.ts";
 import { type LineResult, runLine } from "./run.ts";
 import type { Session } from "./session.ts";
 
@@ -70,12 +71,11 @@ export function interactive(session: Session, opts: InteractiveOptions): Promise
       } finally {
         setRaw(true);
       }
-      if (r.output.length) process.stdout.write(r.output.join("\n") + "\n");
-      if (r.quit) {
-        rl.close();
-        return;
-      }
-      rl.prompt();
+      const next = () => r.quit ? rl.close() : rl.prompt();
+      // A long answer pages (lib/repl/pager.ts); the prompt comes back once it is shown.
+      const paging = showAnswer(r.output, session.pager && !session.json);
+      if (paging) void paging.then(next);
+      else next();
     });
     rl.on("SIGINT", () => {
       // Ctrl-C drops the line being typed, as a shell does; Ctrl-D leaves.

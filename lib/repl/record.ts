@@ -30,7 +30,7 @@ import { SCRIPT_MAX_BYTES, sizeWords } from "./files.ts";
 import { configInput, guestNewLine } from "./guest_line.ts";
 import { recordHeader } from "./render/record.ts";
 import type { Session } from "./session.ts";
-import { quoteWord } from "./tokenize.ts";
+import { quoteWord, tokenize } from "./tokenize.ts";
 
 /** Characters of commands the session keeps for a recording started mid-session. */
 export const HISTORY_MAX_CHARS = 16 << 20;
@@ -156,6 +156,8 @@ export class Recorder {
    */
   note(session: Session, ran: Ran): string | undefined {
     const { verb, ok, line } = ran;
+    // A repeat's iterations are its own: the repeat line is written once, after them.
+    if (session.repeatDepth > 0) return undefined;
     if (verb === "quit") {
       this.#write(session, ["# quit: the recording ends here"], 0);
       this.stop();
@@ -177,7 +179,7 @@ export class Recorder {
       }
       const kept: Kept = made && verb === "guest load"
         ? { ran, made: guestNewLine(configInput(made.config)) }
-        : ok && verb !== "source"
+        : ok && verb !== "source" && !writesFile(ran)
         ? line
         : { ran };
       const commands = verb === "source" ? 0 : 1;
@@ -247,5 +249,21 @@ function keptLines(kept: Kept): string[] {
     return [line, `expect error ${want}  # the session went on after this error`];
   }
   if (made !== undefined) return [`# ${line}: the guest new line it made`, made];
+  if (writesFile(ran)) return [`# not replayed (it writes a file): ${line}`];
   return [line];
+}
+
+/**
+ * Whether a line that ran wrote a file (report, --svg, --dot, > FILE): a replay must
+ * not write it again, perhaps somewhere its grant does not reach. They change no state.
+ */
+function writesFile(ran: Ran): boolean {
+  if (ran.verb === "report") return true;
+  try {
+    return tokenize(ran.line).some((t) =>
+      t.op === ">" || t.op === ">>" || (!t.quoted && (t.text === "--svg" || t.text === "--dot"))
+    );
+  } catch {
+    return false;
+  }
 }

@@ -15,7 +15,8 @@ import { explainBlocks, explainJson } from "./render/explain.ts";
 import type { LabEvent } from "../events.ts";
 import type { ExplainStep } from "../explain.ts";
 import { cmdTable } from "./commands.ts";
-import type { Fmt } from "./render/format.ts";
+import { Fmt } from "./render/format.ts";
+import type { Vars } from "./args.ts";
 import { clip } from "./files.ts";
 import { runScriptFile } from "./script.ts";
 import { Session } from "./session.ts";
@@ -29,7 +30,8 @@ import {
   synopsis,
   verbName,
 } from "./table.ts";
-import { tokenize } from "./tokenize.ts";
+import { type Token, tokenize } from "./tokenize.ts";
+import { commandTokens, openRedirect, plumb, type Plumbing, splitPlumbing } from "./plumb.ts";
 
 /** What one line produced. */
 export interface LineResult {
@@ -191,17 +193,27 @@ function parseWords(
 }
 
 /**
- * Parses a line without running it: the verb's spec, its arguments and options. Throws
+ * Parses a line without running it: the verb's spec, its arguments and options, and the
+ * pipes and redirection after them (`vars` for a `grep $bus`). Throws
  * a usage {@link LabError} as {@link runLine} would report it (help examples are
  * checked with this, so they cannot go stale).
  */
 export function parseLine(
   line: string,
-): { spec: CommandSpec; args: string[]; opts: Opts; lists: OptLists } | undefined {
-  const words = tokenize(line).map((t) => t.text);
+  vars: Vars = new Map(),
+): {
+  spec: CommandSpec;
+  args: string[];
+  opts: Opts;
+  lists: OptLists;
+  plumbing: Plumbing | undefined;
+} | undefined {
+  const tokens = tokenize(line);
+  const { command, plumbing } = splitPlumbing(tokens, { vars, num: (x) => new Fmt().num(x) });
+  const words = command.map((t) => t.text);
   if (words.length === 0) return undefined;
   const { spec, rest } = resolveVerb(cmdTable(), words);
-  return { spec, ...parseWords(spec, rest) };
+  return { spec, ...parseWords(spec, rest), plumbing };
 }
 
 /** One text line per event, in the kernel's spirit (UX.md). */
@@ -272,8 +284,24 @@ function errorReply(e: unknown, session: Session): Reply {
   return { json: {}, text: [], error: `internal error: ${msg}` };
 }
 
+/** A command's outcome before plumbing: its own answer, and what nested sources printed. */
+interface Ran {
+  ok: boolean;
+  /** The command's JSON object (error, code and events included). */
+  json: Record<string, unknown>;
+  /** Its text answer (error, notes and events included). */
+  text: string[];
+  /** Lines printed by the commands of a sourced file, before this one's answer. */
+  nested: string[];
+  error?: string;
+  verb?: string;
+  quit?: boolean;
+  unknown?: boolean;
+}
+
 /**
- * Runs one line in a session and renders the result. Never throws.
+ * Runs one line in a session and renders the result. Never throws. A line may end in
+ * `| grep …`, `| head N`, `| tail N` and `> FILE` / `>> FILE` (lib/repl/plumb.ts).
  *
  * @example
  * ```ts
@@ -291,19 +319,53 @@ function errorReply(e: unknown, session: Session): Reply {
  * ```
  */
 export function runLine(session: Session, line: string): LineResult {
+  let command: Token[] = [];
+  let plumbing: Plumbing | undefined;
+  let early: unknown;
+  try {
+    const tokens = tokenize(line);
+    command = commandTokens(tokens);
+    plumbing = splitPlumbing(tokens, { vars: session.vars, num: (x) => session.fmt.num(x) })
+      .plumbing;
+    if (plumbing?.redirect) openRedirect(session, plumbing.redirect);
+  } catch (e) {
+    early = e;
+  }
+  // A blank or comment line prints nothing, even in --json mode (SPEC §10).
+  if (early === undefined && command.length === 0) return { ok: true, output: [], json: undefined };
+  const r = runCommand(session, line, command, early);
+  const done = { ok: r.ok, json: r.json, error: r.error, verb: r.verb, quit: r.quit };
+  if (plumbing && r.ok) {
+    const p = plumb(session, plumbing, r.json, session.json ? r.text : [...r.nested, ...r.text]);
+    const own = session.json ? [JSON.stringify(p.json, jsonReplacer)] : p.text;
+    const output = session.json ? [...r.nested, ...own] : own;
+    return { ...done, output, json: p.json, ok: p.error === undefined, error: p.error };
+  }
+  const output = session.json
+    ? [...r.nested, JSON.stringify(r.json, jsonReplacer)]
+    : [...r.nested, ...r.text];
+  return { ...done, output, unknown: r.unknown };
+}
+
+/**
+ * Runs a line's command words, or reports `early`, an error found in the line before
+ * them (a bad quote, pipe or redirection) — after naming the verb, so an unknown verb
+ * is still reported as one and a bad pipe is not taken for a line that is no command.
+ */
+function runCommand(session: Session, line: string, tokens: Token[], early?: unknown): Ran {
   const table = cmdTable();
   let reply: Reply;
   let verb: string | undefined;
   let nested: string[] = [];
   try {
-    const tokens = tokenize(line);
-    if (tokens.length === 0) return { ok: true, output: [], json: undefined };
+    if (early !== undefined && tokens.length === 0) throw early;
     const words = tokens.map((t) => t.text);
     const quoted = new Set(tokens.filter((t) => t.quoted).map((t) => t.text));
     const { spec, rest } = resolveVerb(table, words);
     verb = verbName(spec);
+    if (early !== undefined) throw early;
     if (!spec.rawWords && (rest.includes("--help") || rest.includes("-h"))) {
-      return runLine(session, `help ${verb}`);
+      return runCommand(session, line, tokenize(`help ${verb}`));
     }
     const { args, opts, lists } = parseWords(spec, rest);
     if (spec.needsGuest) session.requireGuest();
@@ -317,7 +379,14 @@ export function runLine(session: Session, line: string): LineResult {
       runNested: (file) => {
         const r = runScriptFile(session, file, { keepGoing: session.keepGoing, runLine });
         nested = r.output;
-        return { output: [], ok: r.ok, commands: r.commands, quit: r.quit, stopped: r.stopped };
+        return {
+          output: [],
+          ok: r.ok,
+          commands: r.commands,
+          quit: r.quit,
+          stopped: r.stopped,
+          firstHere: r.firstHere,
+        };
       },
       runFresh: (setup, example) => {
         const fresh = new Session({
@@ -340,6 +409,8 @@ export function runLine(session: Session, line: string): LineResult {
   const ok = reply.error === undefined;
   // In a script (or a file it sources), an error starts with where it happened.
   const where = ok ? undefined : session.location();
+  // The deepest place a script failed: a failed source or repeat reports what failed inside.
+  if (where !== undefined && verb !== "source" && verb !== "repeat") session.lastErrorAt = where;
   const json: Record<string, unknown> = ok
     ? { ...reply.json }
     : where === undefined
@@ -380,6 +451,7 @@ export function runLine(session: Session, line: string): LineResult {
   session.transcript.add({
     line,
     where: session.location() ?? null,
+    guest: session.guest ? `${session.guestName} (${session.guest.config.name})` : null,
     verb: verb ?? null,
     ok,
     text,
@@ -388,8 +460,14 @@ export function runLine(session: Session, line: string): LineResult {
   });
   session.onLine?.({ line, verb, ok, json });
   if (reply.nested) nested = [...nested, ...reply.nested];
-  const output = session.json
-    ? [...nested, JSON.stringify(json, jsonReplacer)]
-    : [...nested, ...text];
-  return { ok, output, json, error: reply.error, verb, quit: reply.quit, unknown: !ok && !verb };
+  return {
+    ok,
+    json,
+    text,
+    nested,
+    error: reply.error,
+    verb,
+    quit: reply.quit,
+    unknown: !ok && !verb,
+  };
 }

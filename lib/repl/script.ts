@@ -47,8 +47,10 @@ export interface ScriptResult {
   quit: boolean;
   /** Why the whole top-level run stopped early (Ctrl-C, the line limit), if it did. */
   stopped?: StopReason;
-  /** "file:line" of the first error, nested sources included (the deepest place). */
+  /** "file:line" of the top-level run's first error, nested sources included. */
   firstError?: string;
+  /** "file:line" of this script's own first error (the deepest place it happened). */
+  firstHere?: string;
 }
 
 /** An error line of the runner's own, as {@link LineRunner} would print one. */
@@ -87,9 +89,17 @@ export function runScriptText(
     session.linesRun = 0;
     session.stopped = undefined;
     session.firstError = undefined;
+    session.lastErrorAt = undefined;
     session.interrupt.clear();
   }
   const where = { file, path, line: 0 };
+  // Where this script's first error was: the line itself, or for a failed `source` or
+  // `repeat` line the place inside it that failed (runLine keeps the last one).
+  let firstHere: string | undefined;
+  const failedHere = (at = session.lastErrorAt ?? session.location()) => {
+    firstHere ??= at;
+    session.firstError ??= firstHere;
+  };
   let unknown = 0;
   session.where.push(where);
   // A top-level script (from the command line, piped, or sourced at the prompt) may be
@@ -109,7 +119,7 @@ export function runScriptText(
             "through nested sources (a file that sources itself?)";
         emit([errorLine(session, `${session.location()}: ${why}`, stop)]);
         result.errors++;
-        session.firstError ??= session.location();
+        failedHere(session.location());
         break;
       }
       const r = opts.runLine(session, lines[i]);
@@ -119,7 +129,7 @@ export function runScriptText(
         // A sourced file that failed and then quit still failed.
         if (!r.ok) {
           result.errors++;
-          session.firstError ??= session.location();
+          failedHere();
         }
         result.quit = true;
         break;
@@ -128,8 +138,7 @@ export function runScriptText(
       // A failure that the next line expects is not (yet) an error: the expect decides.
       if (r.verb !== "expect" && nextIsExpectError(lines, i)) continue;
       result.errors++;
-      // A failed `source` line comes after the nested error it reports: keep the deeper one.
-      session.firstError ??= session.location();
+      failedHere();
       if (r.unknown && ++unknown >= MAX_UNKNOWN_LINES) {
         const why =
           `this does not look like a command script (${unknown} unknown commands); stopped`;
@@ -143,6 +152,7 @@ export function runScriptText(
   }
   result.stopped = session.stopped;
   result.firstError = session.firstError;
+  result.firstHere = firstHere;
   result.ok = result.errors === 0;
   return result;
 }

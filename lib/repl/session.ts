@@ -18,6 +18,9 @@ import { Recorder } from "./record.ts";
 
 export { denoFiles, type FileAccess } from "./files.ts";
 
+/** How many replaced guests a session keeps for its report (each holds its memory). */
+export const MAX_RETIRED = 4;
+
 /** What the previous (non-`expect`) command did. */
 export interface LastCommand {
   verb: string;
@@ -91,6 +94,8 @@ export class Session {
   explain = false;
   /** `debug on|off` (the DMA-API debug layer is on by default in the REPL, SPEC §8). */
   debug = true;
+  /** `set pager on|off`: long answers page at the prompt (lib/repl/pager.ts). */
+  pager = true;
   /** `$bus`, `$phys`, … set by map, alloc-coherent and friends. */
   readonly vars = new VarTable();
   last: LastCommand | undefined;
@@ -104,8 +109,12 @@ export class Session {
   linesRun = 0;
   /** Set when the current top-level run must stop at every level (reported once). */
   stopped: StopReason | undefined;
+  /** How many `repeat` loops are running (a nested one shares the outer's line budget). */
+  repeatDepth = 0;
   /** "file:line" of the current top-level run's first error (for the summary line). */
   firstError: string | undefined;
+  /** "file:line" of the last failed command that is not a `source` (its deepest place). */
+  lastErrorAt: string | undefined;
   /** The last `lookup bus` and the guest it ran on (the report draws it on the tree). */
   lastLookup: { guest: Guest; view: BusLookupView } | undefined;
   /** The commands run so far, with their answers (for `report`). */
@@ -133,6 +142,11 @@ export class Session {
   guestName = "main";
   /** Every guest of the session by name, the current one included (issue 13). */
   readonly guests = new Map<string, Guest>();
+  /**
+   * Guests a later `guest new` (or `guest drop`) replaced, oldest first, with the number
+   * of the command that did it — the report still shows them. At most {@link MAX_RETIRED}.
+   */
+  readonly retired: { name: string; guest: Guest; at: number }[] = [];
   /** The `$` variables of the guests that are not current (each guest keeps its own). */
   readonly #otherVars = new Map<string, [string, Addr][]>();
 
@@ -142,6 +156,7 @@ export class Session {
    */
   installGuest(name: string, g: Guest): Guest | undefined {
     const old = this.guests.get(name);
+    if (old) this.#retire(name, old);
     if (name !== this.guestName && this.guest) {
       this.#otherVars.set(this.guestName, [...this.vars]);
     }
@@ -151,6 +166,11 @@ export class Session {
     this.guestName = name;
     this.vars.clear();
     return old;
+  }
+
+  #retire(name: string, g: Guest): void {
+    this.retired.push({ name, guest: g, at: this.transcript.count + 1 });
+    if (this.retired.length > MAX_RETIRED) this.retired.shift();
   }
 
   /** Switches to the guest called `name` (its variables come back with it). */
@@ -172,6 +192,7 @@ export class Session {
     const g = this.guests.get(name);
     if (!g) throw new LabError(`No guest called '${name}'`, "usage", "unknown-guest");
     this.guests.delete(name);
+    this.#retire(name, g);
     this.#otherVars.delete(name);
     if (name === this.guestName) {
       this.guest = undefined;
@@ -225,18 +246,45 @@ export class Session {
       if (opts.append) this.files.appendText(full, text);
       else this.files.writeText(full, text);
     } catch (e) {
-      throw new LabError(`Cannot write ${flag} ${path}: ${writeFailure(e, full)}`, "usage", "file");
+      throw new LabError(
+        `Cannot write ${flag} ${path}: ${writeFailure(e, full, this.files)}`,
+        "usage",
+        "file",
+      );
     }
     return full;
   }
 }
 
 /** Why a write failed, in the user's words. */
-function writeFailure(e: unknown, full: string): string {
-  if (e instanceof Deno.errors.NotFound) return `no directory ${dirname(full)}`;
+function writeFailure(e: unknown, full: string, files: FileAccess): string {
+  const dir = dirname(full);
+  // What the system said, without Deno's "(os error N)" and the path it repeats.
+  const os = (e instanceof Error ? e.message : String(e))
+    .replace(/:\s*[a-z_]+ '.*$/i, "").replace(/\s*\(os error \d+\)/, "").trim();
+  if (e instanceof Deno.errors.NotFound) {
+    // /proc and friends refuse a new file with ENOENT although the directory is there.
+    return files.exists(dir)
+      ? `the system refused it (${os.toLowerCase()})`
+      : `no directory ${dir}`;
+  }
   if (e instanceof Deno.errors.IsADirectory) return "it is a directory";
-  if (e instanceof Deno.errors.PermissionDenied || e instanceof Deno.errors.NotCapable) {
+  if (e instanceof Deno.errors.NotCapable) {
+    // Outside the write grant Deno refuses before it looks: a missing directory is still
+    // the first thing to fix (reading is granted everywhere, so this can be checked).
+    if (missing(dir, files)) return `no directory ${dir}`;
     return `permission denied (deno task repl may write only inside the working directory; see README "Permissions")`;
   }
-  return e instanceof Error ? e.message : String(e);
+  if (e instanceof Deno.errors.PermissionDenied) return "permission denied by the system";
+  return `the system refused it (${os.toLowerCase()})`;
+}
+
+/** True only when `dir` is known not to exist (a refused look is no proof: /proc, grants). */
+function missing(dir: string, files: FileAccess): boolean {
+  try {
+    files.stat(dir);
+    return false;
+  } catch (e) {
+    return e instanceof Deno.errors.NotFound;
+  }
 }

@@ -73,7 +73,15 @@ export interface Ctx {
   /** Runs a nested script (for `source`); returns the replies' lines and success. */
   runNested(
     path: string,
-  ): { output: string[]; ok: boolean; commands: number; quit: boolean; stopped?: StopReason };
+  ): {
+    output: string[];
+    ok: boolean;
+    commands: number;
+    quit: boolean;
+    stopped?: StopReason;
+    /** "file:line" of the nested script's first error. */
+    firstHere?: string;
+  };
   /** Runs `setup` then `line` in a fresh session (help examples); the line's output. */
   runFresh(setup: readonly string[], line: string): string[];
   /** The line runner, for verbs that run scripts in sessions of their own (compare). */

@@ -1,12 +1,18 @@
 /**
  * Splits a REPL line into words the way a shell would: whitespace separates words,
  * `"…"` and `'…'` quote (double quotes understand `\n`, `\t`, `\\`, `\"`, `\xNN`), and
- * a `#` at the start of a word begins a comment (SPEC §10).
+ * a `#` at the start of a word begins a comment (SPEC §10). An unquoted `|`, `>` or `>>`
+ * is an operator token of its own, even inside a word (`tree>out.txt`), as in a shell;
+ * quoted, it is a literal character (`buf write rx "a|b"`). lib/repl/plumb.ts gives the
+ * operators their meaning.
  *
  * @module
  */
 
 import { LabError } from "../errors.ts";
+
+/** The output operators: a pipe into grep/head/tail, a redirection to a file. */
+export type PlumbOp = "|" | ">" | ">>";
 
 /** One word of a line; `quoted` tells `"cafe"` (a string) from `cafe` (hex bytes). */
 export interface Token {
@@ -14,6 +20,13 @@ export interface Token {
   quoted: boolean;
   /** Offset of the word's first character in the line. */
   start: number;
+  /** Set on an unquoted `|`, `>` or `>>` (then `text` is the operator itself). */
+  op?: PlumbOp;
+}
+
+/** True for the characters that end a word unquoted: blanks and the operators. */
+function endsWord(c: string): boolean {
+  return c === "|" || c === ">" || /\s/.test(c);
 }
 
 const ESCAPES: Record<string, string> = {
@@ -38,9 +51,15 @@ export function tokenize(line: string, partial = false): Token[] {
     if (i >= n) break;
     if (line[i] === "#") break;
     const start = i;
+    if (line[i] === "|" || line[i] === ">") {
+      const op: PlumbOp = line[i] === "|" ? "|" : line[i + 1] === ">" ? ">>" : ">";
+      i += op.length;
+      out.push({ text: op, quoted: false, start, op });
+      continue;
+    }
     let text = "";
     let quoted = false;
-    while (i < n && !/\s/.test(line[i])) {
+    while (i < n && !endsWord(line[i])) {
       const c = line[i];
       if (c === '"' || c === "'") {
         quoted = true;
@@ -91,6 +110,6 @@ export function isBlankOrComment(line: string): boolean {
 
 /** Quotes a word for display when it would not survive {@link tokenize} as is. */
 export function quoteWord(word: string): string {
-  if (word !== "" && !/[\s"'#\\]/.test(word)) return word;
+  if (word !== "" && !/[\s"'#\\|>]/.test(word)) return word;
   return '"' + word.replaceAll("\\", "\\\\").replaceAll('"', '\\"') + '"';
 }

@@ -21,6 +21,8 @@ export interface TranscriptEntry {
   line: string;
   /** "file:line" inside a script or a sourced file; null at the prompt. */
   where: string | null;
+  /** The guest it ran on ("main (arm-dom0)"), null without one. */
+  guest: string | null;
   verb: string | null;
   ok: boolean;
   /** The answer as printed in text mode (colours included when the session has them). */

@@ -14,6 +14,12 @@
  * every 128-slot segment end, no mapping can ever cross a segment, which is what makes a
  * segment the largest possible bounce buffer.
  *
+ * The counters live in a used-slot bitmap and are written out per segment only when
+ * read, for as long as they are a pure function of which slots are in use; the first
+ * undefined behaviour switches the core to the kernel's eager counters (./_freelist.ts).
+ * orig_addr is written out lazily too, each slot once (./_orig.ts). Both read exactly as
+ * the kernel's arrays would; `counters: "eager"` keeps them the kernel's way throughout.
+ *
  * The kernel validates nothing here. The `checked` policy refuses a call that would
  * corrupt the counters and changes nothing; `faithful` does what the kernel does, records
  * an undefined-behaviour event, and traps out-of-bounds indexes instead of crashing.
@@ -44,6 +50,9 @@ import { addr, LabError, msg } from "../errors.ts";
 import { EventLog } from "../events.ts";
 import type { PhysMemory } from "../memory.ts";
 import { copyProblem, syncProblem, unmapProblem } from "./_checks.ts";
+import type { Given } from "./_eager.ts";
+import { FreeList } from "./_freelist.ts";
+import { OrigAddr } from "./_orig.ts";
 import { Traps } from "./_traps.ts";
 import { explainSlotSearch } from "./explain.ts";
 import {
@@ -84,10 +93,10 @@ export class SwiotlbCore {
   readonly nslabs: number;
   readonly start: number;
   readonly end: number;
-  /** io_tlb_list: free-run counters, one per slot (an `int` in the kernel). */
-  readonly freeRun: Int32Array;
-  /** io_tlb_orig_addr: original address of each slot's data. */
-  readonly origAddr: Float64Array;
+  /** io_tlb_list, as a bitmap or as the kernel's counters (./_freelist.ts). */
+  readonly #free: FreeList;
+  /** io_tlb_orig_addr, written out lazily (./_orig.ts). */
+  readonly #orig: OrigAddr;
   /** io_tlb_index: where the next search starts. */
   hint = 0;
   policy: Policy;
@@ -116,6 +125,8 @@ export class SwiotlbCore {
   /** Out-of-bounds indexes touched by the current call (faithful policy). */
   /** The current call's out-of-bounds accesses (faithful). */
   readonly #traps = new Traps();
+  /** What the last unmap did to the counters (reused: no allocation per unmap). */
+  readonly #given: Given = { freed: 0, count: 0 };
   /**
    * The boundary numbers of the last (tblDmaAddr, mask) pair seen by mapSingle: a caller
    * passes the same pair on every map, and `addr % (mask + 1)` is a float modulo.
@@ -141,14 +152,36 @@ export class SwiotlbCore {
     this.memory = opts.memory;
     this.policy = opts.policy ?? "checked";
     this.events = opts.events ?? new EventLog();
-    this.freeRun = new Int32Array(nslabs);
-    this.origAddr = new Float64Array(nslabs);
+    this.#free = new FreeList(nslabs, opts.counters === "eager");
+    this.#orig = new OrigAddr(nslabs, opts.counters === "eager");
     this.#liveSize = new Int32Array(nslabs);
     this.#liveDir = new Int8Array(nslabs);
-    // Boot state: each segment counts down 128, 127, …, 1 (a short last segment too:
-    // the counter is capped by the segment end, not by nslabs).
-    const list = this.freeRun;
-    for (let i = 0; i < nslabs; i++) list[i] = IO_TLB_SEGSIZE - (i & (IO_TLB_SEGSIZE - 1));
+  }
+
+  /**
+   * io_tlb_orig_addr: the original address of each slot's data, as the kernel's array
+   * holds it (maps not yet written out are written first: ./_orig.ts).
+   */
+  get origAddr(): Float64Array {
+    return this.#orig.values;
+  }
+
+  /**
+   * io_tlb_list: the free-run counters, one per slot (an `int` in the kernel). Segments
+   * the bitmap is ahead on are written out first, so a read is always exact.
+   */
+  get freeRun(): Int32Array {
+    return this.#free.counters;
+  }
+
+  /** Whether slot `index` is in use (io_tlb_list[index] is 0), cheaply: no write-out. */
+  slotInUse(index: number): boolean {
+    return this.#free.inUse(index);
+  }
+
+  /** False while the counters follow from the used-slot bitmap; true for good after UB. */
+  get eagerCounters(): boolean {
+    return this.#free.eager;
   }
 
   /** True when `addr` lies inside the pool (is_swiotlb_buffer). */
@@ -206,43 +239,18 @@ export class SwiotlbCore {
     // A mapping larger than a page is searched at even slots only (page granularity).
     const stride = size > 4096 ? 2 : 1;
     const nslabs = this.nslabs;
-    const list = this.freeRun;
     const events = this.events;
-    // Probe counts live in locals and land in lastMap once (hot path: no per-probe stores).
-    let probes = 0;
-    let boundarySkips = 0;
 
     // explain on: the same search, walked step by step off the hot path (./explain.ts).
     const q = events.explaining ? { size, nslots, stride, offsetSlots, maxSlots } : null;
     const told = q === null ? 0 : explainSlotSearch(events, this, q);
-    let index = Math.ceil(this.hint / stride) * stride;
-    if (index >= nslabs) index = 0;
-    const wrap = index;
-    let found = -1;
-    search: do {
-      // iommu_is_span_boundary: would [index, index+nslots) cross a multiple of maxSlots?
-      while (((offsetSlots + index) % maxSlots) + nslots > maxSlots) {
-        boundarySkips++;
-        probes++;
-        index += stride;
-        if (index >= nslabs) index = 0;
-        if (index === wrap) break search;
-      }
-      probes++;
-      if (list[index] >= nslots) {
-        found = index;
-        break;
-      }
-      index += stride;
-      if (index >= nslabs) index = 0;
-    } while (index !== wrap);
-
     const out = this.lastMap;
+    const found = this.#free.search(this.hint, nslots, stride, offsetSlots, maxSlots, out);
+    const probes = out.probes;
+    const boundarySkips = out.boundarySkips;
     out.index = -1;
     out.nslots = nslots;
     out.stride = stride;
-    out.probes = probes;
-    out.boundarySkips = boundarySkips;
     if (q !== null && told !== found) throw new Error(`explained slot ${told}, found ${found}`);
     if (found < 0) {
       this.stats.failedMaps++;
@@ -265,23 +273,9 @@ export class SwiotlbCore {
       if (this.policy === "checked") throw new LabError(problem, "refused", "short-segment");
       this.#ub(`swiotlb_tbl_map_single(${formatHex(orig)}, ${size}): ${problem.join("")}`);
     }
-    // A corrupted free list (faithful) can offer a run over live slots: slots_used counts
-    // only the slots this map takes from free.
-    let taken = 0;
-    for (let i = found; i < end; i++) {
-      if (list[i] > 0) taken++;
-      list[i] = 0;
-    }
-    // Renumber the free run that now ends at `found`, stopping at a segment's last slot
-    // (found >= 0, and (-1 & 127) === 127, so this never leaves the pool).
-    let count = 0;
-    for (let i = found - 1, segStart = found & ~(IO_TLB_SEGSIZE - 1); i >= segStart; i--) {
-      if (list[i] === 0) break;
-      list[i] = ++count;
-    }
+    const taken = this.#free.take(found, end);
     this.hint = end < nslabs ? end : 0;
-    const origAddr = this.origAddr;
-    for (let k = 0; k < nslots; k++) origAddr[found + k] = orig + k * IO_TLB_SIZE;
+    this.#orig.record(found, nslots, orig);
     this.#liveSize[found] = size;
     this.#liveDir[found] = dir;
     out.index = found;
@@ -316,7 +310,11 @@ export class SwiotlbCore {
     if (problem && this.policy === "checked") throw problem;
     const nslabs = this.nslabs;
     let copied = 0;
-    const orig = index >= 0 && index < nslabs ? this.origAddr[index] : 0;
+    // A valid unmap reads its mapping's first slot, which the lazy array keeps current;
+    // anything else may read a slot whose value is still in the log.
+    const orig = index >= 0 && index < nslabs
+      ? (problem ? this.origAddr[index] : this.#orig.first(index))
+      : 0;
     const out = dir === DMA_FROM_DEVICE || dir === DMA_BIDIRECTIONAL;
     const copy = orig !== 0 && out ? copyProblem(this.memory, tlbAddr, orig, size) : undefined;
     if (copy) throw copy;
@@ -326,60 +324,13 @@ export class SwiotlbCore {
     if (orig !== 0 && out && typeof tlbAddr === "number") {
       copied = this.#bounce(tlbAddr, orig, size, "out");
     }
-    const last = index + nslots - 1;
-    let count: number;
-    let freed = 0;
-    if (index >= 0 && nslots > 0 && last < nslabs) {
-      // Fast path, every access in bounds: the freed slots lie in the pool, and the left
-      // walk stops at a segment's last slot (and (-1 & 127) === 127) before leaving it.
-      const list = this.freeRun;
-      const next = last + 1;
-      // The run to the right counts only if it lies in the same segment.
-      count = next < (index | (IO_TLB_SEGSIZE - 1)) + 1
-        ? (next < nslabs ? list[next] : traps.get(list, nslabs, next))
-        : 0;
-      for (let i = last; i >= index; i--) {
-        if (list[i] === 0) freed++;
-        list[i] = ++count;
-      }
-      for (let i = index - 1, segStart = index & ~(IO_TLB_SEGSIZE - 1); i >= segStart; i--) {
-        if (list[i] === 0) break;
-        list[i] = ++count;
-      }
-    } else {
-      // Faithful policy with an index outside the pool: every access goes through the
-      // trapping accessors.
-      const segEnd = (Math.floor(index / IO_TLB_SEGSIZE) + 1) * IO_TLB_SEGSIZE;
-      count = index + nslots < segEnd ? traps.get(this.freeRun, nslabs, index + nslots) : 0;
-      // Bounded work for any size: the writes above and below the pool are trapped
-      // (counted in one step, each still bumps the kernel's counter); only the part
-      // inside the pool is walked. A slot outside was never handed out: it frees nothing.
-      let i = last;
-      const top = Math.max(index, nslabs);
-      if (i >= top) {
-        traps.trap(i - top + 1, top, i);
-        count += i - top + 1;
-        i = top - 1;
-      }
-      for (; i >= index && i >= 0; i--) {
-        if (this.freeRun[i] === 0) freed++;
-        this.freeRun[i] = ++count;
-      }
-      if (i >= index) {
-        traps.trap(i - index + 1, index, i);
-        count += i - index + 1;
-      }
-      for (
-        let i = index - 1;
-        (i & (IO_TLB_SEGSIZE - 1)) !== IO_TLB_SEGSIZE - 1 && traps.get(this.freeRun, nslabs, i);
-        i--
-      ) {
-        traps.set(this.freeRun, nslabs, i, ++count);
-      }
-    }
+    const given = this.#given;
+    this.#free.give(index, nslots, problem === undefined, traps, given, this.events.tracing);
+    const { freed, count } = given;
     if (index >= 0 && index < nslabs) this.#liveSize[index] = 0;
-    const trapped = traps.take(unmapCall(tlbAddr, size, dir), nslabs);
-    if (trapped !== null) this.#ub(trapped);
+    // The call is named only when an access was trapped: formatting it on every unmap
+    // was a third of the unmap's time (hot path: no strings when nothing happened).
+    if (traps.count > 0) this.#ub(traps.take(unmapCall(tlbAddr, size, dir), nslabs)!);
     this.stats.unmaps++;
     this.stats.slotsUsed -= freed;
     if (this.events.tracing) {
@@ -452,7 +403,8 @@ export class SwiotlbCore {
   /** Slots whose counter is 0 (in use, by the kernel's own reckoning). */
   slotsInUse(): number {
     let n = 0;
-    for (let i = 0; i < this.nslabs; i++) if (this.freeRun[i] === 0) n++;
+    const list = this.freeRun;
+    for (let i = 0; i < this.nslabs; i++) if (list[i] === 0) n++;
     return n;
   }
 
@@ -467,6 +419,10 @@ export class SwiotlbCore {
   }
 
   #ub(message: string): void {
+    // From the first undefined behaviour on, only the kernel's arithmetic says what the
+    // counters hold.
+    this.#free.toEager();
+    this.#orig.toEager();
     this.stats.ubEvents++;
     this.events.ub("swiotlb", message);
   }

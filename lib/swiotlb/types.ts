@@ -35,6 +35,12 @@ export interface SwiotlbCoreOptions {
   policy?: Policy;
   /** Where trace lines and undefined-behaviour events go. */
   events?: EventLog;
+  /**
+   * How io_tlb_list is kept: "bitmap" (default) derives it from a used-slot bitmap until
+   * the first undefined behaviour, "eager" writes every counter on every call as the
+   * kernel does. Both give the same slots, counters, probes and events.
+   */
+  counters?: "bitmap" | "eager";
 }
 
 /** Arguments of {@link SwiotlbCore.mapSingle}. */

@@ -384,7 +384,14 @@ export const dmaCommands: CommandSpec[] = [
     needsGuest: true,
     run: (ctx, [dev, maskText]) => {
       const s = ctx.session;
-      const mask = /^\d+$/.test(maskText) && Number(maskText) <= 64
+      if (/^\d+$/.test(maskText) && Number(maskText) > 64) {
+        throw new LabError(
+          `dma-supported: ${maskText} bits is more than 64; give bits (32) or a mask in hex ` +
+            "(0xffffffff)",
+          "usage",
+        );
+      }
+      const mask = /^\d+$/.test(maskText)
         ? maskFromBits(Number(maskText))
         : parseNum(maskText, s.vars, "mask");
       const ok = s.requireGuest().dmaSupported(dev, mask);

@@ -42,7 +42,7 @@ export function replacedWords(name: string, old: Guest, _fmt: Fmt, verb = "repla
   const h = holdings(old);
   if (h.live === 0 && h.slots === 0) return [`  (${verb} guest '${name}', which held no mappings)`];
   return [
-    `  ${verb} guest '${name}' (${old.config.name}) and dropped its ` +
+    `  ${verb} guest '${name}' (${old.config.name}), and with it ` +
     `${plural(h.live, "live mapping")}${h.perDevice ? ` (${h.perDevice})` : ""}` +
     ` and ${plural(h.slots, "bounce slot")} in use`,
   ];

@@ -25,6 +25,7 @@ import { segmentsSvg } from "../render/svg/segments.ts";
 import { slotsSvg } from "../render/svg/slots.ts";
 import { treeSvg } from "../render/svg/tree.ts";
 import { SVG_OPTION, writeSvg } from "./_svg_out.ts";
+import { plural } from "../render/format.ts";
 
 const ADDR = { name: "ADDR", help: "an address: 0x7f841010, 4K, $bus+0x10" };
 
@@ -71,7 +72,16 @@ export const inspectCommands: CommandSpec[] = [
       const text = renderLookupBus(r, s.fmt);
       if (typeof o.svg === "string") {
         const t = g.tree();
-        if (!t.present) throw new LabError(`No tree to draw: ${useWords(t.init.use)}`);
+        if (!t.present || r.visited.length === 0) {
+          // The answer stands; only the drawing is missing, and the note says why.
+          json.svg = null;
+          text.push(
+            `(no SVG written: this lookup walked no tree — ${
+              t.present ? "PV translates bus→phys through the m2p" : useWords(t.init.use)
+            })`,
+          );
+          return { json, text };
+        }
         text.push(
           ...writeSvg(
             s,
@@ -146,7 +156,12 @@ export const inspectCommands: CommandSpec[] = [
       const text = renderSegments(v, s.fmt, o.all === true);
       if (typeof o.svg === "string") {
         if (v.rows.length === 0) {
-          throw new LabError(`No segment array to draw: ${useWords(v.init.use)}`);
+          throw new LabError(
+            v.init.swiotlbXen && !v.init.ok
+              ? "No segment array to draw: swiotlb-xen init failed, so there is none " +
+                "(guest show --svg FILE draws the failed fixup)"
+              : `No segment array to draw: ${useWords(v.init.use)}`,
+          );
         }
         const variant = g.config.variant;
         text.push(
@@ -226,11 +241,19 @@ export const inspectCommands: CommandSpec[] = [
         s.writeOutput(o.dot, treeDot(t.preorder), "tree --dot");
         json.dot = o.dot;
         text.push(
-          `wrote Graphviz of ${t.preorder.length} nodes to ${o.dot} (dot -Tsvg ${o.dot} -o tree.svg)`,
+          `wrote Graphviz of ${
+            plural(t.preorder.length, "node")
+          } to ${o.dot} (dot -Tsvg ${o.dot} -o tree.svg)`,
         );
       }
       text.push(
-        ...writeSvg(s, o.svg, `the tree (${t.preorder.length} nodes)`, (f) => treeSvg(t, f), json),
+        ...writeSvg(
+          s,
+          o.svg,
+          `the tree (${plural(t.preorder.length, "node")})`,
+          (f) => treeSvg(t, f),
+          json,
+        ),
       );
       const onlyFiles = (typeof o.dot === "string" || typeof o.svg === "string") &&
         o.around === undefined && o.depth === undefined && o.inorder === undefined;
@@ -256,7 +279,7 @@ export const inspectCommands: CommandSpec[] = [
         return { json, text };
       }
       text.push(
-        `tree: ${t.preorder.length} nodes, height ${t.height}, ` +
+        `tree: ${plural(t.preorder.length, "node")}, height ${t.height}, ` +
           (t.problems.length ? fmt.err("INVALID (tree --validate)") : fmt.green("valid")),
       );
       text.push(...drawTree(t.preorder, fmt, { maxDepth, focus }));

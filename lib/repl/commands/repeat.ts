@@ -14,9 +14,6 @@ import { MAX_SCRIPT_LINES } from "../files.ts";
 import type { CommandSpec } from "../table.ts";
 import { ARM_NIC } from "../examples.ts";
 
-/** Sessions inside a repeat: a nested one shares the outer loop's line budget. */
-const looping = new WeakSet<object>();
-
 /** The most lines of output a repeat keeps (the iterations still all run). */
 export const MAX_REPEAT_OUTPUT = 10_000;
 
@@ -51,14 +48,13 @@ export const repeatCommands: CommandSpec[] = [{
       throw new LabError(`repeat: at most ${MAX_SCRIPT_LINES} times, not ${n}`, "usage");
     }
     const command = m[2];
-    if (s.where.length === 0 && !looping.has(s)) {
+    if (s.where.length === 0 && s.repeatDepth === 0) {
       // At the prompt the loop is a top-level run of its own: its own budget and Ctrl-C.
       s.linesRun = 0;
       s.interrupt.clear();
     }
     const saved = s.vars.get("i");
-    const outer = looping.has(s);
-    looping.add(s);
+    s.repeatDepth++;
     const output: string[] = [];
     let dropped = 0;
     let ran = 0;
@@ -87,7 +83,7 @@ export const repeatCommands: CommandSpec[] = [{
         }
       }
     } finally {
-      if (!outer) looping.delete(s);
+      s.repeatDepth--;
       if (saved === undefined) s.vars.delete("i");
       else s.vars.set("i", saved);
     }

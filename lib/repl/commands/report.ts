@@ -14,8 +14,14 @@ import type { Session } from "../session.ts";
 import type { CommandSpec } from "../table.ts";
 import { drawingFmt } from "./_svg_out.ts";
 
-/** The current guest's views, as the report draws them. */
-function reportGuest(s: Session, g: Guest): ReportGuest {
+/** A guest's views, as the report draws them. */
+function reportGuest(
+  s: Session,
+  g: Guest,
+  name: string,
+  state: ReportGuest["state"],
+  replacedAt: number | null = null,
+): ReportGuest {
   // A failed init leaves no pool: no slot drawing; the rest still tells the story.
   let slots = null;
   try {
@@ -24,6 +30,9 @@ function reportGuest(s: Session, g: Guest): ReportGuest {
     if (!(e instanceof LabError)) throw e;
   }
   return {
+    name,
+    state,
+    replacedAt,
     view: g.view(),
     segments: g.segments(),
     tree: g.tree(),
@@ -37,7 +46,13 @@ function reportGuest(s: Session, g: Guest): ReportGuest {
 export function sessionReport(s: Session, source: string): string {
   return reportHtml({
     source,
-    guest: s.guest ? reportGuest(s, s.guest) : null,
+    guest: s.guest ? reportGuest(s, s.guest, s.guestName, "current") : null,
+    others: [
+      ...[...s.guests].filter(([, g]) => g !== s.guest).map(([n, g]) =>
+        reportGuest(s, g, n, "other")
+      ),
+      ...s.retired.map((r) => reportGuest(s, r.guest, r.name, "replaced", r.at)),
+    ],
     transcript: s.transcript.entries(),
     commands: s.transcript.count,
     fmt: drawingFmt(s),

@@ -16,7 +16,8 @@ import {
   sizeWords,
 } from "../files.ts";
 import { checkExpectation, EXPECT_FORMS } from "../expect.ts";
-import { findHelp, helpFor, helpJson, helpList } from "../help.ts";
+import { findHelp, helpFor, helpJson, helpList, helpTopic, topicJson } from "../help.ts";
+import { findTopic } from "../help_topics.ts";
 import { debugJson, renderDebug } from "../render/debug.ts";
 import { ARM_MAPPED, ARM_NIC, ARM_ONLY } from "../examples.ts";
 import type { CommandSpec } from "../table.ts";
@@ -159,20 +160,18 @@ export const sessionCommands: CommandSpec[] = [
   },
   {
     path: ["set"],
-    summary: "session settings: set radix 16|10 (what addresses print in and are read in)",
+    summary: "session settings: set radix 16|10 (print and read), set pager on|off",
     description:
-      "As in crash, the radix governs input too: after 'set radix 16' a bare address, size " +
+      "radix: as in crash it governs input too: after 'set radix 16' a bare address, size " +
       "or offset you type is hex (lookup bus 100000 is 0x100000); after 'set radix 10' it " +
       "is decimal. A prefix always wins: 0x… or 16#… is hex, 0d… or 10#… decimal, 4K and 2M " +
       "are sizes. Counts, indices, bit widths (--mask 32) and repeat's N stay decimal. A new " +
-      "session prints hex and reads decimal, as before any 'set radix'.",
+      "session prints hex and reads decimal, as before any 'set radix'. pager: on (the " +
+      "default) pages an answer taller than the terminal at the prompt (space: next page, " +
+      "Enter: next line, q: stop); off prints it at once. Scripts, pipes and --json never page.",
     args: [
-      { name: "radix", help: "the setting", choices: ["radix"] },
-      {
-        name: "16|10",
-        help: "hex or decimal, for output and for bare numbers typed",
-        choices: ["16", "10"],
-      },
+      { name: "radix|pager", help: "the setting", choices: ["radix", "pager"] },
+      { name: "VALUE", help: "radix: 16 or 10 (output and bare numbers typed); pager: on or off" },
     ],
     options: [],
     examples: [
@@ -181,11 +180,34 @@ export const sessionCommands: CommandSpec[] = [
         caption: "crash-style: bare numbers are hex from now on",
         line: "set radix 16",
       },
+      { caption: "Print long answers at once at the prompt", line: "set pager off" },
     ],
-    run: (ctx, [, v]) => {
+    run: (ctx, [setting, v]) => {
+      const s = ctx.session;
+      if (setting === "pager") {
+        if (v !== "on" && v !== "off") {
+          throw new LabError(
+            `Cannot set pager to "${clip(v)}": say on or off`,
+            "usage",
+            "bad-name",
+          );
+        }
+        s.pager = v === "on";
+        return {
+          json: { pager: s.pager },
+          text: [
+            s.pager
+              ? "pager on: at the prompt, answers taller than the terminal page (space, Enter, q)"
+              : "pager off: answers print at once",
+          ],
+        };
+      }
+      if (v !== "16" && v !== "10") {
+        throw new LabError(`Cannot set radix to "${clip(v)}": say 16 or 10`, "usage", "bad-number");
+      }
       const radix = v === "10" ? 10 : 16;
-      ctx.session.fmt.radix = radix;
-      ctx.session.vars.inputRadix = radix;
+      s.fmt.radix = radix;
+      s.vars.inputRadix = radix;
       return {
         json: { radix },
         text: [
@@ -229,9 +251,9 @@ export const sessionCommands: CommandSpec[] = [
           ? "interrupted"
           : r.stopped === "line-limit"
           ? "stopped at the line limit"
-          : ctx.session.firstError === undefined
+          : r.firstHere === undefined
           ? "the script failed"
-          : `the script failed (the first error at ${ctx.session.firstError})`;
+          : `the script failed (the first error at ${r.firstHere})`;
         return { json, text: r.output, error: `source ${clip(file)}: ${why}`, quit: r.quit };
       }
       return {
@@ -293,6 +315,11 @@ export const sessionCommands: CommandSpec[] = [
     examples: [
       { caption: "Every command", line: "help", run: false },
       { caption: "One command's page", line: "help map", run: false },
+      {
+        caption: "Pipes and redirection: | grep, | head, | tail, > FILE",
+        line: "help redirect",
+        run: false,
+      },
     ],
     run: (ctx, words) => {
       const fmt = ctx.session.fmt;
@@ -304,6 +331,8 @@ export const sessionCommands: CommandSpec[] = [
           text: helpList(ctx.table, fmt),
         };
       }
+      const topic = findTopic(words);
+      if (topic) return { json: topicJson(topic), text: helpTopic(topic, fmt, ctx.runFresh) };
       const specs = findHelp(ctx.table, words);
       return { json: helpJson(specs), text: helpFor(specs, fmt, ctx.runFresh) };
     },

@@ -54,12 +54,22 @@ function value(key: string, v: unknown, fmt: Fmt): string {
     if (v.length === 0) return "[]";
     // Its first element shows what differs more often than a count would.
     const more = v.length > 1 ? ` and ${v.length - 1} more` : "";
-    return clip(JSON.stringify(v[0], jsonReplacer), CELL_CHARS) + more;
+    return clip(inner(v[0], fmt), CELL_CHARS) + more;
   }
   const o = v as Record<string, unknown>;
   if (typeof o.code === "string") return o.code;
   if (typeof o.verdict === "boolean") return `${o.verdict} (${o.rule ?? "?"})`;
-  return clip(JSON.stringify(v, jsonReplacer), CELL_CHARS);
+  return clip(inner(v, fmt), CELL_CHARS);
+}
+
+/** A nested value as `pfn 0x1100, mfn 0x19496f`: addresses in the radix, like the rest. */
+function inner(v: unknown, fmt: Fmt): string {
+  if (v === null || typeof v !== "object" || Array.isArray(v)) {
+    return typeof v === "object" ? JSON.stringify(v, jsonReplacer) : value("", v, fmt);
+  }
+  return Object.entries(v as Record<string, unknown>).map(([k, x]) =>
+    typeof x === "object" && x !== null ? `${k} …` : `${k} ${value(k, x, fmt)}`
+  ).join(", ");
 }
 
 /** One field as a line: `bus 0x100000`, or the word itself for yes/no facts. */

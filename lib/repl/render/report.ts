@@ -27,8 +27,14 @@ import { slotsSvg } from "./svg/slots.ts";
 import { treeSvg } from "./svg/tree.ts";
 import { esc } from "./svg/_xml.ts";
 
-/** The current guest's views, as the report shows them. */
+/** A guest's views, as the report shows them. */
 export interface ReportGuest {
+  /** Its name in the session (`guest new --name`; "main" by default). */
+  name: string;
+  /** The current guest, another live one, or one a later guest new (or drop) replaced. */
+  state: "current" | "other" | "replaced";
+  /** For a replaced guest: the command that replaced it. */
+  replacedAt: number | null;
   view: GuestView;
   segments: SegmentsView;
   tree: TreeView;
@@ -44,6 +50,8 @@ export interface ReportInput {
   /** What ran: a script's name, or "interactive session". */
   source: string;
   guest: ReportGuest | null;
+  /** The session's other guests: live ones, then the ones replaced (oldest first). */
+  others: readonly ReportGuest[];
   transcript: readonly TranscriptEntry[];
   /** Commands run in all (the transcript keeps the last ones). */
   commands: number;
@@ -52,8 +60,9 @@ export interface ReportInput {
 
 /** "swiotlb-lab report" with the guest's name. */
 function pageTitle(input: ReportInput): string {
-  const g = input.guest?.view.config.name;
-  return `swiotlb-lab report — ${input.source}${g ? ` — guest ${g}` : ""}`;
+  const g = input.guest;
+  return `swiotlb-lab report — ${input.source}` +
+    (g ? ` — guest ${g.name} (${g.view.config.name})` : "");
 }
 
 /** A guest setting's value: sizes as one would type them, an unset one as the default. */
@@ -77,8 +86,9 @@ function pre(lines: readonly string[], cls = ""): string {
   }</pre>`;
 }
 
-function section(id: string, title: string, body: string): string {
-  return `<section id="${id}"><h2>${esc(title)}</h2>\n${body}\n</section>`;
+function section(id: string, title: string, body: string, cls = ""): string {
+  const c = cls ? ` class="${cls}"` : "";
+  return `<section id="${id}"${c}><h2>${esc(title)}</h2>\n${body}\n</section>`;
 }
 
 function figure(svg: string, caption: string): string {
@@ -138,6 +148,7 @@ function eventsSection(input: ReportInput): string {
       if (ev.kind !== "ub" && ev.kind !== "debug") continue;
       rows.push([
         `<a href="#session">${e.n}</a>`,
+        esc(e.guest ?? ""),
         ev.kind === "ub" ? "UB" : "DMA-API",
         `<code>${esc(ev.source)}</code>`,
         `<pre>${esc(ev.message)}</pre>`,
@@ -146,11 +157,31 @@ function eventsSection(input: ReportInput): string {
   }
   const body = rows.length === 0
     ? "<p>No DMA-API debug report and no undefined behaviour in the commands kept.</p>"
-    : table(["command", "kind", "source", "message (as the kernel prints it)"], rows, "events");
+    : table(
+      ["command", "guest", "kind", "source", "message (as the kernel prints it)"],
+      rows,
+      "events",
+    );
   return section("events", "DMA-API debug reports and UB events", body);
 }
 
-function guestSections(g: ReportGuest, fmt: Fmt): string[] {
+/** Where a guest stands, in the heading of its sections. */
+function stateWords(g: ReportGuest): string {
+  return g.state === "current"
+    ? "current at the end"
+    : g.state === "other"
+    ? "another live guest"
+    : `replaced at command ${g.replacedAt} (as it was then)`;
+}
+
+/** One guest's sections; `id` prefixes their ids ("" for the current guest). */
+function guestArticle(g: ReportGuest, fmt: Fmt, id: string): string {
+  const parts = guestSections(g, fmt, id);
+  return `<article class="guest" id="${id}guest-report" data-guest="${esc(g.name)}" ` +
+    `data-state="${g.state}">\n${parts.join("\n")}\n</article>`;
+}
+
+function guestSections(g: ReportGuest, fmt: Fmt, id: string): string[] {
   const v = g.view;
   // Three settings a row keeps the table short; sizes read as one would type them.
   const cells = Object.entries(v.config).map(([k, x]) =>
@@ -161,8 +192,8 @@ function guestSections(g: ReportGuest, fmt: Fmt): string[] {
   const init = v.init;
   const out = [
     section(
-      "guest",
-      `Guest ${v.config.name}`,
+      `${id}guest`,
+      `Guest ${g.name} (${v.config.name}) — ${stateWords(g)}`,
       `<p>${
         esc(
           `${v.config.arch}, ${v.config.mode}, ${v.config.iommu ? "IOMMU" : "no IOMMU"}, ` +
@@ -175,8 +206,8 @@ function guestSections(g: ReportGuest, fmt: Fmt): string[] {
         table(["setting", "value", "setting", "value", "setting", "value"], config, "config"),
     ),
     section(
-      "init",
-      "swiotlb-xen init",
+      `${id}init`,
+      `${g.name}: swiotlb-xen init`,
       (init.panic === null
         ? ""
         : `<p class="panic">${esc(`The guest is dead (kernel panic): ${init.panic}`)}</p>`) +
@@ -198,8 +229,8 @@ function guestSections(g: ReportGuest, fmt: Fmt): string[] {
     ]);
     const tableHtml = table(["j", "phys_addr", "dma_addr", "size", "slots used", "aligned"], rows);
     out.push(section(
-      "segments",
-      "Segment array (phys → bus)",
+      `${id}segments`,
+      `${g.name}: segment array (phys → bus)`,
       figure(segmentsSvg(seg, fmt, v.config.variant), "Each segment's phys and the bus Xen gave") +
         (rows.length > 32
           ? `<details><summary>All ${rows.length} segments</summary>${tableHtml}</details>`
@@ -211,16 +242,18 @@ function guestSections(g: ReportGuest, fmt: Fmt): string[] {
       ? `The bus→phys tree with the last lookup (bus ${fmt.num(g.lookup.bus)})`
       : "The bus→phys tree";
     out.push(section(
-      "tree",
-      "Bus → phys tree",
+      `${id}tree`,
+      `${g.name}: bus → phys tree`,
       figure(treeSvg(g.tree, fmt, g.lookup ? { lookup: g.lookup } : {}), caption),
     ));
   }
   if (g.slots) {
-    out.push(section("slots", "Bounce slots", figure(slotsSvg(g.slots, fmt), "The pool")));
+    out.push(
+      section(`${id}slots`, `${g.name}: bounce slots`, figure(slotsSvg(g.slots, fmt), "The pool")),
+    );
   }
   const stats = Object.entries(g.stats).map(([k, x]) => [`<code>${esc(k)}</code>`, String(x)]);
-  out.push(section("stats", "Stats", table(["counter", "value"], stats, "stats")));
+  out.push(section(`${id}stats`, `${g.name}: stats`, table(["counter", "value"], stats, "stats")));
   return out;
 }
 
@@ -233,9 +266,9 @@ function guestSections(g: ReportGuest, fmt: Fmt): string[] {
  * import { reportHtml } from "./report.ts";
  * import { Fmt } from "./format.ts";
  * const html = reportHtml({
- *   source: "demo", guest: null, commands: 1, fmt: new Fmt(),
- *   transcript: [{ n: 1, line: "help", where: null, verb: "help", ok: true, text: ["…"],
- *     moreLines: 0, events: [], expect: null }],
+ *   source: "demo", guest: null, others: [], commands: 1, fmt: new Fmt(),
+ *   transcript: [{ n: 1, line: "help", where: null, guest: null, verb: "help", ok: true,
+ *     text: ["…"], moreLines: 0, events: [], expect: null }],
  * });
  * assertStringIncludes(html, '<code class="line">help</code>');
  * ```
@@ -244,14 +277,24 @@ export function reportHtml(input: ReportInput): string {
   const fmt = input.fmt;
   const title = pageTitle(input);
   const sections = [
-    ...(input.guest ? guestSections(input.guest, fmt) : [
-      section("guest", "Guest", "<p>No guest at the end of the session.</p>"),
-    ]),
+    input.guest
+      ? guestArticle(input.guest, fmt, "")
+      : section("guest", "Guest", "<p>No guest at the end of the session.</p>"),
     eventsSection(input),
+    ...input.others.map((g, k) => guestArticle(g, fmt, `g${k + 1}-`)),
     sessionSection(input),
   ];
-  const nav = [...sections.join("").matchAll(/<section id="([^"]+)"><h2>([^<]+)<\/h2>/g)]
-    .map((m) => `<a href="#${m[1]}">${m[2]}</a>`).join(" · ");
+  // The current guest's parts, then one link per other guest.
+  const nav = [
+    ...sections.join("").matchAll(/<section id="([a-z]+)"(?: class="[^"]*")?><h2>([^<]+)<\/h2>/g),
+  ]
+    .map((m) => `<a href="#${m[1]}">${m[2].replace(/^[^:]+: /, "")}</a>`)
+    .concat(
+      input.others.map((g, k) =>
+        `<a href="#g${k + 1}-guest">guest ${esc(g.name)} (${g.state})</a>`
+      ),
+    )
+    .join(" · ");
   return [
     "<!doctype html>",
     '<html lang="en"><head><meta charset="utf-8">',

@@ -17,7 +17,10 @@ export const REPORT_CSS = [
   "figcaption{font-size:13px;color:#616161;padding:4px 8px}",
   "table{border-collapse:collapse;margin:6px 0;font-size:13px}",
   "th,td{border:1px solid #e0e0e0;padding:3px 8px;text-align:left;vertical-align:top}",
-  "th{background:#eceff1}td pre{margin:0;padding:0;background:none}",
+  "th{background:#eceff1}td pre{margin:0;padding:0;background:none;white-space:pre-wrap;" +
+  "overflow-wrap:anywhere}",
+  "table.events{width:100%;table-layout:auto}",
+  "li.cmd pre{white-space:pre-wrap;overflow-wrap:anywhere}",
   ".panic{color:#b71c1c;font-weight:bold}.summary{font-weight:bold}",
   "ol.transcript{padding-left:3.2em}li.cmd{margin:6px 0}li.cmd .line{font-weight:bold}",
   ".where{color:#757575;font-size:12px}.mark{font-weight:bold;margin-left:6px}",

@@ -81,7 +81,7 @@ export function fixupSvg(init: InitView, fmt: Fmt): string {
       { class: a.failure === null ? "sub" : "sub bad", x: LEFT, y: top - 10 },
       esc(attemptWords(a, k, fmt)),
     ));
-    for (const bits of [18, 22, 26, 30, 32]) {
+    for (const bits of [18, 22, 26, 32]) {
       const y = yOf(bits, top);
       body.push(el("line", { class: "grid", x1: LEFT, x2: LEFT + inner, y1: y, y2: y }));
       body.push(
@@ -153,12 +153,22 @@ export function fixupSvg(init: InitView, fmt: Fmt): string {
     });
     const first = a.tries[0]?.segment ?? 0;
     const last = a.tries[a.tries.length - 1]?.segment ?? 0;
-    body.push(el("text", { class: "axis", x: LEFT, y: top + CHART_H + 14 }, `segment ${first}`));
-    body.push(el(
-      "text",
-      { class: "axis", x: xOf(a.tries.length - 1), y: top + CHART_H + 14, "text-anchor": "end" },
-      `segment ${last}`,
-    ));
+    // Two labels when there is room between them, else one for the whole run.
+    const room = a.tries.length > 0 ? xOf(a.tries.length - 1) - LEFT : 0;
+    if (room > 140 && last !== first) {
+      body.push(el("text", { class: "axis", x: LEFT, y: top + CHART_H + 14 }, `segment ${first}`));
+      body.push(el(
+        "text",
+        { class: "axis", x: xOf(a.tries.length - 1), y: top + CHART_H + 14, "text-anchor": "end" },
+        `segment ${last}`,
+      ));
+    } else {
+      body.push(el(
+        "text",
+        { class: "axis", x: LEFT, y: top + CHART_H + 14 },
+        last === first ? `segment ${first}` : `segments ${first}–${last}`,
+      ));
+    }
   });
   const heading = attempts.length === 0
     ? "no fixup: this guest does not run swiotlb-xen"

@@ -13,7 +13,7 @@
 // @ts-types="npm:@types/d3-hierarchy@3.1.7"
 import { hierarchy, type HierarchyPointNode, tree as tidyTree } from "d3-hierarchy";
 import type { BusLookupView, TreeRow, TreeView } from "../../../guest/mod.ts";
-import { type Fmt, sizeArg } from "../format.ts";
+import { type Fmt, plural, sizeArg } from "../format.ts";
 import { comparisonWords } from "../inspect.ts";
 import { el, esc, svgDoc, title } from "./_xml.ts";
 
@@ -45,7 +45,8 @@ const STYLE = [
   ".edge.visited{stroke:#1e88e5;stroke-width:3}.miss rect{stroke:#1e88e5;stroke-width:3}",
   ".step circle{fill:#1e88e5}.step text{fill:#fff;font-size:9px;font-weight:bold}",
   ".steps{fill:#0d47a1}.head{font-size:13px;font-weight:bold}",
-  ".side{fill:#757575;font-size:9px}.kind{fill:#f9a825}",
+  ".side{fill:#757575;font-size:9px}",
+  ".problem rect{stroke:#d50000;stroke-width:4;stroke-dasharray:3 2}",
 ].join("");
 
 /** What `tree --svg` can add to the plain drawing. */
@@ -121,6 +122,11 @@ export function treeSvg(view: TreeView, fmt: Fmt, opts: TreeSvgOptions = {}): st
     });
     if (!lookup.found) steps.push(`${steps.length + 1}. nil: not found, the error value`);
   }
+  // The validator's findings, each at the node it names (outlined red).
+  const broken = new Set(view.problems.map((p) => p.path));
+  for (const p of view.problems) {
+    steps.push(`✗ ${p.rule} at ${p.path}: ${p.message}`);
+  }
   const head = HEAD + steps.length * 14;
   const missAt = lookup && !lookup.found && lookup.visited.length > 0
     ? missPath(lookup)
@@ -145,17 +151,22 @@ export function treeSvg(view: TreeView, fmt: Fmt, opts: TreeSvgOptions = {}): st
       edges.push(el("text", { class: "side", x: p.x - 10, y: p.y - 3 }, side));
     }
     nodes.push(
-      n.data.row ? nodeBox(n.data.row, p, nodeW, fmt, onPath) : nilBox(n.data.path, p, missAt),
+      n.data.row
+        ? nodeBox(n.data.row, p, nodeW, fmt, onPath, broken.has(n.data.path))
+        : nilBox(n.data.path, p, missAt),
     );
   }
   const heading = lookup
     ? `lookup bus ${fmt.num(lookup.bus)}: ` +
       (lookup.found
-        ? `found in ${lookup.visited.length} steps → phys ${fmt.num(lookup.phys)}`
-        : `not found after ${lookup.visited.length} steps → the error value`)
-    : `bus→phys tree: ${view.nodes} nodes, height ${view.height}, ` +
-      (view.problems.length ? `INVALID (${view.problems.length} problems)` : "valid");
-  const width = MARGIN * 2 + right;
+        ? `found in ${plural(lookup.visited.length, "step")} → phys ${fmt.num(lookup.phys)}`
+        : `not found after ${plural(lookup.visited.length, "step")} → the error value`) +
+      (view.problems.length ? ` — tree INVALID (${plural(view.problems.length, "problem")})` : "")
+    : `bus→phys tree: ${plural(view.nodes, "node")}, height ${view.height}, ` +
+      (view.problems.length ? `INVALID (${plural(view.problems.length, "problem")})` : "valid");
+  // Wide enough for the heading and the walk's lines too (about 7.5 px a character).
+  const text = Math.max(heading.length, ...steps.map((t) => t.length), 75);
+  const width = Math.max(MARGIN * 2 + right, MARGIN * 2 + text * 7.5);
   const h = dy + bottom + MARGIN;
   return svgDoc("tree", width, h, heading, STYLE, [
     el("text", { class: "head", x: MARGIN, y: 20 }, esc(heading)),
@@ -186,10 +197,12 @@ function nodeBox(
   nodeW: number,
   fmt: Fmt,
   onPath: ReadonlyMap<string, { step: number; hit: boolean }>,
+  broken: boolean,
 ): string {
   const step = onPath.get(r.path);
   const classes = ["node", r.color, r.kind];
   if (step !== undefined) classes.push(step.hit ? "hit" : "visited");
+  if (broken) classes.push("problem");
   const [interval, second] = labels(r, fmt);
   const tip = `${r.color} ${interval} phys ${fmt.num(r.physAddr)} ${r.kind} at ${r.path}` +
     (r.slotsInUse === null ? "" : `, ${r.slotsInUse} slots in use`);
@@ -199,11 +212,6 @@ function nodeBox(
     el("text", { x: p.x + 6, y: p.y - 3 }, esc(interval)),
     el("text", { x: p.x + 6, y: p.y + 11 }, esc(second)),
   ];
-  if (r.kind !== "segment") {
-    body.push(
-      el("text", { class: "kind", x: p.x + nodeW - 6, y: p.y + 11, "text-anchor": "end" }, r.kind),
-    );
-  }
   if (step !== undefined) {
     body.push(el(
       "g",
@@ -223,7 +231,7 @@ function nodeBox(
 function labels(r: TreeRow, fmt: Fmt): [string, string] {
   return [
     `[${fmt.num(r.dmaAddr)},+${sizeArg(r.size)})`,
-    `phys ${fmt.num(r.physAddr)}` + (r.segment === null ? "" : `  seg ${r.segment}`),
+    `phys ${fmt.num(r.physAddr)}` + (r.segment === null ? `  ${r.kind}` : `  seg ${r.segment}`),
   ];
 }
 

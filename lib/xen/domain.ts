@@ -282,14 +282,26 @@ export class Domain implements PhysMemory {
     if (len === 0) return;
     const s0 = src - this.physBase;
     const d0 = dst - this.physBase;
+    const sFirst = Math.floor(s0 / PAGE_SIZE);
+    const dFirst = Math.floor(d0 / PAGE_SIZE);
     const sEnd = Math.floor((s0 + len - 1) / PAGE_SIZE) + 1;
     const dEnd = Math.floor((d0 + len - 1) / PAGE_SIZE) + 1;
-    if (this.#mayShareFrames(Math.floor(s0 / PAGE_SIZE), sEnd, Math.floor(d0 / PAGE_SIZE), dEnd)) {
+    const p2m = this.p2m;
+    const machine = this.#machine;
+    if (p2m.runEnd(sFirst, 1, sEnd) === sEnd && p2m.runEnd(dFirst, 1, dEnd) === dEnd) {
+      // Both machine-contiguous (a bounce slot and most buffers): one machine copy, which
+      // handles overlapping frames itself.
+      machine.copy(
+        p2m.get(dFirst) * PAGE_SIZE + (d0 - dFirst * PAGE_SIZE),
+        p2m.get(sFirst) * PAGE_SIZE + (s0 - sFirst * PAGE_SIZE),
+        len,
+      );
+      return;
+    }
+    if (this.#mayShareFrames(sFirst, sEnd, dFirst, dEnd)) {
       this.write(dst, this.read(src, len));
       return;
     }
-    const p2m = this.p2m;
-    const machine = this.#machine;
     // The pfn where the current contiguity run of each side ends.
     let sRun = 0;
     let dRun = 0;

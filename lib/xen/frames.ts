@@ -8,15 +8,51 @@
 import { formatHex, formatSize, PAGE_SIZE } from "../addr.ts";
 import { LabError } from "../errors.ts";
 
+/** log2 of the frames a block of the frame table holds (4096: 16 MiB of memory). */
+const BLOCK_SHIFT = 12;
+const BLOCK = 1 << BLOCK_SHIFT;
+const BLOCK_MASK = BLOCK - 1;
+
 /** Frame contents of a machine of `bytes` bytes. */
 export class FrameStore {
   /** Machine memory in bytes. */
   readonly bytes: number;
-  /** Written frames only (sparse contents). */
-  readonly #frames = new Map<number, Uint8Array>();
+  /**
+   * Written frames only (sparse contents), in a two-level table: 4096 frames (16 MiB) a
+   * block, a block made when one of its frames is first written. Two array loads find a
+   * frame — the bounce copy asks twice a page.
+   */
+  readonly #blocks: ((Uint8Array | undefined)[] | undefined)[];
+  #resident = 0;
 
   constructor(bytes: number) {
     this.bytes = bytes;
+    // The directory is made whole (8 bytes a block: 2 MiB for 4 TiB) so that it stays a
+    // plain array, not a sparse one.
+    this.#blocks = new Array(Math.ceil(bytes / PAGE_SIZE / BLOCK)).fill(undefined);
+  }
+
+  /** The contents of frame `mfn`, or undefined when it was never written (or zeroed whole). */
+  #frame(mfn: number): Uint8Array | undefined {
+    const block = this.#blocks[mfn >>> BLOCK_SHIFT];
+    return block === undefined ? undefined : block[mfn & BLOCK_MASK];
+  }
+
+  /** The contents of frame `mfn`, made (zeros) when it was never written. */
+  #frameForWrite(mfn: number): Uint8Array {
+    const b = mfn >>> BLOCK_SHIFT;
+    let block = this.#blocks[b];
+    if (block === undefined) {
+      block = new Array<Uint8Array | undefined>(BLOCK).fill(undefined);
+      this.#blocks[b] = block;
+    }
+    let frame = block[mfn & BLOCK_MASK];
+    if (frame === undefined) {
+      frame = new Uint8Array(PAGE_SIZE);
+      block[mfn & BLOCK_MASK] = frame;
+      this.#resident++;
+    }
+    return frame;
   }
 
   /** Reads `len` bytes at machine address `maddr`; unwritten frames read as zeros. */
@@ -38,7 +74,7 @@ export class FrameStore {
       const mfn = Math.floor(a / PAGE_SIZE);
       const off = a - mfn * PAGE_SIZE;
       const n = Math.min(len - done, PAGE_SIZE - off);
-      const frame = this.#frames.get(mfn);
+      const frame = this.#frame(mfn);
       if (frame) out.set(frame.subarray(off, off + n), at + done);
       else out.fill(0, at + done, at + done + n);
       done += n;
@@ -54,12 +90,7 @@ export class FrameStore {
       const mfn = Math.floor(a / PAGE_SIZE);
       const off = a - mfn * PAGE_SIZE;
       const n = Math.min(bytes.length - done, PAGE_SIZE - off);
-      let frame = this.#frames.get(mfn);
-      if (!frame) {
-        frame = new Uint8Array(PAGE_SIZE);
-        this.#frames.set(mfn, frame);
-      }
-      frame.set(bytes.subarray(done, done + n), off);
+      this.#frameForWrite(mfn).set(bytes.subarray(done, done + n), off);
       done += n;
     }
   }
@@ -78,7 +109,6 @@ export class FrameStore {
       this.write(dstMaddr, this.read(srcMaddr, len));
       return;
     }
-    const frames = this.#frames;
     let done = 0;
     while (done < len) {
       const s = srcMaddr + done;
@@ -88,12 +118,8 @@ export class FrameStore {
       const so = s - smfn * PAGE_SIZE;
       const dof = d - dmfn * PAGE_SIZE;
       const n = Math.min(len - done, PAGE_SIZE - so, PAGE_SIZE - dof);
-      let to = frames.get(dmfn);
-      if (to === undefined) {
-        to = new Uint8Array(PAGE_SIZE);
-        frames.set(dmfn, to);
-      }
-      const from = frames.get(smfn);
+      const to = this.#frameForWrite(dmfn);
+      const from = this.#frame(smfn);
       // A whole frame needs no view of it; a part of one does.
       if (from !== undefined) to.set(n === PAGE_SIZE ? from : from.subarray(so, so + n), dof);
       else to.fill(0, dof, dof + n);
@@ -104,22 +130,30 @@ export class FrameStore {
   /** Zeroes `len` bytes at `maddr`; whole frames go back to costing nothing. */
   zero(maddr: number, len: number): void {
     this.#checkRange(maddr, len, "zero");
-    if (this.#frames.size === 0) return; // nothing written: nothing to forget
+    if (this.#resident === 0) return; // nothing written: nothing to forget
     let done = 0;
     while (done < len) {
       const a = maddr + done;
       const mfn = Math.floor(a / PAGE_SIZE);
       const off = a - mfn * PAGE_SIZE;
       const n = Math.min(len - done, PAGE_SIZE - off);
-      if (n === PAGE_SIZE) this.#frames.delete(mfn);
-      else this.#frames.get(mfn)?.fill(0, off, off + n);
+      if (n === PAGE_SIZE) this.#forget(mfn);
+      else this.#frame(mfn)?.fill(0, off, off + n);
       done += n;
     }
   }
 
   /** Number of frames that hold a buffer (were written and not zeroed whole). */
   get resident(): number {
-    return this.#frames.size;
+    return this.#resident;
+  }
+
+  /** Frame `mfn` goes back to costing nothing. */
+  #forget(mfn: number): void {
+    const block = this.#blocks[mfn >>> BLOCK_SHIFT];
+    if (block === undefined || block[mfn & BLOCK_MASK] === undefined) return;
+    block[mfn & BLOCK_MASK] = undefined;
+    this.#resident--;
   }
 
   #checkRange(maddr: number, len: number, what: string): void {

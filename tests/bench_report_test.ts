@@ -88,7 +88,20 @@ Deno.test("bench:report --quick writes every section and prints every target", a
     assert((l64.guest?.findIntervalPerSec ?? 0) > 0);
     assertEquals(l16.guest, null);
     assertEquals(l16.segments, 65536);
-    assert(l16.synthetic.findIntervalPerSec > 0);
+    assert(l16.synthetic.findIntervalPerSec > 0 && l16.synthetic.indexPerSec > 0);
+    assert((l64.guest?.indexPerSec ?? 0) > 0);
+
+    // Map+unmap pairs through the Guest API: the path each mode must take, every size.
+    const tp = report.throughput.rows;
+    assertEquals(tp.map((x) => [x.mode, x.size, x.path]), [
+      ...[4096, 65536, 262144].map((z) => ["arm-dom0 bounce", z, "bounce"]),
+      ...[4096, 65536, 262144].map((z) => ["pv-dom0 fast path", z, "fast path"]),
+      ...[4096, 65536, 262144].map((z) => ["pv-dom0 fast path, debug on", z, "fast path"]),
+    ]);
+    for (const x of tp) assert(x.pairsPerSec > 0 && x.bestPairsPerSec >= x.pairsPerSec, x.mode);
+    // The 16 GiB request is lowered, and measured.
+    const g16 = report.poolInit.rows.find((x) => x.poolBytes === 16 * 2 ** 30)?.guest;
+    assert(g16 && Number.isFinite(g16.ms) && g16.nslabs < 16 * 2 ** 30 / 2048);
 
     const i16 = report.poolInit.rows.find((x) => x.poolBytes === 16 * 2 ** 30);
     assert(i16?.core && Number.isFinite(i16.core.ms) && Number.isFinite(i16.core.rssMiB));
@@ -131,6 +144,18 @@ Deno.test("bench:report --quick writes every section and prints every target", a
       "core-bar-vs-c-max",
       "core-full-2048-vs-c",
       "core-full-4096-vs-c",
+      "bounce-arm-4K",
+      "bounce-arm-64K",
+      "bounce-arm-256K",
+      "fast-pv-4K",
+      "fast-pv-64K",
+      "fast-pv-256K",
+      "fast-pv-debug-4K",
+      "fast-pv-debug-64K",
+      "fast-pv-debug-256K",
+      "lookup-256-segments",
+      "lookup-65536-segments",
+      "init-16G-request",
     ]);
     for (const t of report.targets) {
       if (t.skipped) {

@@ -10,6 +10,7 @@ import { childCoreWorkload } from "./workload.ts";
 import { childCoreInit, childGuestInit, childPresetInit } from "./init.ts";
 import { childLatency } from "./latency.ts";
 import { childLookupGuest, childLookupSynthetic } from "./lookup.ts";
+import { childThroughput } from "./throughput.ts";
 
 /** Kind → measurement. `never` lets each take its own argument type (JSON from the parent). */
 export const CHILDREN: Record<string, (args: never) => unknown> = {
@@ -21,4 +22,5 @@ export const CHILDREN: Record<string, (args: never) => unknown> = {
   "core-init": childCoreInit,
   "guest-init": childGuestInit,
   "preset-init": childPresetInit,
+  throughput: childThroughput,
 };

@@ -7,8 +7,8 @@
  */
 
 import { Guest } from "../../lib/guest/guest.ts";
-import { type RbNode, RbTree } from "../../lib/rbtree.ts";
-import { findInterval, type XenDmaInfo } from "../../lib/swiotlb_xen/tree.ts";
+import type { RbNode } from "../../lib/rbtree.ts";
+import { BusTree, findInterval, type XenDmaInfo } from "../../lib/swiotlb_xen/tree.ts";
 import { seededBelow } from "../_rand.ts";
 import type { LookupRow } from "./schema.ts";
 import { rate } from "./stats.ts";
@@ -18,11 +18,20 @@ function treeHeight<E>(n: RbNode<E> | null): number {
   return n === null ? 0 : 1 + Math.max(treeHeight(n.left), treeHeight(n.right));
 }
 
-/** Lookups of `xs` (length a power of two) in `tree`; returns the hits. */
-function treeLookups(tree: RbTree<XenDmaInfo>, xs: Float64Array, n: number): number {
+/** Lookups of `xs` (length a power of two) in `tree` by the node walk; returns the hits. */
+function treeLookups(tree: BusTree, xs: Float64Array, n: number): number {
   const mask = xs.length - 1;
   let hits = 0;
   for (let i = 0; i < n; i++) if (findInterval(tree, xs[i & mask]) !== null) hits++;
+  return hits;
+}
+
+/** The same lookups through the tree's typed-array mirror (xen_get_dma_info_from_dma). */
+function indexLookups(tree: BusTree, xs: Float64Array, n: number): number {
+  const mask = xs.length - 1;
+  const index = tree.index;
+  let hits = 0;
+  for (let i = 0; i < n; i++) if (index.find(xs[i & mask]) !== null) hits++;
   return hits;
 }
 
@@ -74,6 +83,7 @@ export function childLookupGuest(a: LookupArgs): LookupRow["guest"] {
     findIntervalPerSec: find.median,
     findIntervalBestPerSec: find.best,
     busToPhysPerSec: rate(bus, a.lookups, a.rounds).median,
+    indexPerSec: rate((n) => indexLookups(x.tree, xs, n), a.lookups, a.rounds).median,
     treeHeight: treeHeight(x.tree.root),
   };
 }
@@ -89,7 +99,7 @@ export function childLookupSynthetic(a: LookupArgs): LookupRow["synthetic"] {
     const j = rand(i + 1);
     [slots[i], slots[j]] = [slots[j], slots[i]];
   }
-  const tree = new RbTree<XenDmaInfo>((p, q) => p.dmaAddr < q.dmaAddr);
+  const tree = new BusTree();
   const entries: XenDmaInfo[] = [];
   for (let j = 0; j < segments; j++) {
     const e: XenDmaInfo = {
@@ -104,9 +114,12 @@ export function childLookupSynthetic(a: LookupArgs): LookupRow["synthetic"] {
   }
   const xs = addressesIn(entries, 0x5eed + 1);
   const find = rate((n) => treeLookups(tree, xs, n), a.lookups, a.rounds);
+  const index = rate((n) => indexLookups(tree, xs, n), a.lookups, a.rounds);
   return {
     findIntervalPerSec: find.median,
     findIntervalBestPerSec: find.best,
+    indexPerSec: index.median,
+    indexBestPerSec: index.best,
     treeHeight: treeHeight(tree.root),
   };
 }

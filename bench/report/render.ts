@@ -6,6 +6,7 @@
  */
 
 import type { Metric, Report } from "./schema.ts";
+import { throughputLines } from "./targets_fast.ts";
 import { fixed, sizeLabel, SLOT } from "./units.ts";
 
 /** Plain aligned columns; `right` marks the numeric ones. */
@@ -95,6 +96,8 @@ export function render(r: Report): string[] {
     "",
   );
 
+  out.push(...throughputLines(r, table));
+
   out.push("bus→phys lookup against pool size (million lookups/s, random addresses in the pool)");
   out.push(
     ...table(
@@ -103,9 +106,11 @@ export function render(r: Report): string[] {
         "segments",
         "guest height",
         "guest findInterval (best)",
+        "guest mirror",
         "guest busToPhys",
         "synthetic height",
         "synthetic findInterval (best)",
+        "synthetic mirror (best)",
       ],
       r.lookup.rows.map((x) => [
         sizeLabel(x.poolBytes),
@@ -116,13 +121,17 @@ export function render(r: Report): string[] {
             fixed(x.guest.findIntervalBestPerSec / 1e6, 2)
           })`
           : "— (synthetic only)",
+        x.guest ? fixed(x.guest.indexPerSec / 1e6, 2) : "—",
         x.guest ? fixed(x.guest.busToPhysPerSec / 1e6, 2) : "—",
         String(x.synthetic.treeHeight),
         `${fixed(x.synthetic.findIntervalPerSec / 1e6, 2)} (${
           fixed(x.synthetic.findIntervalBestPerSec / 1e6, 2)
         })`,
+        `${fixed(x.synthetic.indexPerSec / 1e6, 2)} (${
+          fixed(x.synthetic.indexBestPerSec / 1e6, 2)
+        })`,
       ]),
-      [true, true, true, true, true, true, true],
+      [true, true, true, true, true, true, true, true, true],
     ).map((l) => "  " + l),
     ...wrap(r.lookup.note),
     "",

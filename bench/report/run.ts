@@ -11,6 +11,7 @@ import { PRESETS } from "../../lib/guest/mod.ts";
 import { type CoreRefPlan, measureCoreRef } from "./core_ref.ts";
 import type { PresetChild } from "./init.ts";
 import { MODES } from "./latency.ts";
+import { THROUGHPUT_MODES } from "./throughput.ts";
 import { GUEST_LOOKUP_MAX } from "./lookup.ts";
 import { readCommit, REPO, SELF } from "./paths.ts";
 import type {
@@ -21,6 +22,7 @@ import type {
   PresetRow,
   ReplResult,
   Report,
+  ThroughputRow,
 } from "./schema.ts";
 import { median } from "./stats.ts";
 import { metrics, targets } from "./targets.ts";
@@ -149,6 +151,8 @@ interface Plan {
   coreRef: CoreRefPlan;
   lookupPools: number[];
   lookup: { lookups: number; rounds: number };
+  /** Timed rounds of about 50 ms per throughput row. */
+  throughputRounds: number;
   corePools: number[];
   guestPools: number[];
   /** Fresh processes per init measurement (the median is kept). */
@@ -169,8 +173,9 @@ function plan(quick: boolean): Plan {
       },
       lookupPools: [64 * MiB, 16 * GiB],
       lookup: { lookups: 300_000, rounds: 3 },
+      throughputRounds: 3,
       corePools: [64 * MiB, 16 * GiB],
-      guestPools: [64 * MiB, 1 * GiB],
+      guestPools: [64 * MiB, 1 * GiB, 16 * GiB],
       initRuns: 1,
       replRuns: 3,
     }
@@ -185,6 +190,7 @@ function plan(quick: boolean): Plan {
       },
       lookupPools: [64 * MiB, 256 * MiB, 1 * GiB, 4 * GiB, 16 * GiB],
       lookup: { lookups: 1_000_000, rounds: 7 },
+      throughputRounds: 9,
       corePools: [64 * MiB, 256 * MiB, 1 * GiB, 4 * GiB, 16 * GiB],
       guestPools: [64 * MiB, 256 * MiB, 1 * GiB, 4 * GiB, 16 * GiB],
       initRuns: 3,
@@ -231,6 +237,16 @@ export async function runReport(quick: boolean): Promise<Report> {
   );
   if (coreRef.skipped) progress(`C reference skipped: ${coreRef.skipped}`);
 
+  progress("DMA map+unmap throughput per mode");
+  const throughputRows: ThroughputRow[] = [];
+  for (let i = 0; i < THROUGHPUT_MODES.length; i++) {
+    const r = await child<{ rows: ThroughputRow[] }>("throughput", {
+      mode: i,
+      rounds: p.throughputRounds,
+    });
+    throughputRows.push(...r.rows);
+  }
+
   progress("bus→phys lookup against pool size");
   const lookupRows: LookupRow[] = [];
   for (const poolBytes of p.lookupPools) {
@@ -254,11 +270,10 @@ export async function runReport(quick: boolean): Promise<Report> {
     let guest: InitRow["guest"] = null;
     if (p.guestPools.includes(poolBytes)) {
       const size = guestFor(poolBytes);
-      // Pools init must lower take seconds each: one run is enough to show it.
       const g = await medianOf<{ ms: number; rssBytes: number; nslabs: number; log: string[] }>(
         "guest-init",
         { poolBytes, ...size },
-        poolBytes > GUEST_LOOKUP_MAX ? 1 : p.initRuns,
+        p.initRuns,
       );
       guest = { ms: g.ms, rssMiB: g.rssBytes / MiB, ...size, nslabs: g.nslabs, log: g.log };
     }
@@ -323,17 +338,27 @@ export async function runReport(quick: boolean): Promise<Report> {
       rows: core.rows,
     },
     coreRef,
+    throughput: {
+      note: "Guest.create({ preset }) with device bench (64-bit mask) and a 256 KiB buffer " +
+        "(machine-contiguous on pv-dom0), pool and buffer touched first; a pair is g.map + " +
+        "g.unmap, BIDIRECTIONAL (arm-dom0 copies both ways); with debug on the driver also " +
+        "calls dma_mapping_error; one child process per mode, rounds of about 50 ms going " +
+        "round the sizes; the targets take pairs per second of the process's CPU time (other " +
+        "sessions share this machine's cores; on an idle machine it equals the wall rate)",
+      rows: throughputRows,
+    },
     lookup: {
-      note: `guest: arm-dom0 with the pool's swiotlb= (findInterval on its tree, and the whole ` +
-        `XenSwiotlb.busToPhys); pools above ${
+      note:
+        `guest: arm-dom0 with the pool's swiotlb= (findInterval on its tree, the same lookups ` +
+        `through its typed-array mirror, and the whole XenSwiotlb.busToPhys); pools above ${
           sizeLabel(GUEST_LOOKUP_MAX)
         } are lowered at init (the exchanges need machine memory below 4 GiB), so they have ` +
-        `no guest column. synthetic: an RbTree of the same number of 256 KiB segments, bus ` +
+        `no guest column. synthetic: a BusTree of the same number of 256 KiB segments, bus ` +
         `addresses drawn from twice the pool's span in shuffled order, inserted in pool order`,
       rows: lookupRows,
     },
     poolInit: {
-      note: `median of ${p.initRuns} fresh process(es) per size (1 for a pool init lowers); ` +
+      note: `median of ${p.initRuns} fresh process(es) per size; ` +
         "RSS delta = Deno.memoryUsage().rss after − before. core: " +
         "new SwiotlbCore; guest: Guest.create arm-dom0 with swiotlb= the pool (mem, machine " +
         "grown to hold it); nslabs = the pool init really built",

@@ -74,6 +74,24 @@ export interface CoreRefResult {
   rows: CoreRefRow[];
 }
 
+/** DMA map+unmap pairs per second at one size, through the Guest API (issue 14). */
+export interface ThroughputRow {
+  mode: string;
+  preset: string;
+  /** The DMA-API debug layer was on (each handle then checked with dma_mapping_error). */
+  debug: boolean;
+  size: number;
+  /** What every pair did: "bounce", "fast path" or "mixed". */
+  path: string;
+  /** Median over the rounds. */
+  pairsPerSec: number;
+  /** Best round. */
+  bestPairsPerSec: number;
+  /** Median over the rounds of pairs per second of the process's CPU time. */
+  pairsPerCpuSec: number;
+  pairsPerRound: number;
+}
+
 /** bus→phys lookup at one pool size. */
 export interface LookupRow {
   poolBytes: number;
@@ -83,10 +101,19 @@ export interface LookupRow {
     findIntervalPerSec: number;
     findIntervalBestPerSec: number;
     busToPhysPerSec: number;
+    /** xen_get_dma_info_from_dma through the tree's typed-array mirror. */
+    indexPerSec: number;
     treeHeight: number;
   } | null;
   /** On an RbTree of the same number of segments with shuffled bus addresses. */
-  synthetic: { findIntervalPerSec: number; findIntervalBestPerSec: number; treeHeight: number };
+  synthetic: {
+    findIntervalPerSec: number;
+    findIntervalBestPerSec: number;
+    /** The same lookups through the tree's typed-array mirror (BusTree.index). */
+    indexPerSec: number;
+    indexBestPerSec: number;
+    treeHeight: number;
+  };
 }
 
 /** Init cost at one pool size. */
@@ -166,6 +193,7 @@ export interface Report {
   mapLatency: { timerOverheadUs: number; note: string; rows: LatencyRow[] };
   coreThroughput: { note: string; rows: CoreRow[] };
   coreRef: CoreRefResult;
+  throughput: { note: string; rows: ThroughputRow[] };
   lookup: { note: string; rows: LookupRow[] };
   poolInit: { note: string; rows: InitRow[] };
   presetInit: { note: string; rows: PresetRow[] };
@@ -180,6 +208,7 @@ export const SECTIONS = [
   "mapLatency",
   "coreThroughput",
   "coreRef",
+  "throughput",
   "lookup",
   "poolInit",
   "presetInit",

@@ -6,6 +6,7 @@
  */
 
 import type { Better, Metric, Report, Target } from "./schema.ts";
+import { fastMetrics, fastTargets } from "./targets_fast.ts";
 import { fixed, GiB, KiB, MiB, sizeLabel } from "./units.ts";
 
 /**
@@ -149,6 +150,7 @@ export function targets(r: Report): Target[] {
       } ms`,
     ),
     ...coreRefTargets(r),
+    ...fastTargets(r),
   ];
 }
 
@@ -200,5 +202,6 @@ export function metrics(r: Report): Record<string, Metric> {
   put("repl.denoEmpty", r.repl.denoEmptyMs, "ms", "lower");
   put("repl.ready", r.repl.replReadyMs, "ms", "lower");
   put("repl.ours", r.repl.oursMs, "ms", "lower");
+  Object.assign(m, fastMetrics(r));
   return m;
 }

@@ -102,22 +102,25 @@ export function exchange(xen: Xen, dom: Domain, req: ExchangeRequest): ExchangeR
 
 function doExchange(xen: Xen, dom: Domain, req: ExchangeRequest): ExchangeResult {
   const { inPfns, inOrder, outOrder, addressBits } = req;
-  const refuse = (error: string): ExchangeResult => ({ nrExchanged: 0, outMfns: [], error });
   const maxOrder = maxExchangeOrder(dom);
-  for (const [what, order] of [["input", inOrder], ["output", outOrder]] as const) {
-    if (!Number.isInteger(order) || order < 0 || order > maxOrder) {
-      return refuse(
-        `${what} extent order ${order} is not allowed for ${dom.name} (at most ${maxOrder})`,
-      );
-    }
+  const badOrder = !orderOk(inOrder, maxOrder)
+    ? "input"
+    : !orderOk(outOrder, maxOrder)
+    ? "output"
+    : null;
+  if (badOrder !== null) {
+    const order = badOrder === "input" ? inOrder : outOrder;
+    return refused(
+      `${badOrder} extent order ${order} is not allowed for ${dom.name} (at most ${maxOrder})`,
+    );
   }
   if (!Number.isInteger(addressBits) || addressBits < 0 || addressBits > 64) {
-    return refuse(`address_bits ${addressBits} is not a width from 0 to 64`);
+    return refused(`address_bits ${addressBits} is not a width from 0 to 64`);
   }
   const inPerChunk = outOrder > inOrder ? 2 ** (outOrder - inOrder) : 1;
   const outPerChunk = inOrder > outOrder ? 2 ** (inOrder - outOrder) : 1;
   if (inPfns.length % inPerChunk !== 0) {
-    return refuse(
+    return refused(
       `${inPfns.length} input extent(s) of order ${inOrder} do not make whole order-${outOrder} extents`,
     );
   }
@@ -202,6 +205,16 @@ function doExchange(xen: Xen, dom: Domain, req: ExchangeRequest): ExchangeResult
 function consecutive(pfns: number[], at: number, count: number): boolean {
   for (let k = 1; k < count; k++) if (pfns[at + k] !== pfns[at] + k) return false;
   return true;
+}
+
+/** Is `order` an extent order the guest may exchange? */
+function orderOk(order: number, maxOrder: number): boolean {
+  return Number.isInteger(order) && order >= 0 && order <= maxOrder;
+}
+
+/** The result of an exchange refused before it started. */
+function refused(error: string): ExchangeResult {
+  return { nrExchanged: 0, outMfns: [], error };
 }
 
 /** The result of an exchange that stopped after `nrExchanged` input extents. */

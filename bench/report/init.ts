@@ -5,18 +5,26 @@
  * @module
  */
 
+import process from "node:process";
 import { Guest } from "../../lib/guest/guest.ts";
 import { SwiotlbCore } from "../../lib/swiotlb/mod.ts";
 import { POOL_START } from "./core.ts";
 import { SLOT } from "./units.ts";
 
-/** Time and resident-memory delta of `build`, in a process that has done nothing else. */
-function measureBuild<T>(build: () => T): { ms: number; rssBytes: number; value: T } {
+/**
+ * Time (wall, and the process's CPU time: other sessions share this machine's cores) and
+ * resident-memory delta of `build`, in a process that has done nothing else.
+ */
+function measureBuild<T>(
+  build: () => T,
+): { ms: number; cpuMs: number; rssBytes: number; value: T } {
   const rss0 = Deno.memoryUsage().rss;
+  const c0 = process.cpuUsage();
   const t0 = performance.now();
   const value = build();
   const ms = performance.now() - t0;
-  return { ms, rssBytes: Deno.memoryUsage().rss - rss0, value };
+  const c = process.cpuUsage(c0);
+  return { ms, cpuMs: (c.user + c.system) / 1000, rssBytes: Deno.memoryUsage().rss - rss0, value };
 }
 
 /** A bare SwiotlbCore of `poolBytes`: the pool's own cost, without a guest. */
@@ -29,7 +37,7 @@ export function childCoreInit(a: { poolBytes: number }): { ms: number; rssBytes:
 /** A whole arm-dom0 guest with a pool of `poolBytes`, sized by the parent to hold it. */
 export function childGuestInit(
   a: { poolBytes: number; mem: number; machine: number },
-): { ms: number; rssBytes: number; nslabs: number; log: string[] } {
+): { ms: number; cpuMs: number; rssBytes: number; nslabs: number; log: string[] } {
   const r = measureBuild(() =>
     Guest.create({
       preset: "arm-dom0",
@@ -39,7 +47,13 @@ export function childGuestInit(
       debug: false,
     })
   );
-  return { ms: r.ms, rssBytes: r.rssBytes, nslabs: r.value.init.nslabs, log: r.value.init.log };
+  return {
+    ms: r.ms,
+    cpuMs: r.cpuMs,
+    rssBytes: r.rssBytes,
+    nslabs: r.value.init.nslabs,
+    log: r.value.init.log,
+  };
 }
 
 /** What `preset-init` prints: the parent subtracts a small-pool run to cost the pool. */

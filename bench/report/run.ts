@@ -67,10 +67,12 @@ async function medianOf<T extends { ms: number; rssBytes: number }>(
 ): Promise<T> {
   const all: T[] = [];
   for (let i = 0; i < runs; i++) all.push(await child<T>(kind, args));
+  const cpu = all.map((x) => (x as { cpuMs?: number }).cpuMs);
   return {
     ...all[0],
     ms: median(all.map((x) => x.ms)),
     rssBytes: median(all.map((x) => x.rssBytes)),
+    ...(cpu.every((x) => x !== undefined) ? { cpuMs: median(cpu as number[]) } : {}),
   };
 }
 
@@ -270,12 +272,21 @@ export async function runReport(quick: boolean): Promise<Report> {
     let guest: InitRow["guest"] = null;
     if (p.guestPools.includes(poolBytes)) {
       const size = guestFor(poolBytes);
-      const g = await medianOf<{ ms: number; rssBytes: number; nslabs: number; log: string[] }>(
+      const g = await medianOf<
+        { ms: number; cpuMs: number; rssBytes: number; nslabs: number; log: string[] }
+      >(
         "guest-init",
         { poolBytes, ...size },
         p.initRuns,
       );
-      guest = { ms: g.ms, rssMiB: g.rssBytes / MiB, ...size, nslabs: g.nslabs, log: g.log };
+      guest = {
+        ms: g.ms,
+        cpuMs: g.cpuMs,
+        rssMiB: g.rssBytes / MiB,
+        ...size,
+        nslabs: g.nslabs,
+        log: g.log,
+      };
     }
     initRows.push({
       poolBytes,

@@ -123,6 +123,8 @@ export interface InitRow {
   core: { ms: number; rssMiB: number } | null;
   guest: {
     ms: number;
+    /** The process's CPU time for the same build (median): other sessions share the cores. */
+    cpuMs: number;
     rssMiB: number;
     mem: number;
     machine: number;

@@ -189,6 +189,7 @@ export function metrics(r: Report): Record<string, Metric> {
     }
     if (x.guest) {
       put(`${k}.guest.ms`, x.guest.ms, "ms", "lower");
+      put(`${k}.guest.cpuMs`, x.guest.cpuMs, "ms", "lower");
       put(`${k}.guest.rss`, x.guest.rssMiB, "MiB", "lower");
     }
   }

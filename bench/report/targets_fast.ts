@@ -94,11 +94,15 @@ export function fastTargets(r: Report): Target[] {
     t(
       "init-16G-request",
       "a 16 GiB pool request (lowered), guest init",
-      init16?.ms,
+      init16?.cpuMs,
       "ms",
       "<",
       1000,
-      init16 ? `arm-dom0, built ${sizeLabel(init16.nslabs * 2048)}, fresh process` : "not measured",
+      init16
+        ? `arm-dom0, built ${sizeLabel(init16.nslabs * 2048)}; CPU time (wall ${
+          fixed(init16.ms, 0)
+        } ms), fresh process`
+        : "not measured",
     ),
   ];
 }

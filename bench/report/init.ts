@@ -5,26 +5,25 @@
  * @module
  */
 
-import process from "node:process";
 import { Guest } from "../../lib/guest/guest.ts";
 import { SwiotlbCore } from "../../lib/swiotlb/mod.ts";
 import { POOL_START } from "./core.ts";
+import { threadCpuMs } from "./stats.ts";
 import { SLOT } from "./units.ts";
 
 /**
- * Time (wall, and the process's CPU time: other sessions share this machine's cores) and
+ * Time (wall, and the thread's CPU time: other sessions share this machine's cores) and
  * resident-memory delta of `build`, in a process that has done nothing else.
  */
 function measureBuild<T>(
   build: () => T,
 ): { ms: number; cpuMs: number; rssBytes: number; value: T } {
   const rss0 = Deno.memoryUsage().rss;
-  const c0 = process.cpuUsage();
+  const c0 = threadCpuMs();
   const t0 = performance.now();
   const value = build();
   const ms = performance.now() - t0;
-  const c = process.cpuUsage(c0);
-  return { ms, cpuMs: (c.user + c.system) / 1000, rssBytes: Deno.memoryUsage().rss - rss0, value };
+  return { ms, cpuMs: threadCpuMs() - c0, rssBytes: Deno.memoryUsage().rss - rss0, value };
 }
 
 /** A bare SwiotlbCore of `poolBytes`: the pool's own cost, without a guest. */

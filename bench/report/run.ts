@@ -354,8 +354,9 @@ export async function runReport(quick: boolean): Promise<Report> {
         "(machine-contiguous on pv-dom0), pool and buffer touched first; a pair is g.map + " +
         "g.unmap, BIDIRECTIONAL (arm-dom0 copies both ways); with debug on the driver also " +
         "calls dma_mapping_error; one child process per mode, rounds of about 50 ms going " +
-        "round the sizes; the targets take pairs per second of the process's CPU time (other " +
-        "sessions share this machine's cores; on an idle machine it equals the wall rate)",
+        "round the sizes; the targets take pairs per second of the measuring thread's CPU " +
+        "time over all rounds (other sessions share this machine's cores; idle, it reads as " +
+        "the wall rate)",
       rows: throughputRows,
     },
     lookup: {

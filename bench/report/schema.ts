@@ -87,7 +87,7 @@ export interface ThroughputRow {
   pairsPerSec: number;
   /** Best round. */
   bestPairsPerSec: number;
-  /** Median over the rounds of pairs per second of the process's CPU time. */
+  /** Pairs per second of the measuring thread's CPU time, over all rounds. */
   pairsPerCpuSec: number;
   pairsPerRound: number;
 }
@@ -123,7 +123,7 @@ export interface InitRow {
   core: { ms: number; rssMiB: number } | null;
   guest: {
     ms: number;
-    /** The process's CPU time for the same build (median): other sessions share the cores. */
+    /** The thread's CPU time for the same build (median): other sessions share the cores. */
     cpuMs: number;
     rssMiB: number;
     mem: number;

@@ -1,3 +1,5 @@
+import process from "node:process";
+
 /**
  * Timing and statistics for the measurements: medians, rates over timed rounds, and the
  * cost of the timer itself (subtracted from per-call timings).
@@ -41,4 +43,26 @@ export function rate(
     rates.push(n / ms * 1000);
   }
   return { median: median(rates), best: Math.max(...rates) };
+}
+
+/** CPU time as node:process reports it, in microseconds. */
+interface CpuTime {
+  user: number;
+  system: number;
+}
+
+const nodeProcess = process as unknown as {
+  threadCpuUsage?: (since?: CpuTime) => CpuTime;
+  cpuUsage: (since?: CpuTime) => CpuTime;
+};
+
+/**
+ * The calling thread's CPU time so far, in ms: what this measurement's own code used,
+ * not other processes on the shared machine, nor V8's helper threads (the process's time
+ * when the runtime cannot tell threads apart). Kernel tick granularity (about 10 ms):
+ * sum it over rounds.
+ */
+export function threadCpuMs(): number {
+  const t = nodeProcess.threadCpuUsage?.() ?? nodeProcess.cpuUsage();
+  return (t.user + t.system) / 1000;
 }

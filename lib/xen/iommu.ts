@@ -108,6 +108,23 @@ export function translateDeviceAccess(dom: Domain, bus: number, len: number): Dm
  * IOMMU: the machine; an autotranslated guest's IOMMU: its guest-physical memory, both
  * page-aligned), the first page outside it is found by arithmetic; a PV guest's IOMMU is
  * asked frame by frame.
+ *
+ * @example
+ * ```ts
+ * import { assertEquals } from "@std/assert";
+ * import { deviceAccessFault, Xen } from "./mod.ts";
+ * const xen = new Xen({ machineBytes: 2 ** 30, seed: 1 });
+ * const dom = xen.createDomain({
+ *   nrPages: 256, autotranslate: true, iommu: true, dom0: false, arch: "arm",
+ *   layout: "fragmented",
+ * });
+ * assertEquals(deviceAccessFault(dom, 0x1000, 8192), undefined);
+ * // The last page runs past the guest's memory: the fault names where it starts.
+ * assertEquals(
+ *   deviceAccessFault(dom, 255 * 4096, 8192),
+ *   "IOMMU fault: dom1's IOMMU has no guest-physical mapping for bus address 0x100000",
+ * );
+ * ```
  */
 export function deviceAccessFault(dom: Domain, bus: number, len: number): string | undefined {
   if (!(len > 0)) return undefined;

@@ -21,13 +21,30 @@ export function topWords(table: readonly CommandSpec[] = cmdTable()): string[] {
   return [...new Set(table.map((c) => c.path[0]))];
 }
 
+/** The specs of each first word, in table order, per table (built once). */
+const verbIndex = new WeakMap<readonly CommandSpec[], Map<string, CommandSpec[]>>();
+
+function specsOf(table: readonly CommandSpec[], first: string): readonly CommandSpec[] {
+  let index = verbIndex.get(table);
+  if (index === undefined) {
+    index = new Map();
+    for (const c of table) {
+      const list = index.get(c.path[0]);
+      if (list) list.push(c);
+      else index.set(c.path[0], [c]);
+    }
+    verbIndex.set(table, index);
+  }
+  return index.get(first) ?? [];
+}
+
 /** Finds the spec a line names; the rest of the words are its arguments. */
 export function resolveVerb(
   table: readonly CommandSpec[],
   words: string[],
 ): { spec: CommandSpec; rest: string[] } {
   const first = Object.hasOwn(ALIASES, words[0]) ? ALIASES[words[0]] : words[0];
-  const top = table.filter((c) => c.path[0] === first);
+  const top = specsOf(table, first);
   if (top.length === 0) {
     throw new LabError(
       `unknown command '${clip(words[0])}'${didYouMean(first, topWords(table))}`,

@@ -11,7 +11,14 @@ import { LabError } from "../errors.ts";
 import { cmdTable } from "./commands.ts";
 import { clip } from "./files.ts";
 import { didYouMean } from "./suggest.ts";
-import { type CommandSpec, type OptLists, type Opts, synopsis, verbName } from "./table.ts";
+import {
+  type ArgSpec,
+  type CommandSpec,
+  type OptLists,
+  type Opts,
+  synopsis,
+  verbName,
+} from "./table.ts";
 
 /** Other names for verbs. */
 const ALIASES: Record<string, string> = { exit: "quit", "?": "help" };
@@ -108,12 +115,34 @@ function commanderMessage(e: CommanderError, spec: CommandSpec): UsageError {
   return new UsageError(`${verbName(spec)}: ${msg}`, synopsis(spec));
 }
 
-/** Parses a verb's words with commander (one fresh Command per line, so no state leaks). */
-export function parseWords(
-  spec: CommandSpec,
-  words: string[],
-): { args: string[]; opts: Opts; lists: OptLists } {
-  if (spec.rawWords) return { args: words, opts: {}, lists: {} };
+/**
+ * A verb's parser, built once: its commander Command (commander 15 restores the state
+ * it saved before its first parse at the start of every later one, so a Command can
+ * parse line after line without one line's options leaking into the next), and the
+ * shape of its plainest lines for {@link fastParse}.
+ */
+interface Parser {
+  cmd: Command;
+  /** The arguments commander is told of (a variadic one last: map-sg's DIR joins it). */
+  declared: readonly ArgSpec[];
+  /** Words a line must have for the fast path: up to the last required argument. */
+  minWords: number;
+  /** The option values of a line that gives none (a lone `--no-x` makes x true). */
+  base: Readonly<Opts> | undefined;
+}
+
+const parsers = new WeakMap<CommandSpec, Parser>();
+
+function parserOf(spec: CommandSpec): Parser {
+  let p = parsers.get(spec);
+  if (p === undefined) {
+    p = buildParser(spec);
+    parsers.set(spec, p);
+  }
+  return p;
+}
+
+function buildParser(spec: CommandSpec): Parser {
   const cmd = new Command(verbName(spec))
     .exitOverride()
     .configureOutput({ writeOut: () => {}, writeErr: () => {}, outputError: () => {} })
@@ -130,14 +159,91 @@ export function parseWords(
     if (a.choices) arg.choices(a.choices);
     cmd.addArgument(arg);
   }
+  const options: Option[] = [];
   for (const o of spec.options) {
     const opt = new Option(o.flags, o.help);
     if (o.choices) opt.choices(o.choices);
     if (o.required) opt.makeOptionMandatory();
     if (o.repeatable) opt.argParser((v: string, prev?: string[]) => [...(prev ?? []), v]);
     cmd.addOption(opt);
+    options.push(opt);
   }
   cmd.action(() => {});
+  return {
+    cmd,
+    declared,
+    minWords: declared.findLastIndex((a) => !a.optional) + 1,
+    // A variadic argument or a mandatory option is commander's to check and word.
+    base: v >= 0 || spec.options.some((o) => o.required) ? undefined : baseOpts(options),
+  };
+}
+
+/**
+ * The option values commander gives a line without options: only a negated option with
+ * no positive twin has one (`--no-x` alone: x is true until given), as commander sets
+ * before it parses. tests/parse_test.ts checks this against commander for every verb.
+ */
+function baseOpts(options: readonly Option[]): Opts {
+  const base: Opts = {};
+  for (const o of options) {
+    if (o.defaultValue !== undefined) base[o.attributeName()] = o.defaultValue as string;
+    else if (o.negate && !options.some((p) => p.long === o.long?.replace(/^--no-/, "--"))) {
+      base[o.attributeName()] = true;
+    }
+  }
+  return base;
+}
+
+/**
+ * The fast path: a line of plain words (none starting with "-") that fills the verb's
+ * arguments, each one of its choices, parses to the words themselves and the base
+ * options, with no commander call. Anything else (an option, a missing or extra word, a
+ * word that is not one of the choices) goes to commander, which parses or words the
+ * error as it always did. Undefined when the line is not that plain.
+ */
+export function fastParse(
+  spec: CommandSpec,
+  words: readonly string[],
+): { args: string[]; opts: Opts; lists: OptLists } | undefined {
+  const p = parserOf(spec);
+  if (p.base === undefined || words.length < p.minWords || words.length > p.declared.length) {
+    return undefined;
+  }
+  const args: string[] = new Array(p.declared.length);
+  for (let i = 0; i < p.declared.length; i++) {
+    const w = words[i];
+    if (w !== undefined) {
+      if (w.length > 1 && w.charCodeAt(0) === 45 /* - */) return undefined;
+      const choices = p.declared[i].choices;
+      if (choices && !choices.includes(w)) return undefined;
+    }
+    args[i] = w;
+  }
+  return { args, opts: { ...p.base }, lists: {} };
+}
+
+/**
+ * Parses a verb's words: the fast path when they are plain, else the verb's commander
+ * Command (built once, reset by commander before each parse, so no state leaks).
+ */
+export function parseWords(
+  spec: CommandSpec,
+  words: string[],
+): { args: string[]; opts: Opts; lists: OptLists } {
+  if (spec.rawWords) return { args: words, opts: {}, lists: {} };
+  return fastParse(spec, words) ?? commanderParse(spec, words);
+}
+
+/**
+ * Parses a verb's words with commander: its Command, or with `fresh` one built for this
+ * call alone (tests compare the two). Throws the usage error the REPL shows.
+ */
+export function commanderParse(
+  spec: CommandSpec,
+  words: string[],
+  fresh = false,
+): { args: string[]; opts: Opts; lists: OptLists } {
+  const { cmd, declared } = fresh ? buildParser(spec) : parserOf(spec);
   // "-4K" would read as an unknown option; it is a negative number, which no argument takes.
   const negative = words.find((w) => /^-[0-9($]/.test(w));
   if (negative !== undefined) {

@@ -175,15 +175,18 @@ interface Ran {
  * ```
  */
 export function runLine(session: Session, line: string): LineResult {
-  let command: Token[] = [];
+  let command: readonly Token[] = [];
   let plumbing: Plumbing | undefined;
   let early: unknown;
   try {
+    // One tokenize: the command's words, and the plumbing after them only when there is.
     const tokens = tokenize(line);
     command = commandTokens(tokens);
-    plumbing = splitPlumbing(tokens, { vars: session.vars, num: (x) => session.fmt.num(x) })
-      .plumbing;
-    if (plumbing?.redirect) openRedirect(session, plumbing.redirect);
+    if (command.length < tokens.length) {
+      plumbing = splitPlumbing(tokens, { vars: session.vars, num: (x) => session.fmt.num(x) })
+        .plumbing;
+      if (plumbing?.redirect) openRedirect(session, plumbing.redirect);
+    }
   } catch (e) {
     early = e;
   }
@@ -208,7 +211,12 @@ export function runLine(session: Session, line: string): LineResult {
  * them (a bad quote, pipe or redirection) — after naming the verb, so an unknown verb
  * is still reported as one and a bad pipe is not taken for a line that is no command.
  */
-function runCommand(session: Session, line: string, tokens: Token[], early?: unknown): Ran {
+function runCommand(
+  session: Session,
+  line: string,
+  tokens: readonly Token[],
+  early?: unknown,
+): Ran {
   const table = cmdTable();
   let reply: Reply;
   let verb: string | undefined;

@@ -140,6 +140,20 @@ function errorReply(e: unknown, session: Session): Reply {
   return { json: {}, text: [], error: `internal error: ${msg}` };
 }
 
+/**
+ * A reply's JSON line: `JSON.stringify(v, jsonReplacer)`, whose only change is a bigint
+ * (the all-ones error code) written as hex. A replacer is called for every key, so it
+ * is used only when a plain stringify meets a bigint and throws: the same bytes.
+ */
+function jsonLine(v: unknown): string {
+  try {
+    return JSON.stringify(v);
+  } catch (e) {
+    if (!(e instanceof TypeError)) throw e;
+    return JSON.stringify(v, jsonReplacer);
+  }
+}
+
 /** A command's outcome before plumbing: its own answer, and what nested sources printed. */
 interface Ran {
   ok: boolean;
@@ -196,13 +210,11 @@ export function runLine(session: Session, line: string): LineResult {
   const done = { ok: r.ok, json: r.json, error: r.error, verb: r.verb, quit: r.quit };
   if (plumbing && r.ok) {
     const p = plumb(session, plumbing, r.json, session.json ? r.text : [...r.nested, ...r.text]);
-    const own = session.json ? [JSON.stringify(p.json, jsonReplacer)] : p.text;
+    const own = session.json ? [jsonLine(p.json)] : p.text;
     const output = session.json ? [...r.nested, ...own] : own;
     return { ...done, output, json: p.json, ok: p.error === undefined, error: p.error };
   }
-  const output = session.json
-    ? [...r.nested, JSON.stringify(r.json, jsonReplacer)]
-    : [...r.nested, ...r.text];
+  const output = session.json ? [...r.nested, jsonLine(r.json)] : [...r.nested, ...r.text];
   return { ...done, output, unknown: r.unknown };
 }
 

@@ -2,14 +2,18 @@
  * Scripts are streamed (issue 14): the lines of a file or of piped stdin are read as they
  * run, a chunk at a time, and must be exactly the lines of the whole text split at
  * `\r?\n` — whatever the chunk size, with UTF-8 split across chunks — keeping FILE:LINE,
- * the `expect error` look-ahead and the refusals before a line runs.
+ * the `expect error` look-ahead, the refusals before a line runs, stdin's limit, and
+ * answers flushed before stdin is read again.
  */
 
-import { assertEquals } from "@std/assert";
+import { assertEquals, assertStringIncludes } from "@std/assert";
 import fc from "fast-check";
+import { fromFileUrl } from "@std/path";
 import { runLine, Session } from "../lib/repl/mod.ts";
 import { ChunkLines, type LineSource, TextLines } from "../lib/repl/lines.ts";
 import { runScriptFile, runScriptText } from "../lib/repl/script.ts";
+
+const root = fromFileUrl(new URL("../", import.meta.url));
 
 function all(src: LineSource): string[] {
   const out: string[] = [];
@@ -126,4 +130,83 @@ Deno.test("a streamed file holding a NUL byte is refused before any line runs", 
     );
     assertEquals(s.fmt.radix, 16, "no line ran");
   });
+});
+
+/** repl.ts with piped stdin, fed by `feed`; status and output. */
+async function piped(
+  feed: (w: WritableStreamDefaultWriter<Uint8Array>, out: () => Promise<string>) => Promise<void>,
+) {
+  const child = new Deno.Command(Deno.execPath(), {
+    args: ["run", "--allow-read", "--allow-env", "repl.ts", "--json"],
+    cwd: root,
+    stdin: "piped",
+    stdout: "piped",
+    stderr: "piped",
+    env: { NO_COLOR: "1" },
+  }).spawn();
+  const reader = child.stdout.getReader();
+  let seen = "";
+  const nextLine = async () => {
+    while (!seen.includes("\n")) {
+      const { value, done } = await reader.read();
+      if (done) break;
+      seen += new TextDecoder().decode(value);
+    }
+    const i = seen.indexOf("\n");
+    const line = seen.slice(0, i);
+    seen = seen.slice(i + 1);
+    return line;
+  };
+  // A broken flush would leave the answer unwritten and this test waiting: end it.
+  const guard = setTimeout(() => child.kill(), 60_000);
+  try {
+    const w = child.stdin.getWriter();
+    try {
+      await feed(w, nextLine);
+      await w.close();
+    } catch {
+      // The REPL stopped reading (stdin past its limit): what it wrote is still checked.
+    }
+    for (;;) {
+      const { value, done } = await reader.read();
+      if (done) break;
+      seen += new TextDecoder().decode(value);
+    }
+    const status = await child.status;
+    const err = new TextDecoder().decode(await new Response(child.stderr).arrayBuffer());
+    return { code: status.code, rest: seen, err };
+  } finally {
+    clearTimeout(guard);
+  }
+}
+
+Deno.test("piped stdin: each answer is written before the next line is read", async () => {
+  const enc = new TextEncoder();
+  const answers: string[] = [];
+  const r = await piped(async (w, nextLine) => {
+    // Each line is sent only once the answer to the one before has arrived.
+    await w.write(enc.encode("guest new --preset arm-dom0 --swiotlb 1M\n"));
+    answers.push(await nextLine());
+    await w.write(enc.encode("device add nic --mask 32\n"));
+    answers.push(await nextLine());
+    await w.write(enc.encode("set radix 10\n"));
+    answers.push(await nextLine());
+  });
+  assertEquals(r.code, 0, r.err);
+  assertEquals(JSON.parse(answers[0]).swiotlb_xen, true);
+  assertEquals(JSON.parse(answers[1]).device, "nic");
+  assertEquals(JSON.parse(answers[2]).radix, 10);
+  assertEquals(r.rest, "");
+});
+
+Deno.test("piped stdin past 64 MiB: the lines before it ran, then status 2", async () => {
+  const enc = new TextEncoder();
+  const r = await piped(async (w) => {
+    await w.write(enc.encode("set radix 10\n"));
+    const block = enc.encode("#".repeat(1 << 20) + "\n");
+    for (let i = 0; i < 65; i++) await w.write(block);
+  });
+  assertEquals(r.code, 2);
+  assertEquals(JSON.parse(r.rest.split("\n")[0]).radix, 10);
+  assertStringIncludes(r.err, "Cannot read script <stdin>: it is over 64 MiB");
 });

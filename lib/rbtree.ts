@@ -223,6 +223,7 @@ export class RbTree<E> {
    */
   onFixup: ((step: RbFixupStep<E>) => void) | null = null;
   #count = 0;
+  #mutations = 0;
 
   /** Creates an empty tree ordered by `less` (`RB_ROOT`). */
   constructor(less: (a: E, b: E) => boolean) {
@@ -232,6 +233,15 @@ export class RbTree<E> {
   /** Number of nodes in the tree (no kernel analogue: the kernel does not count). */
   get size(): number {
     return this.#count;
+  }
+
+  /**
+   * Inserts and erases so far (no kernel analogue): a view derived from the tree's shape
+   * (the bus tree's lookup index) is stale when this has changed. Links set by hand are
+   * not counted.
+   */
+  get mutations(): number {
+    return this.#mutations;
   }
 
   /**
@@ -273,6 +283,7 @@ export class RbTree<E> {
       node.parent = cur;
     }
     this.#count++;
+    this.#mutations++;
     rbInsertColor(node, this);
     return node;
   }
@@ -305,6 +316,7 @@ export class RbTree<E> {
     node.right = null;
     node.parent = node;
     this.#count--;
+    this.#mutations++;
   }
 
   /** The leftmost (smallest) node (`rb_first`), or null when empty. */

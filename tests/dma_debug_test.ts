@@ -63,6 +63,9 @@ Deno.test("DmaDebug: a clean map / dma_mapping_error / unmap reports nothing", (
     reports: [],
     counts: counts({}),
     dropped: 0,
+    // arm's 4,096 entries, one taken and given back.
+    entries: { total: 4096, free: 4096, minFree: 4095 },
+    outOfMemory: false,
   });
 });
 
@@ -408,6 +411,8 @@ Deno.test("DmaDebug: off — no reports, no records, no leaks; switching forgets
     reports: [],
     counts: counts({}),
     dropped: 0,
+    entries: { total: 4096, free: 4096, minFree: 4096 },
+    outOfMemory: false,
   });
 
   const on = armGuest();
@@ -444,7 +449,15 @@ Deno.test("REPL debug: --json lists live mappings with their line, the reports a
   const r = runLine(s, "debug");
   assert(r.ok);
   const j = JSON.parse(r.output[0]);
-  assertEquals(Object.keys(j), ["enabled", "live", "reports", "counts"]);
+  assertEquals(Object.keys(j), [
+    "enabled",
+    "live",
+    "reports",
+    "counts",
+    "entries",
+    "out_of_memory",
+  ]);
+  assertEquals([j.entries, j.out_of_memory], [{ total: 4096, free: 4095, min_free: 4095 }, false]);
   assertEquals(j.enabled, true);
   assertEquals(j.live, [{
     id: 1,

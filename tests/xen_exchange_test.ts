@@ -1,9 +1,11 @@
 import { assert, assertEquals, assertFalse, assertMatch, assertThrows } from "@std/assert";
+import fc from "fast-check";
 import { LabError } from "../lib/errors.ts";
 import { EventLog } from "../lib/events.ts";
 import {
   createContiguousRegion,
   destroyContiguousRegion,
+  deviceAccessFault,
   type DmaRangeResult,
   type Domain,
   type DomainConfig,
@@ -392,4 +394,34 @@ Deno.test("Faults.exhaustLow hands low memory to Xen until restored", () => {
     failBelowBits: 0,
     exhaustedFrames: 0,
   });
+});
+
+Deno.test("deviceAccessFault: the fault translateDeviceAccess finds, without its pieces", () => {
+  const xen = new Xen({ machineBytes: 2 ** 28, seed: 3 });
+  const doms = [
+    { autotranslate: true, iommu: true, arch: "arm" as const },
+    { autotranslate: false, iommu: true, arch: "x86" as const },
+    { autotranslate: false, iommu: false, arch: "x86" as const },
+  ].map((c) => xen.createDomain({ nrPages: 512, dom0: false, layout: "fragmented", ...c }));
+  // Where each domain's reachable addresses end: accesses ending there, or a byte past.
+  const ends = [doms[0].physEnd, doms[1].physToMachine(511 * 4096) + 4096, 2 ** 28];
+  fc.assert(
+    fc.property(
+      fc.integer({ min: 0, max: doms.length - 1 }),
+      fc.oneof(
+        fc.integer({ min: -4096, max: 2 ** 28 + 8192 }),
+        fc.constantFrom(0.5, NaN, 2 ** 28 - 1),
+        fc.integer({ min: 0, max: 600 }).map((p) => doms[0].physBase + p * 4096 - 1),
+        fc.integer({ min: 0, max: 511 }).map((p) => doms[1].physToMachine(p * 4096)),
+      ),
+      fc.integer({ min: 0, max: 5 * 4096 }),
+      fc.option(fc.integer({ min: -1, max: 1 }), { nil: undefined }),
+      (d, anyBus, len, atEnd) => {
+        const bus = atEnd === undefined ? anyBus : ends[d] - len + atEnd;
+        const t = translateDeviceAccess(doms[d], bus, len);
+        assertEquals(deviceAccessFault(doms[d], bus, len), "fault" in t ? t.fault : undefined);
+      },
+    ),
+    { numRuns: 3000 },
+  );
 });

@@ -78,6 +78,41 @@ const caseArb = fc.constantFrom(1, 100, CHUNK, CHUNK + 1, 3 * CHUNK - 5, 4 * CHU
   })
 );
 
+Deno.test("RunTable.runEnd stays right when writes follow lookups (a chunk's run ends go stale)", () => {
+  fc.assert(
+    fc.property(caseArb, ({ size, initial, edits, probes }) => {
+      const t = new RunTable(size, initial);
+      t.fillRising(0, size, initial);
+      const a = Uint32Array.from({ length: size }, (_, i) => initial + i);
+      // The fragmented layouts' way in: a table made from an array, chunk by chunk.
+      const u = RunTable.fromArray(a.slice());
+      const check = () => {
+        for (const [x, y] of probes) {
+          const [lo, hi] = x <= y ? [x, y] : [y, x];
+          for (const table of [t, u]) {
+            assertEquals(table.runEnd(lo, 1), naiveRunEnd(a, lo, 1, size));
+            assertEquals(table.runEnd(lo, 1, hi + 1), naiveRunEnd(a, lo, 1, hi + 1));
+          }
+        }
+      };
+      check();
+      for (const e of edits) {
+        const to = Math.min(size, e.at + (e.kind === "set" ? 1 : e.len));
+        for (const table of [t, u]) {
+          if (e.kind === "set") table.set(e.at, e.value);
+          else if (e.kind === "fill") table.fill(e.at, to, e.value);
+          else table.fillRising(e.at, to, e.value);
+        }
+        for (let i = e.at; i < to; i++) {
+          a[i] = e.kind === "rising" ? e.value + i - e.at : e.value;
+        }
+        check();
+      }
+    }),
+    { numRuns: 200 },
+  );
+});
+
 Deno.test("RunTable agrees with a plain array over random sets, fills, runs and bounds", () => {
   fc.assert(
     fc.property(caseArb, ({ size, initial, edits, probes }) => {

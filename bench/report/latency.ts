@@ -41,14 +41,21 @@ interface LatencyArgs {
   jitWarmup: number;
 }
 
-/** Every size × direction row of one mode (`a.mode` indexes MODES). */
-export function childLatency(a: LatencyArgs): { timerOverheadUs: number; rows: LatencyRow[] } {
-  const m = MODES[a.mode];
-  const g = Guest.create({ preset: m.preset, debug: false });
-  if (!g.init.ok) throw new Error(`${m.preset}: swiotlb-xen init failed`);
-  g.addDevice({ name: "bench", maskBits: m.bits });
+/**
+ * A guest of `preset` with device "bench" (`bits`-bit mask) and a 256 KiB buffer —
+ * machine-contiguous with `contiguous` (the PV fast path) — its pool and buffer touched.
+ */
+export function benchGuest(
+  preset: string,
+  bits: number,
+  contiguous: boolean,
+  debug: boolean,
+): { g: Guest; phys: number } {
+  const g = Guest.create({ preset, debug });
+  if (!g.init.ok) throw new Error(`${preset}: swiotlb-xen init failed`);
+  g.addDevice({ name: "bench", maskBits: bits });
   let phys: number;
-  if (m.contiguous) {
+  if (contiguous) {
     // The fast path needs a machine-contiguous buffer: on the fragmented layout, find a
     // run of at least 64 frames (256 KiB) in a large arena.
     const arena = g.allocBuffer("arena", 32 * MiB, 4096);
@@ -61,6 +68,13 @@ export function childLatency(a: LatencyArgs): { timerOverheadUs: number; rows: L
   // buffer once, so the table shows steady-state maps, not first-touch allocations.
   if (g.init.nslabs > 0) g.writePhys(g.init.poolPhys, new Uint8Array(g.init.nslabs * SLOT));
   g.writePhys(phys, new Uint8Array(SEG).fill(0xa5));
+  return { g, phys };
+}
+
+/** Every size × direction row of one mode (`a.mode` indexes MODES). */
+export function childLatency(a: LatencyArgs): { timerOverheadUs: number; rows: LatencyRow[] } {
+  const m = MODES[a.mode];
+  const { g, phys } = benchGuest(m.preset, m.bits, m.contiguous, false);
   const direct = g.ops?.kind === "direct";
   // Bring the whole call chain to its optimised tier first (a few hundred calls per row
   // would leave the first rows measuring the interpreter).

@@ -6,7 +6,8 @@
  * bracketed fields), a "debug" event, counted per kind. Beyond the kernel: a new bounce
  * mapping on a live one's slots (after a faithful corruption), and an IOMMU fault.
  *
- * Kernel names, once: `struct dma_debug_entry` → {@link DebugMapping};
+ * Kernel names, once: `struct dma_debug_entry` → {@link DebugEntry} (shown as a
+ * {@link DebugMapping}, its call written out);
  * `debug_dma_map_page` / `debug_dma_map_sg` / `debug_dma_alloc_coherent` (`add_dma_entry`)
  * → {@link DmaDebug.debugDmaMapPage}; `debug_dma_unmap_page` / `debug_dma_unmap_sg` /
  * `debug_dma_free_coherent` (`check_unmap`) → {@link DmaDebug.debugDmaUnmapPage};
@@ -27,6 +28,7 @@ import type { EventLog } from "../events.ts";
 import { type Arch, dmaMappingError } from "./device.ts";
 import {
   DEBUG_KINDS,
+  type DebugEntry,
   type DebugKind,
   type DebugMapping,
   type DebugRef,
@@ -36,9 +38,13 @@ import {
   MAX_KEPT_REPORTS,
   MAX_RELEASED,
   type NewMapping,
+  OUT_OF_MEMORY_MESSAGE,
+  PREALLOC_DMA_DEBUG_ENTRIES,
   type ReleasedMapping,
 } from "./debug_types.ts";
 import { at, boundaryCrossText, SlotOwners, staleCopyText } from "./debug_slots.ts";
+import { type CallSite, callText, mappingView } from "./debug_calls.ts";
+import { LiveMappings } from "./debug_live.ts";
 import { unmapMismatches } from "./debug_unmap.ts";
 
 export * from "./debug_types.ts";
@@ -55,12 +61,11 @@ export * from "./debug_types.ts";
  * const debug = new DmaDebug({ enabled: true, arch: "x86", events });
  * debug.debugDmaMapPage({
  *   device: "nic", type: "single", phys: 0x1000, bus: 0x1000, size: 8192,
- *   dir: DMA_TO_DEVICE, call: "dma_map_single(nic, 0x1000, 8192, DMA_TO_DEVICE)",
- *   slot: null, nslots: 0,
+ *   dir: DMA_TO_DEVICE, fn: "dma_map_single", slot: null, nslots: 0,
  * });
  * debug.debugDmaMappingError("nic", 0x1000);
  * debug.debugDmaUnmapPage({ device: "nic", type: "single", bus: 0x1000, size: 4096,
- *   dir: DMA_TO_DEVICE, call: "dma_unmap_single(nic, 0x1000, 4096, DMA_TO_DEVICE)" });
+ *   dir: DMA_TO_DEVICE, fn: "dma_unmap_single" });
  * assertEquals(
  *   events.drain().map((e) => e.message),
  *   ["nic nic: DMA-API: device driver frees DMA memory with different size " +
@@ -73,13 +78,13 @@ export class DmaDebug {
   readonly #arch: Arch;
   readonly #events: EventLog;
   readonly #deviceFault: ((bus: Addr, size: number) => string | undefined) | undefined;
-  /** device → bus → mappings at that handle (a handle can be live twice, e.g. two fast-path maps of one page). */
-  readonly #live = new Map<string, Map<Addr, DebugMapping[]>>();
+  /** The live mappings (lib/dma/debug_live.ts). */
+  readonly #live = new LiveMappings();
   /** Which live mapping owns each bounce slot (for the overlap check). */
   readonly #slots = new SlotOwners();
   #nextId = 1;
   /** The mapping the last check_unmap found with a mismatch (released if the engine goes on). */
-  #mismatch: { entry: DebugMapping; call: string } | undefined;
+  #mismatch: { entry: DebugEntry; by: DebugRef } | undefined;
   /** Mappings a mismatching unmap released: their driver may still think it holds them. */
   readonly #released: ReleasedMapping[] = [];
   /** Devices already told they never called dma_mapping_error (reported once each). */
@@ -94,6 +99,12 @@ export class DmaDebug {
     DebugKind,
     number
   >;
+  /** The entry pool: its size, the entries live records hold, the fewest ever free. */
+  readonly #total: number;
+  #inUse = 0;
+  #minFree: number;
+  /** global_disable after the pool ran dry: nothing is checked or recorded any more. */
+  #outOfMemory = false;
 
   constructor(opts: DmaDebugOptions) {
     this.#enabled = opts.enabled;
@@ -101,23 +112,31 @@ export class DmaDebug {
     this.#events = opts.events;
     this.#deviceFault = opts.deviceFault;
     this.#deviceLabel = opts.deviceLabel;
+    this.#total = opts.entries ?? PREALLOC_DMA_DEBUG_ENTRIES[opts.arch];
+    this.#minFree = this.#total;
   }
 
-  /** Is the layer checking? The guest tests this before every call into the layer. */
+  /**
+   * Is the layer checking? The guest tests this before every call into the layer. False
+   * once the entry pool ran dry, as the kernel's global_disable.
+   */
   get enabled(): boolean {
-    return this.#enabled;
+    return this.#enabled && !this.#outOfMemory;
   }
 
   /**
    * Switches the layer. Switching it off forgets the live mappings: when it comes back
    * on it has not seen what was mapped meanwhile, so it starts from an empty record
-   * (reports and counts are kept).
+   * (reports and counts are kept). Switching on a layer that disabled itself for want
+   * of entries starts it afresh the same way.
    */
   setEnabled(on: boolean): void {
-    if (!on) {
+    if (!on || this.#outOfMemory) {
       this.#live.clear();
       this.#slots.clear();
       this.#released.length = 0;
+      this.#inUse = 0;
+      this.#outOfMemory = false;
     }
     this.#enabled = on;
   }
@@ -131,11 +150,20 @@ export class DmaDebug {
    * swiotlb-xen's "bounce buffer not capable" path — is recorded like any other, since
    * the driver believes it. Checks the slots (overlap) and the IOMMU at map time.
    */
-  debugDmaMapPage(m: NewMapping): DebugMapping | undefined {
+  debugDmaMapPage(m: NewMapping): DebugEntry | undefined {
+    if (this.#outOfMemory) return undefined;
     if (m.type !== "sg" && m.type !== "coherent" && dmaMappingError(this.#arch, m.bus)) {
       return undefined;
     }
-    const entry: DebugMapping = {
+    // dma_entry_alloc: with every entry in use the layer says so once and disables itself.
+    if (this.#inUse === this.#total) {
+      this.#outOfMemory = true;
+      this.#events.log("dma-debug", OUT_OF_MEMORY_MESSAGE);
+      return undefined;
+    }
+    this.#inUse++;
+    if (this.#total - this.#inUse < this.#minFree) this.#minFree = this.#total - this.#inUse;
+    const entry: DebugEntry = {
       id: this.#nextId++,
       device: m.device,
       type: m.type,
@@ -145,13 +173,13 @@ export class DmaDebug {
       dir: m.dir,
       sgCount: m.sgCount ?? 0,
       mapErrorChecked: m.type === "single" || m.type === "page" ? false : null,
-      call: m.call,
+      fn: m.fn,
       slot: m.slot,
       nslots: m.slot === null ? 0 : m.nslots,
     };
     if (entry.slot !== null) {
       for (const o of this.#slots.claim(entry)) {
-        this.#report("slot-overlap", entry.device, entry.call, o);
+        this.#report("slot-overlap", entry.device, entry, o);
       }
     }
     if (this.#deviceFault) {
@@ -160,53 +188,26 @@ export class DmaDebug {
         this.#report(
           "iommu-fault",
           entry.device,
-          entry.call,
+          entry,
           `device would fault on this mapping ${
             at(entry.bus)
           } [size=${entry.size} bytes]: ${fault}`,
         );
       }
     }
-    let byBus = this.#live.get(entry.device);
-    if (!byBus) this.#live.set(entry.device, byBus = new Map());
-    const list = byBus.get(entry.bus);
-    if (list) list.push(entry);
-    else byBus.set(entry.bus, [entry]);
+    this.#live.add(entry);
     return entry;
   }
 
   // ---- unmap ------------------------------------------------------------------------
 
   /**
-   * hash_bucket_find: among this device's live mappings at exactly `ref.bus`, the one
-   * that matches size, type, direction and nents best (all four: at once).
-   */
-  #findExact(ref: DebugRef, skip?: ReadonlySet<DebugMapping>): DebugMapping | undefined {
-    const list = this.#live.get(ref.device)?.get(ref.bus);
-    if (!list) return undefined;
-    const sg = ref.sgCount ?? 0;
-    let best: DebugMapping | undefined;
-    let bestScore = -1;
-    for (const e of list) {
-      if (skip?.has(e)) continue;
-      const score = (e.size === ref.size ? 1 : 0) + (e.type === ref.type ? 1 : 0) +
-        (e.dir === ref.dir ? 1 : 0) + (e.sgCount === sg ? 1 : 0);
-      if (score === 4) return e;
-      if (score > bestScore) {
-        best = e;
-        bestScore = score;
-      }
-    }
-    return best;
-  }
-
-  /**
    * check_unmap: every mismatch between the unmap (or free) and the mapping, one report
    * each. Returns the mapping the call will release, for {@link remove} once the engine
    * has done it; undefined when there is none.
    */
-  debugDmaUnmapPage(ref: DebugRef, skip?: ReadonlySet<DebugMapping>): DebugMapping | undefined {
-    const e = this.#findExact(ref, skip);
+  debugDmaUnmapPage(ref: DebugRef, skip?: ReadonlySet<DebugEntry>): DebugEntry | undefined {
+    const e = this.#live.findExact(ref, skip);
     const dev = ref.device;
     this.#mismatch = undefined;
     if (!e) {
@@ -218,7 +219,7 @@ export class DmaDebug {
       this.#report(
         "free-unmapped",
         dev,
-        ref.call,
+        ref,
         `device driver tries to free DMA memory it has not allocated ${
           at(ref.bus)
         } [size=${ref.size} bytes]`,
@@ -226,8 +227,8 @@ export class DmaDebug {
       return undefined;
     }
     const mismatches = unmapMismatches(e, ref);
-    for (const m of mismatches) this.#report(m.kind, dev, ref.call, m.text);
-    if (mismatches.length > 0) this.#mismatch = { entry: e, call: ref.call };
+    for (const m of mismatches) this.#report(m.kind, dev, ref, m.text);
+    if (mismatches.length > 0) this.#mismatch = { entry: e, by: ref };
     if (e.mapErrorChecked === false && this.#mapErrorTold.has(dev)) {
       // Shown once per device, then counted: in a REPL every plain map/unmap pair would
       // repeat it (the kernel rate-limits its reports too).
@@ -237,7 +238,7 @@ export class DmaDebug {
       this.#report(
         "map-error-unchecked",
         dev,
-        ref.call,
+        ref,
         `device driver failed to check map error ${
           at(ref.bus)
         } [size=${ref.size} bytes] [mapped as ${e.type}]`,
@@ -247,66 +248,29 @@ export class DmaDebug {
   }
 
   /** Forgets a mapping (hash_bucket_del): the engine has unmapped or freed it. */
-  remove(entry: DebugMapping): void {
-    const byBus = this.#live.get(entry.device);
-    const list = byBus?.get(entry.bus);
-    if (!byBus || !list) return;
-    const i = list.indexOf(entry);
-    if (i < 0) return;
-    list.splice(i, 1);
+  remove(entry: DebugEntry): void {
+    if (!this.#live.delete(entry)) return;
+    this.#inUse--;
     if (this.#mismatch?.entry === entry) {
       // Released by a call that did not match it (faithful went on): keep it in view.
-      this.#released.push({ mapping: { ...entry }, by: this.#mismatch.call });
+      this.#released.push({ mapping: mappingView(entry), by: callText(this.#mismatch.by) });
       if (this.#released.length > MAX_RELEASED) this.#released.shift();
       this.#mismatch = undefined;
     }
-    if (list.length === 0) byBus.delete(entry.bus);
-    if (byBus.size === 0) this.#live.delete(entry.device);
     this.#slots.release(entry);
   }
 
   // ---- sync -------------------------------------------------------------------------
 
-  /**
-   * The mapping a sync lands in: one that starts at `ref.bus` (best match), else any of
-   * the device's mappings whose range holds `ref.bus` (bucket_find_contain).
-   */
-  #findContaining(ref: DebugRef): DebugMapping | undefined {
-    const exact = this.#findExact(ref);
-    if (exact && exact.size >= ref.size) return exact;
-    const byBus = this.#live.get(ref.device);
-    const bus = ref.bus;
-    // The all-ones value contains nothing but itself.
-    if (!byBus || typeof bus !== "number") return exact;
-    // The kernel's containing_match: a mapping that holds the whole synced range wins,
-    // one whose direction fits the sync before one whose does not (two live mappings
-    // can hold the same bytes); else one that holds the first byte, which the range
-    // check then reports.
-    let best: DebugMapping | undefined = exact;
-    let bestScore = exact ? 0 : -1;
-    for (const list of byBus.values()) {
-      for (const e of list) {
-        if (typeof e.bus !== "number" || e.bus > bus || bus >= e.bus + e.size) continue;
-        const score = (bus + ref.size <= e.bus + e.size ? 2 : 0) +
-          (e.dir === DMA_BIDIRECTIONAL || e.dir === ref.dir ? 1 : 0);
-        if (score > bestScore) {
-          best = e;
-          bestScore = score;
-        }
-      }
-    }
-    return best;
-  }
-
   /** check_sync: unknown range, past the end, direction, sg nents. */
   debugDmaSyncSingle(ref: DebugRef): void {
-    const e = this.#findContaining(ref);
+    const e = this.#live.findContaining(ref);
     const dev = ref.device;
     if (!e) {
       this.#report(
         "sync-unmapped",
         dev,
-        ref.call,
+        ref,
         `device driver tries to sync DMA memory it has not allocated ${
           at(ref.bus)
         } [size=${ref.size} bytes]`,
@@ -320,7 +284,7 @@ export class DmaDebug {
       this.#report(
         "sync-range",
         dev,
-        ref.call,
+        ref,
         `device driver syncs DMA memory outside allocated range ${
           at(e.bus)
         } [allocation size=${e.size} bytes] [sync offset+size=${end}]`,
@@ -330,7 +294,7 @@ export class DmaDebug {
       this.#report(
         "sync-direction",
         dev,
-        ref.call,
+        ref,
         `device driver syncs DMA memory with different direction ${
           at(ref.bus)
         } [size=${e.size} bytes] [mapped with ${directionName(e.dir)}] [synced with ${
@@ -343,7 +307,7 @@ export class DmaDebug {
       this.#report(
         "sync-sg-count",
         dev,
-        ref.call,
+        ref,
         `device driver syncs DMA sg list with different entry count ${
           at(ref.bus)
         } [map count=${e.sgCount}] [sync count=${sg}]`,
@@ -358,7 +322,8 @@ export class DmaDebug {
    * at `bus` as checked. Returns true when one was marked.
    */
   debugDmaMappingError(device: string, bus: Addr): boolean {
-    const list = this.#live.get(device)?.get(bus);
+    if (this.#outOfMemory) return false;
+    const list = this.#live.at(device, bus);
     if (!list) return false;
     for (const e of list) {
       if (e.mapErrorChecked === false) {
@@ -375,9 +340,9 @@ export class DmaDebug {
    * go with the device. Returns the per-mapping lines.
    */
   dmaDebugDeviceChange(device: string, call: string): string[] {
-    const byBus = this.#live.get(device);
-    if (!byBus) return [];
-    const leaked = [...byBus.values()].flat().sort((a, b) => a.id - b.id);
+    if (!this.enabled) return [];
+    const leaked = this.#live.ofDevice(device);
+    if (leaked.length === 0) return [];
     this.#report(
       "leak",
       device,
@@ -393,12 +358,13 @@ export class DmaDebug {
           call,
           `leaked DMA memory ${at(e.bus)} [size=${e.size} bytes] [mapped with ${
             directionName(e.dir)
-          }] [mapped as ${e.type}] made by '${e.call}'`,
+          }] [mapped as ${e.type}] made by '${callText(e)}'`,
         ),
       );
       this.#slots.release(e);
     }
-    this.#live.delete(device);
+    this.#live.dropDevice(device);
+    this.#inUse -= leaked.length;
     return lines;
   }
 
@@ -406,22 +372,20 @@ export class DmaDebug {
 
   /** Live mappings, oldest first (snapshots). */
   liveMappings(): DebugMapping[] {
-    const out: DebugMapping[] = [];
-    for (const byBus of this.#live.values()) {
-      for (const list of byBus.values()) for (const e of list) out.push({ ...e });
-    }
-    return out.sort((a, b) => a.id - b.id);
+    return this.#live.all().map(mappingView);
   }
 
   /** Everything `debug` shows. */
   view(): DebugReportView {
     return {
-      enabled: this.#enabled,
+      enabled: this.enabled,
       live: this.liveMappings(),
       released: this.#released.map((r) => ({ mapping: { ...r.mapping }, by: r.by })),
       reports: this.#reports.map((r) => ({ ...r })),
       counts: { ...this.#counts },
       dropped: this.#dropped,
+      entries: { total: this.#total, free: this.#total - this.#inUse, minFree: this.#minFree },
+      outOfMemory: this.#outOfMemory,
     };
   }
 
@@ -434,7 +398,8 @@ export class DmaDebug {
    * err_printk: the kernel's "<driver> <dev_name>: DMA-API: …" line. Every report counts;
    * it is printed only if its driver passes the filter and show_num_errors is not spent.
    */
-  #report(kind: DebugKind, device: string, call: string, text: string): string {
+  #report(kind: DebugKind, device: string, site: string | CallSite, text: string): string {
+    const call = typeof site === "string" ? site : callText(site);
     const who = this.#deviceLabel?.(device) ?? { driver: device, busId: device };
     const message = `${who.driver} ${who.busId}: DMA-API: ${text}`;
     this.#counts[kind]++;

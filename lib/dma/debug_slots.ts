@@ -9,7 +9,8 @@
  */
 
 import type { Addr, Mask } from "../addr.ts";
-import type { DebugMapping } from "./debug_types.ts";
+import { callText } from "./debug_calls.ts";
+import type { DebugEntry } from "./debug_types.ts";
 
 /** "[device address=0x…]". */
 export function at(bus: Addr): string {
@@ -36,7 +37,7 @@ function slotText(first: number, last: number): string {
 
 /** The slot → live mapping table. */
 export class SlotOwners {
-  readonly #owner = new Map<number, DebugMapping>();
+  readonly #owner = new Map<number, DebugEntry>();
 
   /** Forgets every owner (the layer was switched off). */
   clear(): void {
@@ -44,11 +45,11 @@ export class SlotOwners {
   }
 
   /** Takes the new mapping's slots; returns the report text of every live mapping it lands on. */
-  claim(entry: DebugMapping): string[] {
+  claim(entry: DebugEntry): string[] {
     const out: string[] = [];
     const first = entry.slot as number;
     const owners = this.#owner;
-    let hit: DebugMapping | undefined;
+    let hit: DebugEntry | undefined;
     let hitFirst = 0;
     const flush = (last: number) => {
       if (!hit) return;
@@ -58,7 +59,7 @@ export class SlotOwners {
           at(h.bus)
         } [size=${h.size} bytes] [${
           slotText(h.slot ?? 0, (h.slot ?? 0) + h.nslots - 1)
-        }] made by '${h.call}'`,
+        }] made by '${callText(h)}'`,
       );
       hit = undefined;
     };
@@ -78,7 +79,7 @@ export class SlotOwners {
   }
 
   /** Gives a mapping's slots back. */
-  release(entry: DebugMapping): void {
+  release(entry: DebugEntry): void {
     if (entry.slot === null) return;
     for (let k = entry.slot; k < entry.slot + entry.nslots; k++) {
       if (this.#owner.get(k) === entry) this.#owner.delete(k);

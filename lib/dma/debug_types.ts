@@ -68,8 +68,27 @@ export const DEBUG_KINDS: readonly DebugKind[] = [
   "stale-copy-back",
 ];
 
-/** One live mapping (`struct dma_debug_entry`). */
-export interface DebugMapping {
+/**
+ * The DMA API function a driver called, by its kernel name. The layer keeps it with the
+ * call's values and writes the call out (`dma_map_single(nic, 0x1000, 8192,
+ * DMA_TO_DEVICE)`) only when a report or a view shows it: no string on every map.
+ */
+export type DmaApiFn =
+  | "dma_map_single"
+  | "dma_map_page"
+  | "dma_map_sg"
+  | "dma_alloc_coherent"
+  | "dma_unmap_single"
+  | "dma_unmap_page"
+  | "dma_unmap_sg"
+  | "dma_free_coherent"
+  | "dma_sync_single_for_cpu"
+  | "dma_sync_single_for_device"
+  | "dma_sync_sg_for_cpu"
+  | "dma_sync_sg_for_device";
+
+/** One live record (`struct dma_debug_entry`): the mapping's values and the call that made it. */
+export interface DebugEntry {
   /** Sequence number, in the order mappings were made. */
   readonly id: number;
   readonly device: string;
@@ -88,12 +107,18 @@ export interface DebugMapping {
    * check does not apply (sg, coherent — their failure is not a dma handle).
    */
   mapErrorChecked: boolean | null;
-  /** The call that made it, e.g. "map nic rx 8K to". */
-  readonly call: string;
+  /** The function that made it; its arguments are the fields above. */
+  readonly fn: DmaApiFn;
   /** First swiotlb slot it occupies, or null when it is not in the bounce pool. */
   readonly slot: number | null;
   /** Slots it occupies (0 when not in the pool). */
   readonly nslots: number;
+}
+
+/** A live mapping as `debug` shows it: the record, with the call that made it written out. */
+export interface DebugMapping extends Omit<DebugEntry, "fn"> {
+  /** The call that made it, as the kernel writes it: "dma_map_single(nic, 0x1000, 8192, DMA_TO_DEVICE)". */
+  readonly call: string;
 }
 
 /** One report. */
@@ -123,6 +148,17 @@ export interface DebugReportView {
   counts: Record<DebugKind, number>;
   /** Reports no longer kept in `reports` (counted all the same). */
   dropped: number;
+  /**
+   * The entry pool (`dma_debug_entries`, debugfs `num_free_entries` and
+   * `min_free_entries`): every live record takes one.
+   */
+  entries: { total: number; free: number; minFree: number };
+  /**
+   * The pool ran dry and the layer disabled itself (lib/dma-debug.c's global_disable
+   * after "debugging out of memory"): it checks and records nothing more, and keeps the
+   * records it had, until `debug off` / `debug on` starts it afresh.
+   */
+  outOfMemory: boolean;
 }
 
 /** A mapping released by a mismatching unmap, and that unmap's call. */
@@ -143,7 +179,8 @@ export interface DebugRef {
   dir: Direction;
   /** nents of dma_unmap_sg / dma_sync_sg; 0 otherwise. */
   sgCount?: number;
-  call: string;
+  /** The function called; its arguments are the fields above. */
+  fn: DmaApiFn;
 }
 
 /** What {@link DmaDebug.debugDmaMapPage} records. */
@@ -155,7 +192,8 @@ export interface NewMapping {
   size: number;
   dir: Direction;
   sgCount?: number;
-  call: string;
+  /** The function called; its arguments are the fields above (the CPU address, `phys`). */
+  fn: DmaApiFn;
   slot: number | null;
   nslots: number;
 }
@@ -173,7 +211,18 @@ export interface DmaDebugOptions {
   deviceFault?: (bus: Addr, size: number) => string | undefined;
   /** dev_driver_string and dev_name of a device, for the kernel's message prefix. */
   deviceLabel?: (device: string) => { driver: string; busId: string };
+  /**
+   * Records the layer can hold (the `dma_debug_entries=` boot option); by default the
+   * arch's PREALLOC_DMA_DEBUG_ENTRIES in 3.11: 65,536 on x86, 4,096 on arm.
+   */
+  entries?: number;
 }
+
+/** PREALLOC_DMA_DEBUG_ENTRIES of 3.11 (arch/x86/kernel/pci-dma.c, arch/arm/mm/dma-mapping.c). */
+export const PREALLOC_DMA_DEBUG_ENTRIES: Readonly<Record<Arch, number>> = { x86: 65536, arm: 4096 };
+
+/** dma_entry_alloc's line when the pool is empty (pr_err; 3.11 has no pr_fmt in lib/dma-debug.c). */
+export const OUT_OF_MEMORY_MESSAGE = "DMA-API: debugging out of memory - disabling";
 
 /** Reports kept for `debug`; counts go on past it. */
 export const MAX_KEPT_REPORTS = 1000;

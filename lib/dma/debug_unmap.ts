@@ -8,7 +8,7 @@
 
 import { directionName } from "../direction.ts";
 import { at } from "./debug_slots.ts";
-import type { DebugKind, DebugMapping, DebugRef } from "./debug_types.ts";
+import type { DebugEntry, DebugKind, DebugRef } from "./debug_types.ts";
 
 /** One mismatch: its kind and its report text. */
 export interface UnmapMismatch {
@@ -16,8 +16,16 @@ export interface UnmapMismatch {
   text: string;
 }
 
+/** No mismatch: shared, so a clean unmap allocates nothing here. */
+const NONE: readonly UnmapMismatch[] = Object.freeze([]);
+
 /** Every way `ref` differs from the mapping `e` it releases, in check_unmap's order. */
-export function unmapMismatches(e: DebugMapping, ref: DebugRef): UnmapMismatch[] {
+export function unmapMismatches(e: DebugEntry, ref: DebugRef): readonly UnmapMismatch[] {
+  const sg = ref.sgCount ?? 0;
+  if (
+    e.size === ref.size && e.type === ref.type && e.dir === ref.dir &&
+    !(ref.type === "sg" && e.type === "sg" && sg !== e.sgCount)
+  ) return NONE;
   const out: UnmapMismatch[] = [];
   if (e.size !== ref.size) {
     out.push({
@@ -35,7 +43,6 @@ export function unmapMismatches(e: DebugMapping, ref: DebugRef): UnmapMismatch[]
       } [size=${ref.size} bytes] [mapped as ${e.type}] [unmapped as ${ref.type}]`,
     });
   }
-  const sg = ref.sgCount ?? 0;
   if (ref.type === "sg" && e.type === "sg" && sg !== e.sgCount) {
     out.push({
       kind: "free-sg-count",

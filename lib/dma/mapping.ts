@@ -21,7 +21,7 @@ import { type Addr, formatHex } from "../addr.ts";
 import { type Direction, directionName, DMA_BIDIRECTIONAL } from "../direction.ts";
 import { addr, LabError, msg } from "../errors.ts";
 import { slotsFor } from "../swiotlb/mod.ts";
-import type { DebugMapping, DmaDebug } from "./debug.ts";
+import type { DebugEntry, DmaDebug } from "./debug.ts";
 import { type Device, dmaMappingError } from "./device.ts";
 import type {
   CoherentResult,
@@ -144,7 +144,7 @@ export class DmaMapping {
         bus: r.bus,
         size,
         dir,
-        call: `dma_map_${page ? "page" : "single"}${args(d, phys, size, dir)}`,
+        fn: page ? "dma_map_page" : "dma_map_single",
         slot: this.#liveSlot(r.bounced ? r.slot : null),
         nslots: slotsFor(size),
       });
@@ -171,7 +171,7 @@ export class DmaMapping {
         bus,
         size,
         dir,
-        call: `dma_unmap_${page ? "page" : "single"}${args(d, bus, size, dir)}`,
+        fn: page ? "dma_unmap_page" : "dma_unmap_single",
       })
       : undefined;
     const copied = this.ops.unmapPage(d, bus, size, dir);
@@ -188,7 +188,7 @@ export class DmaMapping {
         bus,
         size,
         dir,
-        call: `dma_sync_single_for_${target}${args(d, bus, size, dir)}`,
+        fn: target === "cpu" ? "dma_sync_single_for_cpu" : "dma_sync_single_for_device",
       });
     }
     return this.ops.syncSingle(d, bus, size, dir, target);
@@ -223,7 +223,6 @@ export class DmaMapping {
     }
     if (!r.error) this.#sg.set(this.#sgKey(d.name, elems), r.elements);
     if (!r.error && this.#debug.enabled) {
-      const call = `dma_map_sg(${d.name}, sg[${elems.length}], ${directionName(dir)})`;
       for (const e of r.elements) {
         this.#debug.debugDmaMapPage({
           device: d.name,
@@ -233,7 +232,7 @@ export class DmaMapping {
           size: e.dmaLength,
           dir,
           sgCount: elems.length,
-          call,
+          fn: "dma_map_sg",
           slot: this.#liveSlot(e.bounced ? e.slot : null),
           nslots: slotsFor(e.dmaLength),
         });
@@ -268,12 +267,11 @@ export class DmaMapping {
   unmapSg(d: Device, elems: SgRef[], dir: Direction): number {
     const { key, list, mapped } = this.#sgMapped(d.name, elems);
     const dbg = this.#debug;
-    const entries: (DebugMapping | undefined)[] = [];
+    const entries: (DebugEntry | undefined)[] = [];
     if (dbg.enabled) {
-      const call = `dma_unmap_sg(${d.name}, sg[${elems.length}], ${directionName(dir)})`;
       // debug_dma_unmap_sg matches element by element, each taking its own record:
       // two identical elements must not both claim the same one.
-      const claimed = new Set<DebugMapping>();
+      const claimed = new Set<DebugEntry>();
       for (const e of mapped) {
         const found = dbg.debugDmaUnmapPage({
           device: d.name,
@@ -282,7 +280,7 @@ export class DmaMapping {
           size: e.dmaLength,
           dir,
           sgCount: elems.length,
-          call,
+          fn: "dma_unmap_sg",
         }, claimed);
         if (found) claimed.add(found);
         entries.push(found);
@@ -312,9 +310,7 @@ export class DmaMapping {
   syncSg(d: Device, elems: SgRef[], dir: Direction, target: SyncTarget): number {
     const { mapped } = this.#sgMapped(d.name, elems);
     if (this.#debug.enabled) {
-      const call = `dma_sync_sg_for_${target}(${d.name}, sg[${elems.length}], ${
-        directionName(dir)
-      })`;
+      const fn = target === "cpu" ? "dma_sync_sg_for_cpu" : "dma_sync_sg_for_device";
       for (const e of mapped) {
         this.#debug.debugDmaSyncSingle({
           device: d.name,
@@ -323,7 +319,7 @@ export class DmaMapping {
           size: e.dmaLength,
           dir,
           sgCount: elems.length,
-          call,
+          fn,
         });
       }
     }
@@ -356,7 +352,7 @@ export class DmaMapping {
         bus: r.bus,
         size,
         dir: DMA_BIDIRECTIONAL,
-        call: `dma_alloc_coherent(${d.name}, ${size})`,
+        fn: "dma_alloc_coherent",
         slot: inPool ? core.slotIndex(r.phys) : null,
         nslots: slotsFor(size),
       });
@@ -374,7 +370,7 @@ export class DmaMapping {
         bus,
         size,
         dir: DMA_BIDIRECTIONAL,
-        call: `dma_free_coherent${args(d, bus, size)}`,
+        fn: "dma_free_coherent",
       })
       : undefined;
     const rec = this.#coherent.get(bus);

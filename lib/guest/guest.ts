@@ -27,9 +27,9 @@ import { EventLog } from "../events.ts";
 import { SwiotlbCore } from "../swiotlb/mod.ts";
 import { XenSwiotlb } from "../swiotlb_xen/engine.ts";
 import { DEFAULT_NSLABS, xenSwiotlbInit } from "../swiotlb_xen/init.ts";
-import { type SwiotlbVerdict, swiotlbVerdict } from "../swiotlb_xen/translate.ts";
+import type { SwiotlbVerdict } from "../swiotlb_xen/translate.ts";
 import type { BusTree } from "../swiotlb_xen/tree.ts";
-import { type Domain, translateDeviceAccess, Xen } from "../xen/mod.ts";
+import { deviceAccessFault, type Domain, Xen } from "../xen/mod.ts";
 import { type GuestConfig, type GuestInput, resolveConfig, useReason } from "./config.ts";
 import { type Buffer, BufferTable, named } from "./buffers.ts";
 import { dmaRead, dmaWrite } from "./device_side.ts";
@@ -125,8 +125,7 @@ export class Guest {
       // Beyond the kernel (SPEC §8): would the device fault on the handle it was given?
       deviceFault: (bus, size) => {
         if (typeof bus !== "number") return undefined;
-        const t = translateDeviceAccess(this.domain, bus, size);
-        return "fault" in t ? t.fault : undefined;
+        return deviceAccessFault(this.domain, bus, size);
       },
     });
     this.domain = this.xen.createDomain({
@@ -335,20 +334,20 @@ export class Guest {
   /** dma_unmap_single (or dma_unmap_page); bytes copied back, is_xen_swiotlb_buffer's say. */
   unmap(dev: string, bus: Addr, size: number, dir: Direction, page = false): CopyResult {
     const d = this.device(dev);
-    const swiotlb = this.#verdict(bus);
-    return { copied: this.requireMapping().unmapSingle(d, bus, size, dir, page), swiotlb };
+    const copied = this.requireMapping().unmapSingle(d, bus, size, dir, page);
+    return { copied, swiotlb: this.#verdict() };
   }
 
   /** dma_sync_single_for_cpu / dma_sync_single_for_device. */
   sync(dev: string, bus: Addr, size: number, dir: Direction, target: SyncTarget): CopyResult {
     const d = this.device(dev);
-    const swiotlb = this.#verdict(bus);
-    return { copied: this.requireMapping().syncSingle(d, bus, size, dir, target), swiotlb };
+    const copied = this.requireMapping().syncSingle(d, bus, size, dir, target);
+    return { copied, swiotlb: this.#verdict() };
   }
 
-  #verdict(bus: Addr): SwiotlbVerdict | null {
-    const x = this.swiotlbXen;
-    return x ? swiotlbVerdict(x, bus) : null;
+  /** is_xen_swiotlb_buffer's say on the bus address the unmap or sync just resolved. */
+  #verdict(): SwiotlbVerdict | null {
+    return this.swiotlbXen?.lastVerdict ?? null;
   }
 
   /** dma_mapping_error(dev, bus) (SPEC §7); the debug layer notes the check. */

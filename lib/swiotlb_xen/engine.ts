@@ -55,8 +55,12 @@ import {
   lookupBus,
   lookupPhys,
   type PhysLookup,
+  pvBusToPhys,
+  pvVerdict,
   rfcV1BouncePhys,
   segmentIn,
+  type SwiotlbVerdict,
+  swiotlbVerdict,
   type Variant,
   xenBusToPhys,
   xenPhysToBus,
@@ -96,6 +100,8 @@ export class XenSwiotlb implements DmaOps, XenTranslation {
   /** Where trace lines of the translations go. */
   readonly events: EventLog;
   readonly #coherent: CoherentAllocator;
+  /** is_xen_swiotlb_buffer's answer on the bus address {@link #resolve} resolved last. */
+  #resolved: Readonly<SwiotlbVerdict>;
 
   constructor(platform: XenPlatform, init: XenSwiotlbInit, opts: XenSwiotlbOptions) {
     if (!init.ok) {
@@ -125,6 +131,8 @@ export class XenSwiotlb implements DmaOps, XenTranslation {
     const start = this.autotranslate ? this.seg[0].dmaAddr : xenPhysToBus(this, this.poolPhys);
     this.startDmaAddr = typeof start === "number" ? start : 0;
     this.#coherent = new CoherentAllocator(this, opts.events);
+    // Nothing resolved yet: no bounce buffer.
+    this.#resolved = pvVerdict(this, undefined);
   }
 
   get policy(): Policy {
@@ -149,6 +157,15 @@ export class XenSwiotlb implements DmaOps, XenTranslation {
   /** is_xen_swiotlb_buffer. */
   isXenSwiotlbBuffer(bus: Addr): boolean {
     return isXenSwiotlbBuffer(this, bus);
+  }
+
+  /**
+   * is_xen_swiotlb_buffer's answer, with why, on the bus address the last unmap or sync
+   * that got past its argument checks resolved: what the caller reports next to the
+   * bytes copied, without a second m2p look.
+   */
+  get lastVerdict(): Readonly<SwiotlbVerdict> {
+    return this.#resolved;
   }
 
   /** `lookup phys`: the translation and the arithmetic it took. */
@@ -202,6 +219,25 @@ export class XenSwiotlb implements DmaOps, XenTranslation {
     };
   }
 
+  /** The PV fast path's result: the buffer's own bus address, no bounce. */
+  #fastPath(phys: number, route: MapRoute & { code: "fast-path" }): MapResult {
+    return {
+      bus: route.bus,
+      phys,
+      bounced: false,
+      slot: null,
+      nslots: 0,
+      segment: null,
+      copied: 0,
+      error: false,
+      route,
+      failure: null,
+      released: false,
+      standsFor: null,
+      crossesBoundary: null,
+    };
+  }
+
   /** Why this map must bounce (null: the PV fast path applies). */
   #route(dev: Device, phys: number, size: number, devAddr: Addr): MapRoute {
     if (this.autotranslate) return { code: "autotranslate" };
@@ -234,9 +270,7 @@ export class XenSwiotlb implements DmaOps, XenTranslation {
     }
     const devAddr = this.physToBus(phys);
     const route = this.#route(dev, phys, size, devAddr);
-    if (route.code === "fast-path") {
-      return { ...this.#fail(phys, route, null, route.bus), error: false };
-    }
+    if (route.code === "fast-path") return this.#fastPath(phys, route);
     const map = this.core.mapSingle({
       tblDmaAddr: this.startDmaAddr,
       orig: phys,
@@ -310,10 +344,21 @@ export class XenSwiotlb implements DmaOps, XenTranslation {
     return insertEntry(this, this.#events, dmaAddr, physAddr, size);
   }
 
-  /** The phys an unmap/sync of `bus` resolves to, refusing (checked) an unknown bus address. */
-  #resolve(call: string, bus: Addr): { phys: Addr; swiotlb: boolean } {
+  /**
+   * The phys an unmap/sync of `bus` resolves to (xen_bus_to_phys), refusing (checked) an
+   * unknown bus address; is_xen_swiotlb_buffer's answer is left in {@link lastVerdict}
+   * (no result object on every unmap).
+   */
+  #resolve(call: string, bus: Addr): Addr {
+    if (!this.autotranslate && !this.events.tracing) {
+      // PV: one m2p look answers xen_bus_to_phys and is_xen_swiotlb_buffer alike.
+      const p = pvBusToPhys(this, bus);
+      this.#resolved = pvVerdict(this, p);
+      return p === undefined ? dmaErrorCode(this.arch) : p;
+    }
     const phys = this.busToPhys(bus);
-    const swiotlb = this.isXenSwiotlbBuffer(bus);
+    this.#resolved = swiotlbVerdict(this, bus);
+    const swiotlb = this.#resolved.verdict;
     if (this.autotranslate && swiotlb && !this.core.isSwiotlbBuffer(phys)) {
       const problem = phys === dmaErrorCode(this.arch)
         ? msg`${call}: bus ${addr(bus)} is in no tree node, so xen_bus_to_phys returns ${
@@ -325,7 +370,7 @@ export class XenSwiotlb implements DmaOps, XenTranslation {
       if (this.policy === "checked") throw new LabError(problem, "refused", "unknown-bus");
       this.#events.ub("swiotlb-xen", renderParts(problem));
     }
-    return { phys, swiotlb };
+    return phys;
   }
 
   /** xen_swiotlb_unmap_page → xen_unmap_single: copy back (from/bidi) and free the slots. */
@@ -333,9 +378,9 @@ export class XenSwiotlb implements DmaOps, XenTranslation {
     if (dir === DMA_NONE) {
       throw new LabError("BUG: xen_unmap_single with DMA_NONE", "bug", "kernel-bug");
     }
-    const { phys, swiotlb } = this.#resolve("unmap", bus);
+    const phys = this.#resolve("unmap", bus);
     // Not a bounce buffer: FROM_DEVICE only "marks clean", a no-op here.
-    if (!swiotlb) return 0;
+    if (!this.#resolved.verdict) return 0;
     const slot = this.variant === "rfc-v1" && typeof bus === "number"
       ? rfcV1BouncePhys(this, bus)
       : null;
@@ -359,8 +404,8 @@ export class XenSwiotlb implements DmaOps, XenTranslation {
     if (dir === DMA_NONE) {
       throw new LabError("BUG: xen_swiotlb_sync_single with DMA_NONE", "bug", "kernel-bug");
     }
-    const { phys, swiotlb } = this.#resolve("sync", bus);
-    if (swiotlb) return this.core.syncSingle(phys, size, dir, target);
+    const phys = this.#resolve("sync", bus);
+    if (this.#resolved.verdict) return this.core.syncSingle(phys, size, dir, target);
     return 0;
   }
 

@@ -240,12 +240,15 @@ function fixup(
         dmaAddr: res.ok ? res.dmaHandle ?? 0 : null,
         inserted: null,
       });
-      events.trace(
-        "fixup",
-        `segment ${j}: xen_create_contiguous_region(${
-          pa(pstart)
-        }, order ${order}, dma_bits ${dmaBits}) → ${res.ok ? "ok" : res.reason}`,
-      );
+      // Built only when it is printed: a 16 GiB request makes tens of thousands of tries.
+      if (events.tracing) {
+        events.trace(
+          "fixup",
+          `segment ${j}: xen_create_contiguous_region(${
+            pa(pstart)
+          }, order ${order}, dma_bits ${dmaBits}) → ${res.ok ? "ok" : res.reason}`,
+        );
+      }
       // `while (rc && dma_bits++ < max_dma_bits)`: the width grows after every failure.
       if (res.ok || !(dmaBits++ < FIXUP_MAX_DMA_BITS)) break;
     }

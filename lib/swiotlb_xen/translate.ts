@@ -135,9 +135,19 @@ export function xenBusToPhys(t: XenTranslation, bus: Addr, steps?: IntervalStep[
   return phys;
 }
 
+/** PV bus→phys through the m2p: the guest-physical address, or undefined (not its frame). */
+export function pvBusToPhys(t: XenTranslation, bus: Addr): number | undefined {
+  return typeof bus === "number" ? t.platform.machineToPhys(bus) : undefined;
+}
+
+/** Is guest-physical `p` (undefined: no page of this guest) inside the pool? */
+export function inPool(t: XenTranslation, p: number | undefined): boolean {
+  return p !== undefined && p >= t.poolPhys && p < t.poolEnd;
+}
+
 function busToPhys(t: XenTranslation, bus: Addr, steps?: IntervalStep[]): Addr {
   if (!t.autotranslate) {
-    const p = typeof bus === "number" ? t.platform.machineToPhys(bus) : undefined;
+    const p = pvBusToPhys(t, bus);
     return p === undefined ? dmaErrorCode(t.arch) : p;
   }
   const e = xenGetDmaInfoFromDma(t.tree, bus, steps);
@@ -150,10 +160,7 @@ function busToPhys(t: XenTranslation, bus: Addr, steps?: IntervalStep[]): Addr {
  * autotranslate — always 1 (the RFC: every buffer it is asked about is a bounce buffer).
  */
 export function isXenSwiotlbBuffer(t: XenTranslation, bus: Addr): boolean {
-  if (t.autotranslate) return true;
-  if (typeof bus !== "number") return false;
-  const p = t.platform.machineToPhys(bus);
-  return p !== undefined && p >= t.poolPhys && p < t.poolEnd;
+  return t.autotranslate || inPool(t, pvBusToPhys(t, bus));
 }
 
 /** is_xen_swiotlb_buffer's answer and the rule that gave it. */
@@ -163,13 +170,23 @@ export interface SwiotlbVerdict {
   rule: "autotranslate" | "pv-pool" | "pv-elsewhere" | "pv-foreign";
 }
 
-/** is_xen_swiotlb_buffer(bus), with why. */
-export function swiotlbVerdict(t: XenTranslation, bus: Addr): SwiotlbVerdict {
-  if (t.autotranslate) return { verdict: true, rule: "autotranslate" };
-  const p = typeof bus === "number" ? t.platform.machineToPhys(bus) : undefined;
-  if (p === undefined) return { verdict: false, rule: "pv-foreign" };
-  const inPool = p >= t.poolPhys && p < t.poolEnd;
-  return { verdict: inPool, rule: inPool ? "pv-pool" : "pv-elsewhere" };
+/** The four verdicts, made once: every unmap and sync reports one. */
+const VERDICTS = {
+  autotranslate: Object.freeze({ verdict: true, rule: "autotranslate" }),
+  pool: Object.freeze({ verdict: true, rule: "pv-pool" }),
+  elsewhere: Object.freeze({ verdict: false, rule: "pv-elsewhere" }),
+  foreign: Object.freeze({ verdict: false, rule: "pv-foreign" }),
+} as const satisfies Record<string, SwiotlbVerdict>;
+
+/** is_xen_swiotlb_buffer(bus), with why (a shared, frozen value). */
+export function swiotlbVerdict(t: XenTranslation, bus: Addr): Readonly<SwiotlbVerdict> {
+  return t.autotranslate ? VERDICTS.autotranslate : pvVerdict(t, pvBusToPhys(t, bus));
+}
+
+/** A PV guest's verdict on the guest-physical address its m2p gave (undefined: none). */
+export function pvVerdict(t: XenTranslation, p: number | undefined): Readonly<SwiotlbVerdict> {
+  if (p === undefined) return VERDICTS.foreign;
+  return inPool(t, p) ? VERDICTS.pool : VERDICTS.elsewhere;
 }
 
 /** `lookup phys`: xen_phys_to_bus and the arithmetic it did. */

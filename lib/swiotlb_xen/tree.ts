@@ -12,6 +12,7 @@ import { type Addr, formatHex } from "../addr.ts";
 import type { EventLog } from "../events.ts";
 import { type RbNode, type RbProblem, RbTree } from "../rbtree.ts";
 import { explainErase, explainInsert } from "./explain.ts";
+import { IntervalIndex } from "./tree_index.ts";
 
 /** struct xen_dma_info: one machine-contiguous region the guest knows the bus address of. */
 export interface XenDmaInfo {
@@ -31,8 +32,19 @@ export interface XenDmaInfo {
   index: number;
 }
 
-/** The tree type: ordered by bus address. */
-export type BusTree = RbTree<XenDmaInfo>;
+/**
+ * The bus→phys tree: an RbTree ordered by bus address, with the typed-array mirror that
+ * lookups without recorded steps use (lib/swiotlb_xen/tree_index.ts).
+ */
+export class BusTree extends RbTree<XenDmaInfo> {
+  /** xen_get_dma_info_from_dma's hot path: the same answers as {@link findInterval}. */
+  readonly index: IntervalIndex<XenDmaInfo>;
+
+  constructor() {
+    super((a, b) => a.dmaAddr < b.dmaAddr);
+    this.index = new IntervalIndex<XenDmaInfo>(this, findInterval);
+  }
+}
 
 /**
  * A new, empty bus→phys tree.
@@ -48,7 +60,7 @@ export type BusTree = RbTree<XenDmaInfo>;
  * ```
  */
 export function newBusTree(): BusTree {
-  return new RbTree<XenDmaInfo>((a, b) => a.dmaAddr < b.dmaAddr);
+  return new BusTree();
 }
 
 /**
@@ -147,6 +159,7 @@ export function xenGetDmaInfoFromDma(
     for (let n = tree.root; n !== null; n = n.right) steps?.push({ node: n.entry, cmp: "right" });
     return null;
   }
+  if (steps === undefined) return tree.index.find(bus);
   const n = findInterval(tree, bus, steps);
   return n === null ? null : n.entry;
 }

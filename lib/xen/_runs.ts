@@ -26,6 +26,8 @@ const CHUNK = 2 ** CHUNK_SHIFT;
 const OFFSET_MASK = CHUNK - 1;
 /** The dense slot of a flat chunk: one shared empty array keeps the chunk list monomorphic. */
 const FLAT = new Uint32Array(0);
+/** The run-end slot of a chunk whose run ends are not worked out (or are stale). */
+const NO_ENDS = new Uint16Array(0);
 
 /**
  * One whole number per index over `[0, size)`, stored as flat or dense chunks.
@@ -51,6 +53,13 @@ export class RunTable {
   readonly #step: Uint8Array;
   /** Dense chunk: its entries; {@link FLAT} for a flat chunk. */
   readonly #dense: Uint32Array[];
+  /**
+   * Dense chunk: for each entry, the index in the chunk where its rising run (step 1)
+   * ends, worked out the first time {@link runEnd} crosses the chunk and dropped on
+   * every write to it. A contiguity check of a 256 KiB buffer on a fragmented p2m is
+   * then one look, not 64 (the PV fast path asks it on every map, SPEC §7).
+   */
+  readonly #ends: Uint16Array[];
   #denseCount = 0;
 
   /** A table of `size` entries, all `value`. */
@@ -61,6 +70,7 @@ export class RunTable {
     if (value !== 0) this.#base.fill(value);
     this.#step = new Uint8Array(chunks);
     this.#dense = new Array<Uint32Array>(chunks).fill(FLAT);
+    this.#ends = new Array<Uint16Array>(chunks).fill(NO_ENDS);
   }
 
   /**
@@ -102,7 +112,9 @@ export class RunTable {
   /** Sets the entry at `i`; a flat chunk that already holds `value` there stays flat. */
   set(i: number, value: number): void {
     if (this.get(i) === value) return;
-    this.#densify(i >>> CHUNK_SHIFT)[i & OFFSET_MASK] = value;
+    const c = i >>> CHUNK_SHIFT;
+    this.#densify(c)[i & OFFSET_MASK] = value;
+    this.#ends[c] = NO_ENDS;
   }
 
   /**
@@ -124,6 +136,7 @@ export class RunTable {
       if (i >>> CHUNK_SHIFT !== chunk) {
         chunk = i >>> CHUNK_SHIFT;
         d = this.#densify(chunk);
+        this.#ends[chunk] = NO_ENDS;
       }
       d[i & OFFSET_MASK] = first + k;
     }
@@ -159,6 +172,12 @@ export class RunTable {
         // A flat chunk with the other step matches at most at its one entry j.
         if (this.#step[c] !== step && j + 1 < end) return j + 1;
         j = end;
+      } else if (step === 1) {
+        // Once entry j continues the run, the chunk's own run ends say how far it goes.
+        if (d[j - start] !== first + (j - i)) return j;
+        const stop = start + this.#runEnds(c)[j - start];
+        if (stop < end) return stop;
+        j = end;
       } else {
         for (; j < end; j++) if (d[j - start] !== first + step * (j - i)) return j;
       }
@@ -166,11 +185,34 @@ export class RunTable {
     return size;
   }
 
+  /** The run ends of dense chunk `c` (see {@link #ends}), worked out when missing. */
+  #runEnds(c: number): Uint16Array {
+    const have = this.#ends[c];
+    if (have !== NO_ENDS) return have;
+    const d = this.#dense[c];
+    const n = d.length;
+    const ends = new Uint16Array(n);
+    ends[n - 1] = n;
+    for (let k = n - 2; k >= 0; k--) ends[k] = d[k + 1] === d[k] + 1 ? ends[k + 1] : k + 1;
+    this.#ends[c] = ends;
+    return ends;
+  }
+
   /**
    * The smallest and the largest entry of `[from, to)` (from < to): a flat chunk is
    * looked at once, a dense one entry by entry.
    */
   bounds(from: number, to: number): { min: number; max: number } {
+    const out = new Float64Array(2);
+    this.boundsInto(from, to, out);
+    return { min: out[0], max: out[1] };
+  }
+
+  /**
+   * {@link bounds} into `out` (`out[0]` the smallest, `out[1]` the largest), allocating
+   * nothing: the bounce copy asks it on every call.
+   */
+  boundsInto(from: number, to: number, out: Float64Array): void {
     let min = Infinity;
     let max = -Infinity;
     for (let c = from >>> CHUNK_SHIFT; c * CHUNK < to; c++) {
@@ -191,7 +233,8 @@ export class RunTable {
         }
       }
     }
-    return { min, max };
+    out[0] = min;
+    out[1] = max;
   }
 
   /**
@@ -230,6 +273,7 @@ export class RunTable {
       const lo = Math.max(from, start);
       const hi = Math.min(to, end);
       const v = value + step * (lo - from);
+      this.#ends[c] = NO_ENDS;
       if (lo === start && hi === end) {
         if (this.#dense[c] !== FLAT) {
           this.#dense[c] = FLAT;

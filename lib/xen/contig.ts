@@ -102,7 +102,8 @@ export function createContiguousRegion(
   // gets the old frames next (SPEC §4: new contents are undefined).
   const count = 2 ** order;
   dom.zero(pstart, count * PAGE_SIZE);
-  const inPfns = Array.from({ length: count }, (_, i) => pfn + i);
+  const inPfns: number[] = [];
+  for (let i = 0; i < count; i++) inPfns.push(pfn + i);
   const r = exchange(xen, dom, { inPfns, inOrder: 0, outOrder: order, addressBits });
   if (r.error !== undefined) return { ok: false, reason: r.error, injected: r.injected === true };
   return { ok: true, dmaHandle: r.outMfns[0] * PAGE_SIZE };

@@ -10,9 +10,10 @@
  * @module
  */
 
-import { alignUp, formatHex, formatSize, PAGE_SIZE } from "../addr.ts";
+import { formatHex, PAGE_SIZE } from "../addr.ts";
 import { LabError } from "../errors.ts";
 import type { PhysMemory } from "../memory.ts";
+import { GuestAllocator } from "./_guest_alloc.ts";
 import type { RunTable } from "./_runs.ts";
 import type { FrameRun, Machine } from "./machine.ts";
 
@@ -103,12 +104,10 @@ export class Domain implements PhysMemory {
    */
   readonly p2m: RunTable;
   readonly #machine: Machine;
-  /** Next page-aligned guest-physical address of the bump allocator. */
-  #pageCursor: number;
-  /** The page that sub-page allocations are packed into, and how much of it is used. */
-  #slab: { page: number; used: number } | undefined;
-  /** Page ranges given back with {@link freePhys}, [start, end), sorted and merged. */
-  #freed: { start: number; end: number }[] = [];
+  /** The guest's own page allocator (lib/xen/_guest_alloc.ts). */
+  readonly #alloc: GuestAllocator;
+  /** Scratch of {@link copy}'s frame test (no allocation per bounce). */
+  readonly #bounds = new Float64Array(2);
 
   constructor({ domid, machine, config, p2m, physBase }: DomainInit) {
     this.domid = domid;
@@ -124,8 +123,12 @@ export class Domain implements PhysMemory {
     // Keep guest-physical 0 out of the allocator: swiotlb treats orig_addr 0 as "none"
     // (SPEC §3 unmap), and x86 leaves its first megabyte to firmware. Tiny test guests
     // (under 2 MiB) only lose their first page.
-    this.#pageCursor = physBase +
-      (this.nrPages * PAGE_SIZE >= 2 * LOW_RESERVED ? LOW_RESERVED : PAGE_SIZE);
+    this.#alloc = new GuestAllocator({
+      start: physBase + (this.nrPages * PAGE_SIZE >= 2 * LOW_RESERVED ? LOW_RESERVED : PAGE_SIZE),
+      end: this.physEnd,
+      topDown: this.arch === "x86",
+      name: this.name,
+    });
   }
 
   /** Short name, as Xen prints it: "dom0", "dom1", … */
@@ -172,21 +175,22 @@ export class Domain implements PhysMemory {
   /** Machine address backing guest-physical `phys`. */
   physToMachine(phys: number): number {
     const pfn = this.physToPfn(phys);
-    return this.p2m.get(pfn) * PAGE_SIZE + (phys - this.physBase) % PAGE_SIZE;
+    // The offset by subtraction: exact, and no floating-point remainder on every map.
+    return this.p2m.get(pfn) * PAGE_SIZE + (phys - this.physBase - pfn * PAGE_SIZE);
   }
 
   /** This guest's pfn for `mfn` via Xen's m2p; undefined when the frame is not this guest's. */
   mfnToPfn(mfn: number): number | undefined {
-    if (!Number.isInteger(mfn) || mfn < 0 || mfn >= this.#machine.nrFrames) return undefined;
-    if (this.#machine.owner(mfn) !== this.domid) return undefined;
-    return this.#machine.m2p(mfn);
+    return this.#machine.m2pIfOwner(mfn, this.domid);
   }
 
   /** Guest-physical address of machine address `maddr`, or undefined when not this guest's. */
   machineToPhys(maddr: number): number | undefined {
     const mfn = Math.floor(maddr / PAGE_SIZE);
-    const pfn = this.mfnToPfn(mfn);
-    return pfn === undefined ? undefined : this.physBase + pfn * PAGE_SIZE + maddr % PAGE_SIZE;
+    const pfn = this.#machine.m2pIfOwner(mfn, this.domid);
+    return pfn === undefined
+      ? undefined
+      : this.physBase + pfn * PAGE_SIZE + (maddr - mfn * PAGE_SIZE);
   }
 
   /**
@@ -265,22 +269,87 @@ export class Domain implements PhysMemory {
     });
   }
 
-  /** Copies `len` guest-physical bytes from `src` to `dst` (swiotlb_bounce). */
+  /**
+   * Copies `len` guest-physical bytes from `src` to `dst` (swiotlb_bounce), overlap-safe
+   * as memmove: in pieces bounded by both ranges' contiguity runs, each copied frame to
+   * frame by the machine, with no temporary. When the two ranges may share a machine
+   * frame — their pages overlap, or the frames behind them interleave — the source is
+   * read whole first, so the result never depends on the order of the pieces.
+   */
   copy(dst: number, src: number, len: number): void {
-    this.write(dst, this.read(src, len));
+    this.#checkRange(src, len, "read");
+    this.#checkRange(dst, len, "write");
+    if (len === 0) return;
+    const s0 = src - this.physBase;
+    const d0 = dst - this.physBase;
+    const sEnd = Math.floor((s0 + len - 1) / PAGE_SIZE) + 1;
+    const dEnd = Math.floor((d0 + len - 1) / PAGE_SIZE) + 1;
+    if (this.#mayShareFrames(Math.floor(s0 / PAGE_SIZE), sEnd, Math.floor(d0 / PAGE_SIZE), dEnd)) {
+      this.write(dst, this.read(src, len));
+      return;
+    }
+    const p2m = this.p2m;
+    const machine = this.#machine;
+    // The pfn where the current contiguity run of each side ends.
+    let sRun = 0;
+    let dRun = 0;
+    let done = 0;
+    while (done < len) {
+      const s = s0 + done;
+      const d = d0 + done;
+      const sp = Math.floor(s / PAGE_SIZE);
+      const dp = Math.floor(d / PAGE_SIZE);
+      if (sp >= sRun) sRun = p2m.runEnd(sp, 1, sEnd);
+      if (dp >= dRun) dRun = p2m.runEnd(dp, 1, dEnd);
+      const n = Math.min(len - done, sRun * PAGE_SIZE - s, dRun * PAGE_SIZE - d);
+      machine.copy(
+        p2m.get(dp) * PAGE_SIZE + (d - dp * PAGE_SIZE),
+        p2m.get(sp) * PAGE_SIZE + (s - sp * PAGE_SIZE),
+        n,
+      );
+      done += n;
+    }
+  }
+
+  /**
+   * May pages `[sFirst, sEnd)` and `[dFirst, dEnd)` be backed by a common machine frame?
+   * Yes when the page ranges overlap or the ranges of frames behind them do (a cheap,
+   * conservative test: a p2m maps each page to its own frame, and the frames of a bounce
+   * pool and of a driver's buffer lie apart).
+   */
+  #mayShareFrames(sFirst: number, sEnd: number, dFirst: number, dEnd: number): boolean {
+    if (sFirst < dEnd && dFirst < sEnd) return true;
+    const b = this.#bounds;
+    this.p2m.boundsInto(sFirst, sEnd, b);
+    const sMin = b[0];
+    const sMax = b[1];
+    this.p2m.boundsInto(dFirst, dEnd, b);
+    return b[0] <= sMax && sMin <= b[1];
   }
 
   /** Zeroes `len` guest-physical bytes (the kernel's scrub before an exchange, SPEC §4). */
   zero(addr: number, len: number): void {
     this.#checkRange(addr, len, "zero");
-    this.#eachPage(addr, len, (maddr, _done, n) => this.#machine.zero(maddr, n));
+    // Nothing written on the machine: nothing to zero (the fixup scrubs every chunk).
+    if (this.#machine.residentFrames === 0) return;
+    // One machine call per contiguity run, not per page.
+    const rel = addr - this.physBase;
+    const end = Math.floor((rel + len - 1) / PAGE_SIZE) + 1;
+    let done = 0;
+    while (done < len) {
+      const pfn = Math.floor((rel + done) / PAGE_SIZE);
+      const off = rel + done - pfn * PAGE_SIZE;
+      const n = Math.min(len - done, (this.p2m.runEnd(pfn, 1, end) - pfn) * PAGE_SIZE - off);
+      this.#machine.zero(this.p2m.get(pfn) * PAGE_SIZE + off, n);
+      done += n;
+    }
   }
 
   // ---- the guest's own allocator ----------------------------------------------------
 
   /** First guest-physical address {@link allocPhys} can hand out. */
   get allocCursor(): number {
-    return this.#pageCursor;
+    return this.#alloc.cursor;
   }
 
   /**
@@ -290,28 +359,7 @@ export class Domain implements PhysMemory {
    * shared page like kmalloc, each aligned to `align` (a power of two).
    */
   allocPhys(bytes: number, align: number = PAGE_SIZE): number {
-    if (!Number.isInteger(bytes) || bytes <= 0) {
-      throw new LabError(
-        `Cannot allocate ${bytes} bytes of guest memory: expected a positive size`,
-      );
-    }
-    if (!Number.isInteger(align) || align <= 0 || !Number.isInteger(Math.log2(align))) {
-      throw new LabError(`Cannot allocate with alignment ${align}: expected a power of two`);
-    }
-    if (bytes >= PAGE_SIZE || align >= PAGE_SIZE) {
-      return this.#takePages(alignUp(bytes, PAGE_SIZE), Math.max(align, PAGE_SIZE), bytes);
-    }
-    const slab = this.#slab;
-    if (slab) {
-      const off = alignUp(slab.used, align);
-      if (off + bytes <= PAGE_SIZE) {
-        slab.used = off + bytes;
-        return slab.page + off;
-      }
-    }
-    const page = this.#takePages(PAGE_SIZE, PAGE_SIZE, bytes);
-    this.#slab = { page, used: bytes };
-    return page;
+    return this.#alloc.allocPhys(bytes, align);
   }
 
   /**
@@ -320,12 +368,7 @@ export class Domain implements PhysMemory {
    * and show the rfc-v1 offset bug (SPEC §6).
    */
   reserve(bytes: number): number {
-    if (!Number.isInteger(bytes) || bytes < 0) {
-      throw new LabError(`Cannot reserve ${bytes} bytes of guest memory: expected a size`);
-    }
-    return bytes === 0
-      ? this.#pageCursor
-      : this.#takePages(alignUp(bytes, PAGE_SIZE), PAGE_SIZE, bytes);
+    return this.#alloc.reserve(bytes);
   }
 
   /**
@@ -342,49 +385,7 @@ export class Domain implements PhysMemory {
       );
     }
     this.#checkRange(phys, bytes, "free");
-    const r = { start: phys, end: phys + alignUp(bytes, PAGE_SIZE) };
-    const list = [...this.#freed, r].sort((a, b) => a.start - b.start);
-    const merged: { start: number; end: number }[] = [];
-    for (const x of list) {
-      const last = merged[merged.length - 1];
-      if (last && x.start <= last.end) last.end = Math.max(last.end, x.end);
-      else merged.push({ ...x });
-    }
-    this.#freed = merged;
-  }
-
-  /** Takes `span` bytes aligned to `align` from a freed range, or undefined. */
-  #reuse(span: number, align: number): number | undefined {
-    const topDown = this.arch === "x86";
-    const ranges = topDown ? [...this.#freed].reverse() : this.#freed;
-    for (const r of ranges) {
-      const start = topDown ? Math.floor((r.end - span) / align) * align : alignUp(r.start, align);
-      if (start < r.start || start + span > r.end) continue;
-      // Cut [start, start + span) out of the range.
-      const rest = [
-        { start: r.start, end: start },
-        { start: start + span, end: r.end },
-      ].filter((x) => x.end > x.start);
-      this.#freed = this.#freed.flatMap((x) => (x === r ? rest : [x]));
-      return start;
-    }
-    return undefined;
-  }
-
-  #takePages(span: number, align: number, asked: number): number {
-    const reused = this.#reuse(span, align);
-    if (reused !== undefined) return reused;
-    const start = alignUp(this.#pageCursor, align);
-    if (start + span > this.physEnd) {
-      throw new LabError(
-        `Cannot allocate ${formatSize(asked)} of guest memory in ${this.name}: only ${
-          formatSize(Math.max(0, this.physEnd - start))
-        } left after ${formatHex(start)}`,
-        "failed",
-      );
-    }
-    this.#pageCursor = start + span;
-    return start;
+    this.#alloc.free(phys, bytes);
   }
 
   // ---- internals --------------------------------------------------------------------

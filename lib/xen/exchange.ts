@@ -129,12 +129,8 @@ function doExchange(xen: Xen, dom: Domain, req: ExchangeRequest): ExchangeResult
   const outSize = 2 ** outOrder;
   const chunks = inPfns.length / inPerChunk;
   for (let k = 0; k < chunks; k++) {
-    const done = (error: string, fault = false): ExchangeResult => ({
-      nrExchanged: k * inPerChunk,
-      outMfns,
-      error: `chunk ${k}: ${error}`,
-      ...(fault ? { injected: true } : {}),
-    });
+    const done = (error: string, fault = false): ExchangeResult =>
+      stopped(k * inPerChunk, outMfns, `chunk ${k}: ${error}`, fault);
     if (injected && injected.atChunk === k) return done(injected.reason, true);
 
     // Gather the chunk's guest pages and check that they are the guest's own
@@ -147,20 +143,30 @@ function doExchange(xen: Xen, dom: Domain, req: ExchangeRequest): ExchangeResult
       }
       for (let p = first; p < first + inSize; p++) pfns.push(p);
     }
-    if (new Set(pfns).size !== pfns.length) return done("the same pfn is given twice");
-    const oldMfns = pfns.map((p) => dom.p2m.get(p));
-    for (const mfn of oldMfns) {
-      if (machine.owner(mfn) !== dom.domid) {
-        return done(`frame ${formatHex(mfn)} does not belong to ${dom.name}`);
-      }
+    // Rising pages (a region's, every fixup chunk's) cannot repeat: no set to build.
+    if (!rising(pfns) && new Set(pfns).size !== pfns.length) {
+      return done("the same pfn is given twice");
+    }
+    const oldMfns: number[] = [];
+    for (const p of pfns) oldMfns.push(dom.p2m.get(p));
+    const stranger = firstNotOwned(xen, oldMfns, dom.domid);
+    if (stranger !== undefined) {
+      return done(`frame ${formatHex(stranger)} does not belong to ${dom.name}`);
     }
 
     // Allocate every output extent of the chunk before touching the guest, so that a
     // failure leaves the chunk as it was. An unrestricted request is served from the
     // top of memory, as Xen keeps low memory for DMA (SPEC §4): otherwise giving a
     // contiguous region back would just take other low frames.
-    const extents: number[] = [];
-    for (let o = 0; o < outPerChunk; o++) {
+    // Single frames from the top (giving a region back) come in one pass.
+    const top = outOrder === 0 && addressBits === 0
+      ? machine.allocTopFrames(outPerChunk, dom.domid)
+      : undefined;
+    if (outOrder === 0 && addressBits === 0 && top === undefined) {
+      return done(`no free extent of order 0 ${describeLimit(0)}`);
+    }
+    const extents: number[] = top ?? [];
+    for (let o = extents.length; o < outPerChunk; o++) {
       const mfn = machine.alloc(outOrder, {
         addressBits,
         fromTop: addressBits === 0,
@@ -177,7 +183,9 @@ function doExchange(xen: Xen, dom: Domain, req: ExchangeRequest): ExchangeResult
     // pages of an extent are usually consecutive pfns: then they move as one run.
     let i = 0;
     for (const first of extents) {
-      if (pfns[i + outSize - 1] === pfns[i] + outSize - 1 && consecutive(pfns, i, outSize)) {
+      if (outSize === 1) {
+        dom.remap(pfns[i++], first);
+      } else if (pfns[i + outSize - 1] === pfns[i] + outSize - 1 && consecutive(pfns, i, outSize)) {
         dom.remapRun(pfns[i], first, outSize);
         i += outSize;
       } else {
@@ -196,9 +204,60 @@ function consecutive(pfns: number[], at: number, count: number): boolean {
   return true;
 }
 
-/** Frees a set of frames as runs of consecutive mfns (fewer, larger buddy merges). */
+/** The result of an exchange that stopped after `nrExchanged` input extents. */
+function stopped(
+  nrExchanged: number,
+  outMfns: number[],
+  error: string,
+  fault: boolean,
+): ExchangeResult {
+  return { nrExchanged, outMfns, error, ...(fault ? { injected: true } : {}) };
+}
+
+/**
+ * The first of `mfns` that `owner` does not hold, or undefined. A run of consecutive
+ * frames, rising or falling, is one look at the owner table.
+ */
+function firstNotOwned(xen: Xen, mfns: readonly number[], owner: number): number | undefined {
+  const machine = xen.machine;
+  for (let i = 0; i < mfns.length;) {
+    const step = i + 1 < mfns.length && mfns[i + 1] === mfns[i] - 1 ? -1 : 1;
+    let j = i + 1;
+    while (j < mfns.length && mfns[j] === mfns[j - 1] + step) j++;
+    const low = Math.min(mfns[i], mfns[j - 1]);
+    if (!machine.ownsRun(low, j - i, owner)) {
+      for (let k = i; k < j; k++) if (machine.owner(mfns[k]) !== owner) return mfns[k];
+    }
+    i = j;
+  }
+  return undefined;
+}
+
+/** True when every entry of `xs` is above the one before. */
+function rising(xs: readonly number[]): boolean {
+  for (let k = 1; k < xs.length; k++) if (xs[k] <= xs[k - 1]) return false;
+  return true;
+}
+
+/** True when every entry of `xs` is below the one before. */
+function falling(xs: readonly number[]): boolean {
+  for (let k = 1; k < xs.length; k++) if (xs[k] >= xs[k - 1]) return false;
+  return true;
+}
+
+/**
+ * Frees a set of frames as runs of consecutive mfns (fewer, larger buddy merges), in
+ * rising order. Frames handed out from the top come back falling: read them backwards
+ * rather than sort them.
+ */
 function freeFrames(xen: Xen, mfns: number[]): void {
-  const sorted = Float64Array.from(mfns).sort();
+  if (rising(mfns)) freeRuns(xen, mfns);
+  else if (falling(mfns)) freeRuns(xen, mfns.slice().reverse());
+  else freeRuns(xen, Float64Array.from(mfns).sort());
+}
+
+/** Frees rising frames `sorted` as runs of consecutive frames. */
+function freeRuns(xen: Xen, sorted: ArrayLike<number>): void {
   let start = 0;
   for (let i = 1; i <= sorted.length; i++) {
     if (i === sorted.length || sorted[i] !== sorted[i - 1] + 1) {

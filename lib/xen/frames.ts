@@ -64,14 +64,47 @@ export class FrameStore {
     }
   }
 
-  /** Copies `len` bytes from `srcMaddr` to `dstMaddr` (overlap-safe). */
+  /**
+   * Copies `len` bytes from `srcMaddr` to `dstMaddr` (overlap-safe, as memmove). Frame to
+   * frame, in pieces bounded by both frame grids, with no temporary: the bounce path
+   * (swiotlb_bounce) runs through here. Overlapping ranges are read whole first, so a
+   * piece never reads bytes an earlier piece wrote. An unwritten source frame reads as
+   * zeros and its destination frame is made, as a write of those zeros would make it.
+   */
   copy(dstMaddr: number, srcMaddr: number, len: number): void {
-    this.write(dstMaddr, this.read(srcMaddr, len));
+    this.#checkRange(srcMaddr, len, "read");
+    this.#checkRange(dstMaddr, len, "write");
+    if (dstMaddr < srcMaddr + len && srcMaddr < dstMaddr + len) {
+      this.write(dstMaddr, this.read(srcMaddr, len));
+      return;
+    }
+    const frames = this.#frames;
+    let done = 0;
+    while (done < len) {
+      const s = srcMaddr + done;
+      const d = dstMaddr + done;
+      const smfn = Math.floor(s / PAGE_SIZE);
+      const dmfn = Math.floor(d / PAGE_SIZE);
+      const so = s - smfn * PAGE_SIZE;
+      const dof = d - dmfn * PAGE_SIZE;
+      const n = Math.min(len - done, PAGE_SIZE - so, PAGE_SIZE - dof);
+      let to = frames.get(dmfn);
+      if (to === undefined) {
+        to = new Uint8Array(PAGE_SIZE);
+        frames.set(dmfn, to);
+      }
+      const from = frames.get(smfn);
+      // A whole frame needs no view of it; a part of one does.
+      if (from !== undefined) to.set(n === PAGE_SIZE ? from : from.subarray(so, so + n), dof);
+      else to.fill(0, dof, dof + n);
+      done += n;
+    }
   }
 
   /** Zeroes `len` bytes at `maddr`; whole frames go back to costing nothing. */
   zero(maddr: number, len: number): void {
     this.#checkRange(maddr, len, "zero");
+    if (this.#frames.size === 0) return; // nothing written: nothing to forget
     let done = 0;
     while (done < len) {
       const a = maddr + done;

@@ -55,29 +55,37 @@ export class Iommu {
   /** Translates one bus address (its page decides validity). */
   translate(bus: number): IommuResult {
     const dom = this.domain;
-    if (!Number.isInteger(bus) || bus < 0) return this.#fault(bus);
-    if (dom.autotranslate) {
-      if (bus < dom.physBase || bus >= dom.physEnd) return this.#fault(bus);
-      return { maddr: dom.physToMachine(bus) };
-    }
-    if (dom.mfnToPfn(Math.floor(bus / PAGE_SIZE)) === undefined) return this.#fault(bus);
-    return { maddr: bus };
+    if (!iommuMaps(dom, bus)) return { fault: iommuFault(dom, bus) };
+    return { maddr: dom.autotranslate ? dom.physToMachine(bus) : bus };
   }
 
   /** Translates a device access of `len` bytes page by page; stops at the first fault. */
   translateRange(bus: number, len: number): DmaRangeResult {
     return splitByPage(bus, len, (b) => this.translate(b));
   }
+}
 
-  #fault(bus: number): { fault: string } {
-    const dom = this.domain;
-    const space = dom.autotranslate ? "guest-physical" : "own-frame";
-    return {
-      fault: `IOMMU fault: ${dom.name}'s IOMMU has no ${space} mapping for bus address ${
-        formatHex(bus)
-      }`,
-    };
-  }
+/** Does `dom`'s IOMMU map bus address `bus` (guest-physical or one of its own frames)? */
+function iommuMaps(dom: Domain, bus: number): boolean {
+  if (!Number.isInteger(bus) || bus < 0) return false;
+  if (dom.autotranslate) return bus >= dom.physBase && bus < dom.physEnd;
+  return dom.mfnToPfn(Math.floor(bus / PAGE_SIZE)) !== undefined;
+}
+
+function iommuFault(dom: Domain, bus: number): string {
+  const space = dom.autotranslate ? "guest-physical" : "own-frame";
+  return `IOMMU fault: ${dom.name}'s IOMMU has no ${space} mapping for bus address ${
+    formatHex(bus)
+  }`;
+}
+
+/** Can a device without an IOMMU reach machine address `bus`? */
+function inMachine(dom: Domain, bus: number): boolean {
+  return Number.isInteger(bus) && bus >= 0 && bus < dom.machine.bytes;
+}
+
+function beyondMachine(bus: number): string {
+  return `Bus address ${formatHex(bus)} is beyond machine memory`;
 }
 
 /**
@@ -86,15 +94,49 @@ export class Iommu {
  */
 export function translateDeviceAccess(dom: Domain, bus: number, len: number): DmaRangeResult {
   if (dom.iommu) return new Iommu(dom).translateRange(bus, len);
-  const machineBytes = dom.machine.bytes;
   return splitByPage(
     bus,
     len,
-    (b) =>
-      Number.isInteger(b) && b >= 0 && b < machineBytes
-        ? { maddr: b }
-        : { fault: `Bus address ${formatHex(b)} is beyond machine memory` },
+    (b) => inMachine(dom, b) ? { maddr: b } : { fault: beyondMachine(b) },
   );
+}
+
+/**
+ * The fault message {@link translateDeviceAccess} would give for the same access, or
+ * undefined when it would reach every page — without building pieces (the DMA-API debug
+ * layer asks it on every map, SPEC §8). Where the reachable addresses are one range (no
+ * IOMMU: the machine; an autotranslated guest's IOMMU: its guest-physical memory, both
+ * page-aligned), the first page outside it is found by arithmetic; a PV guest's IOMMU is
+ * asked frame by frame.
+ */
+export function deviceAccessFault(dom: Domain, bus: number, len: number): string | undefined {
+  if (!(len > 0)) return undefined;
+  if (!dom.iommu) return rangeFault(bus, len, 0, dom.machine.bytes, beyondMachine);
+  if (dom.autotranslate) {
+    return rangeFault(bus, len, dom.physBase, dom.physEnd, (b) => iommuFault(dom, b));
+  }
+  if (!iommuMaps(dom, bus)) return iommuFault(dom, bus);
+  const last = Math.floor((bus + len - 1) / PAGE_SIZE);
+  for (let mfn = Math.floor(bus / PAGE_SIZE) + 1; mfn <= last; mfn++) {
+    if (dom.mfnToPfn(mfn) === undefined) return iommuFault(dom, mfn * PAGE_SIZE);
+  }
+  return undefined;
+}
+
+/**
+ * The fault of an access of `len` (> 0) bytes at `bus` when exactly the whole numbers of
+ * `[lo, hi)` are reachable, `hi` page-aligned: at `bus` itself, or at `hi`, the first
+ * page past the range, or none.
+ */
+function rangeFault(
+  bus: number,
+  len: number,
+  lo: number,
+  hi: number,
+  fault: (bus: number) => string,
+): string | undefined {
+  if (!Number.isInteger(bus) || bus < lo || bus >= hi) return fault(bus);
+  return bus + len > hi ? fault(hi) : undefined;
 }
 
 function splitByPage(

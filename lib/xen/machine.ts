@@ -18,7 +18,7 @@
 
 import { formatHex, formatSize, PAGE_SHIFT, PAGE_SIZE } from "../addr.ts";
 import { LabError } from "../errors.ts";
-import { SummaryBitset } from "./_bitset.ts";
+import { FreeBlocks } from "./_buddy.ts";
 import { RunTable } from "./_runs.ts";
 import { FrameStore } from "./frames.ts";
 
@@ -57,9 +57,8 @@ export interface MachineOptions {
  *
  * Free memory is kept, as in a buddy allocator, as maximal naturally aligned blocks: a
  * block of order k starts at a multiple of 2^k frames and its buddy (the other half of
- * the order k+1 block) is never free at the same time. One {@link SummaryBitset} per
- * order holds the block numbers, so "lowest free block of order ≥ k" is a handful of
- * word look-ups.
+ * the order k+1 block) is never free at the same time ({@link FreeBlocks}, in
+ * lib/xen/_buddy.ts).
  *
  * @example
  * ```ts
@@ -85,11 +84,10 @@ export class Machine {
   readonly #owner: RunTable;
   /** m2p: pfn + 1 per frame, 0 = no entry (Xen's INVALID_M2P_ENTRY). */
   readonly #m2p: RunTable;
-  /** Free blocks per order, by block number (mfn >> order). */
-  readonly #free: SummaryBitset[] = [];
+  /** The free blocks of the buddy allocator (lib/xen/_buddy.ts). */
+  readonly #blocks: FreeBlocks;
   /** Written frames only (sparse contents). */
   readonly #frames: FrameStore;
-  #freeCount = 0;
 
   constructor({ bytes }: MachineOptions) {
     if (!Number.isInteger(bytes) || bytes <= 0 || bytes % PAGE_SIZE !== 0) {
@@ -111,10 +109,8 @@ export class Machine {
     this.maxOrder = Math.floor(Math.log2(frames));
     this.#owner = new RunTable(frames);
     this.#m2p = new RunTable(frames);
-    for (let order = 0; order <= this.maxOrder; order++) {
-      this.#free.push(new SummaryBitset(Math.ceil(frames / 2 ** order)));
-    }
-    this.#addFreeRange(0, frames);
+    this.#blocks = new FreeBlocks(frames, this.maxOrder);
+    this.#blocks.addFreeRange(0, frames);
   }
 
   // ---- ownership and m2p ----------------------------------------------------------
@@ -125,9 +121,29 @@ export class Machine {
     return this.#owner.get(mfn) - 1;
   }
 
+  /** Does `owner` hold every one of `count` frames from `mfn`? One look per owner run. */
+  ownsRun(mfn: number, count: number, owner: number): boolean {
+    this.#checkRun(mfn, count);
+    return count === 0 ||
+      (this.#owner.get(mfn) === owner + 1 &&
+        this.#owner.runEnd(mfn, 0, mfn + count) >= mfn + count);
+  }
+
   /** The m2p entry of `mfn`: the owning domain's pfn, or undefined. */
   m2p(mfn: number): number | undefined {
     this.#checkMfn(mfn);
+    const v = this.#m2p.get(mfn);
+    return v === 0 ? undefined : v - 1;
+  }
+
+  /**
+   * The m2p entry of `mfn` when `owner` holds the frame, else undefined (also for a frame
+   * outside the machine): {@link owner} and {@link m2p} in one look each, for the
+   * translation every PV unmap and sync makes.
+   */
+  m2pIfOwner(mfn: number, owner: number): number | undefined {
+    if (!(mfn >= 0 && mfn < this.nrFrames) || !Number.isInteger(mfn)) return undefined;
+    if (this.#owner.get(mfn) !== owner + 1) return undefined;
     const v = this.#m2p.get(mfn);
     return v === 0 ? undefined : v - 1;
   }
@@ -180,38 +196,30 @@ export class Machine {
     const size = 2 ** order;
     const limit = this.#limitFrames(addressBits);
     if (limit < size) return undefined;
-    let best = -1;
-    let bestOrder = -1;
-    let bestBlock = -1;
-    for (let j = order; j <= this.maxOrder; j++) {
-      const set = this.#free[j];
-      const blockSize = 2 ** j;
-      if (!fromTop) {
-        const b = set.next(0);
-        if (b < 0) continue;
-        const start = b * blockSize;
-        if (start + size <= limit && (best < 0 || start < best)) {
-          best = start;
-          bestOrder = j;
-          bestBlock = start;
-        }
-      } else {
-        // The block's first extent must fit: start ≤ limit - size.
-        const b = set.prev(Math.floor((limit - size) / blockSize));
-        if (b < 0) continue;
-        const start = b * blockSize;
-        const highest = Math.min(start + blockSize, Math.floor(limit / size) * size) - size;
-        if (highest > best) {
-          best = highest;
-          bestOrder = j;
-          bestBlock = start;
-        }
-      }
-    }
+    const best = this.#blocks.take(order, limit, fromTop);
     if (best < 0) return undefined;
-    this.#carve(bestBlock, bestOrder, best, order);
     this.#owner.fill(best, best + size, owner + 1);
     return best;
+  }
+
+  /**
+   * Allocates `count` single frames from the top of memory for `owner`, highest first:
+   * the frames `count` calls of `alloc(0, { fromTop: true, owner })` return, in one
+   * pass (an exchange into single frames with no address limit: every chunk a failed
+   * fixup gives back, SPEC §5 step 4). Undefined, taking nothing, when fewer are free.
+   */
+  allocTopFrames(count: number, owner: number): number[] | undefined {
+    this.#checkOwner(owner);
+    const frames = this.#blocks.takeTopFrames(count);
+    if (frames === undefined) return undefined;
+    // The frames fall: own each run of consecutive ones with one fill.
+    for (let i = 0; i < frames.length;) {
+      let j = i + 1;
+      while (j < frames.length && frames[j] === frames[j - 1] - 1) j++;
+      this.#owner.fill(frames[j - 1], frames[i] + 1, owner + 1);
+      i = j;
+    }
+    return frames;
   }
 
   /** Frees an extent allocated with {@link alloc} (or any aligned run of owned frames). */
@@ -242,7 +250,7 @@ export class Machine {
     }
     this.#owner.fill(mfn, end, 0);
     this.#m2p.fill(mfn, end, 0);
-    this.#addFreeRange(mfn, end);
+    this.#blocks.addFreeRange(mfn, end);
   }
 
   /**
@@ -262,17 +270,7 @@ export class Machine {
       );
     }
     const end = mfn + count;
-    let p = mfn;
-    while (p < end) {
-      const [start, order] = this.#blockContaining(p);
-      const blockEnd = start + 2 ** order;
-      this.#removeBlock(start, order);
-      this.#addBlocks(start, p);
-      const stop = Math.min(end, blockEnd);
-      this.#addBlocks(stop, blockEnd);
-      p = stop;
-    }
-    this.#freeCount -= count;
+    this.#blocks.claim(mfn, end);
     this.#owner.fill(mfn, end, owner + 1);
   }
 
@@ -287,9 +285,9 @@ export class Machine {
 
   /** Number of free frames, or of free frames below 2^belowBits. */
   freeFrames(belowBits?: number): number {
-    if (belowBits === undefined || belowBits === 0) return this.#freeCount;
+    if (belowBits === undefined || belowBits === 0) return this.#blocks.count;
     const limit = this.#limitFrames(belowBits);
-    if (limit >= this.nrFrames) return this.#freeCount;
+    if (limit >= this.nrFrames) return this.#blocks.count;
     let n = 0;
     for (const { mfn, count } of this.freeBlocks()) {
       if (mfn >= limit) continue;
@@ -301,7 +299,7 @@ export class Machine {
   /** Every free block, lowest order first then by address (for tests and inspection). */
   *freeBlocks(): Generator<FrameRun> {
     for (let j = 0; j <= this.maxOrder; j++) {
-      const set = this.#free[j];
+      const set = this.#blocks.order(j);
       for (let b = set.next(0); b >= 0; b = set.next(b + 1)) {
         yield { mfn: b * 2 ** j, count: 2 ** j };
       }
@@ -313,7 +311,7 @@ export class Machine {
    * are collected (Xen builds guests from the top, SPEC §4). Undefined when fewer are free.
    */
   topFreeRuns(count: number): FrameRun[] | undefined {
-    if (count > this.#freeCount) return undefined;
+    if (count > this.#blocks.count) return undefined;
     const runs: FrameRun[] = [];
     let need = count;
     // Walk the owner table's runs down from the top: each free run gives its top
@@ -382,84 +380,6 @@ export class Machine {
     if (addressBits === 0) return this.nrFrames;
     if (addressBits < PAGE_SHIFT) return 0;
     return Math.min(this.nrFrames, 2 ** (addressBits - PAGE_SHIFT));
-  }
-
-  /** The free block that contains frame `f` (which must be free). */
-  #blockContaining(f: number): [number, number] {
-    for (let j = 0; j <= this.maxOrder; j++) {
-      const b = Math.floor(f / 2 ** j);
-      if (this.#free[j].has(b)) return [b * 2 ** j, j];
-    }
-    throw new LabError(`Frame ${formatHex(f)} is marked free but lies in no free block`, "bug");
-  }
-
-  /** Splits free block (start, order) down to the order-`want` extent at `at`, which is taken. */
-  #carve(start: number, order: number, at: number, want: number): void {
-    this.#removeBlock(start, order);
-    while (order > want) {
-      order--;
-      const half = 2 ** order;
-      if (at < start + half) {
-        this.#insertBlock(start + half, order);
-      } else {
-        this.#insertBlock(start, order);
-        start += half;
-      }
-    }
-    this.#freeCount -= 2 ** want;
-  }
-
-  /** Frees [from, to) as maximal aligned blocks, each coalesced with free buddies. */
-  #addFreeRange(from: number, to: number): void {
-    let p = from;
-    while (p < to) {
-      const order = this.#largestAlignedOrder(p, to);
-      this.#coalesce(p, order);
-      this.#freeCount += 2 ** order;
-      p += 2 ** order;
-    }
-  }
-
-  /**
-   * Adds [from, to) as maximal aligned blocks without coalescing: used for the left-over
-   * pieces of a block split by {@link claim}, whose buddies are inside the claimed run.
-   */
-  #addBlocks(from: number, to: number): void {
-    let p = from;
-    while (p < to) {
-      const order = this.#largestAlignedOrder(p, to);
-      this.#insertBlock(p, order);
-      p += 2 ** order;
-    }
-  }
-
-  #largestAlignedOrder(p: number, to: number): number {
-    let order = 0;
-    while (
-      order < this.maxOrder && p % 2 ** (order + 1) === 0 && p + 2 ** (order + 1) <= to
-    ) order++;
-    return order;
-  }
-
-  /** Inserts block (start, order), merging with its buddy while the buddy is free. */
-  #coalesce(start: number, order: number): void {
-    while (order < this.maxOrder) {
-      const size = 2 ** order;
-      const buddy = (start / size) % 2 === 0 ? start + size : start - size;
-      if (buddy + size > this.nrFrames || !this.#free[order].has(buddy / size)) break;
-      this.#free[order].delete(buddy / size);
-      start = Math.min(start, buddy);
-      order++;
-    }
-    this.#insertBlock(start, order);
-  }
-
-  #insertBlock(start: number, order: number): void {
-    this.#free[order].add(start / 2 ** order);
-  }
-
-  #removeBlock(start: number, order: number): void {
-    this.#free[order].delete(start / 2 ** order);
   }
 
   #checkOwner(owner: number): void {

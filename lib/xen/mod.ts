@@ -37,6 +37,7 @@ export {
   type DestroyContiguousResult,
 } from "./contig.ts";
 export {
+  deviceAccessFault,
   type DmaPiece,
   type DmaRangeResult,
   Iommu,

@@ -41,6 +41,8 @@ export function debugJson(v: DebugReportView): Record<string, unknown> {
       message: r.message,
     })),
     counts: v.counts,
+    entries: { total: v.entries.total, free: v.entries.free, min_free: v.entries.minFree },
+    out_of_memory: v.outOfMemory,
   };
 }
 
@@ -69,6 +71,14 @@ export function renderDebug(v: DebugReportView, fmt: Fmt): string[] {
       plural(v.live.length, "live mapping")
     }, ${plural(total, "report")}`,
   ];
+  if (v.outOfMemory) {
+    out.push(
+      `  it switched itself off: all ${v.entries.total} of its entries were in use ` +
+        `(${
+          fmt.yellow("DMA-API: debugging out of memory - disabling")
+        }); the records it holds stay`,
+    );
+  }
   if (!v.enabled) out.push("  (switch it on with 'debug on'; it then tracks new mappings only)");
   if (v.live.length > 0) {
     out.push("live mappings (oldest first):");

@@ -9,9 +9,10 @@ import { Command, CommanderError } from "commander";
 import { historyPath } from "./history.ts";
 import { interactive } from "./interactive.ts";
 import { runLine } from "./run.ts";
-import { runScriptText, type ScriptResult } from "./script.ts";
+import { runScriptLines, type ScriptResult } from "./script.ts";
 import { Session } from "./session.ts";
-import { readUserFile, SCRIPT_MAX_BYTES, sizeWords } from "./files.ts";
+import { openScript, SCRIPT_MAX_BYTES, type ScriptLines, sizeWords } from "./files.ts";
+import { ChunkLines, type LineSource } from "./lines.ts";
 import { installSigint, INTERRUPTED_STATUS } from "./sigint.ts";
 import { LabError } from "../errors.ts";
 import { sessionReport } from "./commands/report.ts";
@@ -68,27 +69,68 @@ function parseArgv(argv: string[]): { opts: CliOptions; file?: string } | number
   return { opts: program.opts() as CliOptions, file };
 }
 
-/** Piped stdin as text, refusing more than {@link SCRIPT_MAX_BYTES} (it may never end). */
-async function readStdin(): Promise<string> {
-  const chunks: Uint8Array[] = [];
-  let size = 0;
-  for await (const chunk of Deno.stdin.readable) {
-    size += chunk.length;
-    if (size > SCRIPT_MAX_BYTES) {
+/**
+ * Piped stdin's lines as they come, refusing more than {@link SCRIPT_MAX_BYTES} (it may
+ * never end). `beforeRead` runs before each read: answers so far are flushed, so a
+ * program feeding lines one by one sees each answer before it sends the next.
+ */
+function stdinLines(beforeRead: () => void): LineSource {
+  return new ChunkLines((buf) => {
+    beforeRead();
+    return Deno.stdin.readSync(buf);
+  }, {
+    limit: SCRIPT_MAX_BYTES,
+    over: () => {
       throw new LabError(
         `Cannot read script <stdin>: it is over ${sizeWords(SCRIPT_MAX_BYTES)}, ` +
           "the most a script may be",
       );
+    },
+  });
+}
+
+/** Characters of answers gathered before they are written (one syscall a block). */
+const BLOCK_CHARS = 64 << 10;
+/** The longest an answer waits to be written while a slow script runs on (ms). */
+const BLOCK_MS = 100;
+
+/**
+ * A script's answers on stdout, written in blocks rather than a write a line: at
+ * {@link BLOCK_CHARS}, when the oldest has waited {@link BLOCK_MS}, and whenever
+ * {@link flush} is called (before stdin is read, before anything goes to stderr, at the
+ * end, Ctrl-C's stop included). On a terminal each line's answer is written at once.
+ */
+class BlockOutput {
+  readonly #stream: { writeSync(p: Uint8Array): number };
+  readonly #eachLine: boolean;
+  #lines: string[] = [];
+  #chars = 0;
+  #since = 0;
+
+  constructor(stream: { writeSync(p: Uint8Array): number }, eachLine: boolean) {
+    this.#stream = stream;
+    this.#eachLine = eachLine;
+  }
+
+  add(lines: readonly string[]): void {
+    if (lines.length === 0) return;
+    if (this.#lines.length === 0) this.#since = Date.now();
+    for (const l of lines) {
+      this.#lines.push(l);
+      this.#chars += l.length + 1;
     }
-    chunks.push(chunk);
+    if (this.#eachLine || this.#chars >= BLOCK_CHARS || Date.now() - this.#since >= BLOCK_MS) {
+      this.flush();
+    }
   }
-  const bytes = new Uint8Array(size);
-  let off = 0;
-  for (const c of chunks) {
-    bytes.set(c, off);
-    off += c.length;
+
+  flush(): void {
+    const lines = this.#lines;
+    if (lines.length === 0) return;
+    this.#lines = [];
+    this.#chars = 0;
+    write(this.#stream, lines);
   }
-  return new TextDecoder().decode(bytes);
 }
 
 /** `--report OUT.html`: the run's page; false (said on stderr) when it cannot be written. */
@@ -138,13 +180,23 @@ export async function main(argv: string[]): Promise<number> {
     color: tty && !Deno.noColor,
     interrupt: await installSigint(),
   });
-  const onOutput = (lines: string[]) => write(Deno.stdout, lines);
-  const run = (text: string, name: string, path?: string): number => {
-    const r = runScriptText(session, text, name, {
-      keepGoing: session.keepGoing,
-      runLine,
-      onOutput,
-    }, path);
+  const out = new BlockOutput(Deno.stdout, tty);
+  const run = (src: LineSource, name: string, path?: string): number => {
+    let r: ScriptResult;
+    try {
+      r = runScriptLines(session, src, name, {
+        keepGoing: session.keepGoing,
+        runLine,
+        onOutput: (lines) => out.add(lines),
+      }, path);
+    } catch (e) {
+      // The script could not be read on (piped stdin past its limit): what ran is shown.
+      if (!(e instanceof LabError)) throw e;
+      out.flush();
+      write(Deno.stderr, [`error: ${e.message}`]);
+      return 2;
+    }
+    out.flush();
     summary(name, r);
     // The report is written whatever the script's outcome: a failure is worth a review too.
     if (opts.report !== undefined && !writeReport(session, opts.report, name)) return 2;
@@ -160,17 +212,27 @@ export async function main(argv: string[]): Promise<number> {
   if (script === undefined && Deno.stdin.isTerminal()) {
     return interactive(session, { historyFile: opts.history ? historyPath() : undefined });
   }
-  let text: string;
-  let path: string | undefined;
+  if (script === undefined) {
+    try {
+      return run(stdinLines(() => out.flush()), "<stdin>");
+    } finally {
+      out.flush();
+    }
+  }
+  let src: ScriptLines;
+  const path = session.resolvePath(script);
   try {
-    if (script !== undefined) {
-      path = session.resolvePath(script);
-      text = readUserFile(session.files, path, script, "script", SCRIPT_MAX_BYTES);
-    } else text = await readStdin();
+    src = openScript(session.files, path, script, SCRIPT_MAX_BYTES);
   } catch (e) {
     if (!(e instanceof LabError)) throw e;
     write(Deno.stderr, [`error: ${e.message}`]);
     return 2;
   }
-  return run(text, script ?? "<stdin>", path);
+  try {
+    return run(src, script, path);
+  } finally {
+    // Whatever happens (an internal error on its way out too), what was answered is shown.
+    out.flush();
+    src.close();
+  }
 }

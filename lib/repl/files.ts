@@ -10,6 +10,7 @@
  */
 
 import { LabError } from "../errors.ts";
+import { ChunkLines, type LineSource, TextLines } from "./lines.ts";
 
 /**
  * The largest script `source`, `--script FILE` or piped stdin may be (64 MiB: a replay of
@@ -49,6 +50,18 @@ export interface FileAccess {
   exists(path: string): boolean;
   /** What `path` is (following symlinks); throws when it cannot be looked at. */
   stat(path: string): FileStat;
+  /**
+   * Opens `path` to read it in chunks (scripts are streamed so); without it, a script is
+   * read whole with {@link readText}.
+   */
+  openRead?(path: string): ByteReader;
+}
+
+/** A file open for reading. */
+export interface ByteReader {
+  /** Reads up to `buf.length` bytes into `buf`; null at the end. */
+  read(buf: Uint8Array): number | null;
+  close(): void;
 }
 
 /** The kind of a `Deno.FileInfo`. */
@@ -78,6 +91,10 @@ export const denoFiles: FileAccess = {
     const info = Deno.statSync(path);
     return { kind: fileKind(info), size: info.size };
   },
+  openRead: (path) => {
+    const f = Deno.openSync(path, { read: true });
+    return { read: (buf) => f.readSync(buf), close: () => f.close() };
+  },
 };
 
 const KIND_WORDS: Record<Exclude<FileKind, "file">, string> = {
@@ -101,6 +118,28 @@ export function clip(s: string, max = QUOTE_CHARS): string {
   return chars.length <= max ? s : chars.slice(0, max).join("") + "…";
 }
 
+/** The checks before a user's file is read: a regular file, at most `maxBytes`. */
+function checkUserFile(
+  files: FileAccess,
+  path: string,
+  name: string,
+  what: string,
+  maxBytes: number,
+): { fail: (why: string) => LabError; over: (size: number) => LabError } {
+  const fail = (why: string) => new LabError(`Cannot read ${what} ${clip(name)}: ${why}`);
+  let st: FileStat;
+  try {
+    st = files.stat(path);
+  } catch (e) {
+    throw fail((e as Error).message);
+  }
+  if (st.kind !== "file") throw fail(`it is ${KIND_WORDS[st.kind]}, not a regular file`);
+  const over = (size: number) =>
+    fail(`it is ${sizeWords(size)}; a ${what} may be at most ${sizeWords(maxBytes)}`);
+  if (st.size > maxBytes) throw over(st.size);
+  return { fail, over };
+}
+
 /**
  * Reads a user's file as text, refusing (before reading) anything but a regular file
  * and a file over `maxBytes`, and (after) a file holding NUL bytes. `what` names the
@@ -113,17 +152,7 @@ export function readUserFile(
   what: string,
   maxBytes: number,
 ): string {
-  const fail = (why: string) => new LabError(`Cannot read ${what} ${clip(name)}: ${why}`);
-  let st: FileStat;
-  try {
-    st = files.stat(path);
-  } catch (e) {
-    throw fail((e as Error).message);
-  }
-  if (st.kind !== "file") throw fail(`it is ${KIND_WORDS[st.kind]}, not a regular file`);
-  const over = (size: number) =>
-    fail(`it is ${sizeWords(size)}; a ${what} may be at most ${sizeWords(maxBytes)}`);
-  if (st.size > maxBytes) throw over(st.size);
+  const { fail, over } = checkUserFile(files, path, name, what, maxBytes);
   let text: string;
   try {
     text = files.readText(path);
@@ -134,4 +163,68 @@ export function readUserFile(
   if (text.length > maxBytes) throw over(new TextEncoder().encode(text).length);
   if (text.includes("\0")) throw fail("it holds NUL bytes, so it is not a text file");
   return text;
+}
+
+/** A script open for its lines, one at a time. */
+export interface ScriptLines extends LineSource {
+  close(): void;
+}
+
+/**
+ * Opens a script as {@link readUserFile} reads one, with the same refusals before any
+ * line runs (a NUL byte or growth past `maxBytes` is found by a first pass over the
+ * bytes, which holds one chunk at a time), then streams its lines (lib/repl/lines.ts).
+ * Without {@link FileAccess.openRead} the text is read whole.
+ */
+export function openScript(
+  files: FileAccess,
+  path: string,
+  name: string,
+  maxBytes: number,
+): ScriptLines {
+  if (files.openRead === undefined) {
+    return linesOf(readUserFile(files, path, name, "script", maxBytes));
+  }
+  const { fail, over } = checkUserFile(files, path, name, "script", maxBytes);
+  const open = () => {
+    try {
+      return files.openRead!(path);
+    } catch (e) {
+      throw fail((e as Error).message);
+    }
+  };
+  const read = (f: ByteReader, buf: Uint8Array) => {
+    try {
+      return f.read(buf);
+    } catch (e) {
+      throw fail((e as Error).message);
+    }
+  };
+  // The first pass: the size as read (it may have grown since the stat) and NUL bytes.
+  let size = 0;
+  const scan = open();
+  try {
+    const buf = new Uint8Array(SCAN_BYTES);
+    for (let n = read(scan, buf); n !== null && n > 0; n = read(scan, buf)) {
+      size += n;
+      if (size > maxBytes) throw over(size);
+      if (buf.subarray(0, n).includes(0)) {
+        throw fail("it holds NUL bytes, so it is not a text file");
+      }
+    }
+  } finally {
+    scan.close();
+  }
+  const f = open();
+  // The lines of the bytes the first pass checked, however the file changes meanwhile.
+  const lines = new ChunkLines((buf) => read(f, buf), { limit: size, keepBOM: true });
+  return { next: () => lines.next(), close: () => f.close() };
+}
+
+/** Bytes the first pass of {@link openScript} reads at a time. */
+const SCAN_BYTES = 1 << 20;
+
+function linesOf(text: string): ScriptLines {
+  const lines = new TextLines(text);
+  return { next: () => lines.next(), close: () => {} };
 }

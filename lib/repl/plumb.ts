@@ -143,10 +143,10 @@ function stage(words: Token[], env: PlumbEnv): Stage {
   return s;
 }
 
-/** A line's tokens before its first operator: the command's own words. */
-export function commandTokens(tokens: readonly Token[]): Token[] {
+/** A line's tokens before its first operator: the command's own words (all, as is, when none). */
+export function commandTokens(tokens: readonly Token[]): readonly Token[] {
   const first = tokens.findIndex((t) => t.op !== undefined);
-  return first < 0 ? [...tokens] : tokens.slice(0, first);
+  return first < 0 ? tokens : tokens.slice(0, first);
 }
 
 /**
@@ -169,7 +169,7 @@ export function commandTokens(tokens: readonly Token[]): Token[] {
 export function splitPlumbing(
   tokens: readonly Token[],
   env: PlumbEnv,
-): { command: Token[]; plumbing: Plumbing | undefined } {
+): { command: readonly Token[]; plumbing: Plumbing | undefined } {
   const command = commandTokens(tokens);
   const first = command.length;
   if (first === tokens.length) return { command, plumbing: undefined };

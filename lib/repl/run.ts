@@ -7,7 +7,6 @@
  * @module
  */
 
-import { Argument, Command, CommanderError, Option } from "commander";
 import { jsonReplacer } from "../addr.ts";
 import { LabError } from "../errors.ts";
 import { errorHint } from "./render/words.ts";
@@ -17,17 +16,15 @@ import type { ExplainStep } from "../explain.ts";
 import { cmdTable } from "./commands.ts";
 import { Fmt } from "./render/format.ts";
 import type { Vars } from "./args.ts";
-import { clip } from "./files.ts";
+import { parseWords, resolveVerb, UsageError } from "./parse.ts";
 import { runScriptFile } from "./script.ts";
 import { Session } from "./session.ts";
-import { didYouMean } from "./suggest.ts";
 import {
   type CommandSpec,
   type Ctx,
   type OptLists,
   type Opts,
   type Reply,
-  synopsis,
   verbName,
 } from "./table.ts";
 import { type Token, tokenize } from "./tokenize.ts";
@@ -49,147 +46,6 @@ export interface LineResult {
   quit?: boolean;
   /** The line named no command (an unknown verb, or one that does not tokenize). */
   unknown?: boolean;
-}
-
-/** Other names for verbs. */
-const ALIASES: Record<string, string> = { exit: "quit", "?": "help" };
-
-/** Every word that can start a line (for "did you mean" and completion). */
-export function topWords(table: readonly CommandSpec[] = cmdTable()): string[] {
-  return [...new Set(table.map((c) => c.path[0]))];
-}
-
-/** Finds the spec a line names; the rest of the words are its arguments. */
-function resolveVerb(
-  table: readonly CommandSpec[],
-  words: string[],
-): { spec: CommandSpec; rest: string[] } {
-  const first = Object.hasOwn(ALIASES, words[0]) ? ALIASES[words[0]] : words[0];
-  const top = table.filter((c) => c.path[0] === first);
-  if (top.length === 0) {
-    throw new LabError(
-      `unknown command '${clip(words[0])}'${didYouMean(first, topWords(table))}`,
-    );
-  }
-  // A word can be a verb and a group at once (`tree`, `tree insert`): a subcommand wins.
-  const named = top.find((c) => c.path.length === 2 && c.path[1] === words[1]);
-  if (named) return { spec: named, rest: words.slice(2) };
-  const single = top.find((c) => c.path.length === 1);
-  if (single) return { spec: single, rest: words.slice(1) };
-  const subs = top.map((c) => c.path[1]);
-  const sub = words[1];
-  if (sub === undefined || sub.startsWith("-")) {
-    throw new LabError(`'${first}' needs a subcommand: ${subs.join(", ")} (help ${first})`);
-  }
-  const spec = top.find((c) => c.path[1] === sub);
-  if (!spec && !/^[A-Za-z]/.test(sub)) {
-    // `lookup 0x100000`: an argument where the subcommand belongs.
-    throw new LabError(
-      `'${first}' needs a subcommand before '${clip(sub)}': ${
-        subs.map((x) => `${first} ${x} ${clip(sub)}`).join(" or ")
-      }`,
-    );
-  }
-  if (!spec) {
-    const near = didYouMean(sub, subs).replace(/'([^']+)'/g, `'${first} $1'`);
-    throw new LabError(`unknown command '${first} ${clip(sub)}'${near}`);
-  }
-  return { spec, rest: words.slice(2) };
-}
-
-/** A malformed line: the message, and the verb's synopsis to show under it. */
-class UsageError extends LabError {
-  readonly usage: string;
-  constructor(message: string, usage: string) {
-    super(message, "usage");
-    this.usage = usage;
-  }
-}
-
-/** "error: unknown option '--mak'\n(Did you mean --mask?)" → our sentence. */
-function commanderMessage(e: CommanderError, spec: CommandSpec): UsageError {
-  const [head, ...more] = e.message.replace(/^error: /, "").split("\n");
-  const hint = more.map((l) => /^\(Did you mean (.+)\?\)$/.exec(l.trim())).find((m) => m);
-  // A user's word is quoted only so far (a file that is not a script could be anything).
-  // commander's "argument 'x' is invalid. Allowed choices are a, b." in our words.
-  const choices =
-    /^(?:error: )?(?:command-argument value|option '[^']*' argument|argument) '([^']*)' is invalid(?: for argument '[^']*')?\. Allowed choices are (.+?)\.?$/
-      .exec(head);
-  if (choices) {
-    const list = choices[2].split(", ");
-    return new UsageError(
-      `${verbName(spec)}: '${clip(choices[1])}' is not one of ${list.slice(0, -1).join(", ")}${
-        list.length > 1 ? " or " : ""
-      }${list[list.length - 1]}${didYouMean(choices[1], list)}`,
-      synopsis(spec),
-    );
-  }
-  const words = head.replace(/\.$/, "").replace(/'([^']*)'/g, (_, w: string) => `'${clip(w)}'`);
-  const msg = words + (hint ? ` — did you mean '${hint[1]}'?` : "");
-  return new UsageError(`${verbName(spec)}: ${msg}`, synopsis(spec));
-}
-
-/** Parses a verb's words with commander (one fresh Command per line, so no state leaks). */
-function parseWords(
-  spec: CommandSpec,
-  words: string[],
-): { args: string[]; opts: Opts; lists: OptLists } {
-  if (spec.rawWords) return { args: words, opts: {}, lists: {} };
-  const cmd = new Command(verbName(spec))
-    .exitOverride()
-    .configureOutput({ writeOut: () => {}, writeErr: () => {}, outputError: () => {} })
-    .helpOption(false)
-    .showSuggestionAfterError(true)
-    .allowExcessArguments(false);
-  // commander takes a variadic argument only last; arguments after one (map-sg's DIR)
-  // are collected with it and split off by the handler.
-  const v = spec.args.findIndex((a) => a.variadic);
-  const declared = v < 0 ? spec.args : spec.args.slice(0, v + 1);
-  for (const a of declared) {
-    const name = a.variadic ? `${a.name}...` : a.name;
-    const arg = new Argument(a.optional ? `[${name}]` : `<${name}>`, a.help);
-    if (a.choices) arg.choices(a.choices);
-    cmd.addArgument(arg);
-  }
-  for (const o of spec.options) {
-    const opt = new Option(o.flags, o.help);
-    if (o.choices) opt.choices(o.choices);
-    if (o.required) opt.makeOptionMandatory();
-    if (o.repeatable) opt.argParser((v: string, prev?: string[]) => [...(prev ?? []), v]);
-    cmd.addOption(opt);
-  }
-  cmd.action(() => {});
-  // "-4K" would read as an unknown option; it is a negative number, which no argument takes.
-  const negative = words.find((w) => /^-[0-9($]/.test(w));
-  if (negative !== undefined) {
-    throw new UsageError(
-      `${verbName(spec)}: '${clip(negative)}' is negative; sizes, addresses and counts start at 0`,
-      synopsis(spec),
-    );
-  }
-  try {
-    cmd.parse(words, { from: "user" });
-  } catch (e) {
-    if (e instanceof CommanderError) throw commanderMessage(e, spec);
-    throw e;
-  }
-  // processedArgs has one entry per declared argument: a variadic one is an array, a
-  // missing optional one is undefined and keeps its place (handlers test for it).
-  const args: string[] = [];
-  const values = cmd.processedArgs as (string | string[])[];
-  declared.forEach((a, i) => {
-    const value = values[i];
-    if (a.variadic) args.push(...(value ?? []));
-    else args.push(value as string);
-  });
-  const all = cmd.opts() as Record<string, string | boolean | string[] | undefined>;
-  const opts: Opts = {};
-  const lists: Record<string, string[]> = {};
-  for (const [k, v] of Object.entries(all)) {
-    if (Array.isArray(v)) lists[k] = v;
-    else opts[k] = v;
-  }
-  return { args, opts, lists };
 }
 
 /**
@@ -284,6 +140,20 @@ function errorReply(e: unknown, session: Session): Reply {
   return { json: {}, text: [], error: `internal error: ${msg}` };
 }
 
+/**
+ * A reply's JSON line: `JSON.stringify(v, jsonReplacer)`, whose only change is a bigint
+ * (the all-ones error code) written as hex. A replacer is called for every key, so it
+ * is used only when a plain stringify meets a bigint and throws: the same bytes.
+ */
+function jsonLine(v: unknown): string {
+  try {
+    return JSON.stringify(v);
+  } catch (e) {
+    if (!(e instanceof TypeError)) throw e;
+    return JSON.stringify(v, jsonReplacer);
+  }
+}
+
 /** A command's outcome before plumbing: its own answer, and what nested sources printed. */
 interface Ran {
   ok: boolean;
@@ -319,15 +189,18 @@ interface Ran {
  * ```
  */
 export function runLine(session: Session, line: string): LineResult {
-  let command: Token[] = [];
+  let command: readonly Token[] = [];
   let plumbing: Plumbing | undefined;
   let early: unknown;
   try {
+    // One tokenize: the command's words, and the plumbing after them only when there is.
     const tokens = tokenize(line);
     command = commandTokens(tokens);
-    plumbing = splitPlumbing(tokens, { vars: session.vars, num: (x) => session.fmt.num(x) })
-      .plumbing;
-    if (plumbing?.redirect) openRedirect(session, plumbing.redirect);
+    if (command.length < tokens.length) {
+      plumbing = splitPlumbing(tokens, { vars: session.vars, num: (x) => session.fmt.num(x) })
+        .plumbing;
+      if (plumbing?.redirect) openRedirect(session, plumbing.redirect);
+    }
   } catch (e) {
     early = e;
   }
@@ -337,13 +210,11 @@ export function runLine(session: Session, line: string): LineResult {
   const done = { ok: r.ok, json: r.json, error: r.error, verb: r.verb, quit: r.quit };
   if (plumbing && r.ok) {
     const p = plumb(session, plumbing, r.json, session.json ? r.text : [...r.nested, ...r.text]);
-    const own = session.json ? [JSON.stringify(p.json, jsonReplacer)] : p.text;
+    const own = session.json ? [jsonLine(p.json)] : p.text;
     const output = session.json ? [...r.nested, ...own] : own;
     return { ...done, output, json: p.json, ok: p.error === undefined, error: p.error };
   }
-  const output = session.json
-    ? [...r.nested, JSON.stringify(r.json, jsonReplacer)]
-    : [...r.nested, ...r.text];
+  const output = session.json ? [...r.nested, jsonLine(r.json)] : [...r.nested, ...r.text];
   return { ...done, output, unknown: r.unknown };
 }
 
@@ -352,7 +223,12 @@ export function runLine(session: Session, line: string): LineResult {
  * them (a bad quote, pipe or redirection) — after naming the verb, so an unknown verb
  * is still reported as one and a bad pipe is not taken for a line that is no command.
  */
-function runCommand(session: Session, line: string, tokens: Token[], early?: unknown): Ran {
+function runCommand(
+  session: Session,
+  line: string,
+  tokens: readonly Token[],
+  early?: unknown,
+): Ran {
   const table = cmdTable();
   let reply: Reply;
   let verb: string | undefined;

@@ -9,7 +9,8 @@
  * @module
  */
 
-import { MAX_SCRIPT_LINES, MAX_UNKNOWN_LINES, readUserFile, SCRIPT_MAX_BYTES } from "./files.ts";
+import { MAX_SCRIPT_LINES, MAX_UNKNOWN_LINES, openScript, SCRIPT_MAX_BYTES } from "./files.ts";
+import { type LineSource, TextLines } from "./lines.ts";
 import type { Session, StopReason } from "./session.ts";
 import { isBlankOrComment } from "./tokenize.ts";
 
@@ -60,13 +61,44 @@ function errorLine(session: Session, message: string, code: string): string {
     : session.fmt.err("error: ") + message;
 }
 
-/** True when the next line that holds a command is an `expect error`. */
-function nextIsExpectError(lines: readonly string[], i: number): boolean {
-  for (let k = i + 1; k < lines.length; k++) {
-    if (isBlankOrComment(lines[k])) continue;
-    return /^\s*expect\s+error(\s|$)/.test(lines[k]);
+/** A script's command lines (blank and comment lines skipped) with their numbers. */
+class CommandLines {
+  readonly #src: LineSource;
+  /** Number of the last line read from the source. */
+  #read = 0;
+  /** The next command line, read ahead by {@link peek}. */
+  #ahead: { text: string; n: number } | undefined;
+
+  constructor(src: LineSource) {
+    this.#src = src;
   }
-  return false;
+
+  /** The next command line and its 1-based number, or undefined at the end. */
+  next(): { text: string; n: number } | undefined {
+    const ahead = this.#ahead ?? this.#scan();
+    this.#ahead = undefined;
+    return ahead;
+  }
+
+  /** The command line {@link next} will give, read ahead (one line at most is held). */
+  peek(): string | undefined {
+    this.#ahead ??= this.#scan();
+    return this.#ahead?.text;
+  }
+
+  #scan(): { text: string; n: number } | undefined {
+    for (let line = this.#src.next(); line !== undefined; line = this.#src.next()) {
+      this.#read++;
+      if (!isBlankOrComment(line)) return { text: line, n: this.#read };
+    }
+    return undefined;
+  }
+}
+
+/** True when the next line that holds a command is an `expect error`. */
+function nextIsExpectError(lines: CommandLines): boolean {
+  const next = lines.peek();
+  return next !== undefined && /^\s*expect\s+error(\s|$)/.test(next);
 }
 
 /** Runs the lines of `text`, named `file` in messages (`path` resolves relative files). */
@@ -77,7 +109,22 @@ export function runScriptText(
   opts: ScriptOptions,
   path = file,
 ): ScriptResult {
-  const lines = text.split(/\r?\n/);
+  return runScriptLines(session, new TextLines(text), file, opts, path);
+}
+
+/**
+ * Runs the lines of `src` as they are read, named `file` in messages (`path` resolves
+ * relative files). What the source throws (a read error, piped stdin past its limit)
+ * ends the run and is thrown on.
+ */
+export function runScriptLines(
+  session: Session,
+  src: LineSource,
+  file: string,
+  opts: ScriptOptions,
+  path = file,
+): ScriptResult {
+  const lines = new CommandLines(src);
   const result: ScriptResult = { ok: true, errors: 0, commands: 0, output: [], quit: false };
   // Pushed one by one: a nested script's output can outgrow the argument limit of a spread.
   const emit = (out: string[]) => {
@@ -106,9 +153,11 @@ export function runScriptText(
   // long; what bounds the work is the budget each of its lines gets for nested sources.
   const top = session.where.length === 1;
   try {
-    for (let i = 0; i < lines.length && session.stopped === undefined; i++) {
-      where.line = i + 1;
-      if (isBlankOrComment(lines[i])) continue;
+    // Nothing is read past a stop (piped stdin may be a program waiting for answers).
+    while (session.stopped === undefined) {
+      const l = lines.next();
+      if (l === undefined) break;
+      where.line = l.n;
       if (top) session.linesRun = 0;
       const stop = stopBefore(session);
       if (stop !== undefined) {
@@ -122,7 +171,7 @@ export function runScriptText(
         failedHere(session.location());
         break;
       }
-      const r = opts.runLine(session, lines[i]);
+      const r = opts.runLine(session, l.text);
       result.commands++;
       emit(r.output);
       if (r.quit) {
@@ -136,7 +185,7 @@ export function runScriptText(
       }
       if (r.ok) continue;
       // A failure that the next line expects is not (yet) an error: the expect decides.
-      if (r.verb !== "expect" && nextIsExpectError(lines, i)) continue;
+      if (r.verb !== "expect" && nextIsExpectError(lines)) continue;
       result.errors++;
       failedHere();
       if (r.unknown && ++unknown >= MAX_UNKNOWN_LINES) {
@@ -170,6 +219,10 @@ function stopBefore(session: Session): StopReason | undefined {
  */
 export function runScriptFile(session: Session, file: string, opts: ScriptOptions): ScriptResult {
   const path = session.resolvePath(file);
-  const text = readUserFile(session.files, path, file, "script", SCRIPT_MAX_BYTES);
-  return runScriptText(session, text, file, opts, path);
+  const src = openScript(session.files, path, file, SCRIPT_MAX_BYTES);
+  try {
+    return runScriptLines(session, src, file, opts, path);
+  } finally {
+    src.close();
+  }
 }

@@ -24,10 +24,16 @@ export interface Token {
   op?: PlumbOp;
 }
 
-/** True for the characters that end a word unquoted: blanks and the operators. */
-function endsWord(c: string): boolean {
-  return c === "|" || c === ">" || /\s/.test(c);
+/**
+ * True when the character at `i` (code `c`) is a blank as `/\s/` has it: ASCII's at a
+ * glance, the rest (no-break space, U+2028, …) asked of the regex.
+ */
+function isBlank(c: number, line: string, i: number): boolean {
+  if (c === 32 || (c >= 9 && c <= 13)) return true;
+  return c > 127 && /\s/.test(line[i]);
 }
+
+const PIPE = 0x7c, GT = 0x3e, DQUOTE = 0x22, SQUOTE = 0x27;
 
 const ESCAPES: Record<string, string> = {
   n: "\n",
@@ -47,7 +53,7 @@ export function tokenize(line: string, partial = false): Token[] {
   let i = 0;
   const n = line.length;
   while (i < n) {
-    while (i < n && /\s/.test(line[i])) i++;
+    while (i < n && isBlank(line.charCodeAt(i), line, i)) i++;
     if (i >= n) break;
     if (line[i] === "#") break;
     const start = i;
@@ -57,46 +63,52 @@ export function tokenize(line: string, partial = false): Token[] {
       out.push({ text: op, quoted: false, start, op });
       continue;
     }
+    // Unquoted runs are sliced out whole (most words have no quote at all); quoted ones
+    // are read a character at a time for their escapes.
     let text = "";
     let quoted = false;
-    while (i < n && !endsWord(line[i])) {
-      const c = line[i];
-      if (c === '"' || c === "'") {
-        quoted = true;
-        const close = c;
+    let from = i;
+    while (i < n) {
+      const c = line.charCodeAt(i);
+      if (c === PIPE || c === GT || isBlank(c, line, i)) break;
+      if (c !== DQUOTE && c !== SQUOTE) {
         i++;
-        let closed = false;
-        while (i < n) {
-          const d = line[i];
-          if (d === close) {
-            closed = true;
-            i++;
-            break;
-          }
-          if (close === '"' && d === "\\" && i + 1 < n) {
-            const e = line[i + 1];
-            if (e === "x" && /^[0-9a-fA-F]{2}$/.test(line.slice(i + 2, i + 4))) {
-              text += String.fromCharCode(parseInt(line.slice(i + 2, i + 4), 16));
-              i += 4;
-              continue;
-            }
-            text += ESCAPES[e] ?? "\\" + e;
-            i += 2;
-            continue;
-          }
-          text += d;
-          i++;
-        }
-        if (!closed && !partial) {
-          throw new LabError(
-            `Cannot parse line: unterminated ${close} quote at column ${start + 1}`,
-          );
-        }
         continue;
       }
-      text += c;
+      text += line.slice(from, i);
+      quoted = true;
+      const close = line[i];
       i++;
+      let closed = false;
+      while (i < n) {
+        const d = line[i];
+        if (d === close) {
+          closed = true;
+          i++;
+          break;
+        }
+        if (close === '"' && d === "\\" && i + 1 < n) {
+          const e = line[i + 1];
+          if (e === "x" && /^[0-9a-fA-F]{2}$/.test(line.slice(i + 2, i + 4))) {
+            text += String.fromCharCode(parseInt(line.slice(i + 2, i + 4), 16));
+            i += 4;
+            continue;
+          }
+          text += ESCAPES[e] ?? "\\" + e;
+          i += 2;
+          continue;
+        }
+        text += d;
+        i++;
+      }
+      if (!closed && !partial) {
+        throw new LabError(
+          `Cannot parse line: unterminated ${close} quote at column ${start + 1}`,
+        );
+      }
+      from = i;
     }
+    text += line.slice(from, i);
     out.push({ text, quoted, start });
   }
   return out;

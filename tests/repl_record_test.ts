@@ -297,3 +297,35 @@ Deno.test("record: the session keeps at most 16 MiB of commands to rebuild its s
   runLine(s, "guest new --preset arm-dom0 --swiotlb 1M");
   assert(runLine(s, "record r.txt").ok);
 });
+
+Deno.test("record mid-session after thousands of lines: every one, in order, as typed", () => {
+  const files = memFiles();
+  const s = new Session({ cwd: "/lab", files });
+  const typed = ["guest new --preset pv-dom0 --swiotlb 1M", "device add nic --mask 64"];
+  typed.push("buf alloc rx 4K");
+  // Blocks of lines that succeeded, a failure between them (kept with its expect), a line
+  // with a newline in it (one line in the file) and a comment-only line (nothing kept).
+  for (let i = 0; i < 2500; i++) typed.push(i % 2 ? "unmap nic $bus 4K to" : "map nic rx 4K to");
+  typed.push("map nic ghost 4K to", "set radix 10\n", "# a comment");
+  for (let i = 0; i < 1500; i++) typed.push(i % 2 ? "unmap nic $bus 4K to" : "map nic rx 4K to");
+  for (const l of typed) runLine(s, l);
+  assert(runLine(s, "record /lab/r.txt").ok);
+  const lines = files.files.get("/lab/r.txt")!.split("\n");
+  const start = lines.indexOf(typed[0]);
+  const end = lines.indexOf("# recording started");
+  const want = typed.filter((l) => !l.startsWith("#")).flatMap((l) =>
+    l === "map nic ghost 4K to"
+      ? [
+        l,
+        'expect error "Unknown buffer \\"ghost\\": buffers are rx"  # the session went on after this error',
+      ]
+      : l === "set radix 10\n"
+      ? ["set radix 10 "]
+      : [l]
+  );
+  assertEquals(lines.slice(start, end), want);
+  // And the file replays to the same state.
+  const replay = new Session({ cwd: "/lab", files });
+  const r = runScriptFile(replay, "/lab/r.txt", { keepGoing: false, runLine });
+  assertEquals([r.ok, replay.fmt.radix], [true, 10]);
+});

@@ -70,10 +70,17 @@ interface Settings {
 }
 
 /**
- * One kept command: a line that succeeded as is (most of them, kept without a copy), or
- * what its lines are made from; a comment.
+ * One kept command: a line that succeeded as is (most of them), or what its lines are
+ * made from; a comment; or a block of lines that succeeded, joined.
  */
-type Kept = string | { ran: Ran; made?: string } | { comment: string };
+type Kept = string | { ran: Ran; made?: string } | { comment: string } | { block: string };
+
+/**
+ * Lines that succeeded are gathered this many at a time and joined into one string: a
+ * million-line replay then keeps a few hundred flat strings, not a string object per
+ * line (each a slice holding the chunk of the script it was read from, lib/repl/lines.ts).
+ */
+const BLOCK_LINES = 1024;
 
 const encoder = new TextEncoder();
 
@@ -81,6 +88,8 @@ const encoder = new TextEncoder();
 export class Recorder {
   /** The commands since the guest was made, turned into lines only when recording starts. */
   #history: Kept[] = [];
+  /** Lines that succeeded since the last block, each made one line (see {@link BLOCK_LINES}). */
+  #plain: string[] = [];
   /** Commands in the history (comments not counted). */
   #commands = 0;
   #chars = 0;
@@ -125,7 +134,7 @@ export class Recorder {
         : `set radix ${s.radix}`,
       `debug ${s.debug ? "on" : "off"}`,
       `trace ${s.trace ? "on" : "off"}`,
-      ...this.#history.flatMap(keptLines),
+      ...this.#sealed().flatMap(keptLines),
       "# recording started",
     ];
     const text = lines.join("\n") + "\n";
@@ -167,6 +176,7 @@ export class Recorder {
       if (fresh) {
         // The guest replaces all engine state: what came before no longer matters.
         this.#history = [];
+        this.#plain = [];
         this.#commands = 0;
         this.#chars = 0;
         this.#lost = false;
@@ -197,11 +207,24 @@ export class Recorder {
     if (this.#chars > HISTORY_MAX_CHARS) {
       this.#lost = true;
       this.#history = [];
+      this.#plain = [];
       this.#commands = 0;
       return;
     }
-    this.#history.push(kept);
+    if (typeof kept === "string") {
+      this.#plain.push(oneLine(kept));
+      if (this.#plain.length >= BLOCK_LINES) this.#sealed();
+    } else this.#sealed().push(kept);
     this.#commands += commands;
+  }
+
+  /** The history, the lines gathered so far joined into its last block. */
+  #sealed(): Kept[] {
+    if (this.#plain.length > 0) {
+      this.#history.push({ block: this.#plain.join("\n") });
+      this.#plain = [];
+    }
+    return this.#history;
   }
 
   #write(session: Session, lines: string[], commands: number): void {
@@ -230,13 +253,15 @@ export class Recorder {
 
 /** A line as one line of the file (a `runLine` caller may pass a newline inside). */
 function oneLine(line: string): string {
-  return line.replace(/[\r\n]+/g, " ");
+  return line.includes("\n") || line.includes("\r") ? line.replace(/[\r\n]+/g, " ") : line;
 }
 
 /** The lines of the file for one kept command (see the module doc for why). */
 function keptLines(kept: Kept): string[] {
   if (typeof kept === "string") return [oneLine(kept)];
   if ("comment" in kept) return [`# ${kept.comment}`];
+  // Its lines joined with the newline the file puts between lines.
+  if ("block" in kept) return [kept.block];
   const { ran, made } = kept;
   const line = oneLine(ran.line);
   const error = (ran.error ?? "").split("\n")[0];

@@ -103,6 +103,9 @@ export interface LookupRow {
     busToPhysPerSec: number;
     /** xen_get_dma_info_from_dma through the tree's typed-array mirror. */
     indexPerSec: number;
+    indexBestPerSec: number;
+    /** The same, per second of the measuring thread's CPU time. */
+    indexPerCpuSec: number;
     treeHeight: number;
   } | null;
   /** On an RbTree of the same number of segments with shuffled bus addresses. */
@@ -112,6 +115,8 @@ export interface LookupRow {
     /** The same lookups through the tree's typed-array mirror (BusTree.index). */
     indexPerSec: number;
     indexBestPerSec: number;
+    /** The same, per second of the measuring thread's CPU time. */
+    indexPerCpuSec: number;
     treeHeight: number;
   };
 }

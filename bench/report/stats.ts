@@ -66,3 +66,31 @@ export function threadCpuMs(): number {
   const t = nodeProcess.threadCpuUsage?.() ?? nodeProcess.cpuUsage();
   return (t.user + t.system) / 1000;
 }
+
+/**
+ * {@link rate}, plus operations per second of the thread's CPU time over all the timed
+ * rounds (other sessions on this shared machine do not count against it; NaN when the
+ * rounds took less than one clock tick).
+ */
+export function rateAndCpu(
+  fn: (n: number) => number,
+  n: number,
+  rounds: number,
+): { median: number; best: number; perCpuSec: number } {
+  fn(Math.max(1, n >> 2));
+  const rates: number[] = [];
+  let cpu = 0;
+  for (let r = 0; r < rounds; r++) {
+    const c0 = threadCpuMs();
+    const t0 = performance.now();
+    fn(n);
+    const ms = performance.now() - t0;
+    cpu += threadCpuMs() - c0;
+    rates.push(n / ms * 1000);
+  }
+  return {
+    median: median(rates),
+    best: Math.max(...rates),
+    perCpuSec: cpu > 0 ? n * rounds / cpu * 1000 : NaN,
+  };
+}

@@ -45,3 +45,30 @@ Deno.test("compare: nested answers in cells read like the rest (addresses in the
     Deno.removeSync(dir, { recursive: true });
   }
 });
+
+Deno.test("debug: a refused unmap keeps the record of a mapping a mismatching unmap released", () => {
+  const s = new Session();
+  for (
+    const l of [
+      "guest new --preset arm-dom0 --swiotlb 256K --policy faithful",
+      "device add nic --mask 32",
+      "buf alloc a 8K",
+      "buf alloc b 4K",
+      "buf alloc pad 248K",
+      // A takes slots 0-3 and pad the rest, so the hint wraps and B lands on slot 0.
+      "map nic a 8K to",
+      "map nic pad 248K to",
+      "unmap nic 0x100000 8K to",
+      "map nic b 4K to",
+      "unmap nic 0x100000 8K to",
+    ]
+  ) runLine(s, l);
+  const released = () => s.guest!.debugReport().released.length;
+  assertEquals(released(), 1);
+  // DMA_NONE is a kernel BUG: refused, so the driver has let go of nothing.
+  assertEquals(runLine(s, "unmap nic 0x100000 4K none").ok, false);
+  assertEquals(released(), 1);
+  // B's own unmap (now of no live record) lets go of it.
+  runLine(s, "unmap nic 0x100000 4K to");
+  assertEquals(released(), 0);
+});

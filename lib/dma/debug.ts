@@ -84,6 +84,8 @@ export class DmaDebug {
   readonly #slots = new SlotOwners();
   #nextId = 1;
   /** The mapping the last check_unmap found with a mismatch (released if the engine goes on). */
+  /** The released record the last check found the driver letting go of (see settle). */
+  #letGo: ReleasedMapping | undefined;
   #mismatch: { entry: DebugEntry; by: DebugRef } | undefined;
   /** Mappings a mismatching unmap released: their driver may still think it holds them. */
   readonly #released: ReleasedMapping[] = [];
@@ -210,12 +212,13 @@ export class DmaDebug {
     const e = this.#live.findExact(ref, skip);
     const dev = ref.device;
     this.#mismatch = undefined;
+    this.#letGo = undefined;
     if (!e) {
       // The driver lets go of a mapping a mismatching unmap had already released.
-      const i = this.#released.findIndex((r) =>
+      // Only once the engine has done the unmap (settle): a refused one changes nothing.
+      this.#letGo = this.#released.find((r) =>
         r.mapping.device === dev && r.mapping.bus === ref.bus && r.mapping.size === ref.size
       );
-      if (i >= 0) this.#released.splice(i, 1);
       this.#report(
         "free-unmapped",
         dev,
@@ -248,6 +251,22 @@ export class DmaDebug {
   }
 
   /** Forgets a mapping (hash_bucket_del): the engine has unmapped or freed it. */
+  /**
+   * The engine did the unmap the last check was for: forget `entry` ({@link remove}), or,
+   * when there was none, the released record the driver has now let go of.
+   */
+  settle(entry: DebugEntry | undefined): void {
+    if (entry) {
+      this.remove(entry);
+      return;
+    }
+    const r = this.#letGo;
+    this.#letGo = undefined;
+    if (r === undefined) return;
+    const i = this.#released.indexOf(r);
+    if (i >= 0) this.#released.splice(i, 1);
+  }
+
   remove(entry: DebugEntry): void {
     if (!this.#live.delete(entry)) return;
     this.#inUse--;

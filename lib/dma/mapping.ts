@@ -175,7 +175,7 @@ export class DmaMapping {
       })
       : undefined;
     const copied = this.ops.unmapPage(d, bus, size, dir);
-    if (entry) dbg.remove(entry);
+    if (dbg.enabled) dbg.settle(entry);
     return copied;
   }
 
@@ -390,7 +390,7 @@ export class DmaMapping {
     }
     this.#coherent.delete(bus);
     const r = this.ops.freeCoherent(d, rec.phys, bus, size);
-    if (entry) dbg.remove(entry);
+    if (dbg.enabled) dbg.settle(entry);
     return r;
   }
 }

@@ -29,6 +29,7 @@ import type {
   SgElement,
   SgResult,
 } from "./ops.ts";
+import { notBounced } from "./ops.ts";
 import type { XenPlatform } from "./platform.ts";
 import { failedSgList, syncSgList, undoSgPrefix, unmapSgList } from "./sg.ts";
 
@@ -60,21 +61,7 @@ export class DirectDma implements DmaOps {
       throw new LabError("BUG: swiotlb_map_page with DMA_NONE", "bug", "kernel-bug");
     }
     const arch = this.#platform.arch;
-    const result = (route: MapRoute): MapResult => ({
-      bus: phys,
-      phys,
-      bounced: false,
-      slot: null,
-      nslots: 0,
-      segment: null,
-      copied: 0,
-      error: false,
-      route,
-      failure: null,
-      released: false,
-      standsFor: null,
-      crossesBoundary: null,
-    });
+    const result = (route: MapRoute): MapResult => notBounced(phys, phys, route);
     if (dmaCapable(arch, dev, phys, size) && !this.#force) {
       return result({ code: "direct", bus: phys, mask: dev.dmaMask as Mask });
     }

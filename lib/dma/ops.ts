@@ -85,6 +85,25 @@ export interface MapResult {
   crossesBoundary: { mask: Mask; assumedBus: number } | null;
 }
 
+/** A map that did not bounce: the device uses `bus` for the buffer at `phys` itself. */
+export function notBounced(bus: Addr, phys: number, route: MapRoute): MapResult {
+  return {
+    bus,
+    phys,
+    bounced: false,
+    slot: null,
+    nslots: 0,
+    segment: null,
+    copied: 0,
+    error: false,
+    route,
+    failure: null,
+    released: false,
+    standsFor: null,
+    crossesBoundary: null,
+  };
+}
+
 /** One scatterlist element after dma_map_sg. */
 export interface SgElement {
   phys: number;

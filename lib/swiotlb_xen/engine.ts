@@ -40,6 +40,7 @@ import type {
   SgElement,
   SgResult,
 } from "../dma/ops.ts";
+import { notBounced } from "../dma/ops.ts";
 import type { XenPlatform } from "../dma/platform.ts";
 import { failedSgList, syncSgList, undoSgPrefix, unmapSgList } from "../dma/sg.ts";
 import { type Direction, DMA_BIDIRECTIONAL, DMA_NONE, DMA_TO_DEVICE } from "../direction.ts";
@@ -219,25 +220,6 @@ export class XenSwiotlb implements DmaOps, XenTranslation {
     };
   }
 
-  /** The PV fast path's result: the buffer's own bus address, no bounce. */
-  #fastPath(phys: number, route: MapRoute & { code: "fast-path" }): MapResult {
-    return {
-      bus: route.bus,
-      phys,
-      bounced: false,
-      slot: null,
-      nslots: 0,
-      segment: null,
-      copied: 0,
-      error: false,
-      route,
-      failure: null,
-      released: false,
-      standsFor: null,
-      crossesBoundary: null,
-    };
-  }
-
   /** Why this map must bounce (null: the PV fast path applies). */
   #route(dev: Device, phys: number, size: number, devAddr: Addr): MapRoute {
     if (this.autotranslate) return { code: "autotranslate" };
@@ -270,7 +252,7 @@ export class XenSwiotlb implements DmaOps, XenTranslation {
     }
     const devAddr = this.physToBus(phys);
     const route = this.#route(dev, phys, size, devAddr);
-    if (route.code === "fast-path") return this.#fastPath(phys, route);
+    if (route.code === "fast-path") return notBounced(route.bus, phys, route);
     const map = this.core.mapSingle({
       tblDmaAddr: this.startDmaAddr,
       orig: phys,

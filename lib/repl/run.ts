@@ -18,7 +18,7 @@ import { Fmt } from "./render/format.ts";
 import type { Vars } from "./args.ts";
 import { parseWords, resolveVerb, UsageError } from "./parse.ts";
 import { runScriptFile } from "./script.ts";
-import { Session } from "./session.ts";
+import { LastRun, Session } from "./session.ts";
 import {
   type CommandSpec,
   type Ctx,
@@ -154,13 +154,71 @@ function jsonLine(v: unknown): string {
   }
 }
 
+/** What a command's text is drawn from besides its reply. */
+interface TextParts {
+  /** "file:line" of a failure in a script. */
+  where: string | undefined;
+  explained: readonly ExplainStep[];
+  after: readonly number[];
+  events: readonly LabEvent[];
+  /** Why the recording stopped on this line. */
+  stopped: string | undefined;
+}
+
+/**
+ * A command's text answer: its reply's text, with the error line and notes when it
+ * failed, its events (and `explain on`'s narration) and a recording's stop. For a reply
+ * whose text is a function, a function that draws it all with the session's Fmt as it
+ * is now (the reply's own when there is nothing to add); else the lines, made at once.
+ */
+function answerText(reply: Reply, p: TextParts, fmt: Fmt): string[] | (() => string[]) {
+  const own = reply.text;
+  if (typeof own !== "function") return composeText(own, reply.error, reply.errorNotes, p, fmt);
+  const plain = reply.error === undefined && p.events.length === 0 &&
+    p.explained.length === 0 && p.stopped === undefined;
+  return plain ? own : drawLater(own, reply.error, reply.errorNotes, p, fmt.fixed());
+}
+
+/**
+ * The drawing of a lazy answer, holding only what it is drawn from: the transcript keeps
+ * it for the last 2000 commands, and what it holds is copied at every minor GC meanwhile,
+ * so it must not hold the line's context (the handler's locals, the session).
+ */
+function drawLater(
+  own: () => string[],
+  error: string | undefined,
+  notes: readonly string[] | undefined,
+  p: TextParts,
+  fmt: Fmt,
+): () => string[] {
+  return () => composeText(own(), error, notes, p, fmt);
+}
+
+function composeText(
+  own: readonly string[],
+  error: string | undefined,
+  notes: readonly string[] | undefined,
+  p: TextParts,
+  fmt: Fmt,
+): string[] {
+  const eventLines = narrated(p.explained, p.after, p.events, fmt);
+  const text = error === undefined ? [...own, ...eventLines] : [
+    (p.where === undefined ? "" : `${p.where}: `) + fmt.err("error: ") + error,
+    ...own,
+    ...eventLines,
+    ...(notes ?? []),
+  ];
+  if (p.stopped !== undefined) text.push(fmt.err("warning: ") + p.stopped);
+  return text;
+}
+
 /** A command's outcome before plumbing: its own answer, and what nested sources printed. */
 interface Ran {
   ok: boolean;
   /** The command's JSON object (error, code and events included). */
   json: Record<string, unknown>;
-  /** Its text answer (error, notes and events included). */
-  text: string[];
+  /** Its text answer (error, notes and events included), drawn when first read. */
+  text: { readonly text: string[] };
   /** Lines printed by the commands of a sourced file, before this one's answer. */
   nested: string[];
   error?: string;
@@ -209,12 +267,13 @@ export function runLine(session: Session, line: string): LineResult {
   const r = runCommand(session, line, command, early);
   const done = { ok: r.ok, json: r.json, error: r.error, verb: r.verb, quit: r.quit };
   if (plumbing && r.ok) {
-    const p = plumb(session, plumbing, r.json, session.json ? r.text : [...r.nested, ...r.text]);
+    const text = r.text.text;
+    const p = plumb(session, plumbing, r.json, session.json ? text : [...r.nested, ...text]);
     const own = session.json ? [jsonLine(p.json)] : p.text;
     const output = session.json ? [...r.nested, ...own] : own;
     return { ...done, output, json: p.json, ok: p.error === undefined, error: p.error };
   }
-  const output = session.json ? [...r.nested, jsonLine(r.json)] : [...r.nested, ...r.text];
+  const output = session.json ? [...r.nested, jsonLine(r.json)] : [...r.nested, ...r.text.text];
   return { ...done, output, unknown: r.unknown };
 }
 
@@ -281,7 +340,6 @@ function runCommand(
   const log = session.guest?.events;
   const { steps: explained, after } = log?.drainExplainedAt() ?? { steps: [], after: [] };
   const events = log?.drain() ?? [];
-  const fmt = session.fmt;
   const ok = reply.error === undefined;
   // In a script (or a file it sources), an error starts with where it happened.
   const where = ok ? undefined : session.location();
@@ -296,41 +354,29 @@ function runCommand(
     json.events = events.map((e) => ({ kind: e.kind, source: e.source, message: e.message }));
   }
   if (explained.length > 0) json.explain = explained.map(explainJson);
-  const eventLines = narrated(explained, after, events, fmt);
-  const text = ok ? [...reply.text, ...eventLines] : [
-    (where === undefined ? "" : `${where}: `) + fmt.err("error: ") + reply.error,
-    ...reply.text,
-    ...eventLines,
-    ...(reply.errorNotes ?? []),
-  ];
   const stopped = session.recorder.note(session, {
     line,
     verb,
     ok,
     error: reply.error,
   });
-  if (stopped !== undefined) {
-    json.record_stopped = stopped;
-    text.push(fmt.err("warning: ") + stopped);
-  }
+  if (stopped !== undefined) json.record_stopped = stopped;
+  const drawn = answerText(reply, { where, explained, after, events, stopped }, session.fmt);
+  const last = new LastRun(verb ?? "?", ok, reply.error, reply.json, drawn);
   // The session verbs that are not commands of their own leave `expect` the one before.
   if (verb !== "expect" && verb !== "source" && verb !== "record" && verb !== "repeat") {
-    session.last = {
-      verb: verb ?? "?",
-      ok,
-      error: reply.error,
-      json: reply.json,
-      text,
-      errorExpected: false,
-    };
+    session.last = last;
   }
+  const at = session.where[session.where.length - 1];
   session.transcript.add({
     line,
-    where: session.location() ?? null,
-    guest: session.guest ? `${session.guestName} (${session.guest.config.name})` : null,
+    file: at?.file ?? null,
+    at: at?.line ?? 0,
+    guest: session.guestLabel(),
     verb: verb ?? null,
     ok,
-    text,
+    // Drawn again if the report asks: the transcript keeps no lines it was not given.
+    text: drawn,
     events,
     expect: verb === "expect" ? ok : null,
   });
@@ -339,7 +385,7 @@ function runCommand(
   return {
     ok,
     json,
-    text,
+    text: last,
     nested,
     error: reply.error,
     verb,

@@ -28,9 +28,47 @@ export interface LastCommand {
   error: string | undefined;
   json: Record<string, unknown>;
   /** Its text lines, events included (for `expect log`). */
-  text: string[];
+  readonly text: string[];
   /** Set once an `expect error` has accounted for this command's failure. */
   errorExpected: boolean;
+}
+
+/**
+ * A {@link LastCommand} whose text is drawn when first read (in --json mode most never
+ * are). The drawing is given, not made here: a getter closing over the line's locals
+ * would keep them (and what they hold) alive past the line.
+ */
+export class LastRun implements LastCommand {
+  readonly verb: string;
+  readonly ok: boolean;
+  readonly error: string | undefined;
+  readonly json: Record<string, unknown>;
+  errorExpected = false;
+  #draw: (() => string[]) | undefined;
+  #text: string[] | undefined;
+
+  constructor(
+    verb: string,
+    ok: boolean,
+    error: string | undefined,
+    json: Record<string, unknown>,
+    text: string[] | (() => string[]),
+  ) {
+    this.verb = verb;
+    this.ok = ok;
+    this.error = error;
+    this.json = json;
+    if (typeof text === "function") this.#draw = text;
+    else this.#text = text;
+  }
+
+  get text(): string[] {
+    if (this.#text === undefined) {
+      this.#text = this.#draw!();
+      this.#draw = undefined;
+    }
+    return this.#text;
+  }
 }
 
 /** Options of {@link Session}. */
@@ -200,6 +238,24 @@ export class Session {
     }
     return g;
   }
+
+  /**
+   * The current guest as the report names it ("main (arm-dom0)"), null without one; the
+   * same string for every command until the guest changes (the transcript keeps 2000).
+   */
+  guestLabel(): string | null {
+    const g = this.guest;
+    if (!g) return null;
+    if (this.#label?.guest !== g || this.#label.name !== this.guestName) {
+      this.#label = {
+        guest: g,
+        name: this.guestName,
+        text: `${this.guestName} (${g.config.name})`,
+      };
+    }
+    return this.#label.text;
+  }
+  #label: { guest: Guest; name: string; text: string } | undefined;
 
   /** The guest, or a usage error that says how to make one. */
   requireGuest(): Guest {

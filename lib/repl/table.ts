@@ -45,10 +45,16 @@ export interface OptSpec {
   repeatable?: boolean;
 }
 
-/** What a command hands back: a JSON object and its text rendering. */
+/**
+ * What a command hands back: a JSON object and its text rendering. The text may be a
+ * function that draws it, for a command whose text costs more than its JSON (map,
+ * unmap, sync): it is called only when something reads the text (text mode, a pipe,
+ * `expect log`, `report`), maybe after later commands ran, so it may read only values
+ * fixed when the command ran — its result, its arguments, a `fmt.fixed()`.
+ */
 export interface Reply {
   json: Record<string, unknown>;
-  text: string[];
+  text: string[] | (() => string[]);
   /** Set when the command failed but still has something to show (a failed map). */
   error?: string;
   /** Extra lines shown after the error message (text mode). */

@@ -35,31 +35,97 @@ export interface TranscriptEntry {
   expect: boolean | null;
 }
 
-/** The bounded list of commands. */
+/** What {@link Transcript.add} is given: the entry's facts, its text maybe to be drawn. */
+export interface TranscriptInput {
+  line: string;
+  /** The script the command came from (null at the prompt) and its line there. */
+  file: string | null;
+  at: number;
+  /** The guest it ran on ("main (arm-dom0)"), null without one. */
+  guest: string | null;
+  verb: string | null;
+  ok: boolean;
+  /** The answer's lines, or what draws them when the report asks (lib/repl/run.ts). */
+  text: readonly string[] | (() => string[]);
+  events: LabEvent[];
+  expect: boolean | null;
+}
+
+/**
+ * One kept command, flat: the transcript holds 2000 of them while a replay runs, and what
+ * it holds is copied at every minor GC meanwhile, so each is one object and its strings.
+ */
+interface Kept {
+  n: number;
+  line: string;
+  file: string | null;
+  at: number;
+  guest: string | null;
+  verb: string | null;
+  ok: boolean;
+  /** The lines cut to {@link MAX_ENTRY_LINES}, or their drawing. */
+  text: readonly string[] | (() => string[]);
+  /** Lines of given text not kept. */
+  more: number;
+  events: LabEvent[];
+  expect: boolean | null;
+}
+
+/** The bounded list of commands: a ring of the last {@link MAX_TRANSCRIPT}. */
 export class Transcript {
-  #entries: TranscriptEntry[] = [];
+  #ring: Kept[] = [];
   #count = 0;
 
   /** Records one command. */
-  add(e: Omit<TranscriptEntry, "n" | "moreLines">): void {
-    const kept = e.text.length > MAX_ENTRY_LINES ? e.text.slice(0, MAX_ENTRY_LINES) : e.text;
-    this.#entries.push({
-      ...e,
-      n: ++this.#count,
-      text: kept,
-      moreLines: e.text.length - kept.length,
-    });
-    // Drop in blocks, so keeping the bound costs O(1) per command on average.
-    if (this.#entries.length > MAX_TRANSCRIPT * 1.25) {
-      this.#entries = this.#entries.slice(-MAX_TRANSCRIPT);
+  add(e: TranscriptInput): void {
+    let text = e.text;
+    let more = 0;
+    if (typeof text !== "function" && text.length > MAX_ENTRY_LINES) {
+      more = text.length - MAX_ENTRY_LINES;
+      text = text.slice(0, MAX_ENTRY_LINES);
     }
+    this.#ring[this.#count % MAX_TRANSCRIPT] = {
+      n: this.#count + 1,
+      line: e.line,
+      file: e.file,
+      at: e.at,
+      guest: e.guest,
+      verb: e.verb,
+      ok: e.ok,
+      text,
+      more,
+      events: e.events.length === 0 ? NO_EVENTS : e.events,
+      expect: e.expect,
+    };
+    this.#count++;
   }
 
   /** The commands kept, oldest first. */
-  entries(): readonly TranscriptEntry[] {
-    return this.#entries.length > MAX_TRANSCRIPT
-      ? this.#entries.slice(-MAX_TRANSCRIPT)
-      : this.#entries;
+  entries(): TranscriptEntry[] {
+    const at = this.#count % MAX_TRANSCRIPT;
+    const kept = this.#count > MAX_TRANSCRIPT
+      ? [...this.#ring.slice(at), ...this.#ring.slice(0, at)]
+      : this.#ring;
+    return kept.map((e) => {
+      let text = typeof e.text === "function" ? e.text() : [...e.text];
+      let moreLines = e.more;
+      if (text.length > MAX_ENTRY_LINES) {
+        moreLines = text.length - MAX_ENTRY_LINES;
+        text = text.slice(0, MAX_ENTRY_LINES);
+      }
+      return {
+        line: e.line,
+        where: e.file === null ? null : `${e.file}:${e.at}`,
+        guest: e.guest,
+        verb: e.verb,
+        ok: e.ok,
+        text,
+        events: e.events === NO_EVENTS ? [] : e.events,
+        expect: e.expect,
+        n: e.n,
+        moreLines,
+      };
+    });
   }
 
   /** Every command recorded, kept or not. */
@@ -67,3 +133,6 @@ export class Transcript {
     return this.#count;
   }
 }
+
+/** The events of the many commands that cause none (one array, not one each). */
+const NO_EVENTS: LabEvent[] = [];

@@ -5,8 +5,9 @@
  * @module
  */
 
-import { bitsFromMask, maskFromBits } from "../../addr.ts";
-import { directionName } from "../../direction.ts";
+import { type Addr, bitsFromMask, maskFromBits } from "../../addr.ts";
+import { type Direction, directionName } from "../../direction.ts";
+import type { MapResult, SyncTarget } from "../../dma/ops.ts";
 import { LabError } from "../../errors.ts";
 import type { DmaAccessView, SwiotlbVerdict } from "../../guest/mod.ts";
 import { fillPattern, parseAddrArg, parseBytes, parseNum, parsePhysRef } from "../args.ts";
@@ -18,7 +19,14 @@ import {
   toColonHex,
   toHex,
 } from "../render/format.ts";
-import { mapError, mapJson, renderCoherent, renderCopied, renderMap } from "../render/dma.ts";
+import {
+  type MapContext,
+  mapError,
+  mapJson,
+  renderCoherent,
+  renderCopied,
+  renderMap,
+} from "../render/dma.ts";
 import { freeWords, ownerWords, verdictWords } from "../render/words.ts";
 import { ARM_COHERENT, ARM_MAPPED, ARM_MAPPED_BIDI, ARM_NIC, PV_NIC } from "../examples.ts";
 import type { CommandSpec, OptSpec } from "../table.ts";
@@ -74,7 +82,7 @@ export const dmaCommands: CommandSpec[] = [
       const dir = dirOf(dirText);
       const r = g.map(dev, ref.phys, size, dir, o.page === true);
       const c = { dev, size, dir, arch: g.config.arch };
-      const text = renderMap(r, c, s.fmt);
+      const text = drawMap(r, c, s.fmt.fixed());
       if (r.error) return { json: mapJson(r, c), text, error: mapError(r, c, s.fmt) };
       s.vars.set("bus", r.bus);
       s.vars.set("phys", r.phys);
@@ -107,14 +115,7 @@ export const dmaCommands: CommandSpec[] = [
       const r = s.requireGuest().unmap(dev, b, parseNum(size, s.vars, "size"), d, o.page === true);
       return {
         json: { ok: true, copied: r.copied, is_xen_swiotlb_buffer: r.swiotlb },
-        text: renderCopied(
-          `unmapped ${s.fmt.num(b)} (${directionName(d)})`,
-          r.copied,
-          d,
-          true,
-          s.fmt,
-          verdictLine(r.swiotlb),
-        ),
+        text: drawCopied("unmap", b, r, d, true, s.fmt.fixed()),
       };
     },
   },
@@ -180,14 +181,7 @@ export const dmaCommands: CommandSpec[] = [
       const r = s.requireGuest().sync(dev, b, parseNum(size, s.vars, "size"), d, t);
       return {
         json: { ok: true, copied: r.copied, for: t, is_xen_swiotlb_buffer: r.swiotlb },
-        text: renderCopied(
-          `sync ${s.fmt.num(b)} for ${t}`,
-          r.copied,
-          d,
-          t === "cpu",
-          s.fmt,
-          verdictLine(r.swiotlb),
-        ),
+        text: drawCopied(t, b, r, d, t === "cpu", s.fmt.fixed()),
       };
     },
   },
@@ -413,6 +407,38 @@ export const dmaCommands: CommandSpec[] = [
     },
   },
 ];
+
+/*
+ * The answers of map, unmap and sync are drawn only when read (table.ts Reply): these
+ * make the drawing from the result alone, so the transcript, which keeps it, holds no
+ * more of the line than that.
+ */
+
+function drawMap(r: MapResult, c: MapContext, fmt: Fmt): () => string[] {
+  return () => renderMap(r, c, fmt);
+}
+
+/** `unmapped BUS (dir)` or `sync BUS for cpu|device`, and what moved. */
+function drawCopied(
+  what: "unmap" | SyncTarget,
+  bus: Addr,
+  r: { copied: number; swiotlb: SwiotlbVerdict | null },
+  dir: Direction,
+  toCpu: boolean,
+  fmt: Fmt,
+): () => string[] {
+  return () =>
+    renderCopied(
+      what === "unmap"
+        ? `unmapped ${fmt.num(bus)} (${directionName(dir)})`
+        : `sync ${fmt.num(bus)} for ${what}`,
+      r.copied,
+      dir,
+      toCpu,
+      fmt,
+      verdictLine(r.swiotlb),
+    );
+}
 
 /** is_xen_swiotlb_buffer's say in an unmap or sync answer (none without swiotlb-xen). */
 function verdictLine(v: SwiotlbVerdict | null): string[] {

@@ -8,6 +8,9 @@
 import * as colors from "@std/fmt/colors";
 import { formatNumber, formatSize, formatSizeArg } from "../../addr.ts";
 
+/** The {@link Fmt.fixed} ones, by radix and colour. */
+const FIXED: (Fmt | undefined)[] = [];
+
 /** How numbers and colours come out; one per session, changed by `set radix`. */
 export class Fmt {
   radix: 10 | 16;
@@ -16,6 +19,21 @@ export class Fmt {
   constructor(radix: 10 | 16 = 16, color = false) {
     this.radix = radix;
     this.color = color;
+  }
+
+  /**
+   * A Fmt that prints as this one does now and never changes (`set radix` changes the
+   * session's): for an answer drawn later than its command ran (lib/repl/run.ts).
+   */
+  fixed(): Fmt {
+    const k = (this.radix === 16 ? 2 : 0) + (this.color ? 1 : 0);
+    let f = FIXED[k];
+    if (f === undefined) {
+      f = new Fmt(this.radix, this.color);
+      Object.freeze(f);
+      FIXED[k] = f;
+    }
+    return f;
   }
 
   /**

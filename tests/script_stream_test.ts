@@ -12,6 +12,7 @@ import { fromFileUrl } from "@std/path";
 import { runLine, Session } from "../lib/repl/mod.ts";
 import { ChunkLines, type LineSource, TextLines } from "../lib/repl/lines.ts";
 import { runScriptFile, runScriptText } from "../lib/repl/script.ts";
+import { denoFiles, openScript } from "../lib/repl/files.ts";
 
 const root = fromFileUrl(new URL("../", import.meta.url));
 
@@ -209,4 +210,56 @@ Deno.test("piped stdin past 64 MiB: the lines before it ran, then status 2", asy
   assertEquals(r.code, 2);
   assertEquals(JSON.parse(r.rest.split("\n")[0]).radix, 10);
   assertStringIncludes(r.err, "Cannot read script <stdin>: it is over 64 MiB");
+});
+
+Deno.test("openScript finds the words it is asked for, across the chunks of its first pass", () => {
+  const chunk = 1 << 20;
+  for (const at of [0, 100, chunk - 3, chunk - 6, chunk, 2 * chunk - 1]) {
+    const pad = "#".repeat(at);
+    const text = `${pad}report x.html\n${"#".repeat(chunk)}\nset radix 10\n`;
+    withDir({ "s.txt": text }, (dir) => {
+      const src = openScript(denoFiles, `${dir}/s.txt`, "s.txt", 64 << 20, ["report", "source"]);
+      try {
+        assertEquals([...src.found], ["report"], `at ${at}`);
+      } finally {
+        src.close();
+      }
+    });
+  }
+  withDir({ "s.txt": "map nic rx 4K to\n".repeat(200_000) }, (dir) => {
+    const src = openScript(denoFiles, `${dir}/s.txt`, "s.txt", 64 << 20, ["report", "\\"]);
+    assertEquals(src.found.size, 0);
+    src.close();
+  });
+});
+
+Deno.test("repl.ts --script: a script that writes a report, itself or through source, shows its commands", async () => {
+  const dir = Deno.makeTempDirSync({ prefix: "swiotlb_stream_" });
+  try {
+    Deno.writeTextFileSync(`${dir}/r.txt`, `report ${dir}/a.html\n`);
+    const lines = "guest new --preset arm-dom0 --swiotlb 1M\nstats\n";
+    Deno.writeTextFileSync(`${dir}/own.txt`, `${lines}report ${dir}/own.html\n`);
+    Deno.writeTextFileSync(`${dir}/via.txt`, `${lines}source r.txt\n`);
+    for (const [script, page] of [["own.txt", "own.html"], ["via.txt", "a.html"]]) {
+      const out = await new Deno.Command(Deno.execPath(), {
+        args: [
+          "run",
+          "--allow-read",
+          "--allow-write",
+          "--allow-env",
+          "repl.ts",
+          "--json",
+          `${dir}/${script}`,
+        ],
+        cwd: root,
+        env: { NO_COLOR: "1" },
+      }).output();
+      assertEquals(out.code, 0, new TextDecoder().decode(out.stderr));
+      const html = Deno.readTextFileSync(`${dir}/${page}`);
+      assertStringIncludes(html, "guest new --preset arm-dom0 --swiotlb 1M");
+      assertStringIncludes(html, "stats");
+    }
+  } finally {
+    Deno.removeSync(dir, { recursive: true });
+  }
 });

@@ -89,6 +89,14 @@ function stdinLines(beforeRead: () => void): LineSource {
   });
 }
 
+/**
+ * What a script holds when a line of it may write a report, which reads the transcript:
+ * the verb (`report`, `repeat N report`), a file it sources (which may), or an escape
+ * that a quoted word could spell it with (`"rep\x6frt"`). A script with none of these
+ * cannot make a report, so its run keeps no transcript.
+ */
+const REPORT_WORDS = ["report", "source", "\\"];
+
 /** Characters of answers gathered before they are written (one syscall a block). */
 const BLOCK_CHARS = 64 << 10;
 /** The longest an answer waits to be written while a slow script runs on (ms). */
@@ -222,12 +230,14 @@ export async function main(argv: string[]): Promise<number> {
   let src: ScriptLines;
   const path = session.resolvePath(script);
   try {
-    src = openScript(session.files, path, script, SCRIPT_MAX_BYTES);
+    src = openScript(session.files, path, script, SCRIPT_MAX_BYTES, REPORT_WORDS);
   } catch (e) {
     if (!(e instanceof LabError)) throw e;
     write(Deno.stderr, [`error: ${e.message}`]);
     return 2;
   }
+  // Only a report reads the transcript: a run that cannot make one keeps none (issue 14).
+  if (opts.report === undefined && src.found.size === 0) session.transcript.keep = false;
   try {
     return run(src, script, path);
   } finally {

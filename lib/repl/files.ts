@@ -168,6 +168,8 @@ export function readUserFile(
 /** A script open for its lines, one at a time. */
 export interface ScriptLines extends LineSource {
   close(): void;
+  /** Which of the words {@link openScript} was asked to look for the file holds. */
+  readonly found: ReadonlySet<string>;
 }
 
 /**
@@ -181,9 +183,11 @@ export function openScript(
   path: string,
   name: string,
   maxBytes: number,
+  find: readonly string[] = [],
 ): ScriptLines {
   if (files.openRead === undefined) {
-    return linesOf(readUserFile(files, path, name, "script", maxBytes));
+    const text = readUserFile(files, path, name, "script", maxBytes);
+    return linesOf(text, new Set(find.filter((w) => text.includes(w))));
   }
   const { fail, over } = checkUserFile(files, path, name, "script", maxBytes);
   const open = () => {
@@ -200,17 +204,20 @@ export function openScript(
       throw fail((e as Error).message);
     }
   };
-  // The first pass: the size as read (it may have grown since the stat) and NUL bytes.
+  // The first pass: the size as read (it may have grown since the stat), NUL bytes, and
+  // the words asked for.
   let size = 0;
+  const found = new Set<string>();
   const scan = open();
   try {
     const buf = new Uint8Array(SCAN_BYTES);
+    const words = new FindWords(find);
     for (let n = read(scan, buf); n !== null && n > 0; n = read(scan, buf)) {
       size += n;
       if (size > maxBytes) throw over(size);
-      if (buf.subarray(0, n).includes(0)) {
-        throw fail("it holds NUL bytes, so it is not a text file");
-      }
+      const chunk = buf.subarray(0, n);
+      if (chunk.includes(0)) throw fail("it holds NUL bytes, so it is not a text file");
+      words.search(chunk, found);
     }
   } finally {
     scan.close();
@@ -218,13 +225,52 @@ export function openScript(
   const f = open();
   // The lines of the bytes the first pass checked, however the file changes meanwhile.
   const lines = new ChunkLines((buf) => read(f, buf), { limit: size, keepBOM: true });
-  return { next: () => lines.next(), close: () => f.close() };
+  return { next: () => lines.next(), close: () => f.close(), found };
+}
+
+/** Words looked for in a file read a chunk at a time (one may straddle two chunks). */
+class FindWords {
+  readonly #words: { word: string; bytes: Uint8Array }[];
+  readonly #keep: number;
+  /** The end of the chunk before, as long as the longest word less one byte. */
+  #tail = new Uint8Array(0);
+
+  constructor(words: readonly string[]) {
+    this.#words = words.map((word) => ({ word, bytes: new TextEncoder().encode(word) }));
+    this.#keep = Math.max(0, ...this.#words.map((w) => w.bytes.length - 1));
+  }
+
+  /** Adds to `found` the words in `chunk`, or across its start. */
+  search(chunk: Uint8Array, found: Set<string>): void {
+    if (this.#words.every((w) => found.has(w.word))) return;
+    const edge = new Uint8Array(this.#tail.length + Math.min(this.#keep, chunk.length));
+    edge.set(this.#tail);
+    edge.set(chunk.subarray(0, edge.length - this.#tail.length), this.#tail.length);
+    for (const w of this.#words) {
+      if (!found.has(w.word) && (holds(chunk, w.bytes) || holds(edge, w.bytes))) {
+        found.add(w.word);
+      }
+    }
+    const joined = chunk.length >= this.#keep ? chunk : edge;
+    this.#tail = joined.slice(Math.max(0, joined.length - this.#keep));
+  }
+}
+
+/** True when `bytes` holds `word`. */
+function holds(bytes: Uint8Array, word: Uint8Array): boolean {
+  for (let i = bytes.indexOf(word[0]); i >= 0 && i + word.length <= bytes.length;) {
+    let k = 1;
+    while (k < word.length && bytes[i + k] === word[k]) k++;
+    if (k === word.length) return true;
+    i = bytes.indexOf(word[0], i + 1);
+  }
+  return false;
 }
 
 /** Bytes the first pass of {@link openScript} reads at a time. */
 const SCAN_BYTES = 1 << 20;
 
-function linesOf(text: string): ScriptLines {
+function linesOf(text: string, found: ReadonlySet<string>): ScriptLines {
   const lines = new TextLines(text);
-  return { next: () => lines.next(), close: () => {} };
+  return { next: () => lines.next(), close: () => {}, found };
 }

@@ -75,9 +75,18 @@ interface Kept {
 export class Transcript {
   #ring: Kept[] = [];
   #count = 0;
+  /**
+   * False when nothing will read the commands (a script run that cannot make a report,
+   * lib/repl/cli.ts): they are counted, not kept.
+   */
+  keep = true;
 
   /** Records one command. */
   add(e: TranscriptInput): void {
+    if (!this.keep) {
+      this.#count++;
+      return;
+    }
     let text = e.text;
     let more = 0;
     if (typeof text !== "function" && text.length > MAX_ENTRY_LINES) {

@@ -6,7 +6,7 @@
 import { assertEquals, assertStringIncludes, assertThrows } from "@std/assert";
 import fc from "fast-check";
 import { ALL_ONES } from "../mod.ts";
-import { evalExpr, VarTable } from "../lib/repl/expr.ts";
+import { evalExpr, evalWhole, VarTable } from "../lib/repl/expr.ts";
 import { runLine, Session } from "../lib/repl/mod.ts";
 
 Deno.test("evalExpr: radix 10 by default, 16 after set radix 16; prefixes always win", () => {
@@ -105,4 +105,61 @@ Deno.test("REPL: dma write --pattern with --len or a positional length; commande
   assertEquals(JSON.parse(runLine(s, "dma write nic $bus 32 --pattern a5").output[0]).written, 32);
   const bad = runLine(s, "set radix 8");
   assertEquals(bad.error, 'Cannot set radix to "8": say 16 or 10');
+});
+
+Deno.test("evalExpr's shortcuts (a lone $var, words read before) answer as the whole parse", () => {
+  const word = fc.oneof(
+    fc.constantFrom(
+      "4K",
+      "1b",
+      "0x1000",
+      "ffff",
+      "16#10",
+      "0d99",
+      "2M",
+      "1.5K",
+      "4Q",
+      "",
+      " 4K",
+      "-1",
+      "$bus",
+      "$nope",
+      "$big",
+      "$frac",
+      "$neg",
+      "$ones",
+      "$bus+1",
+      "$zero",
+      "0xffffffffffffffff",
+    ),
+    fc.string({ maxLength: 6 }),
+  );
+  const vars = new VarTable([
+    ["bus", 0x7f840000],
+    ["big", 2 ** 52],
+    ["frac", 1.5],
+    ["neg", -4],
+    ["ones", ALL_ONES],
+    ["zero", -0],
+  ]);
+  const outcome = (f: () => unknown) => {
+    try {
+      return { value: f() };
+    } catch (e) {
+      return { error: String(e) };
+    }
+  };
+  fc.assert(
+    fc.property(fc.array(fc.tuple(word, fc.boolean()), { maxLength: 20 }), (words) => {
+      for (const [w, hex] of words) {
+        vars.inputRadix = hex ? 16 : 10;
+        const whole = outcome(() => evalWhole(w, vars, "size", vars.inputRadix));
+        assertEquals(outcome(() => evalExpr(w, vars, "size")), whole, JSON.stringify(w));
+        // Read again, from the table of words seen.
+        assertEquals(outcome(() => evalExpr(w, vars, "size")), whole, JSON.stringify(w));
+      }
+    }),
+    { numRuns: 2000 },
+  );
+  assertEquals(Object.is(evalExpr("$zero", vars), 0), true, "-0 reads as 0");
 });

@@ -112,6 +112,42 @@ export function evalExpr(
   what = "address",
   radix: 10 | 16 = vars.inputRadix ?? 10,
 ): Addr {
+  // A lone `$name` (`unmap nic $bus …`) and a word read before (`4K`) are the common
+  // arguments of a replay: answered without the parse when it would give the same value
+  // (anything else, an error above all, goes the whole way).
+  if (text.charCodeAt(0) === 36 /* $ */ && LONE_VAR.test(text)) {
+    const v = vars.get(text.slice(1));
+    if (v !== undefined && typeof v !== "number") return ALL_ONES;
+    if (v !== undefined && Number.isInteger(v) && v >= 0 && v < ADDRESS_LIMIT) return v + 0;
+  }
+  const seen = READ[radix === 16 ? 1 : 0];
+  const known = seen.get(text);
+  if (known !== undefined) return known;
+  const value = evalWhole(text, vars, what, radix);
+  if (text.length <= READ_CHARS && !text.includes("$")) {
+    if (seen.size >= READ_MAX) seen.clear();
+    seen.set(text, value);
+  }
+  return value;
+}
+
+const LONE_VAR = /^\$[A-Za-z_][A-Za-z0-9_]*$/;
+
+/**
+ * Values of words without `$` already read, per input radix: the same sizes and
+ * addresses come back line after line. Only short words are kept (a longer one may be a
+ * slice that holds the whole chunk of the script it was read from, lib/repl/lines.ts),
+ * and at most {@link READ_MAX} (then the table starts again).
+ */
+const READ: [Map<string, Addr>, Map<string, Addr>] = [new Map(), new Map()];
+const READ_CHARS = 12;
+const READ_MAX = 1024;
+
+/**
+ * {@link evalExpr} the whole way, without its shortcuts: lex, parse, evaluate, check
+ * (tests/expr_test.ts compares the two).
+ */
+export function evalWhole(text: string, vars: Vars, what: string, radix: 10 | 16): Addr {
   const tokens = lex(text, what);
   if (tokens.length === 0) throw bad(what, text, "empty");
   let i = 0;

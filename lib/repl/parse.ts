@@ -28,21 +28,40 @@ export function topWords(table: readonly CommandSpec[] = cmdTable()): string[] {
   return [...new Set(table.map((c) => c.path[0]))];
 }
 
-/** The specs of each first word, in table order, per table (built once). */
-const verbIndex = new WeakMap<readonly CommandSpec[], Map<string, CommandSpec[]>>();
+/** The verbs a first word starts, in table order. */
+interface Group {
+  specs: readonly CommandSpec[];
+  /** The verb that is the word alone (`tree`), if any. */
+  single: CommandSpec | undefined;
+  /** The `word sub` verbs by sub (`tree insert`). */
+  subs: ReadonlyMap<string, CommandSpec>;
+}
 
-function specsOf(table: readonly CommandSpec[], first: string): readonly CommandSpec[] {
+/** The groups of each table by first word (built once). */
+const verbIndex = new WeakMap<readonly CommandSpec[], Map<string, Group>>();
+
+function groupOf(table: readonly CommandSpec[], first: string): Group | undefined {
   let index = verbIndex.get(table);
   if (index === undefined) {
-    index = new Map();
+    const built = new Map<
+      string,
+      Group & { specs: CommandSpec[]; subs: Map<string, CommandSpec> }
+    >();
     for (const c of table) {
-      const list = index.get(c.path[0]);
-      if (list) list.push(c);
-      else index.set(c.path[0], [c]);
+      let g = built.get(c.path[0]);
+      if (g === undefined) {
+        g = { specs: [], single: undefined, subs: new Map() };
+        built.set(c.path[0], g);
+      }
+      g.specs.push(c);
+      // The first of a kind wins, as a search of the table in order finds it.
+      if (c.path.length === 1) g.single ??= c;
+      else if (!g.subs.has(c.path[1])) g.subs.set(c.path[1], c);
     }
+    index = built;
     verbIndex.set(table, index);
   }
-  return index.get(first) ?? [];
+  return index.get(first);
 }
 
 /** Finds the spec a line names; the rest of the words are its arguments. */
@@ -51,24 +70,23 @@ export function resolveVerb(
   words: string[],
 ): { spec: CommandSpec; rest: string[] } {
   const first = Object.hasOwn(ALIASES, words[0]) ? ALIASES[words[0]] : words[0];
-  const top = specsOf(table, first);
-  if (top.length === 0) {
+  const group = groupOf(table, first);
+  if (group === undefined) {
     throw new LabError(
       `unknown command '${clip(words[0])}'${didYouMean(first, topWords(table))}`,
     );
   }
   // A word can be a verb and a group at once (`tree`, `tree insert`): a subcommand wins.
-  const named = top.find((c) => c.path.length === 2 && c.path[1] === words[1]);
+  const named = words[1] === undefined ? undefined : group.subs.get(words[1]);
   if (named) return { spec: named, rest: words.slice(2) };
-  const single = top.find((c) => c.path.length === 1);
-  if (single) return { spec: single, rest: words.slice(1) };
-  const subs = top.map((c) => c.path[1]);
+  if (group.single) return { spec: group.single, rest: words.slice(1) };
+  const subs = group.specs.map((c) => c.path[1]);
   const sub = words[1];
   if (sub === undefined || sub.startsWith("-")) {
     throw new LabError(`'${first}' needs a subcommand: ${subs.join(", ")} (help ${first})`);
   }
-  const spec = top.find((c) => c.path[1] === sub);
-  if (!spec && !/^[A-Za-z]/.test(sub)) {
+  // No sub verb is called `sub` (the lookup above found none).
+  if (!/^[A-Za-z]/.test(sub)) {
     // `lookup 0x100000`: an argument where the subcommand belongs.
     throw new LabError(
       `'${first}' needs a subcommand before '${clip(sub)}': ${
@@ -76,11 +94,8 @@ export function resolveVerb(
       }`,
     );
   }
-  if (!spec) {
-    const near = didYouMean(sub, subs).replace(/'([^']+)'/g, `'${first} $1'`);
-    throw new LabError(`unknown command '${first} ${clip(sub)}'${near}`);
-  }
-  return { spec, rest: words.slice(2) };
+  const near = didYouMean(sub, subs).replace(/'([^']+)'/g, `'${first} $1'`);
+  throw new LabError(`unknown command '${first} ${clip(sub)}'${near}`);
 }
 
 /** A malformed line: the message, and the verb's synopsis to show under it. */

@@ -154,6 +154,9 @@ function jsonLine(v: unknown): string {
   }
 }
 
+/** The quoted words of a line that has none (most lines). */
+const NONE_QUOTED: ReadonlySet<string> = new Set();
+
 /** What a command's text is drawn from besides its reply. */
 interface TextParts {
   /** "file:line" of a failure in a script. */
@@ -295,7 +298,9 @@ function runCommand(
   try {
     if (early !== undefined && tokens.length === 0) throw early;
     const words = tokens.map((t) => t.text);
-    const quoted = new Set(tokens.filter((t) => t.quoted).map((t) => t.text));
+    const quoted = tokens.some((t) => t.quoted)
+      ? new Set(tokens.filter((t) => t.quoted).map((t) => t.text))
+      : NONE_QUOTED;
     const { spec, rest } = resolveVerb(table, words);
     verb = verbName(spec);
     if (early !== undefined) throw early;

@@ -138,8 +138,16 @@ export interface GroupSpec {
 
 /** The verb as typed: "guest new", "map". */
 export function verbName(spec: CommandSpec): string {
-  return spec.path.join(" ");
+  let name = names.get(spec);
+  if (name === undefined) {
+    name = spec.path.join(" ");
+    names.set(spec, name);
+  }
+  return name;
 }
+
+/** {@link verbName}'s answers (each line asks for its verb's). */
+const names = new WeakMap<CommandSpec, string>();
 
 /** `map DEV BUF|PHYS SIZE DIR [--for cpu|device]`-style synopsis. */
 export function synopsis(spec: CommandSpec): string {

@@ -40,7 +40,12 @@ interface Group {
 /** The groups of each table by first word (built once). */
 const verbIndex = new WeakMap<readonly CommandSpec[], Map<string, Group>>();
 
+/** The table asked last and its index (it is nearly always the one table). */
+let lastTable: readonly CommandSpec[] | undefined;
+let lastIndex: Map<string, Group> | undefined;
+
 function groupOf(table: readonly CommandSpec[], first: string): Group | undefined {
+  if (table === lastTable) return lastIndex!.get(first);
   let index = verbIndex.get(table);
   if (index === undefined) {
     const built = new Map<
@@ -61,6 +66,8 @@ function groupOf(table: readonly CommandSpec[], first: string): Group | undefine
     index = built;
     verbIndex.set(table, index);
   }
+  lastTable = table;
+  lastIndex = index;
   return index.get(first);
 }
 

@@ -154,6 +154,59 @@ function jsonLine(v: unknown): string {
   }
 }
 
+/** What a handler gets besides its arguments (one object a line, no closures). */
+class LineCtx implements Ctx {
+  readonly session: Session;
+  readonly quoted: ReadonlySet<string>;
+  readonly line: string;
+  readonly lists: OptLists;
+  readonly table: readonly CommandSpec[];
+  readonly runLine = runLine;
+  /** The output of the file `runNested` ran. */
+  nested: string[] = [];
+
+  constructor(
+    session: Session,
+    quoted: ReadonlySet<string>,
+    line: string,
+    lists: OptLists,
+    table: readonly CommandSpec[],
+  ) {
+    this.session = session;
+    this.quoted = quoted;
+    this.line = line;
+    this.lists = lists;
+    this.table = table;
+  }
+
+  // Getters, so a handler may pass them on unbound (help hands runFresh to its renderer);
+  // the function is made only for the lines that ask.
+  get runNested(): Ctx["runNested"] {
+    return (file) => {
+      const s = this.session;
+      const r = runScriptFile(s, file, { keepGoing: s.keepGoing, runLine });
+      this.nested = r.output;
+      return {
+        output: [],
+        ok: r.ok,
+        commands: r.commands,
+        quit: r.quit,
+        stopped: r.stopped,
+        firstHere: r.firstHere,
+      };
+    };
+  }
+
+  get runFresh(): Ctx["runFresh"] {
+    return (setup, example) => {
+      const s = this.session;
+      const fresh = new Session({ color: s.fmt.color, cwd: s.cwd, files: s.files });
+      for (const l of setup) runLine(fresh, l);
+      return runLine(fresh, example).output;
+    };
+  }
+}
+
 /** The quoted words of a line that has none (most lines). */
 const NONE_QUOTED: ReadonlySet<string> = new Set();
 
@@ -174,12 +227,23 @@ interface TextParts {
  * whose text is a function, a function that draws it all with the session's Fmt as it
  * is now (the reply's own when there is nothing to add); else the lines, made at once.
  */
-function answerText(reply: Reply, p: TextParts, fmt: Fmt): string[] | (() => string[]) {
+function answerText(
+  reply: Reply,
+  where: string | undefined,
+  explained: readonly ExplainStep[],
+  after: readonly number[],
+  events: readonly LabEvent[],
+  stopped: string | undefined,
+  fmt: Fmt,
+): string[] | (() => string[]) {
   const own = reply.text;
-  if (typeof own !== "function") return composeText(own, reply.error, reply.errorNotes, p, fmt);
-  const plain = reply.error === undefined && p.events.length === 0 &&
-    p.explained.length === 0 && p.stopped === undefined;
-  return plain ? own : drawLater(own, reply.error, reply.errorNotes, p, fmt.fixed());
+  const plain = reply.error === undefined && events.length === 0 && explained.length === 0 &&
+    stopped === undefined;
+  if (typeof own === "function" && plain) return own;
+  const p: TextParts = { where, explained, after, events, stopped };
+  return typeof own === "function"
+    ? drawLater(own, reply.error, reply.errorNotes, p, fmt.fixed())
+    : composeText(own, reply.error, reply.errorNotes, p, fmt);
 }
 
 /**
@@ -268,16 +332,27 @@ export function runLine(session: Session, line: string): LineResult {
   // A blank or comment line prints nothing, even in --json mode (SPEC §10).
   if (early === undefined && command.length === 0) return { ok: true, output: [], json: undefined };
   const r = runCommand(session, line, command, early);
-  const done = { ok: r.ok, json: r.json, error: r.error, verb: r.verb, quit: r.quit };
   if (plumbing && r.ok) {
     const text = r.text.text;
     const p = plumb(session, plumbing, r.json, session.json ? text : [...r.nested, ...text]);
     const own = session.json ? [jsonLine(p.json)] : p.text;
     const output = session.json ? [...r.nested, ...own] : own;
-    return { ...done, output, json: p.json, ok: p.error === undefined, error: p.error };
+    const ok = p.error === undefined;
+    return { ok, json: p.json, error: p.error, verb: r.verb, quit: r.quit, output };
   }
-  const output = session.json ? [...r.nested, jsonLine(r.json)] : [...r.nested, ...r.text.text];
-  return { ...done, output, unknown: r.unknown };
+  const nested = r.nested;
+  const output = session.json
+    ? nested.length === 0 ? [jsonLine(r.json)] : [...nested, jsonLine(r.json)]
+    : [...nested, ...r.text.text];
+  return {
+    ok: r.ok,
+    json: r.json,
+    error: r.error,
+    verb: r.verb,
+    quit: r.quit,
+    output,
+    unknown: r.unknown,
+  };
 }
 
 /**
@@ -294,7 +369,7 @@ function runCommand(
   const table = cmdTable();
   let reply: Reply;
   let verb: string | undefined;
-  let nested: string[] = [];
+  let ctx: LineCtx | undefined;
   try {
     if (early !== undefined && tokens.length === 0) throw early;
     const words = tokens.map((t) => t.text);
@@ -309,39 +384,13 @@ function runCommand(
     }
     const { args, opts, lists } = parseWords(spec, rest);
     if (spec.needsGuest) session.requireGuest();
-    const ctx: Ctx = {
-      session,
-      quoted,
-      line,
-      lists,
-      table,
-      runLine,
-      runNested: (file) => {
-        const r = runScriptFile(session, file, { keepGoing: session.keepGoing, runLine });
-        nested = r.output;
-        return {
-          output: [],
-          ok: r.ok,
-          commands: r.commands,
-          quit: r.quit,
-          stopped: r.stopped,
-          firstHere: r.firstHere,
-        };
-      },
-      runFresh: (setup, example) => {
-        const fresh = new Session({
-          color: session.fmt.color,
-          cwd: session.cwd,
-          files: session.files,
-        });
-        for (const l of setup) runLine(fresh, l);
-        return runLine(fresh, example).output;
-      },
-    };
+    ctx = new LineCtx(session, quoted, line, lists, table);
     reply = spec.run(ctx, args, opts);
   } catch (e) {
     reply = errorReply(e, session);
   }
+  // What a `source` line's file printed, before its own answer.
+  let nested = ctx?.nested ?? [];
   const log = session.guest?.events;
   const { steps: explained, after } = log?.drainExplainedAt() ?? { steps: [], after: [] };
   const events = log?.drain() ?? [];
@@ -366,7 +415,7 @@ function runCommand(
     error: reply.error,
   });
   if (stopped !== undefined) json.record_stopped = stopped;
-  const drawn = answerText(reply, { where, explained, after, events, stopped }, session.fmt);
+  const drawn = answerText(reply, where, explained, after, events, stopped, session.fmt);
   const last = new LastRun(verb ?? "?", ok, reply.error, reply.json, drawn);
   // The session verbs that are not commands of their own leave `expect` the one before.
   if (verb !== "expect" && verb !== "source" && verb !== "record" && verb !== "repeat") {

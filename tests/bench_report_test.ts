@@ -133,6 +133,12 @@ Deno.test("bench:report --quick writes every section and prints every target", a
 
     const q = report.repl;
     assert(q.denoEmptyMs > 0 && q.replReadyMs > 0 && Number.isFinite(q.oursMs));
+    // The long script ran on both presets, every line (setup, then map/unmap pairs).
+    assertEquals(report.replSpeed.rows.map((x) => x.preset), ["pv-dom0", "arm-dom0"]);
+    for (const x of report.replSpeed.rows) {
+      assertEquals((x.lines - 3) % 2, 0);
+      assert(x.linesPerSec > 0 && x.peakRssMB > 0, x.preset);
+    }
 
     assertEquals(report.targets.map((t) => t.id), [
       "core-pairs",
@@ -156,6 +162,8 @@ Deno.test("bench:report --quick writes every section and prints every target", a
       "lookup-256-segments",
       "lookup-65536-segments",
       "init-16G-request",
+      "repl-lines",
+      "repl-rss",
     ]);
     for (const t of report.targets) {
       if (t.skipped) {
@@ -174,7 +182,15 @@ Deno.test("bench:report --quick writes every section and prints every target", a
       assertMatch(stdout, new RegExp(`${escape(t.name)}.*(PASS|MISS)`));
     }
     assert(Object.keys(report.metrics).length > 50);
-    for (const h of ["DMA map benchmark", "bus→phys lookup", "pool init", "REPL cold start"]) {
+    for (
+      const h of [
+        "DMA map benchmark",
+        "bus→phys lookup",
+        "pool init",
+        "REPL cold start",
+        "REPL replaying a --json script",
+      ]
+    ) {
       assert(stdout.includes(h), `table ${h} missing`);
     }
   } finally {

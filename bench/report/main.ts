@@ -13,7 +13,9 @@
  *  - bus→phys lookup (SPEC §6, `xen_get_dma_info_from_dma`) against pool size;
  *  - init time and resident memory against pool size (SwiotlbCore, whole arm-dom0 guest);
  *  - init time and resident memory of the 64 MiB default pool per preset (SPEC §12);
- *  - REPL cold start: Deno's start-up on an empty script, the REPL's, and the difference.
+ *  - REPL cold start: Deno's start-up on an empty script, the REPL's, and the difference;
+ *  - the REPL replaying a generated 1 M-line `--json` map/unmap script: lines/s and peak
+ *    resident memory per preset (repl_speed.ts, which is also that measurement's child).
  *
  * Every measurement runs in a fresh child process of this file (`--child KIND ARGS`):
  * resident-memory deltas and init times are then honest (nothing already allocated or
@@ -29,7 +31,7 @@
  * This file is the command line and the one entry point, of the parent and of every child
  * (paths.ts names it for the spawn). The rest of `bench/report/`: schema.ts (the JSON
  * shapes), children.ts with latency.ts, core.ts, workload.ts, lookup.ts and init.ts (the
- * measurements), core_ref.ts (the C side),
+ * measurements), core_ref.ts (the C side), repl_speed.ts (the long-script replay, its own child, targets and table),
  * run.ts (the parent), targets.ts (targets and metrics), render.ts (the tables), and the
  * shared units.ts, stats.ts, paths.ts.
  *

@@ -7,6 +7,7 @@
 
 import type { Metric, Report } from "./schema.ts";
 import { throughputLines } from "./targets_fast.ts";
+import { renderReplSpeed } from "./repl_speed.ts";
 import { fixed, sizeLabel, SLOT } from "./units.ts";
 
 /** Plain aligned columns; `right` marks the numeric ones. */
@@ -189,6 +190,8 @@ export function render(r: Report): string[] {
     `  command: ${q.command}`,
     "",
   );
+
+  out.push(...renderReplSpeed(r.replSpeed));
 
   out.push("targets");
   out.push(

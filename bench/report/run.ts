@@ -14,6 +14,7 @@ import { MODES } from "./latency.ts";
 import { THROUGHPUT_MODES } from "./throughput.ts";
 import { GUEST_LOOKUP_MAX } from "./lookup.ts";
 import { readCommit, REPO, SELF } from "./paths.ts";
+import { measureReplSpeed } from "./repl_speed.ts";
 import type {
   CoreRow,
   InitRow,
@@ -322,6 +323,9 @@ export async function runReport(quick: boolean): Promise<Report> {
   progress("REPL cold start");
   const repl = await measureRepl(p.replRuns);
 
+  progress("REPL replaying a long --json script");
+  const replSpeed = await measureReplSpeed(quick);
+
   const report: Report = {
     schema: 1,
     meta: {
@@ -384,6 +388,7 @@ export async function runReport(quick: boolean): Promise<Report> {
       rows: presetRows,
     },
     repl,
+    replSpeed,
     targets: [],
     metrics: {},
   };

@@ -5,6 +5,8 @@
  * @module
  */
 
+import type { ReplSpeed } from "./repl_speed.ts";
+
 /** Which way a metric improves, for `--compare`. */
 export type Better = "higher" | "lower";
 
@@ -205,6 +207,8 @@ export interface Report {
   poolInit: { note: string; rows: InitRow[] };
   presetInit: { note: string; rows: PresetRow[] };
   repl: ReplResult;
+  /** A long --json script replayed (bench/report/repl_speed.ts). */
+  replSpeed: ReplSpeed;
   targets: Target[];
   metrics: Record<string, Metric>;
 }
@@ -220,6 +224,7 @@ export const SECTIONS = [
   "poolInit",
   "presetInit",
   "repl",
+  "replSpeed",
   "targets",
   "metrics",
 ] as const;

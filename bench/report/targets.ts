@@ -78,6 +78,8 @@ function coreRefTargets(r: Report): Target[] {
   ];
 }
 
+import { replSpeedMetrics, replSpeedTargets } from "./repl_speed.ts";
+
 /** The targets of the throughput issues, PASS/MISS. */
 export function targets(r: Report): Target[] {
   const core4k = r.coreThroughput.rows.find((x) => x.size === 4 * KiB);
@@ -151,6 +153,7 @@ export function targets(r: Report): Target[] {
     ),
     ...coreRefTargets(r),
     ...fastTargets(r),
+    ...replSpeedTargets(r.replSpeed),
   ];
 }
 
@@ -204,5 +207,6 @@ export function metrics(r: Report): Record<string, Metric> {
   put("repl.ready", r.repl.replReadyMs, "ms", "lower");
   put("repl.ours", r.repl.oursMs, "ms", "lower");
   Object.assign(m, fastMetrics(r));
+  Object.assign(m, replSpeedMetrics(r.replSpeed));
   return m;
 }

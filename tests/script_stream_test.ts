@@ -233,6 +233,36 @@ Deno.test("openScript finds the words it is asked for, across the chunks of its 
   });
 });
 
+Deno.test("repl.ts --script: a script that records mid-way writes the commands before it", async () => {
+  const dir = Deno.makeTempDirSync({ prefix: "swiotlb_stream_" });
+  try {
+    const lines = "guest new --preset arm-dom0 --swiotlb 1M\ndevice add nic --mask 32\n";
+    Deno.writeTextFileSync(`${dir}/rec.txt`, `${lines}record ${dir}/r.txt\nstats\n`);
+    const out = await new Deno.Command(Deno.execPath(), {
+      args: ["run", "--allow-read", "--allow-write", "--allow-env", "repl.ts", `${dir}/rec.txt`],
+      cwd: root,
+      env: { NO_COLOR: "1" },
+    }).output();
+    assertEquals(out.code, 0, new TextDecoder().decode(out.stderr));
+    const rec = Deno.readTextFileSync(`${dir}/r.txt`);
+    for (
+      const l of ["guest new --preset arm-dom0 --swiotlb 1M", "device add nic --mask 32", "stats"]
+    ) {
+      assertStringIncludes(rec, l + "\n");
+    }
+  } finally {
+    Deno.removeSync(dir, { recursive: true });
+  }
+});
+
+Deno.test("a recorder told to keep no history refuses to start rather than write a partial file", () => {
+  const s = new Session({ cwd: "/lab" });
+  s.recorder.keepHistory = false;
+  runLine(s, "set radix 10");
+  const r = runLine(s, "record /lab/r.txt");
+  assertEquals(r.error, "Cannot record from here: this run keeps no commands to replay");
+});
+
 Deno.test("repl.ts --script: a script that writes a report, itself or through source, shows its commands", async () => {
   const dir = Deno.makeTempDirSync({ prefix: "swiotlb_stream_" });
   try {

@@ -90,12 +90,13 @@ function stdinLines(beforeRead: () => void): LineSource {
 }
 
 /**
- * What a script holds when a line of it may write a report, which reads the transcript:
- * the verb (`report`, `repeat N report`), a file it sources (which may), or an escape
- * that a quoted word could spell it with (`"rep\x6frt"`). A script with none of these
- * cannot make a report, so its run keeps no transcript.
+ * What a script holds when a line of it may write a report (which reads the transcript)
+ * or start a recording (which writes the commands kept since the guest was made): the
+ * verb (`report`, `repeat N record f`), a file it sources (which may), or an escape that
+ * a quoted word could spell one with (`"rep\x6frt"`). A script with none of these keeps
+ * neither.
  */
-const REPORT_WORDS = ["report", "source", "\\"];
+const READER_WORDS = ["report", "record", "source", "\\"];
 
 /** Characters of answers gathered before they are written (one syscall a block). */
 const BLOCK_CHARS = 64 << 10;
@@ -230,14 +231,18 @@ export async function main(argv: string[]): Promise<number> {
   let src: ScriptLines;
   const path = session.resolvePath(script);
   try {
-    src = openScript(session.files, path, script, SCRIPT_MAX_BYTES, REPORT_WORDS);
+    src = openScript(session.files, path, script, SCRIPT_MAX_BYTES, READER_WORDS);
   } catch (e) {
     if (!(e instanceof LabError)) throw e;
     write(Deno.stderr, [`error: ${e.message}`]);
     return 2;
   }
-  // Only a report reads the transcript: a run that cannot make one keeps none (issue 14).
-  if (opts.report === undefined && src.found.size === 0) session.transcript.keep = false;
+  // Only a report reads the transcript, and only `record` the recorder's history: a run
+  // that cannot make a report or start a recording keeps none (issue 14).
+  const may = (word: string) =>
+    src.found.has(word) || src.found.has("source") || src.found.has("\\");
+  if (opts.report === undefined && !may("report")) session.transcript.keep = false;
+  if (!may("record")) session.recorder.keepHistory = false;
   try {
     return run(src, script, path);
   } finally {

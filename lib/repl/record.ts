@@ -94,6 +94,11 @@ export class Recorder {
   #commands = 0;
   #chars = 0;
   #lost = false;
+  /**
+   * False when nothing will start a recording (a script run whose file cannot say
+   * `record`, lib/repl/cli.ts): the commands are then not kept at all.
+   */
+  keepHistory = true;
   #settings: Settings;
   #file: Recording | undefined;
   /** Why the recording stopped on its own, until the line's answer says so. */
@@ -116,6 +121,9 @@ export class Recorder {
   start(session: Session, name: string): { path: string; state: number } {
     if (this.#file) {
       throw new LabError(`Already recording to ${this.#file.name}: 'record off' first`);
+    }
+    if (!this.keepHistory) {
+      throw new LabError("Cannot record from here: this run keeps no commands to replay");
     }
     if (this.#lost) {
       throw new LabError(
@@ -202,7 +210,7 @@ export class Recorder {
   }
 
   #keep(kept: Kept, chars: number, commands: number): void {
-    if (this.#lost) return;
+    if (this.#lost || !this.keepHistory) return;
     this.#chars += chars + 1;
     if (this.#chars > HISTORY_MAX_CHARS) {
       this.#lost = true;

@@ -228,43 +228,30 @@ export function openScript(
   return { next: () => lines.next(), close: () => f.close(), found };
 }
 
-/** Words looked for in a file read a chunk at a time (one may straddle two chunks). */
+/**
+ * ASCII words looked for in a file read a chunk at a time (one may straddle two chunks).
+ * A chunk is searched as one character a byte (windows-1252, which maps every ASCII byte
+ * to itself and no other byte to ASCII), with native string search.
+ */
 class FindWords {
-  readonly #words: { word: string; bytes: Uint8Array }[];
+  readonly #words: readonly string[];
   readonly #keep: number;
-  /** The end of the chunk before, as long as the longest word less one byte. */
-  #tail = new Uint8Array(0);
+  readonly #bytes = new TextDecoder("windows-1252");
+  /** The end of the chunk before, as long as the longest word less one. */
+  #tail = "";
 
   constructor(words: readonly string[]) {
-    this.#words = words.map((word) => ({ word, bytes: new TextEncoder().encode(word) }));
-    this.#keep = Math.max(0, ...this.#words.map((w) => w.bytes.length - 1));
+    this.#words = words;
+    this.#keep = Math.max(0, ...words.map((w) => w.length - 1));
   }
 
   /** Adds to `found` the words in `chunk`, or across its start. */
   search(chunk: Uint8Array, found: Set<string>): void {
-    if (this.#words.every((w) => found.has(w.word))) return;
-    const edge = new Uint8Array(this.#tail.length + Math.min(this.#keep, chunk.length));
-    edge.set(this.#tail);
-    edge.set(chunk.subarray(0, edge.length - this.#tail.length), this.#tail.length);
-    for (const w of this.#words) {
-      if (!found.has(w.word) && (holds(chunk, w.bytes) || holds(edge, w.bytes))) {
-        found.add(w.word);
-      }
-    }
-    const joined = chunk.length >= this.#keep ? chunk : edge;
-    this.#tail = joined.slice(Math.max(0, joined.length - this.#keep));
+    if (this.#words.every((w) => found.has(w))) return;
+    const text = this.#tail + this.#bytes.decode(chunk);
+    for (const w of this.#words) if (!found.has(w) && text.includes(w)) found.add(w);
+    this.#tail = this.#keep === 0 ? "" : text.slice(-this.#keep);
   }
-}
-
-/** True when `bytes` holds `word`. */
-function holds(bytes: Uint8Array, word: Uint8Array): boolean {
-  for (let i = bytes.indexOf(word[0]); i >= 0 && i + word.length <= bytes.length;) {
-    let k = 1;
-    while (k < word.length && bytes[i + k] === word[k]) k++;
-    if (k === word.length) return true;
-    i = bytes.indexOf(word[0], i + 1);
-  }
-  return false;
 }
 
 /** Bytes the first pass of {@link openScript} reads at a time. */

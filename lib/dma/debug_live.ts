@@ -11,30 +11,59 @@ import type { Addr } from "../addr.ts";
 import { DMA_BIDIRECTIONAL } from "../direction.ts";
 import type { DebugEntry, DebugRef } from "./debug_types.ts";
 
+/**
+ * The mappings live at one handle, oldest first, and when the handle last went from none
+ * to some: the device's handles are searched in that order (see
+ * {@link LiveMappings.findContaining}).
+ */
+interface Handle {
+  since: number;
+  list: DebugEntry[];
+}
+
+/**
+ * How many emptied handles are kept before they are swept. A handle whose last mapping
+ * went stays, empty, so a replay that maps and unmaps one address does not delete and
+ * re-add a map entry a line (measured: 80 bytes of old-generation garbage a pair, 75 MB
+ * of peak RSS over a million lines); the sweep bounds a replay of ever new addresses.
+ */
+const MAX_EMPTY_HANDLES = 4096;
+
 /** The live mappings of every device. */
 export class LiveMappings {
   /** device → bus → mappings at that handle (a handle can be live twice, e.g. two fast-path maps of one page). */
-  readonly #live = new Map<string, Map<Addr, DebugEntry[]>>();
+  readonly #live = new Map<string, Map<Addr, Handle>>();
+  /** Handles that went from none to some, counted: the order a device's are searched in. */
+  #filled = 0;
+  /** Handles kept empty. */
+  #empty = 0;
 
   /** Forgets every mapping. */
   clear(): void {
     this.#live.clear();
+    this.#empty = 0;
   }
 
   /** Records a new mapping (hash_bucket_add). */
   add(entry: DebugEntry): void {
     let byBus = this.#live.get(entry.device);
     if (!byBus) this.#live.set(entry.device, byBus = new Map());
-    const list = byBus.get(entry.bus);
-    if (list) list.push(entry);
-    else byBus.set(entry.bus, [entry]);
+    const h = byBus.get(entry.bus);
+    if (!h) byBus.set(entry.bus, { since: this.#filled++, list: [entry] });
+    else {
+      if (h.list.length === 0) {
+        h.since = this.#filled++;
+        this.#empty--;
+      }
+      h.list.push(entry);
+    }
   }
 
   /** The mappings of `device` at exactly `bus`, oldest first (undefined: none). */
   at(device: string, bus: Addr): DebugEntry[] | undefined {
-    return this.#live.get(device)?.get(bus);
+    const h = this.#live.get(device)?.get(bus);
+    return h && h.list.length > 0 ? h.list : undefined;
   }
-
   /**
    * hash_bucket_find: among this device's live mappings at exactly `ref.bus`, the one
    * that matches size, type, direction and nents best (all four: at once).
@@ -72,45 +101,58 @@ export class LiveMappings {
     // The kernel's containing_match: a mapping that holds the whole synced range wins,
     // one whose direction fits the sync before one whose does not (two live mappings
     // can hold the same bytes); else one that holds the first byte, which the range
-    // check then reports.
-    let best: DebugEntry | undefined = exact;
-    let bestScore = exact ? 0 : -1;
-    for (const list of byBus.values()) {
-      for (const e of list) {
+    // check then reports. Ties go to the handle filled first, then to the older mapping.
+    let best: DebugEntry | undefined;
+    let bestScore = -1;
+    let bestSince = Infinity;
+    for (const h of byBus.values()) {
+      const list = h.list;
+      for (let i = 0; i < list.length; i++) {
+        const e = list[i];
         if (typeof e.bus !== "number" || e.bus > bus || bus >= e.bus + e.size) continue;
         const score = (bus + ref.size <= e.bus + e.size ? 2 : 0) +
           (e.dir === DMA_BIDIRECTIONAL || e.dir === ref.dir ? 1 : 0);
-        if (score > bestScore) {
+        if (score > bestScore || (score === bestScore && h.since < bestSince)) {
           best = e;
           bestScore = score;
+          bestSince = h.since;
         }
       }
     }
-    return best;
+    // The best match at the handle itself stands unless a mapping scores above nothing.
+    return exact && bestScore <= 0 ? exact : best;
   }
 
   /** Forgets `entry` (hash_bucket_del); false when it was not live. */
   delete(entry: DebugEntry): boolean {
-    const byBus = this.#live.get(entry.device);
-    const list = byBus?.get(entry.bus);
-    if (!byBus || !list) return false;
+    const list = this.#live.get(entry.device)?.get(entry.bus)?.list;
+    if (!list) return false;
     const i = list.indexOf(entry);
     if (i < 0) return false;
     list.splice(i, 1);
-    // An emptied handle goes (a later map there comes last in the device's order, as
-    // containing_match's ties expect); a device's own table stays, empty, for its next map.
-    if (list.length === 0) byBus.delete(entry.bus);
+    if (list.length === 0 && ++this.#empty > MAX_EMPTY_HANDLES) this.#sweep();
     return true;
+  }
+
+  /** Drops every emptied handle (a later map there is filled anew, in the same order). */
+  #sweep(): void {
+    for (const byBus of this.#live.values()) {
+      for (const [bus, h] of byBus) if (h.list.length === 0) byBus.delete(bus);
+    }
+    this.#empty = 0;
   }
 
   /** Every live mapping of `device`, oldest first. */
   ofDevice(device: string): DebugEntry[] {
     const byBus = this.#live.get(device);
-    return byBus ? [...byBus.values()].flat().sort((a, b) => a.id - b.id) : [];
+    return byBus ? [...byBus.values()].flatMap((h) => h.list).sort((a, b) => a.id - b.id) : [];
   }
 
   /** Forgets every mapping of `device`. */
   dropDevice(device: string): void {
+    const byBus = this.#live.get(device);
+    if (!byBus) return;
+    for (const h of byBus.values()) if (h.list.length === 0) this.#empty--;
     this.#live.delete(device);
   }
 
@@ -118,7 +160,7 @@ export class LiveMappings {
   all(): DebugEntry[] {
     const out: DebugEntry[] = [];
     for (const byBus of this.#live.values()) {
-      for (const list of byBus.values()) for (const e of list) out.push(e);
+      for (const h of byBus.values()) for (const e of h.list) out.push(e);
     }
     return out.sort((a, b) => a.id - b.id);
   }

@@ -100,7 +100,8 @@ export class FrameStore {
    * frame, in pieces bounded by both frame grids, with no temporary: the bounce path
    * (swiotlb_bounce) runs through here. Overlapping ranges are read whole first, so a
    * piece never reads bytes an earlier piece wrote. An unwritten source frame reads as
-   * zeros and its destination frame is made, as a write of those zeros would make it.
+   * zeros: copied over a whole frame, that frame goes back to costing nothing (as zero()
+   * does), over part of one it is zero-filled if it was written, and left alone if not.
    */
   copy(dstMaddr: number, srcMaddr: number, len: number): void {
     this.#checkRange(srcMaddr, len, "read");
@@ -118,11 +119,15 @@ export class FrameStore {
       const so = s - smfn * PAGE_SIZE;
       const dof = d - dmfn * PAGE_SIZE;
       const n = Math.min(len - done, PAGE_SIZE - so, PAGE_SIZE - dof);
-      const to = this.#frameForWrite(dmfn);
       const from = this.#frame(smfn);
       // A whole frame needs no view of it; a part of one does.
-      if (from !== undefined) to.set(n === PAGE_SIZE ? from : from.subarray(so, so + n), dof);
-      else to.fill(0, dof, dof + n);
+      if (from !== undefined) {
+        this.#frameForWrite(dmfn).set(n === PAGE_SIZE ? from : from.subarray(so, so + n), dof);
+      } else if (n === PAGE_SIZE) {
+        // Zeroes over a whole frame: it goes back to costing nothing, as zero() does (a
+        // replay bouncing a never-written buffer through every slot holds no pool bytes).
+        this.#forget(dmfn);
+      } else this.#frame(dmfn)?.fill(0, dof, dof + n);
       done += n;
     }
   }

@@ -79,7 +79,7 @@ const op: fc.Arbitrary<Op> = fc.oneof(
     op: fc.constant("add" as const),
     device: fc.nat(1),
     // Mostly a few pages that fill and empty again; sometimes one of very many, so the
-    // emptied handles pass the sweep's bound (4,096).
+    // emptied handles pass the sweep's bound (512).
     page: fc.oneof({ arbitrary: fc.nat(4), weight: 6 }, { arbitrary: fc.nat(20_000), weight: 1 }),
     size: fc.constantFrom(512, 4096, 8192, 12288),
     dir: fc.nat(2),
@@ -204,4 +204,43 @@ Deno.test("LiveMappings: a map and unmap at one handle, repeated, keeps that han
     fn: "dma_sync_single_for_cpu",
   };
   assertEquals(live.findContaining({ ...ref, bus: 0x2100 })?.id, 1);
+});
+
+Deno.test("LiveMappings: handles emptied at ever other addresses are swept, a reused one is kept", () => {
+  const live = new LiveMappings();
+  const mk = (id: number, bus: number): DebugEntry => ({
+    id,
+    device: "nic",
+    type: "single",
+    phys: bus,
+    bus,
+    size: 4096,
+    dir: DMA_TO_DEVICE,
+    sgCount: 0,
+    mapErrorChecked: false,
+    fn: "dma_map_single",
+    slot: null,
+    nslots: 0,
+  });
+  const held = Array.from({ length: 100 }, (_, i) => mk(i, 0x1_0000_0000 + i * 4096));
+  for (const e of held) live.add(e);
+  let most = 0;
+  for (let i = 0; i < 20_000; i++) {
+    const e = mk(1000 + i, i * 4096);
+    live.add(e);
+    live.delete(e);
+    most = Math.max(most, live.handles);
+  }
+  // 100 live, at most 512 empty before a sweep (and the one that triggers it).
+  assert(most <= 100 + 513, `${most} handles kept`);
+  assertEquals(live.all().length, 100);
+  for (let i = 0; i < 20_000; i++) {
+    const e = mk(30_000 + i, 0x5000);
+    live.add(e);
+    live.delete(e);
+  }
+  assertEquals(live.at("nic", 0x5000), undefined);
+  assert(live.handles <= 100 + 513);
+  live.dropDevice("nic");
+  assertEquals(live.handles, 0);
 });

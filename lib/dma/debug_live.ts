@@ -22,12 +22,14 @@ interface Handle {
 }
 
 /**
- * How many emptied handles are kept before they are swept. A handle whose last mapping
- * went stays, empty, so a replay that maps and unmaps one address does not delete and
- * re-add a map entry a line (measured: 80 bytes of old-generation garbage a pair, 75 MB
- * of peak RSS over a million lines); the sweep bounds a replay of ever new addresses.
+ * How many emptied handles may be kept before a sweep (and never more than there are
+ * filled ones, so a sweep's walk costs O(1) a delete on average). A handle whose last
+ * mapping went stays, empty, so a replay that maps and unmaps one address does not delete
+ * and re-add a map entry a line (measured on a million-line pv-dom0 replay: 75 MB of peak
+ * RSS, all old-generation garbage); kept too long, the handles of a replay through ever
+ * other addresses (arm-dom0's slots) live to be promoted and make the same garbage.
  */
-const MAX_EMPTY_HANDLES = 4096;
+const MAX_EMPTY_HANDLES = 512;
 
 /** The live mappings of every device. */
 export class LiveMappings {
@@ -35,12 +37,14 @@ export class LiveMappings {
   readonly #live = new Map<string, Map<Addr, Handle>>();
   /** Handles that went from none to some, counted: the order a device's are searched in. */
   #filled = 0;
-  /** Handles kept empty. */
+  /** Handles kept, and how many of them are empty. */
+  #handles = 0;
   #empty = 0;
 
   /** Forgets every mapping. */
   clear(): void {
     this.#live.clear();
+    this.#handles = 0;
     this.#empty = 0;
   }
 
@@ -49,8 +53,10 @@ export class LiveMappings {
     let byBus = this.#live.get(entry.device);
     if (!byBus) this.#live.set(entry.device, byBus = new Map());
     const h = byBus.get(entry.bus);
-    if (!h) byBus.set(entry.bus, { since: this.#filled++, list: [entry] });
-    else {
+    if (!h) {
+      byBus.set(entry.bus, { since: this.#filled++, list: [entry] });
+      this.#handles++;
+    } else {
       if (h.list.length === 0) {
         h.since = this.#filled++;
         this.#empty--;
@@ -130,7 +136,9 @@ export class LiveMappings {
     const i = list.indexOf(entry);
     if (i < 0) return false;
     list.splice(i, 1);
-    if (list.length === 0 && ++this.#empty > MAX_EMPTY_HANDLES) this.#sweep();
+    if (list.length > 0) return true;
+    this.#empty++;
+    if (this.#empty > MAX_EMPTY_HANDLES && 2 * this.#empty > this.#handles) this.#sweep();
     return true;
   }
 
@@ -139,7 +147,13 @@ export class LiveMappings {
     for (const byBus of this.#live.values()) {
       for (const [bus, h] of byBus) if (h.list.length === 0) byBus.delete(bus);
     }
+    this.#handles -= this.#empty;
     this.#empty = 0;
+  }
+
+  /** How many handles are kept, the emptied ones included (bounded, see the sweep). */
+  get handles(): number {
+    return this.#handles;
   }
 
   /** Every live mapping of `device`, oldest first. */
@@ -153,6 +167,7 @@ export class LiveMappings {
     const byBus = this.#live.get(device);
     if (!byBus) return;
     for (const h of byBus.values()) if (h.list.length === 0) this.#empty--;
+    this.#handles -= byBus.size;
     this.#live.delete(device);
   }
 

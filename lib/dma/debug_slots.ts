@@ -37,11 +37,16 @@ function slotText(first: number, last: number): string {
 
 /** The slot → live mapping table. */
 export class SlotOwners {
-  readonly #owner = new Map<number, DebugEntry>();
+  /**
+   * By slot index. An array, not a Map: a replay bounces through every slot of the pool,
+   * and a Map's set and delete of ever other keys rebuilt its table over and over, in the
+   * old generation (issue 14).
+   */
+  readonly #owner: (DebugEntry | undefined)[] = [];
 
   /** Forgets every owner (the layer was switched off). */
   clear(): void {
-    this.#owner.clear();
+    this.#owner.length = 0;
   }
 
   /** Takes the new mapping's slots; returns the report text of every live mapping it lands on. */
@@ -64,7 +69,7 @@ export class SlotOwners {
       hit = undefined;
     };
     for (let k = first; k < first + entry.nslots; k++) {
-      const o = owners.get(k);
+      const o = owners[k];
       if (o !== hit) {
         flush(k - 1);
         if (o) {
@@ -72,7 +77,7 @@ export class SlotOwners {
           hitFirst = k;
         }
       }
-      owners.set(k, entry);
+      owners[k] = entry;
     }
     flush(first + entry.nslots - 1);
     return out;
@@ -82,7 +87,7 @@ export class SlotOwners {
   release(entry: DebugEntry): void {
     if (entry.slot === null) return;
     for (let k = entry.slot; k < entry.slot + entry.nslots; k++) {
-      if (this.#owner.get(k) === entry) this.#owner.delete(k);
+      if (this.#owner[k] === entry) this.#owner[k] = undefined;
     }
   }
 }

@@ -4,8 +4,8 @@
  * `map nic rx 4K to` / `unmap nic $bus 4K to` — run by the REPL in a fresh child process
  * per run. Measured: lines per second inside the REPL's `main()` (Deno's start-up left
  * out), and the run's peak resident memory (getrusage's maxrss), per preset, against the targets
- * ≥ 150 k lines/s (the slower preset) and a 1 M-line run under 250 MB (pv-dom0: arm-dom0
- * bounces every map, so its run also holds the 64 MiB pool's frames it wrote).
+ * ≥ 150 k lines/s and a 1 M-line run under 250 MB, each for the worse of the two presets
+ * (pv-dom0 takes the fast path, arm-dom0 bounces every map through the pool).
  *
  * This file is also the child: `deno run --allow-read --allow-env repl_speed.ts SCRIPT`
  * runs SCRIPT as `repl.ts --json --script SCRIPT` does (answers on stdout, which the
@@ -119,13 +119,13 @@ export async function measureReplSpeed(quick: boolean): Promise<ReplSpeed> {
   };
 }
 
-/** The two targets: the slower preset's lines/s, and pv-dom0's peak RSS. */
+/** The two targets: the slower preset's lines/s, and the larger preset's peak RSS. */
 export function replSpeedTargets(r: ReplSpeed): Target[] {
   const slowest = r.rows.reduce((a, b) => (b.linesPerSec < a.linesPerSec ? b : a));
-  const pv = r.rows.find((x) => x.preset === "pv-dom0");
-  const value = pv?.peakRssMB ?? NaN;
+  const largest = r.rows.reduce((a, b) => (b.peakRssMB > a.peakRssMB ? b : a));
+  const value = largest.peakRssMB;
   const lines = slowest.linesPerSec / 1e3;
-  const million = (pv?.lines ?? 0) >= 1e6;
+  const million = largest.lines >= 1e6;
   return [
     {
       id: "repl-lines",
@@ -145,9 +145,9 @@ export function replSpeedTargets(r: ReplSpeed): Target[] {
       op: "<",
       threshold: 250,
       pass: value < 250,
-      note: `pv-dom0${million ? "" : `, ${pv?.lines ?? 0} lines (--quick)`}${
-        pv?.peakIsHwm === false ? ", RSS at the end (no getrusage here)" : ", maxrss"
-      }`,
+      note: `the larger preset (${largest.preset})${
+        million ? "" : `, ${largest.lines} lines (--quick)`
+      }${largest.peakIsHwm ? ", maxrss" : ", RSS at the end (no getrusage here)"}`,
     },
   ];
 }

@@ -291,6 +291,7 @@ export class Guest {
   }
 
   allocBuffer(name: string, size: number, align?: number): Buffer {
+    this.requireAlive(); // kmalloc: a panicked kernel allocates nothing
     return this.#buffers.alloc(name, size, align);
   }
 
@@ -327,21 +328,18 @@ export class Guest {
 
   /** dma_map_single (or dma_map_page with `page`). */
   map(dev: string, phys: number, size: number, dir: Direction, page = false): MapResult {
-    const d = this.device(dev);
-    return this.requireMapping().mapSingle(d, phys, size, dir, page);
+    return this.requireMapping().mapSingle(this.device(dev), phys, size, dir, page);
   }
 
   /** dma_unmap_single (or dma_unmap_page); bytes copied back, is_xen_swiotlb_buffer's say. */
   unmap(dev: string, bus: Addr, size: number, dir: Direction, page = false): CopyResult {
-    const d = this.device(dev);
-    const copied = this.requireMapping().unmapSingle(d, bus, size, dir, page);
+    const copied = this.requireMapping().unmapSingle(this.device(dev), bus, size, dir, page);
     return { copied, swiotlb: this.#verdict() };
   }
 
   /** dma_sync_single_for_cpu / dma_sync_single_for_device. */
   sync(dev: string, bus: Addr, size: number, dir: Direction, target: SyncTarget): CopyResult {
-    const d = this.device(dev);
-    const copied = this.requireMapping().syncSingle(d, bus, size, dir, target);
+    const copied = this.requireMapping().syncSingle(this.device(dev), bus, size, dir, target);
     return { copied, swiotlb: this.#verdict() };
   }
 
@@ -352,8 +350,7 @@ export class Guest {
 
   /** dma_mapping_error(dev, bus) (SPEC §7); the debug layer notes the check. */
   mappingError(dev: string, bus: Addr): MappingErrorAnswer {
-    const d = this.device(dev);
-    return this.requireMapping().mappingError(d, bus);
+    return this.requireMapping().mappingError(this.device(dev), bus);
   }
 
   /** Is the DMA-API debug layer on? (GuestConfig.debug at creation, then {@link setDebug}.) */
@@ -379,38 +376,32 @@ export class Guest {
 
   /** dma_map_sg. */
   mapSg(dev: string, elems: SgRef[], dir: Direction): SgResult {
-    const d = this.device(dev);
-    return this.requireMapping().mapSg(d, elems, dir);
+    return this.requireMapping().mapSg(this.device(dev), elems, dir);
   }
 
   /** dma_unmap_sg. */
   unmapSg(dev: string, elems: SgRef[], dir: Direction): { copied: number } {
-    const d = this.device(dev);
-    return { copied: this.requireMapping().unmapSg(d, elems, dir) };
+    return { copied: this.requireMapping().unmapSg(this.device(dev), elems, dir) };
   }
 
   /** dma_sync_sg_for_cpu / dma_sync_sg_for_device. */
   syncSg(dev: string, elems: SgRef[], dir: Direction, target: SyncTarget): { copied: number } {
-    const d = this.device(dev);
-    return { copied: this.requireMapping().syncSg(d, elems, dir, target) };
+    return { copied: this.requireMapping().syncSg(this.device(dev), elems, dir, target) };
   }
 
   /** dma_alloc_coherent. */
   allocCoherent(dev: string, size: number): CoherentResult {
-    const d = this.device(dev);
-    return this.requireMapping().allocCoherent(d, size);
+    return this.requireMapping().allocCoherent(this.device(dev), size);
   }
 
   /** dma_free_coherent. */
   freeCoherent(dev: string, bus: Addr, size: number): FreeCoherentResult {
-    const d = this.device(dev);
-    return this.requireMapping().freeCoherent(d, bus, size);
+    return this.requireMapping().freeCoherent(this.device(dev), bus, size);
   }
 
   /** dma_supported(dev, mask). */
   dmaSupported(dev: string, mask: Mask): boolean {
-    const d = this.device(dev);
-    return this.requireMapping().ops.dmaSupported(d, mask);
+    return this.requireMapping().ops.dmaSupported(this.device(dev), mask);
   }
 
   /** `tree insert`: xen_dma_add_entry into the live tree (SPEC §6). */

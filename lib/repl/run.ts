@@ -383,7 +383,10 @@ function runCommand(
       return runCommand(session, line, tokenize(`help ${verb}`));
     }
     const { args, opts, lists } = parseWords(spec, rest);
-    if (spec.needsGuest) session.requireGuest();
+    if (spec.needsGuest) {
+      const g = session.requireGuest();
+      if (spec.needsKernel) g.requireAlive();
+    }
     ctx = new LineCtx(session, quoted, line, lists, table);
     reply = spec.run(ctx, args, opts);
   } catch (e) {

@@ -125,6 +125,11 @@ export interface CommandSpec {
   examples: readonly Example[];
   /** Refuse to run without a guest. */
   needsGuest?: boolean;
+  /**
+   * The command runs the guest kernel's code (the DMA API, kmalloc, a driver's probe):
+   * refused first, before its words are looked up, on a guest that panicked at boot.
+   */
+  needsKernel?: boolean;
   /** Take every word as an argument, options included (`expect error "--x"`). */
   rawWords?: boolean;
   run(ctx: Ctx, args: string[], opts: Opts): Reply;

@@ -38,6 +38,13 @@ const PAGE: OptSpec = {
 };
 
 /** The DMA verbs. */
+/** What a device can reach, for `help dma read` and `help dma write` (SPEC §7). */
+const DEVICE_REACH =
+  "Without an IOMMU a device reaches only the bus addresses its DMA mask covers: under " +
+  "--policy checked an address past the mask is refused and nothing moves; under faithful " +
+  "it is truncated to the mask, as the device's missing address lines would, and the " +
+  "answer names whose frame it hit. With an IOMMU, an address it does not map faults.";
+
 export const dmaCommands: CommandSpec[] = [
   {
     path: ["map"],
@@ -74,6 +81,7 @@ export const dmaCommands: CommandSpec[] = [
       },
     ],
     needsGuest: true,
+    needsKernel: true,
     run: (ctx, [dev, where, sizeText, dirText], o) => {
       const s = ctx.session;
       const g = s.requireGuest();
@@ -108,6 +116,7 @@ export const dmaCommands: CommandSpec[] = [
       },
     ],
     needsGuest: true,
+    needsKernel: true,
     run: (ctx, [dev, bus, size, dir], o) => {
       const s = ctx.session;
       const b = parseAddrArg(bus, s.vars, "bus address");
@@ -137,6 +146,7 @@ export const dmaCommands: CommandSpec[] = [
       },
     ],
     needsGuest: true,
+    needsKernel: true,
     run: (ctx, [dev, bus]) => {
       const s = ctx.session;
       const b = parseAddrArg(bus, s.vars, "bus address");
@@ -173,6 +183,7 @@ export const dmaCommands: CommandSpec[] = [
       },
     ],
     needsGuest: true,
+    needsKernel: true,
     run: (ctx, [dev, bus, size, dir], o) => {
       const s = ctx.session;
       const b = parseAddrArg(bus, s.vars, "bus address");
@@ -198,6 +209,7 @@ export const dmaCommands: CommandSpec[] = [
       },
     ],
     needsGuest: true,
+    needsKernel: true,
     run: (ctx, [dev, size]) => {
       const s = ctx.session;
       const n = parseNum(size, s.vars, "size");
@@ -223,6 +235,7 @@ export const dmaCommands: CommandSpec[] = [
       },
     ],
     needsGuest: true,
+    needsKernel: true,
     run: (ctx, [dev, bus, size]) => {
       const s = ctx.session;
       const b = parseAddrArg(bus, s.vars, "bus address");
@@ -239,6 +252,7 @@ export const dmaCommands: CommandSpec[] = [
   {
     path: ["dma", "read"],
     summary: "the device reads LEN bytes at a bus address (through the IOMMU, if any)",
+    description: DEVICE_REACH,
     args: [DEV, BUS, { name: "LEN", help: "bytes to read" }],
     options: [],
     examples: [
@@ -249,6 +263,7 @@ export const dmaCommands: CommandSpec[] = [
       },
     ],
     needsGuest: true,
+    needsKernel: true,
     run: (ctx, [dev, bus, len]) => {
       const s = ctx.session;
       const b = parseAddrArg(bus, s.vars, "bus address");
@@ -288,7 +303,7 @@ export const dmaCommands: CommandSpec[] = [
     summary: "the device writes bytes at a bus address; stray writes are named",
     description:
       "BYTES is hex or a quoted string. With --pattern P, LEN bytes (positional or --len; " +
-      "default the pattern's length) are written by repeating P.",
+      "default the pattern's length) are written by repeating P. " + DEVICE_REACH,
     args: [DEV, BUS, {
       name: "BYTES|LEN",
       help: "hex / quoted string, or a length with --pattern",
@@ -317,6 +332,7 @@ export const dmaCommands: CommandSpec[] = [
       },
     ],
     needsGuest: true,
+    needsKernel: true,
     run: (ctx, [dev, bus, data], o) => {
       const s = ctx.session;
       const b = parseAddrArg(bus, s.vars, "bus address");
@@ -376,6 +392,7 @@ export const dmaCommands: CommandSpec[] = [
       { caption: "A 24-bit mask", line: "dma-supported nic 0xffffff", setup: ARM_NIC },
     ],
     needsGuest: true,
+    needsKernel: true,
     run: (ctx, [dev, maskText]) => {
       const s = ctx.session;
       if (/^\d+$/.test(maskText) && Number(maskText) > 64) {

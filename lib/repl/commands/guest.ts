@@ -244,6 +244,7 @@ export const guestCommands: CommandSpec[] = [
       },
     ],
     needsGuest: true,
+    needsKernel: true,
     run: (ctx, [name], o) => {
       const g = ctx.session.requireGuest();
       const vars = ctx.session.vars;
@@ -281,6 +282,7 @@ export const guestCommands: CommandSpec[] = [
       },
     ],
     needsGuest: true,
+    needsKernel: true,
     run: (ctx, [name]) => {
       const r = ctx.session.requireGuest().removeDevice(name);
       // The leaks are DMA-API debug reports: they print with the command's events.
@@ -330,6 +332,7 @@ export const guestCommands: CommandSpec[] = [
       },
     ],
     needsGuest: true,
+    needsKernel: true,
     run: (ctx, [name, size], o) => {
       const g = ctx.session.requireGuest();
       const vars = ctx.session.vars;
@@ -375,6 +378,7 @@ export const guestCommands: CommandSpec[] = [
       { caption: "Fill the whole buffer", line: "buf write rx --pattern 5a", setup: ARM_NIC },
     ],
     needsGuest: true,
+    needsKernel: true,
     run: (ctx, [name, a, b], o) => {
       const g = ctx.session.requireGuest();
       const vars = ctx.session.vars;

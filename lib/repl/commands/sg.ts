@@ -51,6 +51,7 @@ export const sgCommands: CommandSpec[] = [
       { caption: "A whole buffer as one element", line: "map-sg nic rx bidi", setup: ARM_NIC },
     ],
     needsGuest: true,
+    needsKernel: true,
     run: (ctx, words) => {
       const s = ctx.session;
       const { dev, elems, dir } = sgArgs(ctx, words);
@@ -78,6 +79,7 @@ export const sgCommands: CommandSpec[] = [
       },
     ],
     needsGuest: true,
+    needsKernel: true,
     run: (ctx, words) => {
       const s = ctx.session;
       const { dev, elems, dir } = sgArgs(ctx, words);
@@ -101,6 +103,7 @@ export const sgCommands: CommandSpec[] = [
       },
     ],
     needsGuest: true,
+    needsKernel: true,
     run: (ctx, words, o) => {
       const s = ctx.session;
       const { dev, elems, dir } = sgArgs(ctx, words);

@@ -39,6 +39,7 @@ export const treeCommands: CommandSpec[] = [
       },
     ],
     needsGuest: true,
+    needsKernel: true,
     run: (ctx, [dmaText, physText, sizeText]) => {
       const s = ctx.session;
       const g = s.requireGuest();

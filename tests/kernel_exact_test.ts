@@ -9,6 +9,7 @@ import { assert, assertEquals, assertStringIncludes, assertThrows } from "@std/a
 import {
   ALL_ONES,
   DMA_FROM_DEVICE,
+  DMA_TO_DEVICE,
   EventLog,
   Guest,
   LabError,
@@ -161,10 +162,43 @@ Deno.test("the early path panics: the kernel's line, then every DMA command is r
       "  You either: don't have the permissions, do not have enough free memory under 4GB, " +
       "or the hypervisor memory is too fragmented! (rc:-22)",
   );
-  for (const line of ["device add nic --mask 32", "dma read nic 0x0 16"]) {
+  // Every command that would run the dead kernel's code says so first — not that its
+  // device or buffer is unknown (none could be made); inspection still answers.
+  for (
+    const line of [
+      "device add nic --mask 32",
+      "device remove nic",
+      "buf alloc b 4K",
+      "buf write b 0 aa",
+      "map nic 0x1000 4K to",
+      "unmap nic 0x100000 4K to",
+      "sync nic 0x100000 4K to --for cpu",
+      "map-sg nic 0x1000:0:4K to",
+      "unmap-sg nic 0x1000:0:4K to",
+      "sync-sg nic 0x1000:0:4K to --for cpu",
+      "alloc-coherent nic 4K",
+      "free-coherent nic 0x0 4K",
+      "map-error nic 0x0",
+      "dma-supported nic 32",
+      "dma read nic 0x0 16",
+      "dma write nic 0x0 aa",
+      "tree insert 0x100000 0x1b0000000 4K",
+    ]
+  ) {
     const r = runLine(s, line);
-    assert(!r.ok);
-    assertStringIncludes(r.error ?? "", "The guest is dead");
+    assert(!r.ok, line);
+    assertStringIncludes(r.error ?? "", "The guest is dead", line);
+  }
+  for (const line of ["segments", "tree", "stats", "guest show"]) assert(runLine(s, line).ok, line);
+  // The library's facade says the same, before it looks for the device or allocates.
+  const dead = Guest.create({ preset: "pvh-dom0" });
+  for (
+    const call of [
+      () => dead.map("nic", 0x1000, 4096, DMA_TO_DEVICE),
+      () => dead.allocBuffer("b", 4096),
+    ]
+  ) {
+    assertThrows(call, Error, "The guest is dead");
   }
   assert(runLine(s, "guest new --preset arm-dom0 --swiotlb 1M").ok, "a new guest lives");
   assert(runLine(s, "device add nic --mask 32").ok);
@@ -391,12 +425,15 @@ function crosses(bus: number, size: number, mask: number): boolean {
 }
 
 /** Four 62K maps fill segment 0; the fifth lands at slot 128, the start of segment 1. */
-function fifthMap(skew: string | null): {
+function fifthMap(skew: string | null, preset: string): {
   map: Record<string, unknown>;
   segs: Array<Record<string, number>>;
 } {
   const s = new Session({ json: true });
-  const g = json(s, `guest new --swiotlb 1M${skew === null ? "" : ` --bus-skew ${skew}`}`);
+  const g = json(
+    s,
+    `guest new --preset ${preset} --swiotlb 1M${skew === null ? "" : ` --bus-skew ${skew}`}`,
+  );
   assertEquals(g.bus_skew, skew === null ? 0 : 4096);
   runLine(s, "device add nic --mask 32 --boundary 0xffff");
   runLine(s, "buf alloc rx 62K");
@@ -406,28 +443,36 @@ function fifthMap(skew: string | null): {
   return { map, segs };
 }
 
+/** The seed's autotranslated guest, and a PV dom0 (whose 32-bit device bounces too). */
+const SKEW_PRESETS = ["arm-dom0", "pv-dom0"];
+
 Deno.test("--bus-skew: the core's boundary check uses seg[0] + slot × 2048, the bus does not", () => {
-  const { map, segs } = fifthMap("4K");
-  assertEquals([map.slot, map.segment], [128, 1]);
-  // The bus address is segment 1's own, skewed by 1 × 4K off its 256K alignment.
-  assertEquals(map.bus, segs[1].dma_addr);
-  assertEquals(segs[1].dma_addr % 0x40000, 0x1000);
-  const assumed = segs[0].dma_addr + 128 * 2048;
-  assert(!crosses(assumed, 62 * 1024, 0xffff), "the core saw no crossing");
-  assert(crosses(map.bus as number, 62 * 1024, 0xffff), "the bus range crosses");
-  assertEquals(map.crosses_boundary, { mask: 0xffff, assumed_bus: assumed });
-  const events = (map.events as Array<{ kind: string; message: string }>).map((e) => e.message);
-  assertEquals(events, [
-    "nic 0000:00:01.0: DMA-API: device driver maps DMA memory across its segment boundary " +
-    `[device address=0x${(map.bus as number).toString(16).padStart(16, "0")}] ` +
-    "[size=63488 bytes] [boundary=0xffff]",
-  ]);
+  for (const preset of SKEW_PRESETS) {
+    const { map, segs } = fifthMap("4K", preset);
+    assertEquals(map.bounced, true, preset);
+    assertEquals([map.slot, map.segment], [128, 1], preset);
+    // The bus address is segment 1's own, skewed by 1 × 4K off its 256K alignment.
+    assertEquals(map.bus, segs[1].dma_addr);
+    assertEquals(segs[1].dma_addr % 0x40000, 0x1000);
+    const assumed = segs[0].dma_addr + 128 * 2048;
+    assert(!crosses(assumed, 62 * 1024, 0xffff), "the core saw no crossing");
+    assert(crosses(map.bus as number, 62 * 1024, 0xffff), "the bus range crosses");
+    assertEquals(map.crosses_boundary, { mask: 0xffff, assumed_bus: assumed });
+    const events = (map.events as Array<{ kind: string; message: string }>).map((e) => e.message);
+    assertEquals(events, [
+      "nic 0000:00:01.0: DMA-API: device driver maps DMA memory across its segment boundary " +
+      `[device address=0x${(map.bus as number).toString(16).padStart(16, "0")}] ` +
+      "[size=63488 bytes] [boundary=0xffff]",
+    ]);
+  }
 });
 
 Deno.test("without --bus-skew every segment is aligned and no map is flagged", () => {
-  const { map, segs } = fifthMap(null);
-  assertEquals(map.segment, 1);
-  for (const seg of segs) assertEquals(seg.dma_addr % 0x40000, 0);
-  assertEquals(map.crosses_boundary, null);
-  assertEquals(map.events ?? [], []);
+  for (const preset of SKEW_PRESETS) {
+    const { map, segs } = fifthMap(null, preset);
+    assertEquals(map.segment, 1, preset);
+    for (const seg of segs) assertEquals(seg.dma_addr % 0x40000, 0);
+    assertEquals(map.crosses_boundary, null);
+    assertEquals(map.events ?? [], []);
+  }
 });

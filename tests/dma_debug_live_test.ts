@@ -66,6 +66,32 @@ class DeletingModel {
   }
 }
 
+/** A live record as the layer makes one for a single mapping. */
+function record(
+  id: number,
+  bus: number,
+  size = 4096,
+  dir: Direction = DMA_TO_DEVICE,
+  type: MappingType = "single",
+  device = "nic",
+): DebugEntry {
+  const fn = type === "page" ? "dma_map_page" : "dma_map_single";
+  return {
+    id,
+    device,
+    type,
+    phys: bus,
+    bus,
+    size,
+    dir,
+    sgCount: 0,
+    mapErrorChecked: false,
+    fn,
+    slot: null,
+    nslots: 0,
+  };
+}
+
 const DIRS: Direction[] = [DMA_BIDIRECTIONAL, DMA_TO_DEVICE, DMA_FROM_DEVICE];
 const TYPES: MappingType[] = ["single", "page"];
 
@@ -113,20 +139,7 @@ Deno.test("LiveMappings: findExact, findContaining and at answer as a handle-del
           dir: Direction,
           type: MappingType,
         ) => {
-          const e: DebugEntry = {
-            id: id++,
-            device,
-            type,
-            phys: bus,
-            bus,
-            size,
-            dir,
-            sgCount: 0,
-            mapErrorChecked: false,
-            fn: "dma_map_single",
-            slot: null,
-            nslots: 0,
-          };
+          const e = record(id++, bus, size, dir, type, device);
           live.add(e);
           model.add(e);
           held.push(e);
@@ -173,20 +186,7 @@ Deno.test("LiveMappings: a map and unmap at one handle, repeated, keeps that han
   // The order a re-filled handle takes is its newest fill: a mapping there now comes
   // after one made meanwhile at another handle, as when the handle was deleted and re-added.
   const live = new LiveMappings();
-  const mk = (id: number, bus: number, size: number): DebugEntry => ({
-    id,
-    device: "nic",
-    type: "single",
-    phys: bus,
-    bus,
-    size,
-    dir: DMA_TO_DEVICE,
-    sgCount: 0,
-    mapErrorChecked: false,
-    fn: "dma_map_single",
-    slot: null,
-    nslots: 0,
-  });
+  const mk = (id: number, bus: number, size: number) => record(id, bus, size);
   const a = mk(0, 0x1000, 0x2000);
   live.add(a);
   live.add(mk(1, 0x2000, 0x1000));
@@ -208,20 +208,7 @@ Deno.test("LiveMappings: a map and unmap at one handle, repeated, keeps that han
 
 Deno.test("LiveMappings: handles emptied at ever other addresses are swept, a reused one is kept", () => {
   const live = new LiveMappings();
-  const mk = (id: number, bus: number): DebugEntry => ({
-    id,
-    device: "nic",
-    type: "single",
-    phys: bus,
-    bus,
-    size: 4096,
-    dir: DMA_TO_DEVICE,
-    sgCount: 0,
-    mapErrorChecked: false,
-    fn: "dma_map_single",
-    slot: null,
-    nslots: 0,
-  });
+  const mk = (id: number, bus: number) => record(id, bus);
   const held = Array.from({ length: 100 }, (_, i) => mk(i, 0x1_0000_0000 + i * 4096));
   for (const e of held) live.add(e);
   let most = 0;

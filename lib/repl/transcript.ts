@@ -55,20 +55,11 @@ export interface TranscriptInput {
  * One kept command, flat: the transcript holds 2000 of them while a replay runs, and what
  * it holds is copied at every minor GC meanwhile, so each is one object and its strings.
  */
-interface Kept {
+interface Kept extends TranscriptInput {
+  /** As {@link TranscriptEntry.n}. */
   n: number;
-  line: string;
-  file: string | null;
-  at: number;
-  guest: string | null;
-  verb: string | null;
-  ok: boolean;
-  /** The lines cut to {@link MAX_ENTRY_LINES}, or their drawing. */
-  text: readonly string[] | (() => string[]);
-  /** Lines of given text not kept. */
+  /** Lines of given text not kept (the text itself is cut to {@link MAX_ENTRY_LINES}). */
   more: number;
-  events: LabEvent[];
-  expect: boolean | null;
 }
 
 /** The bounded list of commands: a ring of the last {@link MAX_TRANSCRIPT}. */

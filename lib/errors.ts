@@ -75,15 +75,32 @@ export function addr(x: number | bigint): AddrPart {
 
 /**
  * A message template: `msg\`slot ${n} at ${addr(a)}\``. Plain numbers are counts and
- * sizes (always decimal); {@link addr} values follow the reader's radix.
+ * sizes (always decimal); {@link addr} values follow the reader's radix. A value that is
+ * itself a message (parts from another `msg`) is spliced in, its addresses kept.
  */
 export function msg(
   strings: TemplateStringsArray,
-  ...values: (string | number | AddrPart)[]
+  ...values: (string | number | AddrPart | readonly MessagePart[])[]
 ): MessagePart[] {
   const out: MessagePart[] = [strings[0]];
   values.forEach((v, i) => {
-    out.push(typeof v === "number" ? String(v) : v, strings[i + 1]);
+    if (typeof v === "number") out.push(String(v));
+    else if (typeof v === "string" || v instanceof AddrPart) out.push(v);
+    else out.push(...v);
+    out.push(strings[i + 1]);
+  });
+  return out;
+}
+
+/** Joins messages with `sep` between them ("segment 1 […) and segment 2 […)"). */
+export function joinParts(
+  messages: readonly (readonly MessagePart[])[],
+  sep: string,
+): MessagePart[] {
+  const out: MessagePart[] = [];
+  messages.forEach((m, i) => {
+    if (i > 0) out.push(sep);
+    out.push(...m);
   });
   return out;
 }

@@ -141,6 +141,10 @@ const PV_SESSION = [
   "guest new --preset pv-dom0 --swiotlb 1M",
   "device add nic --mask 32",
   "device add tiny --mask 20",
+  // Engine errors quote addresses (and masks) in the radix too.
+  "map nic 0x7fffffffff 4K to",
+  "device add wide --mask 64",
+  "dma read wide 0xfffffffff000 4",
   "buf alloc rx 8K",
   "map nic rx 8K to",
   "lookup bus $bus",
@@ -152,11 +156,22 @@ const PV_SESSION = [
   "tree --validate",
 ];
 
+/** Refusals whose messages quote addresses and masks (they follow the radix too). */
+const ERROR_SESSION = [
+  "guest new --preset arm-dom0-smmu --swiotlb 1M",
+  "device add nic --mask 64",
+  "dma read nic 0xffffffffff000 4",
+  "device add weird --boundary 0x123",
+  "guest new --preset arm-dom0 --swiotlb 1M",
+  // Checked refuses the overlap, naming the segments it overlaps.
+  "tree insert 0x120000 0x1a0000000 256K",
+];
+
 Deno.test("set radix 10: no answer of the engine's own prints hex", () => {
   const s = new Session({ color: false });
   runLine(s, "set radix 10");
   const hex: string[] = [];
-  for (const line of [...SESSION, ...PV_SESSION]) {
+  for (const line of [...SESSION, ...PV_SESSION, ...ERROR_SESSION]) {
     const r = runLine(s, line);
     for (const l of ownLines(r)) if (/0x[0-9a-f]/.test(l)) hex.push(`${line}: ${l.trim()}`);
   }

@@ -144,7 +144,7 @@ export class SwiotlbCore {
       );
     }
     if (start % IO_TLB_SIZE !== 0) {
-      throw new LabError(`Cannot create a swiotlb pool at ${formatHex(start)}: not slot aligned`);
+      throw new LabError(msg`Cannot create a swiotlb pool at ${addr(start)}: not slot aligned`);
     }
     this.nslabs = nslabs;
     this.start = start;

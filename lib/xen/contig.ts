@@ -14,7 +14,7 @@
  */
 
 import { formatHex, PAGE_SIZE } from "../addr.ts";
-import { LabError } from "../errors.ts";
+import { addr, LabError, msg } from "../errors.ts";
 import type { Domain } from "./domain.ts";
 import { exchange, maxExchangeOrder } from "./exchange.ts";
 import type { Xen } from "./xen.ts";
@@ -43,7 +43,7 @@ function regionPfn(dom: Domain, pstart: number, order: number, what: string): nu
   // The kernel asks only for page alignment: the 2^order pages from pstart are traded,
   // wherever they start (a page-aligned pool is the rfc-v1 demo, SPEC §6).
   if (pstart % PAGE_SIZE !== 0) {
-    throw new LabError(`Cannot ${what} at ${formatHex(pstart)}: not page aligned`, "bug");
+    throw new LabError(msg`Cannot ${what} at ${addr(pstart)}: not page aligned`, "bug");
   }
   const pfn = dom.physToPfn(pstart);
   dom.physToPfn(pstart + bytes - 1);

@@ -15,7 +15,7 @@ export {
   renderParts,
 } from "./lib/errors.ts";
 export * from "./lib/direction.ts";
-export { type EventKind, EventLog, type LabEvent } from "./lib/events.ts";
+export { type EventKind, EventLog, eventText, type LabEvent } from "./lib/events.ts";
 export type { PhysMemory } from "./lib/memory.ts";
 export * from "./lib/rbtree.ts";
 export * from "./lib/swiotlb/mod.ts";

@@ -60,8 +60,14 @@ export type ErrorCode =
 /** An address inside a message: printed in the reader's radix. */
 export class AddrPart {
   readonly value: number | bigint;
-  constructor(value: number | bigint) {
+  /**
+   * In hex, at least this many digits after 0x (16 for a %pa-style phys_addr_t); 0: as
+   * many as it takes. Decimal is never padded.
+   */
+  readonly hexDigits: number;
+  constructor(value: number | bigint, hexDigits = 0) {
     this.value = value;
+    this.hexDigits = hexDigits;
   }
 }
 
@@ -71,6 +77,11 @@ export type MessagePart = string | AddrPart;
 /** Marks `x` as an address in a {@link msg} template. */
 export function addr(x: number | bigint): AddrPart {
   return new AddrPart(x);
+}
+
+/** An address printed at the full 64-bit width of %pa when the radix is 16. */
+export function addrPa(x: number | bigint): AddrPart {
+  return new AddrPart(x, 16);
 }
 
 /**
@@ -115,7 +126,17 @@ export function renderParts(
   parts: readonly MessagePart[],
   num: (x: number | bigint) => string = hex,
 ): string {
-  return parts.map((p) => (typeof p === "string" ? p : num(p.value))).join("");
+  let out = "";
+  for (const p of parts) {
+    if (typeof p === "string") out += p;
+    else {
+      const s = num(p.value);
+      out += p.hexDigits > 0 && s.startsWith("0x")
+        ? "0x" + s.slice(2).padStart(p.hexDigits, "0")
+        : s;
+    }
+  }
+  return out;
 }
 
 /** An error with a clear, sentence-case message that says what and why. */

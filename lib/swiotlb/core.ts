@@ -440,8 +440,8 @@ export class SwiotlbCore {
       this.events.trace(
         "swiotlb",
         way === "in"
-          ? `bounce ${size} bytes ${formatHex(orig)} → ${formatHex(tlbAddr)} (CPU → bounce)`
-          : `bounce ${size} bytes ${formatHex(tlbAddr)} → ${formatHex(orig)} (bounce → CPU)`,
+          ? msg`bounce ${size} bytes ${addr(orig)} → ${addr(tlbAddr)} (CPU → bounce)`
+          : msg`bounce ${size} bytes ${addr(tlbAddr)} → ${addr(orig)} (bounce → CPU)`,
       );
     }
     return size;

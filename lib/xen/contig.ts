@@ -13,7 +13,7 @@
  * @module
  */
 
-import { formatHex, PAGE_SIZE } from "../addr.ts";
+import { PAGE_SIZE } from "../addr.ts";
 import { addr, LabError, msg } from "../errors.ts";
 import type { Domain } from "./domain.ts";
 import { exchange, maxExchangeOrder } from "./exchange.ts";
@@ -84,12 +84,14 @@ export function createContiguousRegion(
     return skewedRegion(xen, dom, pfn, order, addressBits, skewBytes);
   }
   if (isX86Autotranslated(dom)) {
-    xen.events.trace(
-      "xen",
-      `xen_create_contiguous_region(${
-        formatHex(pstart)
-      }, order ${order}): ${dom.name} is x86 autotranslated: no-op, no dma handle`,
-    );
+    if (xen.events.tracing) {
+      xen.events.trace(
+        "xen",
+        msg`xen_create_contiguous_region(${
+          addr(pstart)
+        }, order ${order}): ${dom.name} is x86 autotranslated: no-op, no dma handle`,
+      );
+    }
     return { ok: true };
   }
   // Checked before the scrub, as the kernel refuses an oversized order without
@@ -121,12 +123,14 @@ export function destroyContiguousRegion(
 ): DestroyContiguousResult {
   const pfn = regionPfn(dom, pstart, order, "release");
   if (isX86Autotranslated(dom)) {
-    xen.events.trace(
-      "xen",
-      `xen_destroy_contiguous_region(${
-        formatHex(pstart)
-      }, order ${order}): ${dom.name} is x86 autotranslated: no-op`,
-    );
+    if (xen.events.tracing) {
+      xen.events.trace(
+        "xen",
+        msg`xen_destroy_contiguous_region(${
+          addr(pstart)
+        }, order ${order}): ${dom.name} is x86 autotranslated: no-op`,
+      );
+    }
     return { ok: true };
   }
   const maxOrder = maxExchangeOrder(dom);

@@ -7,9 +7,15 @@
  */
 
 export * from "./lib/addr.ts";
-export { LabError, type LabErrorKind } from "./lib/errors.ts";
+export {
+  AddrPart,
+  LabError,
+  type LabErrorKind,
+  type MessagePart,
+  renderParts,
+} from "./lib/errors.ts";
 export * from "./lib/direction.ts";
-export { type EventKind, EventLog, type LabEvent } from "./lib/events.ts";
+export { type EventKind, EventLog, eventText, type LabEvent } from "./lib/events.ts";
 export type { PhysMemory } from "./lib/memory.ts";
 export * from "./lib/rbtree.ts";
 export * from "./lib/swiotlb/mod.ts";

@@ -11,7 +11,7 @@
  * @module
  */
 
-import { LabError } from "./errors.ts";
+import { addr, LabError, msg } from "./errors.ts";
 
 /** PAGE_SHIFT: a page is 4096 bytes (SPEC §2). */
 export const PAGE_SHIFT = 12;
@@ -212,13 +212,13 @@ export function bitsFromMask(mask: Mask): number {
   if (typeof mask === "bigint") {
     const bits = mask.toString(2).length;
     if (mask !== (1n << BigInt(bits)) - 1n || mask < 0n) {
-      throw new LabError(`Mask ${formatHex(mask)} is not of the form 2^n - 1`);
+      throw new LabError(msg`Mask ${addr(mask)} is not of the form 2^n - 1`);
     }
     return bits;
   }
   const bits = Math.round(Math.log2(mask + 1));
   if (2 ** bits - 1 !== mask) {
-    throw new LabError(`Mask ${formatHex(mask)} is not of the form 2^n - 1`);
+    throw new LabError(msg`Mask ${addr(mask)} is not of the form 2^n - 1`);
   }
   return bits;
 }

@@ -60,8 +60,14 @@ export type ErrorCode =
 /** An address inside a message: printed in the reader's radix. */
 export class AddrPart {
   readonly value: number | bigint;
-  constructor(value: number | bigint) {
+  /**
+   * In hex, at least this many digits after 0x (16 for a %pa-style phys_addr_t); 0: as
+   * many as it takes. Decimal is never padded.
+   */
+  readonly hexDigits: number;
+  constructor(value: number | bigint, hexDigits = 0) {
     this.value = value;
+    this.hexDigits = hexDigits;
   }
 }
 
@@ -73,17 +79,39 @@ export function addr(x: number | bigint): AddrPart {
   return new AddrPart(x);
 }
 
+/** An address printed at the full 64-bit width of %pa when the radix is 16. */
+export function addrPa(x: number | bigint): AddrPart {
+  return new AddrPart(x, 16);
+}
+
 /**
  * A message template: `msg\`slot ${n} at ${addr(a)}\``. Plain numbers are counts and
- * sizes (always decimal); {@link addr} values follow the reader's radix.
+ * sizes (always decimal); {@link addr} values follow the reader's radix. A value that is
+ * itself a message (parts from another `msg`) is spliced in, its addresses kept.
  */
 export function msg(
   strings: TemplateStringsArray,
-  ...values: (string | number | AddrPart)[]
+  ...values: (string | number | AddrPart | readonly MessagePart[])[]
 ): MessagePart[] {
   const out: MessagePart[] = [strings[0]];
   values.forEach((v, i) => {
-    out.push(typeof v === "number" ? String(v) : v, strings[i + 1]);
+    if (typeof v === "number") out.push(String(v));
+    else if (typeof v === "string" || v instanceof AddrPart) out.push(v);
+    else out.push(...v);
+    out.push(strings[i + 1]);
+  });
+  return out;
+}
+
+/** Joins messages with `sep` between them ("segment 1 […) and segment 2 […)"). */
+export function joinParts(
+  messages: readonly (readonly MessagePart[])[],
+  sep: string,
+): MessagePart[] {
+  const out: MessagePart[] = [];
+  messages.forEach((m, i) => {
+    if (i > 0) out.push(sep);
+    out.push(...m);
   });
   return out;
 }
@@ -98,7 +126,17 @@ export function renderParts(
   parts: readonly MessagePart[],
   num: (x: number | bigint) => string = hex,
 ): string {
-  return parts.map((p) => (typeof p === "string" ? p : num(p.value))).join("");
+  let out = "";
+  for (const p of parts) {
+    if (typeof p === "string") out += p;
+    else {
+      const s = num(p.value);
+      out += p.hexDigits > 0 && s.startsWith("0x")
+        ? "0x" + s.slice(2).padStart(p.hexDigits, "0")
+        : s;
+    }
+  }
+  return out;
 }
 
 /** An error with a clear, sentence-case message that says what and why. */

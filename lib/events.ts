@@ -6,6 +6,7 @@
  * @module
  */
 
+import { type MessagePart, renderParts } from "./errors.ts";
 import type { ExplainStep } from "./explain.ts";
 
 /** What an event is. */
@@ -24,7 +25,18 @@ export interface LabEvent {
   kind: EventKind;
   /** Subsystem that recorded it: "swiotlb", "swiotlb-xen", "xen", "dma", "fixup", … */
   source: string;
+  /** The text; kernel output is as the kernel prints it, a trace line's addresses in hex. */
   message: string;
+  /**
+   * A trace line as message parts: the lab's own words, whose addresses a face prints in
+   * its radix (SPEC §10 `set radix`); kernel output has none, its hex is the kernel's.
+   */
+  parts?: readonly MessagePart[];
+}
+
+/** An event's text with the addresses of a trace line printed by `num` (a face's radix). */
+export function eventText(e: LabEvent, num: (x: number | bigint) => string): string {
+  return e.parts === undefined ? e.message : renderParts(e.parts, num);
 }
 
 /**
@@ -52,9 +64,18 @@ export class EventLog {
     this.#events.push({ kind, source, message });
   }
 
-  /** Records a trace line if tracing is on. */
-  trace(source: string, message: string): void {
-    if (this.tracing) this.push("trace", source, message);
+  /**
+   * Records a trace line if tracing is on: words, or message parts whose addresses follow
+   * the reader's radix. Callers on hot paths check {@link tracing} before building either.
+   */
+  trace(source: string, message: string | readonly MessagePart[]): void {
+    if (!this.tracing) return;
+    if (typeof message === "string") {
+      this.push("trace", source, message);
+      return;
+    }
+    this.counts.trace++;
+    this.#events.push({ kind: "trace", source, message: renderParts(message), parts: message });
   }
 
   /** Records a kernel-style log message. */

@@ -17,6 +17,7 @@ import {
   Guest,
   type GuestInput,
   LabError,
+  renderParts,
   slotsFor,
   translateDeviceAccess,
 } from "../mod.ts";
@@ -384,7 +385,7 @@ Deno.test("DmaDebug: a handle the device's IOMMU does not map is reported at map
   const r = g.map("nic", outside, 4096, DMA_TO_DEVICE);
   assertEquals([r.bounced, r.bus], [false, outside]);
   const t = translateDeviceAccess(g.domain, outside, 4096);
-  const fault = "fault" in t ? t.fault : "";
+  const fault = "fault" in t ? renderParts(t.fault) : "";
   assert(fault.startsWith("IOMMU fault:"), fault);
   assertEquals(debugLines(g), [
     `nic 0000:00:01.0: DMA-API: device would fault on this mapping ${

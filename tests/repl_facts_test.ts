@@ -141,6 +141,10 @@ const PV_SESSION = [
   "guest new --preset pv-dom0 --swiotlb 1M",
   "device add nic --mask 32",
   "device add tiny --mask 20",
+  // Engine errors quote addresses (and masks) in the radix too.
+  "map nic 0x7fffffffff 4K to",
+  "device add wide --mask 64",
+  "dma read wide 0xfffffffff000 4",
   "buf alloc rx 8K",
   "map nic rx 8K to",
   "lookup bus $bus",
@@ -152,11 +156,22 @@ const PV_SESSION = [
   "tree --validate",
 ];
 
+/** Refusals whose messages quote addresses and masks (they follow the radix too). */
+const ERROR_SESSION = [
+  "guest new --preset arm-dom0-smmu --swiotlb 1M",
+  "device add nic --mask 64",
+  "dma read nic 0xffffffffff000 4",
+  "device add weird --boundary 0x123",
+  "guest new --preset arm-dom0 --swiotlb 1M",
+  // Checked refuses the overlap, naming the segments it overlaps.
+  "tree insert 0x120000 0x1a0000000 256K",
+];
+
 Deno.test("set radix 10: no answer of the engine's own prints hex", () => {
   const s = new Session({ color: false });
   runLine(s, "set radix 10");
   const hex: string[] = [];
-  for (const line of [...SESSION, ...PV_SESSION]) {
+  for (const line of [...SESSION, ...PV_SESSION, ...ERROR_SESSION]) {
     const r = runLine(s, line);
     for (const l of ownLines(r)) if (/0x[0-9a-f]/.test(l)) hex.push(`${line}: ${l.trim()}`);
   }
@@ -179,4 +194,75 @@ Deno.test("set radix 16: indices and counts stay decimal, addresses are hex", ()
   assertEquals(runLine(s, "expect slot 20").output, ["ok: slot 20"]);
   const bus10 = String(s.vars.get("bus"));
   assertEquals(runLine(s, `expect bus ${bus10}`).output, [`ok: bus ${bus10}`]);
+});
+
+/** `trace on` lines of every engine source: fixup, exchange, translation, walk, bounce. */
+const TRACED = [
+  "trace on",
+  "guest new --preset arm-dom0 --swiotlb 1M --fail-below 20",
+  "device add nic --mask 32",
+  "buf alloc rx 8K",
+  "map nic rx 8K bidi",
+  "unmap nic $bus 8K bidi",
+  "guest new --preset pv-dom0 --swiotlb 1M",
+  "device add nic --mask 32",
+  "buf alloc rx 8K",
+  "map nic rx 8K bidi",
+  "unmap nic $bus 8K bidi",
+  "alloc-coherent nic 8K",
+  "guest new --preset pvh-dom0 --swiotlb 1M",
+];
+
+Deno.test("set radix 10: trace lines print addresses in decimal, kernel lines keep hex", () => {
+  const s = new Session({ color: false });
+  const j = new Session({ json: true });
+  runLine(s, "set radix 10");
+  runLine(j, "set radix 10");
+  const traced: string[] = [];
+  const kernel: string[] = [];
+  const jsonTraced: string[] = [];
+  for (const line of TRACED) {
+    const r = runLine(s, line);
+    for (const l of r.output) {
+      if (l.startsWith("  · ")) traced.push(l);
+      else if (l.includes("DMA-API: ")) kernel.push(l);
+    }
+    const events = (runLine(j, line).json?.events ?? []) as { kind: string; message: string }[];
+    for (const e of events) if (e.kind === "trace") jsonTraced.push(e.message);
+  }
+  // Each source's lines are there, with their addresses in decimal.
+  for (
+    const want of [
+      /^  · fixup: segment 0: xen_create_contiguous_region\(\d+, order 6, dma_bits 18\) → /,
+      /^  · swiotlb-xen: pool 512 slots at phys \d+, start_dma_addr \d+$/,
+      /^  · xen: XENMEM_exchange: .*: ok, out \d+$/,
+      /^  · swiotlb-xen: xen_phys_to_bus\(\d+\) = \d+ \(seg\[0\]: j = \(phys - \d+\) \/ 256 KiB/,
+      /^  · swiotlb-xen: xen_bus_to_phys\(\d+\) = \d+ \(tree walk: \d+ → left, \d+ holds it\)$/,
+      /^  · swiotlb: bounce 8192 bytes \d+ → \d+ \(CPU → bounce\)$/,
+      /^  · swiotlb-xen: xen_phys_to_bus\(\d+\) = \d+ \(p2m\)$/,
+      /^  · swiotlb-xen: xen_bus_to_phys\(\d+\) = \d+ \(m2p\)$/,
+      /^  · xen: xen_create_contiguous_region\(\d+, order \d+\): dom0 is x86 autotranslated/,
+    ]
+  ) assert(traced.some((l) => want.test(l)), `${want} in:\n${traced.join("\n")}`);
+  assertEquals(traced.filter((l) => /0x[0-9a-f]/.test(l)), []);
+  // --json: the same messages, in the same radix (as its error field).
+  assertEquals(jsonTraced.length, traced.length);
+  assertEquals(jsonTraced.filter((m) => /0x[0-9a-f]/.test(m)), []);
+  // The DMA-API reports are the kernel's: %pa-style hex whatever the radix.
+  assert(kernel.some((l) => l.includes("[device address=0x")), kernel.join("\n"));
+});
+
+Deno.test("set radix 16: trace lines as before, %pa-style addresses at full width", () => {
+  const s = new Session({ color: false });
+  runLine(s, "set radix 16");
+  const traced = TRACED.flatMap((l) => runLine(s, l).output).filter((l) => l.startsWith("  · "));
+  for (
+    const want of [
+      "  · fixup: segment 0: xen_create_contiguous_region(0x0000000180100000, order 6, dma_bits 21) → ok",
+      "  · swiotlb-xen: pool 512 slots at phys 0x0000000180100000, start_dma_addr 0x0000000000100000",
+      "  · xen: XENMEM_exchange: dom0 64 extent(s) of order 0 -> order 6 below 2^21 (2 MiB): ok, out 0x100",
+      "  · swiotlb: bounce 8192 bytes 0x180200000 → 0x180100000 (CPU → bounce)",
+      "  · xen: xen_create_contiguous_region(0x100000, order 6): dom0 is x86 autotranslated: no-op, no dma handle",
+    ]
+  ) assert(traced.includes(want), `${want} in:\n${traced.join("\n")}`);
 });

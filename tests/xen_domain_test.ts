@@ -1,5 +1,5 @@
 import { assert, assertEquals, assertNotEquals, assertThrows } from "@std/assert";
-import { LabError } from "../lib/errors.ts";
+import { LabError, renderParts } from "../lib/errors.ts";
 import { type Domain, type DomainConfig, DOMID_XEN, FREE, Xen } from "../lib/xen/mod.ts";
 import { p2mOf } from "./_p2m.ts";
 
@@ -275,12 +275,19 @@ Deno.test("Domain.allocPhys on a tiny guest starts after its first page", () => 
 Deno.test("Xen.whoseFrame names the owner of a machine frame", () => {
   const xen = new Xen({ machineBytes: 64 * MiB, seed: 1 });
   const dom = xen.createDomain(pv("reverse", 8));
-  assertEquals(xen.whoseFrame(dom.pfnToMfn(5)), "dom1 pfn 0x5");
-  assertEquals(xen.whoseFrame(0), "xen", "Xen keeps the first MiB");
-  assertEquals(xen.whoseFrame(0x100), "free");
+  const whose = (mfn: number) => renderParts(xen.whoseFrame(mfn));
+  assertEquals(whose(dom.pfnToMfn(5)), "dom1 pfn 0x5");
+  assertEquals(whose(0), "xen", "Xen keeps the first MiB");
+  assertEquals(whose(0x100), "free");
   xen.machine.claim(0x100, 1, DOMID_XEN);
-  assertEquals(xen.whoseFrame(0x100), "xen");
-  assertEquals(xen.whoseFrame(2 ** 30), "outside machine memory (frame 0x40000000)");
+  assertEquals(whose(0x100), "xen");
+  assertEquals(whose(2 ** 30), "outside machine memory (frame 0x40000000)");
+  // The frame numbers are address parts: a face prints them in its own radix.
+  assertEquals(
+    renderParts(xen.whoseFrame(2 ** 30), String),
+    "outside machine memory (frame 1073741824)",
+  );
+  assertEquals(renderParts(xen.whoseFrame(dom.pfnToMfn(5)), String), "dom1 pfn 5");
 });
 
 Deno.test("Xen reserves low memory for itself, 1 MiB unless told otherwise", () => {

@@ -1,6 +1,6 @@
 import { assert, assertEquals, assertFalse, assertMatch, assertThrows } from "@std/assert";
 import fc from "fast-check";
-import { LabError } from "../lib/errors.ts";
+import { LabError, renderParts } from "../lib/errors.ts";
 import { EventLog } from "../lib/events.ts";
 import {
   createContiguousRegion,
@@ -43,10 +43,11 @@ function reasonOf(r: { ok: true } | { ok: false; reason: string }): string {
   return r.reason;
 }
 
-/** The fault of a translation that must fault, with its bus address when a range. */
+/** The fault of a translation that must fault (in hex), with its bus address when a range. */
 function faultOf(r: IommuResult | DmaRangeResult): { fault: string; bus?: number } {
   if (!("fault" in r)) throw new Error(`expected a fault, got ${JSON.stringify(r)}`);
-  return r;
+  const fault = renderParts(r.fault);
+  return "bus" in r ? { fault, bus: r.bus } : { fault };
 }
 
 const range = (start: number, n: number) => Array.from({ length: n }, (_, i) => start + i);
@@ -328,7 +329,7 @@ Deno.test("translateDeviceAccess without an IOMMU reaches any machine address", 
   assertEquals(r, {
     pieces: [{ bus: 0x1ff8, maddr: 0x1ff8, len: 8 }, { bus: 0x2000, maddr: 0x2000, len: 8 }],
   });
-  assertEquals(xen.whoseFrame(2), "xen", "a stray write would hit Xen's own frame");
+  assertEquals(renderParts(xen.whoseFrame(2)), "xen", "a stray write would hit Xen's own frame");
   assertEquals(faultOf(translateDeviceAccess(dom, 64 * MiB - 4, 8)), {
     fault: "Bus address 0x4000000 is beyond machine memory",
     bus: 64 * MiB,
@@ -372,7 +373,7 @@ Deno.test("Faults.exhaustLow hands low memory to Xen until restored", () => {
   assertEquals(xen.machine.freeFrames(24), 4096 - 256);
   assertEquals(xen.faults.exhaustLow(24), 4096 - 256);
   assertEquals(xen.machine.freeFrames(24), 0);
-  assertEquals(xen.whoseFrame(0x300), "xen");
+  assertEquals(renderParts(xen.whoseFrame(0x300)), "xen");
   assertEquals(xen.faults.describe(), "15 MiB of low memory held by xen");
   assertEquals(
     reasonOf(createContiguousRegion(xen, dom, 0, 6, 24)),

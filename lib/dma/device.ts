@@ -5,8 +5,8 @@
  * @module
  */
 
-import { type Addr, ALL_ONES, formatHex, isMaskShaped, type Mask, maskFromBits } from "../addr.ts";
-import { LabError } from "../errors.ts";
+import { type Addr, ALL_ONES, isMaskShaped, type Mask, maskFromBits } from "../addr.ts";
+import { addr, LabError, msg } from "../errors.ts";
 import { DEFAULT_SEG_BOUNDARY } from "../swiotlb/mod.ts";
 
 import type { Arch } from "../xen/domain.ts";
@@ -67,10 +67,13 @@ export function makeDevice(cfg: DeviceConfig): Device {
   }
   const segBoundary = cfg.segBoundary ?? DEFAULT_SEG_BOUNDARY;
   if (!isMaskShaped(segBoundary) || segBoundary < 0xfff) {
+    // A boundary is a mask: printed in the radix, as dma_mask is.
     throw new LabError(
-      `Cannot add device "${cfg.name}": boundary ${
-        formatHex(segBoundary)
-      } must be 2^n - 1 and at least 0xfff (the kernel BUGs on a boundary that is not a power of two)`,
+      msg`Cannot add device "${cfg.name}": boundary ${
+        addr(segBoundary)
+      } must be 2^n - 1 and at least ${
+        addr(0xfff)
+      } (the kernel BUGs on a boundary that is not a power of two)`,
     );
   }
   const maxSegSize = cfg.maxSegSize ?? 65536;

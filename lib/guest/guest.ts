@@ -22,7 +22,7 @@ import type {
   SyncTarget,
 } from "../dma/ops.ts";
 import type { Direction } from "../direction.ts";
-import { LabError } from "../errors.ts";
+import { LabError, renderParts } from "../errors.ts";
 import { EventLog } from "../events.ts";
 import { SwiotlbCore } from "../swiotlb/mod.ts";
 import { XenSwiotlb } from "../swiotlb_xen/engine.ts";
@@ -123,9 +123,11 @@ export class Guest {
         return d ? { driver: d.driver, busId: d.busId } : { driver: name, busId: name };
       },
       // Beyond the kernel (SPEC §8): would the device fault on the handle it was given?
+      // Quoted in a DMA-API report, which prints addresses in the kernel's hex.
       deviceFault: (bus, size) => {
         if (typeof bus !== "number") return undefined;
-        return deviceAccessFault(this.domain, bus, size);
+        const fault = deviceAccessFault(this.domain, bus, size);
+        return fault === undefined ? undefined : renderParts(fault);
       },
     });
     this.domain = this.xen.createDomain({

@@ -11,7 +11,7 @@ import { jsonReplacer } from "../addr.ts";
 import { LabError } from "../errors.ts";
 import { errorHint } from "./render/words.ts";
 import { explainBlocks, explainJson } from "./render/explain.ts";
-import type { LabEvent } from "../events.ts";
+import { eventText, type LabEvent } from "../events.ts";
 import type { ExplainStep } from "../explain.ts";
 import { cmdTable } from "./commands.ts";
 import { Fmt } from "./render/format.ts";
@@ -72,11 +72,14 @@ export function parseLine(
   return { spec, ...parseWords(spec, rest), plumbing };
 }
 
-/** One text line per event, in the kernel's spirit (UX.md). */
+/**
+ * One text line per event, in the kernel's spirit (UX.md). Kernel output keeps its hex;
+ * a trace line's addresses are in the session's radix.
+ */
 export function renderEvents(events: readonly LabEvent[], fmt: Fmt): string[] {
   const out: string[] = [];
   for (const e of events) {
-    for (const line of e.message.split("\n")) {
+    for (const line of eventText(e, (x) => fmt.num(x)).split("\n")) {
       switch (e.kind) {
         case "trace":
           out.push(fmt.dim(`  · ${e.source}: ${line}`));
@@ -408,7 +411,13 @@ function runCommand(
     ? { error: reply.error, ...reply.json }
     : { error: reply.error, where, ...reply.json };
   if (events.length > 0) {
-    json.events = events.map((e) => ({ kind: e.kind, source: e.source, message: e.message }));
+    // A trace line's message as the text answer shows it (in the radix, as `error` is).
+    const num = (x: number | bigint) => session.fmt.num(x);
+    json.events = events.map((e) => ({
+      kind: e.kind,
+      source: e.source,
+      message: eventText(e, num),
+    }));
   }
   if (explained.length > 0) json.explain = explained.map(explainJson);
   const stopped = session.recorder.note(session, {

@@ -144,7 +144,7 @@ export class SwiotlbCore {
       );
     }
     if (start % IO_TLB_SIZE !== 0) {
-      throw new LabError(`Cannot create a swiotlb pool at ${formatHex(start)}: not slot aligned`);
+      throw new LabError(msg`Cannot create a swiotlb pool at ${addr(start)}: not slot aligned`);
     }
     this.nslabs = nslabs;
     this.start = start;
@@ -440,8 +440,8 @@ export class SwiotlbCore {
       this.events.trace(
         "swiotlb",
         way === "in"
-          ? `bounce ${size} bytes ${formatHex(orig)} → ${formatHex(tlbAddr)} (CPU → bounce)`
-          : `bounce ${size} bytes ${formatHex(tlbAddr)} → ${formatHex(orig)} (bounce → CPU)`,
+          ? msg`bounce ${size} bytes ${addr(orig)} → ${addr(tlbAddr)} (CPU → bounce)`
+          : msg`bounce ${size} bytes ${addr(tlbAddr)} → ${addr(orig)} (bounce → CPU)`,
       );
     }
     return size;

@@ -14,7 +14,7 @@ import type { CoherentResult, FreeCoherentResult } from "../dma/ops.ts";
 import type { EventLog } from "../events.ts";
 import type { Policy } from "../swiotlb/mod.ts";
 import { xenPhysToBus, type XenTranslation } from "./translate.ts";
-import { LabError } from "../errors.ts";
+import { addr, joinParts, LabError, msg, renderParts } from "../errors.ts";
 import { nodeName } from "./insert.ts";
 import {
   xenDmaAddEntry,
@@ -108,20 +108,21 @@ export class CoherentAllocator {
     const tree = this.#t.tree;
     const overlaps = xenDmaOverlaps(tree, node.dmaAddr, node.size);
     if (overlaps.length === 0 || xenDmaAddEntryClash(tree, node) !== null) return;
-    const what = `xen_swiotlb_alloc_coherent: the node [${formatHex(node.dmaAddr)}, ${
-      formatHex(node.dmaAddr + node.size)
-    }) overlaps ${overlaps.map(nodeName).join(" and ")}`;
+    const what = msg`xen_swiotlb_alloc_coherent: the node [${addr(node.dmaAddr)}, ${
+      addr(node.dmaAddr + node.size)
+    }) overlaps ${joinParts(overlaps.map(nodeName), " and ")}`;
     if (this.#t.policy === "checked") {
       undo();
       throw new LabError(
-        `${what}; the RFC's insert would accept it and bus→phys lookups there would answer by the tree's shape`,
+        msg`${what}; the RFC's insert would accept it and bus→phys lookups there would answer by the tree's shape`,
         "refused",
         "tree-overlap",
       );
     }
+    // A UB event is kernel-style text: its addresses stay hex (DESIGN.md).
     this.#events.ub(
       "swiotlb-xen",
-      `${what}: accepted; a lookup there returns whichever node the walk meets first`,
+      `${renderParts(what)}: accepted; a lookup there returns whichever node the walk meets first`,
     );
   }
 

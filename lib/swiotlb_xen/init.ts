@@ -8,13 +8,13 @@
  */
 
 import { getOrder, IO_TLB_SEGSIZE, IO_TLB_SIZE, PAGE_SHIFT, SEGMENT_BYTES } from "../addr.ts";
+import { addrPa, msg } from "../errors.ts";
 import type { EventLog } from "../events.ts";
 import type { Policy } from "../swiotlb/mod.ts";
 import type { XenPlatform } from "../dma/platform.ts";
 import {
   type BusTree,
   newBusTree,
-  pa,
   xenDmaAddEntry,
   type XenDmaInfo,
   xenDmaRemoveEntry,
@@ -162,10 +162,14 @@ export function xenSwiotlbInit(platform: XenPlatform, opts: InitOptions): XenSwi
       seg = fixed.seg;
       rc = fixed.rc;
       if (rc === 0) {
-        events.trace(
-          "swiotlb-xen",
-          `pool ${nslabs} slots at phys ${pa(pool)}, start_dma_addr ${pa(seg[0].dmaAddr)}`,
-        );
+        if (events.tracing) {
+          events.trace(
+            "swiotlb-xen",
+            msg`pool ${nslabs} slots at phys ${addrPa(pool)}, start_dma_addr ${
+              addrPa(seg[0].dmaAddr)
+            }`,
+          );
+        }
         return { ok: true, nslabs, poolPhys: pool, seg, tree, log, attempts, panic: null };
       }
       attempt.failure = "efixup";
@@ -244,8 +248,8 @@ function fixup(
       if (events.tracing) {
         events.trace(
           "fixup",
-          `segment ${j}: xen_create_contiguous_region(${
-            pa(pstart)
+          msg`segment ${j}: xen_create_contiguous_region(${
+            addrPa(pstart)
           }, order ${order}, dma_bits ${dmaBits}) → ${res.ok ? "ok" : res.reason}`,
         );
       }

@@ -7,7 +7,7 @@
  */
 
 import { formatHex } from "../addr.ts";
-import { addr, LabError, msg } from "../errors.ts";
+import { addr, joinParts, LabError, type MessagePart, msg, renderParts } from "../errors.ts";
 import type { EventLog } from "../events.ts";
 import { positionPath } from "../rbtree.ts";
 import type { Policy } from "../swiotlb/mod.ts";
@@ -30,10 +30,10 @@ export interface InsertEntryResult {
   path: string | null;
 }
 
-/** "segment 2 [0x180000, 0x1c0000)": a node as engine messages name it. */
-export function nodeName(e: XenDmaInfo): string {
+/** "segment 2 [0x180000, 0x1c0000)": a node as engine messages name it (as parts). */
+export function nodeName(e: XenDmaInfo): MessagePart[] {
   const what = e.kind === "segment" ? `segment ${e.index}` : `${e.kind} node`;
-  return `${what} [${formatHex(e.dmaAddr)}, ${formatHex(e.dmaAddr + e.size)})`;
+  return msg`${what} [${addr(e.dmaAddr)}, ${addr(e.dmaAddr + e.size)})`;
 }
 
 /**
@@ -75,7 +75,7 @@ export function insertEntry(
       msg`xen_dma_add_entry(phys=${addr(physAddr)} -> dma=${addr(dmaAddr)}, size ${addr(size)}): [${
         addr(dmaAddr)
       }, ${addr(dmaAddr + size)}) overlaps ${
-        overlaps.map(nodeName).join(" and ")
+        joinParts(overlaps.map(nodeName), " and ")
       }; the RFC's insert would accept it (it only rejects an equal dma_addr or phys_addr met on its way down) and bus→phys lookups there would answer by the tree's shape`,
       "refused",
       "tree-overlap",
@@ -92,7 +92,7 @@ export function insertEntry(
       `xen_dma_add_entry(phys=${formatHex(physAddr)} -> dma=${formatHex(dmaAddr)}, size ${
         formatHex(size)
       }): accepted although [${formatHex(dmaAddr)}, ${formatHex(dmaAddr + size)}) overlaps ${
-        overlaps.map(nodeName).join(" and ")
+        renderParts(joinParts(overlaps.map(nodeName), " and "))
       }; a lookup there returns whichever node the tree walk meets first`,
     );
   }

@@ -16,9 +16,10 @@
  * @module
  */
 
-import { type Addr, formatHex, pageOffset, SEGMENT_BYTES, segmentOf } from "../addr.ts";
+import { type Addr, pageOffset, SEGMENT_BYTES, segmentOf } from "../addr.ts";
 import { type Arch, dmaErrorCode } from "../dma/device.ts";
 import type { XenPlatform } from "../dma/platform.ts";
+import { addr, joinParts, msg } from "../errors.ts";
 import type { EventLog } from "../events.ts";
 import { type BusTree, type IntervalStep, type XenDmaInfo, xenGetDmaInfoFromDma } from "./tree.ts";
 
@@ -99,12 +100,13 @@ export function xenPhysToBus(t: XenTranslation, phys: number): Addr {
     const j = segmentIn(t, phys);
     t.events.trace(
       "swiotlb-xen",
-      `xen_phys_to_bus(${formatHex(phys)}) = ${formatHex(bus)}` +
-        (!t.autotranslate
+      msg`xen_phys_to_bus(${addr(phys)}) = ${addr(bus)}${
+        !t.autotranslate
           ? " (p2m)"
           : j === null
           ? " (outside the pool: DMA error code)"
-          : ` (seg[${j}]: j = (phys - ${formatHex(t.poolPhys)}) / 256 KiB, no tree walk)`),
+          : msg` (seg[${j}]: j = (phys - ${addr(t.poolPhys)}) / 256 KiB, no tree walk)`
+      }`,
     );
   }
   return bus;
@@ -125,12 +127,15 @@ export function xenBusToPhys(t: XenTranslation, bus: Addr, steps?: IntervalStep[
   const walk: IntervalStep[] = steps ?? [];
   const phys = busToPhys(t, bus, walk);
   const path = walk.map((s) =>
-    `${formatHex(s.node.dmaAddr)} ${s.cmp === "hit" ? "holds it" : `→ ${s.cmp}`}`
+    msg`${addr(s.node.dmaAddr)} ${s.cmp === "hit" ? "holds it" : `→ ${s.cmp}`}`
   );
   t.events.trace(
     "swiotlb-xen",
-    `xen_bus_to_phys(${formatHex(bus)}) = ${formatHex(phys)}` +
-      (t.autotranslate ? ` (tree walk: ${path.join(", ") || "empty"})` : " (m2p)"),
+    msg`xen_bus_to_phys(${addr(bus)}) = ${addr(phys)}${
+      t.autotranslate
+        ? msg` (tree walk: ${path.length === 0 ? "empty" : joinParts(path, ", ")})`
+        : " (m2p)"
+    }`,
   );
   return phys;
 }

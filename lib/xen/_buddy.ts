@@ -8,8 +8,7 @@
  * @module
  */
 
-import { formatHex } from "../addr.ts";
-import { LabError } from "../errors.ts";
+import { addr, LabError, msg } from "../errors.ts";
 import { SummaryBitset } from "./_bitset.ts";
 
 /** The free blocks of a machine of `nrFrames` frames, orders 0 to `maxOrder`. */
@@ -135,7 +134,7 @@ export class FreeBlocks {
       if (this.#free[order].has(start >>> order)) return order;
       order++;
     }
-    throw new LabError(`Free block start ${formatHex(start)} has no block`, "bug");
+    throw new LabError(msg`Free block start ${addr(start)} has no block`, "bug");
   }
 
   /** Takes the free frames `[mfn, end)` (every one of them must be free). */
@@ -159,7 +158,7 @@ export class FreeBlocks {
       const b = Math.floor(f / 2 ** j);
       if (this.#free[j].has(b)) return [b * 2 ** j, j];
     }
-    throw new LabError(`Frame ${formatHex(f)} is marked free but lies in no free block`, "bug");
+    throw new LabError(msg`Frame ${addr(f)} is marked free but lies in no free block`, "bug");
   }
 
   /** Splits free block (start, order) down to the order-`want` extent at `at`, which is taken. */

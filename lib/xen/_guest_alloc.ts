@@ -7,8 +7,8 @@
  * @module
  */
 
-import { alignUp, formatHex, formatSize, PAGE_SIZE } from "../addr.ts";
-import { LabError } from "../errors.ts";
+import { alignUp, formatSize, PAGE_SIZE } from "../addr.ts";
+import { addr, LabError, msg } from "../errors.ts";
 
 /** Where a guest's allocator works. */
 export interface GuestAllocatorOptions {
@@ -119,9 +119,9 @@ export class GuestAllocator {
     const start = alignUp(this.#pageCursor, align);
     if (start + span > this.#end) {
       throw new LabError(
-        `Cannot allocate ${formatSize(asked)} of guest memory in ${this.#name}: only ${
+        msg`Cannot allocate ${formatSize(asked)} of guest memory in ${this.#name}: only ${
           formatSize(Math.max(0, this.#end - start))
-        } left after ${formatHex(start)}`,
+        } left after ${addr(start)}`,
         "failed",
       );
     }

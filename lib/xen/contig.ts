@@ -13,8 +13,8 @@
  * @module
  */
 
-import { formatHex, PAGE_SIZE } from "../addr.ts";
-import { LabError } from "../errors.ts";
+import { PAGE_SIZE } from "../addr.ts";
+import { addr, LabError, msg } from "../errors.ts";
 import type { Domain } from "./domain.ts";
 import { exchange, maxExchangeOrder } from "./exchange.ts";
 import type { Xen } from "./xen.ts";
@@ -43,7 +43,7 @@ function regionPfn(dom: Domain, pstart: number, order: number, what: string): nu
   // The kernel asks only for page alignment: the 2^order pages from pstart are traded,
   // wherever they start (a page-aligned pool is the rfc-v1 demo, SPEC §6).
   if (pstart % PAGE_SIZE !== 0) {
-    throw new LabError(`Cannot ${what} at ${formatHex(pstart)}: not page aligned`, "bug");
+    throw new LabError(msg`Cannot ${what} at ${addr(pstart)}: not page aligned`, "bug");
   }
   const pfn = dom.physToPfn(pstart);
   dom.physToPfn(pstart + bytes - 1);
@@ -84,12 +84,14 @@ export function createContiguousRegion(
     return skewedRegion(xen, dom, pfn, order, addressBits, skewBytes);
   }
   if (isX86Autotranslated(dom)) {
-    xen.events.trace(
-      "xen",
-      `xen_create_contiguous_region(${
-        formatHex(pstart)
-      }, order ${order}): ${dom.name} is x86 autotranslated: no-op, no dma handle`,
-    );
+    if (xen.events.tracing) {
+      xen.events.trace(
+        "xen",
+        msg`xen_create_contiguous_region(${
+          addr(pstart)
+        }, order ${order}): ${dom.name} is x86 autotranslated: no-op, no dma handle`,
+      );
+    }
     return { ok: true };
   }
   // Checked before the scrub, as the kernel refuses an oversized order without
@@ -121,12 +123,14 @@ export function destroyContiguousRegion(
 ): DestroyContiguousResult {
   const pfn = regionPfn(dom, pstart, order, "release");
   if (isX86Autotranslated(dom)) {
-    xen.events.trace(
-      "xen",
-      `xen_destroy_contiguous_region(${
-        formatHex(pstart)
-      }, order ${order}): ${dom.name} is x86 autotranslated: no-op`,
-    );
+    if (xen.events.tracing) {
+      xen.events.trace(
+        "xen",
+        msg`xen_destroy_contiguous_region(${
+          addr(pstart)
+        }, order ${order}): ${dom.name} is x86 autotranslated: no-op`,
+      );
+    }
     return { ok: true };
   }
   const maxOrder = maxExchangeOrder(dom);

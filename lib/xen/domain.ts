@@ -10,8 +10,8 @@
  * @module
  */
 
-import { formatHex, PAGE_SIZE } from "../addr.ts";
-import { LabError } from "../errors.ts";
+import { PAGE_SIZE } from "../addr.ts";
+import { addr, LabError, msg } from "../errors.ts";
 import type { PhysMemory } from "../memory.ts";
 import { GuestAllocator } from "./_guest_alloc.ts";
 import type { RunTable } from "./_runs.ts";
@@ -393,7 +393,7 @@ export class Domain implements PhysMemory {
   freePhys(phys: number, bytes: number): void {
     if (!Number.isInteger(phys) || phys % PAGE_SIZE !== 0 || !(bytes > 0)) {
       throw new LabError(
-        `Cannot free ${bytes} bytes of guest memory at ${formatHex(phys)}: expected whole pages`,
+        msg`Cannot free ${bytes} bytes of guest memory at ${addr(phys)}: expected whole pages`,
       );
     }
     this.#checkRange(phys, bytes, "free");
@@ -418,11 +418,11 @@ export class Domain implements PhysMemory {
   #checkPfn(pfn: number, phys?: number): void {
     if (!Number.isInteger(pfn) || pfn < 0 || pfn >= this.nrPages) {
       const what = phys === undefined
-        ? `pfn ${formatHex(pfn)}`
-        : `guest-physical address ${formatHex(phys)}`;
+        ? msg`pfn ${addr(pfn)}`
+        : msg`guest-physical address ${addr(phys)}`;
       throw new LabError(
-        `Cannot use ${what}: outside ${this.name}'s memory (${formatHex(this.physBase)}-${
-          formatHex(this.physEnd - 1)
+        msg`Cannot use ${what}: outside ${this.name}'s memory (${addr(this.physBase)}-${
+          addr(this.physEnd - 1)
         })`,
       );
     }
@@ -434,14 +434,12 @@ export class Domain implements PhysMemory {
       addr >= this.physBase && addr + len <= this.physEnd;
   }
 
-  #checkRange(addr: number, len: number, what: string): void {
-    if (!this.contains(addr, len)) {
+  #checkRange(phys: number, len: number, what: string): void {
+    if (!this.contains(phys, len)) {
       throw new LabError(
-        `Cannot ${what} ${len} bytes at guest-physical ${
-          formatHex(addr)
-        }: outside ${this.name}'s memory (${formatHex(this.physBase)}-${
-          formatHex(this.physEnd - 1)
-        })`,
+        msg`Cannot ${what} ${len} bytes at guest-physical ${
+          addr(phys)
+        }: outside ${this.name}'s memory (${addr(this.physBase)}-${addr(this.physEnd - 1)})`,
       );
     }
   }

@@ -12,6 +12,7 @@
  */
 
 import { formatHex, formatSize } from "../addr.ts";
+import { addr, joinParts, msg } from "../errors.ts";
 import type { Domain } from "./domain.ts";
 import type { Xen } from "./xen.ts";
 
@@ -88,11 +89,11 @@ export function exchange(xen: Xen, dom: Domain, req: ExchangeRequest): ExchangeR
   const result = doExchange(xen, dom, req);
   if (xen.events.tracing) {
     const outcome = result.error === undefined
-      ? `ok, out ${result.outMfns.map((m) => formatHex(m)).join(" ")}`
-      : `${result.nrExchanged}/${inPfns.length} exchanged: ${result.error}`;
+      ? msg`ok, out ${joinParts(result.outMfns.map((m) => [addr(m)]), " ")}`
+      : msg`${result.nrExchanged}/${inPfns.length} exchanged: ${result.error}`;
     xen.events.trace(
       "xen",
-      `XENMEM_exchange: ${dom.name} ${inPfns.length} extent(s) of order ${inOrder} -> order ${outOrder} ${
+      msg`XENMEM_exchange: ${dom.name} ${inPfns.length} extent(s) of order ${inOrder} -> order ${outOrder} ${
         describeLimit(addressBits)
       }: ${outcome}`,
     );

@@ -5,8 +5,8 @@
  * @module
  */
 
-import { formatHex, formatSize, PAGE_SIZE } from "../addr.ts";
-import { LabError } from "../errors.ts";
+import { formatSize, PAGE_SIZE } from "../addr.ts";
+import { addr, LabError, msg } from "../errors.ts";
 
 /** log2 of the frames a block of the frame table holds (4096: 16 MiB of memory). */
 const BLOCK_SHIFT = 12;
@@ -167,8 +167,8 @@ export class FrameStore {
       maddr + len > this.bytes
     ) {
       throw new LabError(
-        `Cannot ${what} ${len} bytes at machine address ${
-          formatHex(maddr)
+        msg`Cannot ${what} ${len} bytes at machine address ${
+          addr(maddr)
         }: outside machine memory (${formatSize(this.bytes)})`,
       );
     }

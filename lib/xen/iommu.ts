@@ -10,11 +10,15 @@
  * @module
  */
 
-import { formatHex, PAGE_SIZE } from "../addr.ts";
+import { PAGE_SIZE } from "../addr.ts";
+import { addr, type MessagePart, msg } from "../errors.ts";
 import type { Domain } from "./domain.ts";
 
-/** Translation of one bus address: a machine address, or a fault message. */
-export type IommuResult = { maddr: number } | { fault: string };
+/**
+ * Translation of one bus address: a machine address, or a fault message (as parts, so
+ * that a face prints the address in its radix).
+ */
+export type IommuResult = { maddr: number } | { fault: readonly MessagePart[] };
 
 /** One page-bounded piece of a device access. */
 export interface DmaPiece {
@@ -26,7 +30,9 @@ export interface DmaPiece {
 }
 
 /** Translation of a device access range: every piece, or the first faulting address. */
-export type DmaRangeResult = { pieces: DmaPiece[] } | { fault: string; bus: number };
+export type DmaRangeResult =
+  | { pieces: DmaPiece[] }
+  | { fault: readonly MessagePart[]; bus: number };
 
 /**
  * The IOMMU context Xen sets up for one domain.
@@ -72,11 +78,9 @@ function iommuMaps(dom: Domain, bus: number): boolean {
   return dom.mfnToPfn(Math.floor(bus / PAGE_SIZE)) !== undefined;
 }
 
-function iommuFault(dom: Domain, bus: number): string {
+function iommuFault(dom: Domain, bus: number): MessagePart[] {
   const space = dom.autotranslate ? "guest-physical" : "own-frame";
-  return `IOMMU fault: ${dom.name}'s IOMMU has no ${space} mapping for bus address ${
-    formatHex(bus)
-  }`;
+  return msg`IOMMU fault: ${dom.name}'s IOMMU has no ${space} mapping for bus address ${addr(bus)}`;
 }
 
 /** Can a device without an IOMMU reach machine address `bus`? */
@@ -84,8 +88,8 @@ function inMachine(dom: Domain, bus: number): boolean {
   return Number.isInteger(bus) && bus >= 0 && bus < dom.machine.bytes;
 }
 
-function beyondMachine(bus: number): string {
-  return `Bus address ${formatHex(bus)} is beyond machine memory`;
+function beyondMachine(bus: number): MessagePart[] {
+  return msg`Bus address ${addr(bus)} is beyond machine memory`;
 }
 
 /**
@@ -112,6 +116,7 @@ export function translateDeviceAccess(dom: Domain, bus: number, len: number): Dm
  * @example
  * ```ts
  * import { assertEquals } from "@std/assert";
+ * import { renderParts } from "../errors.ts";
  * import { deviceAccessFault, Xen } from "./mod.ts";
  * const xen = new Xen({ machineBytes: 2 ** 30, seed: 1 });
  * const dom = xen.createDomain({
@@ -121,12 +126,16 @@ export function translateDeviceAccess(dom: Domain, bus: number, len: number): Dm
  * assertEquals(deviceAccessFault(dom, 0x1000, 8192), undefined);
  * // The last page runs past the guest's memory: the fault names where it starts.
  * assertEquals(
- *   deviceAccessFault(dom, 255 * 4096, 8192),
+ *   renderParts(deviceAccessFault(dom, 255 * 4096, 8192) ?? []),
  *   "IOMMU fault: dom1's IOMMU has no guest-physical mapping for bus address 0x100000",
  * );
  * ```
  */
-export function deviceAccessFault(dom: Domain, bus: number, len: number): string | undefined {
+export function deviceAccessFault(
+  dom: Domain,
+  bus: number,
+  len: number,
+): readonly MessagePart[] | undefined {
   if (!(len > 0)) return undefined;
   if (!dom.iommu) return rangeFault(bus, len, 0, dom.machine.bytes, beyondMachine);
   if (dom.autotranslate) {
@@ -150,8 +159,8 @@ function rangeFault(
   len: number,
   lo: number,
   hi: number,
-  fault: (bus: number) => string,
-): string | undefined {
+  fault: (bus: number) => MessagePart[],
+): MessagePart[] | undefined {
   if (!Number.isInteger(bus) || bus < lo || bus >= hi) return fault(bus);
   return bus + len > hi ? fault(hi) : undefined;
 }

@@ -16,8 +16,8 @@
  * @module
  */
 
-import { formatHex, formatSize, PAGE_SHIFT, PAGE_SIZE } from "../addr.ts";
-import { LabError } from "../errors.ts";
+import { formatSize, PAGE_SHIFT, PAGE_SIZE } from "../addr.ts";
+import { addr, LabError, msg } from "../errors.ts";
 import { FreeBlocks } from "./_buddy.ts";
 import { RunTable } from "./_runs.ts";
 import { FrameStore } from "./frames.ts";
@@ -227,8 +227,8 @@ export class Machine {
     const size = 2 ** order;
     if (!Number.isInteger(order) || order < 0 || mfn % size !== 0) {
       throw new LabError(
-        `Cannot free ${
-          formatHex(mfn)
+        msg`Cannot free ${
+          addr(mfn)
         } as an order-${order} extent: it is not aligned to ${size} frames`,
       );
     }
@@ -245,7 +245,7 @@ export class Machine {
     const end = mfn + count;
     for (let f = mfn; f < end; f = this.#owner.runEnd(f, 0, end)) {
       if (this.#owner.get(f) === 0) {
-        throw new LabError(`Cannot free frame ${formatHex(f)}: it is already free`);
+        throw new LabError(msg`Cannot free frame ${addr(f)}: it is already free`);
       }
     }
     this.#owner.fill(mfn, end, 0);
@@ -264,7 +264,7 @@ export class Machine {
     if (f !== undefined) {
       const holder = this.#owner.get(f) - 1;
       throw new LabError(
-        `Cannot claim frame ${formatHex(f)} for dom${owner}: it belongs to ${
+        msg`Cannot claim frame ${addr(f)} for dom${owner}: it belongs to ${
           holder === DOMID_XEN ? "xen" : `dom${holder}`
         }`,
       );
@@ -391,7 +391,7 @@ export class Machine {
   #checkMfn(mfn: number): void {
     if (!Number.isInteger(mfn) || mfn < 0 || mfn >= this.nrFrames) {
       throw new LabError(
-        `Frame ${formatHex(mfn)} is outside machine memory (${this.nrFrames} frames)`,
+        msg`Frame ${addr(mfn)} is outside machine memory (${this.nrFrames} frames)`,
       );
     }
   }
@@ -402,7 +402,7 @@ export class Machine {
       mfn + count > this.nrFrames
     ) {
       throw new LabError(
-        `Frames ${formatHex(mfn)}+${count} are outside machine memory (${this.nrFrames} frames)`,
+        msg`Frames ${addr(mfn)}+${count} are outside machine memory (${this.nrFrames} frames)`,
       );
     }
   }

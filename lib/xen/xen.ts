@@ -11,8 +11,8 @@
 
 import { uniformInt } from "pure-rand/distribution/uniformInt";
 import { xoroshiro128plus } from "pure-rand/generator/xoroshiro128plus";
-import { formatHex, formatSize, PAGE_SIZE } from "../addr.ts";
-import { LabError } from "../errors.ts";
+import { formatSize, PAGE_SIZE } from "../addr.ts";
+import { addr, LabError, type MessagePart, msg } from "../errors.ts";
 import { EventLog } from "../events.ts";
 import { RunTable } from "./_runs.ts";
 import { Domain, type DomainConfig } from "./domain.ts";
@@ -223,19 +223,22 @@ export class Xen {
     return { kind: "domain", domid: owner, pfn: index + base };
   }
 
-  /** Who holds machine frame `mfn`: "dom1 pfn 0x…", "free", "xen" (for stray DMA reports). */
-  whoseFrame(mfn: number): string {
+  /**
+   * Who holds machine frame `mfn`: "dom1 pfn 0x…", "free", "xen" (for messages: as parts,
+   * so that the pfn prints in the reader's radix).
+   */
+  whoseFrame(mfn: number): MessagePart[] {
     if (!Number.isInteger(mfn) || mfn < 0 || mfn >= this.machine.nrFrames) {
-      return `outside machine memory (frame ${formatHex(mfn)})`;
+      return msg`outside machine memory (frame ${addr(mfn)})`;
     }
     const owner = this.machine.owner(mfn);
-    if (owner === FREE) return "free";
-    if (owner === DOMID_XEN) return "xen";
+    if (owner === FREE) return ["free"];
+    if (owner === DOMID_XEN) return ["xen"];
     const index = this.machine.m2p(mfn);
-    if (index === undefined) return `dom${owner} (no m2p entry)`;
+    if (index === undefined) return [`dom${owner} (no m2p entry)`];
     // The m2p holds the p2m index; a guest frame number counts from guest-physical 0.
     const base = (this.domains.get(owner)?.physBase ?? 0) / PAGE_SIZE;
-    return `dom${owner} pfn ${formatHex(index + base)}`;
+    return msg`dom${owner} pfn ${addr(index + base)}`;
   }
 
   /** Checks an explicit layout: whole, inside memory, free, not overlapping. */
@@ -247,7 +250,7 @@ export class Xen {
         mfn + count > this.machine.nrFrames
       ) {
         throw new LabError(
-          `Cannot build ${name}: run ${formatHex(mfn)}+${count} is not inside machine memory`,
+          msg`Cannot build ${name}: run ${addr(mfn)}+${count} is not inside machine memory`,
         );
       }
       total += count;
@@ -259,7 +262,7 @@ export class Xen {
     for (let i = 1; i < sorted.length; i++) {
       if (sorted[i].mfn < sorted[i - 1].mfn + sorted[i - 1].count) {
         throw new LabError(
-          `Cannot build ${name}: runs overlap at frame ${formatHex(sorted[i].mfn)}`,
+          msg`Cannot build ${name}: runs overlap at frame ${addr(sorted[i].mfn)}`,
         );
       }
     }
@@ -267,7 +270,7 @@ export class Xen {
       const f = this.machine.firstTaken(mfn, count);
       if (f !== undefined) {
         throw new LabError(
-          `Cannot build ${name}: frame ${formatHex(f)} is not free (${this.whoseFrame(f)})`,
+          msg`Cannot build ${name}: frame ${addr(f)} is not free (${this.whoseFrame(f)})`,
           "failed",
         );
       }

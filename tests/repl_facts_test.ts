@@ -233,15 +233,15 @@ Deno.test("set radix 10: trace lines print addresses in decimal, kernel lines ke
   // Each source's lines are there, with their addresses in decimal.
   for (
     const want of [
-      /^  · fixup: segment 0: xen_create_contiguous_region\(\d+, order 6, dma_bits 18\) → /,
-      /^  · swiotlb-xen: pool 512 slots at phys \d+, start_dma_addr \d+$/,
-      /^  · xen: XENMEM_exchange: .*: ok, out \d+$/,
-      /^  · swiotlb-xen: xen_phys_to_bus\(\d+\) = \d+ \(seg\[0\]: j = \(phys - \d+\) \/ 256 KiB/,
-      /^  · swiotlb-xen: xen_bus_to_phys\(\d+\) = \d+ \(tree walk: \d+ → left, \d+ holds it\)$/,
-      /^  · swiotlb: bounce 8192 bytes \d+ → \d+ \(CPU → bounce\)$/,
-      /^  · swiotlb-xen: xen_phys_to_bus\(\d+\) = \d+ \(p2m\)$/,
-      /^  · swiotlb-xen: xen_bus_to_phys\(\d+\) = \d+ \(m2p\)$/,
-      /^  · xen: xen_create_contiguous_region\(\d+, order \d+\): dom0 is x86 autotranslated/,
+      /^ {2}· fixup: segment 0: xen_create_contiguous_region\(\d+, order 6, dma_bits 18\) → /,
+      /^ {2}· swiotlb-xen: pool 512 slots at phys \d+, start_dma_addr \d+$/,
+      /^ {2}· xen: XENMEM_exchange: .*: ok, out \d+$/,
+      /^ {2}· swiotlb-xen: xen_phys_to_bus\(\d+\) = \d+ \(seg\[0\]: j = \(phys - \d+\) \/ 256 KiB/,
+      /^ {2}· swiotlb-xen: xen_bus_to_phys\(\d+\) = \d+ \(tree walk: \d+ → left, \d+ holds it\)$/,
+      /^ {2}· swiotlb: bounce 8192 bytes \d+ → \d+ \(CPU → bounce\)$/,
+      /^ {2}· swiotlb-xen: xen_phys_to_bus\(\d+\) = \d+ \(p2m\)$/,
+      /^ {2}· swiotlb-xen: xen_bus_to_phys\(\d+\) = \d+ \(m2p\)$/,
+      /^ {2}· xen: xen_create_contiguous_region\(\d+, order \d+\): dom0 is x86 autotranslated/,
     ]
   ) assert(traced.some((l) => want.test(l)), `${want} in:\n${traced.join("\n")}`);
   assertEquals(traced.filter((l) => /0x[0-9a-f]/.test(l)), []);

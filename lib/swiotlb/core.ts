@@ -46,7 +46,7 @@ import {
   DMA_NONE,
   DMA_TO_DEVICE,
 } from "../direction.ts";
-import { addr, LabError, msg } from "../errors.ts";
+import { addr, LabError, msg, renderParts } from "../errors.ts";
 import { EventLog } from "../events.ts";
 import type { PhysMemory } from "../memory.ts";
 import { copyProblem, syncProblem, unmapProblem } from "./_checks.ts";
@@ -271,7 +271,7 @@ export class SwiotlbCore {
         end - nslabs
       } slot(s) past the end of the ${nslabs}-slot pool (short last segment)`;
       if (this.policy === "checked") throw new LabError(problem, "refused", "short-segment");
-      this.#ub(`swiotlb_tbl_map_single(${formatHex(orig)}, ${size}): ${problem.join("")}`);
+      this.#ub(`swiotlb_tbl_map_single(${formatHex(orig)}, ${size}): ${renderParts(problem)}`);
     }
     const taken = this.#free.take(found, end);
     this.hint = end < nslabs ? end : 0;

@@ -158,6 +158,11 @@ export class LabError extends Error {
     this.parts = parts;
   }
 
+  /** The same error, its message led by `prefix` (a caller's context: the address it was given). */
+  within(prefix: readonly MessagePart[]): LabError {
+    return new LabError([...prefix, ...this.parts], this.kind, this.code);
+  }
+
   /** The message with addresses printed by `num` (a face's radix). */
   render(num: (x: number | bigint) => string): string {
     return renderParts(this.parts, num);

@@ -486,7 +486,7 @@ Deno.test("REPL debug: text view, the refused unmap's DMA-API line, map-error, d
   const bus = formatHex(s.vars.get("bus") as number);
   const u = runLine(s, "unmap nic $bus 4K to");
   assertEquals(u.output.slice(0, 2), [
-    "error: unmap of 0x180100000 with 4096 bytes, but it was mapped with 8192 bytes",
+    `error: bus ${bus}: unmap of slot 0 (0x180100000) with 4096 bytes, but it was mapped with 8192 bytes`,
     `  nic 0000:00:01.0: DMA-API: device driver frees DMA memory with different size ${
       at(Number(bus))
     } [map size=8192 bytes] [unmap size=4096 bytes]`,

@@ -146,7 +146,8 @@ Deno.test("checked: a wrong-direction unmap names both directions in words", () 
   const err = refused(s, "unmap nic $bus 8K from", "wrong-direction");
   assertEquals(
     err.split("\n")[0],
-    "unmap of 0x180100000 with DMA_FROM_DEVICE, but it was mapped with DMA_TO_DEVICE: " +
+    "bus 0x100000: unmap of slot 0 (0x180100000) with DMA_FROM_DEVICE, but it was mapped with " +
+      "DMA_TO_DEVICE: " +
       "the direction differs from the mapping's",
   );
 });

@@ -63,7 +63,9 @@ export function unmapProblem(
   }
   if (slotsFor(mapped) !== nslots) {
     return new LabError(
-      msg`unmap of ${addr(tlbAddr)} with ${size} bytes, but it was mapped with ${mapped} bytes`,
+      msg`unmap of slot ${index} (${
+        addr(tlbAddr)
+      }) with ${size} bytes, but it was mapped with ${mapped} bytes`,
       "refused",
       "wrong-size",
     );
@@ -74,9 +76,9 @@ export function unmapProblem(
     const dropped = copiesBack(made) && !copiesBack(dir);
     return new LabError(
       [
-        ...msg`unmap of ${addr(tlbAddr)} with ${directionName(dir)}, but it was mapped with ${
-          directionName(made)
-        }`,
+        ...msg`unmap of slot ${index} (${addr(tlbAddr)}) with ${
+          directionName(dir)
+        }, but it was mapped with ${directionName(made)}`,
         dropped
           ? ": nothing is copied back, so the device's bytes are dropped"
           : ": the direction differs from the mapping's",

@@ -366,7 +366,13 @@ export class XenSwiotlb implements DmaOps, XenTranslation {
     const slot = this.variant === "rfc-v1" && typeof bus === "number"
       ? rfcV1BouncePhys(this, bus)
       : null;
-    if (slot === null || slot === phys) return this.core.unmapSingle(phys, size, dir);
+    if (slot === null || slot === phys) {
+      try {
+        return this.core.unmapSingle(phys, size, dir);
+      } catch (e) {
+        throw atBus(bus, e);
+      }
+    }
     // rfc-v1's round trip on an unaligned pool: say so instead of "double unmap?".
     const why = msg`unmap of bus ${addr(bus)}: under rfc-v1 xen_bus_to_phys gives ${
       addr(phys)
@@ -387,8 +393,12 @@ export class XenSwiotlb implements DmaOps, XenTranslation {
       throw new LabError("BUG: xen_swiotlb_sync_single with DMA_NONE", "bug", "kernel-bug");
     }
     const phys = this.#resolve("sync", bus);
-    if (this.#resolved.verdict) return this.core.syncSingle(phys, size, dir, target);
-    return 0;
+    if (!this.#resolved.verdict) return 0;
+    try {
+      return this.core.syncSingle(phys, size, dir, target);
+    } catch (e) {
+      throw atBus(bus, e);
+    }
   }
 
   /** xen_swiotlb_map_sg_attrs: bounce an element iff forced, autotranslated, not capable or straddling. */
@@ -471,4 +481,13 @@ export class XenSwiotlb implements DmaOps, XenTranslation {
   dmaSupported(_dev: Device, mask: Mask): boolean {
     return this.physToBus(this.poolEnd - 1) <= mask;
   }
+}
+
+/**
+ * The core's refusal of the bounce slot `bus` translated to, said of the bus address the
+ * driver passed: the core speaks of slots and their guest-physical addresses, which the
+ * driver never saw.
+ */
+function atBus(bus: Addr, e: unknown): unknown {
+  return e instanceof LabError && e.kind === "refused" ? e.within(msg`bus ${addr(bus)}: `) : e;
 }

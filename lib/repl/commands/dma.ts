@@ -31,6 +31,7 @@ import { freeWords, ownerWords, verdictWords } from "../render/words.ts";
 import { ARM_COHERENT, ARM_MAPPED, ARM_MAPPED_BIDI, ARM_NIC, PV_NIC } from "../examples.ts";
 import type { CommandSpec, OptSpec } from "../table.ts";
 import { BUS, DEV, DIR, dirOf, FOR, SIZE, target } from "./_dma_args.ts";
+import { snakeKeys } from "../render/json_keys.ts";
 
 const PAGE: OptSpec = {
   flags: "--page",
@@ -217,7 +218,13 @@ export const dmaCommands: CommandSpec[] = [
       s.vars.set("bus", r.bus);
       s.vars.set("phys", r.phys);
       return {
-        json: { bus: r.bus, phys: r.phys, size: r.size, exchanged: r.exchanged, reason: r.route },
+        json: {
+          bus: r.bus,
+          phys: r.phys,
+          size: r.size,
+          exchanged: r.exchanged,
+          reason: snakeKeys(r.route),
+        },
         text: renderCoherent(r, dev, s.fmt),
       };
     },

@@ -28,6 +28,7 @@ import { SVG_OPTION, writeSvg } from "./_svg_out.ts";
 import { checkGuestName, replacedWords } from "./guests.ts";
 import { GUEST_NEW_OPTIONS } from "./_guest_options.ts";
 import { didYouMean } from "../suggest.ts";
+import { snakeKeys } from "../render/json_keys.ts";
 
 const str = (v: string | boolean | undefined): string | undefined =>
   typeof v === "string" ? v : undefined;
@@ -192,7 +193,7 @@ export const guestCommands: CommandSpec[] = [
       }
       const json: Record<string, unknown> = {
         ...guestJson(view),
-        config: { ...g.config },
+        config: snakeKeys({ ...g.config }),
         devices: devices.map(deviceJson),
         buffers: buffers.map((b) => ({ buf: b.name, phys: b.phys, size: b.size })),
       };
@@ -216,7 +217,7 @@ export const guestCommands: CommandSpec[] = [
         presets: Object.entries(PRESETS).map(([name, p]) => ({
           name,
           description: p.description,
-          config: p.config,
+          config: snakeKeys(p.config),
         })),
       },
       text: renderPresets(PRESETS, ctx.session.fmt),

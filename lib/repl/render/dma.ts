@@ -18,6 +18,7 @@ import type { Fmt } from "./format.ts";
 import { sizeArg } from "./format.ts";
 import { next } from "./guest.ts";
 import { coherentWords, failureWords, routeWords } from "./words.ts";
+import { snakeKeys } from "./json_keys.ts";
 
 /** "slots 0-3 of segment 0". */
 function slotRange(slot: number, nslots: number, segment: number | null): string {
@@ -128,8 +129,8 @@ export function mapJson(r: MapResult, c: MapContext): Record<string, unknown> {
     crosses_boundary: r.crossesBoundary === null
       ? null
       : { mask: r.crossesBoundary.mask, assumed_bus: r.crossesBoundary.assumedBus },
-    reason: r.route,
-    failure: r.failure,
+    reason: snakeKeys(r.route),
+    failure: snakeKeys(r.failure),
   };
 }
 
@@ -202,7 +203,7 @@ export function sgJson(r: SgResult): Record<string, unknown> {
     mapping_error: r.error,
     failure: r.failure === null ? null : {
       element: r.failure.element,
-      failure: r.failure.failure,
+      failure: snakeKeys(r.failure.failure),
       undone: r.failure.undone,
       stale_copied: r.failure.staleCopied,
     },
@@ -213,7 +214,7 @@ export function sgJson(r: SgResult): Record<string, unknown> {
       dma_length: e.dmaLength,
       bounced: e.bounced,
       slot: e.slot,
-      reason: e.route,
+      reason: snakeKeys(e.route),
     })),
   };
 }

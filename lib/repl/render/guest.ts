@@ -11,6 +11,7 @@ import type { BufferView, DeviceView as Device, GuestView } from "../../guest/mo
 import type { Fmt } from "./format.ts";
 import { plural, sizeArg } from "./format.ts";
 import { opsWords, useWords } from "./words.ts";
+import { snakeKeys } from "./json_keys.ts";
 
 /** `[next: a · b]`, the hint that ends most answers (UX.md). */
 export function next(fmt: Fmt, ...cmds: string[]): string {
@@ -175,7 +176,7 @@ export function guestJson(g: GuestView): Record<string, unknown> {
       ok_segments: a.fixup.okSegments,
       dma_bits_first: a.fixup.dmaBitsFirst,
       dma_bits_last: a.fixup.dmaBitsLast,
-      first_success: a.fixup.firstSuccess,
+      first_success: snakeKeys(a.fixup.firstSuccess),
       injected_failures: a.fixup.injectedFailures,
     })),
   };

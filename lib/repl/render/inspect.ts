@@ -20,6 +20,7 @@ import type { Fmt } from "./format.ts";
 import { plural, sizeArg } from "./format.ts";
 import { next } from "./guest.ts";
 import { hitWords, ruleWords, useWords, verdictWords } from "./words.ts";
+import { snakeKeys } from "./json_keys.ts";
 
 /** `lookup bus`: the answer, then every node visited and the comparison made there. */
 export function renderLookupBus(r: BusLookupView, fmt: Fmt): string[] {
@@ -82,11 +83,11 @@ export function lookupBusJson(r: BusLookupView): Record<string, unknown> {
     found: r.found,
     rule: r.rule,
     offset: r.offset,
-    node: r.node,
+    node: snakeKeys(r.node),
     nodes_visited: r.visited.length,
     tree_height: r.treeHeight,
     is_xen_swiotlb_buffer: r.swiotlb,
-    equality: r.equality,
+    equality: snakeKeys(r.equality),
     steps: r.visited.map((v) => ({
       dma_addr: v.dmaAddr,
       phys_addr: v.physAddr,
@@ -303,10 +304,14 @@ export function slotsJson(s: SlotsView): Record<string, unknown> {
       used: r.used,
       counter_first: r.counterFirst,
       counter_last: r.counterLast,
-      owner: r.owner,
-      owners: r.owners,
+      owner: snakeKeys(r.owner),
+      owners: snakeKeys(r.owners),
     })),
-    orig: s.orig.map((o) => ({ ...o, bytes: o.count * 2048, slot_last: o.slot + o.count - 1 })),
+    orig: s.orig.map((o) => ({
+      ...(snakeKeys(o) as object),
+      bytes: o.count * 2048,
+      slot_last: o.slot + o.count - 1,
+    })),
   };
 }
 

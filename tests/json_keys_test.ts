@@ -87,3 +87,30 @@ Deno.test("--json: no field name anywhere in an answer is camelCase", () => {
   }
   assertEquals(out, []);
 });
+
+Deno.test("guest show --json: its config, saved as a guest file, loads the same guest", () => {
+  const dir = Deno.makeTempDirSync();
+  try {
+    for (
+      const made of [
+        "guest new --preset arm-dom0 --swiotlb 2M --bus-skew 4K",
+        "guest new --preset pv-dom0 --policy faithful --late-init --fail-exchanges 3",
+        "guest new --preset pvh-dom0-iommu --seed 7 --pool-offset 64K",
+      ]
+    ) {
+      const s = new Session({ json: true });
+      const first = JSON.parse(runLine(s, made).output[0]);
+      const shown = JSON.parse(runLine(s, "guest show").output[0]);
+      const file = `${dir}/g.json`;
+      Deno.writeTextFileSync(file, JSON.stringify(shown.config));
+      const loaded = JSON.parse(runLine(s, `guest load ${file}`).output[0]);
+      assertEquals(loaded.error, undefined, made);
+      for (const k of ["mode", "arch", "iommu", "swiotlb_xen", "nslabs", "pool_phys", "log"]) {
+        assertEquals(loaded[k], first[k], `${made}: ${k}`);
+      }
+      assertEquals(JSON.parse(runLine(s, "guest show").output[0]).config, shown.config);
+    }
+  } finally {
+    Deno.removeSync(dir, { recursive: true });
+  }
+});

@@ -19,7 +19,7 @@ export {
   PRESETS,
   resolveConfig,
 } from "./config.ts";
-export { checkSetting, GUEST_FILE_KEYS } from "./schema.ts";
+export { checkSetting, GUEST_FILE_KEYS, guestFileOf } from "./schema.ts";
 export type * from "./views.ts";
 export type * from "../explain.ts";
 export type { Policy } from "../swiotlb/mod.ts";

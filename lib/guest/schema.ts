@@ -92,6 +92,46 @@ export const SETTINGS: Record<string, Setting> = {
 export const GUEST_FILE_KEYS: readonly string[] = Object.keys(SETTINGS);
 
 /**
+ * A guest's settings as a guest file writes them (the keys of {@link SETTINGS}): what
+ * `guest show --json` carries as `config`, so that saving it as JSON and `guest load`
+ * builds the same guest. Defaults left out (an unset swiotlb=, no faults).
+ *
+ * @example
+ * ```ts
+ * import { assertEquals } from "@std/assert";
+ * import { resolveConfig } from "./config.ts";
+ * const f = guestFileOf(resolveConfig({ preset: "arm-dom0", faults: { failNext: 2 } }));
+ * assertEquals([f.mode, f.late_init, f.fail_exchanges, "name" in f], ["auto", false, 2, false]);
+ * ```
+ */
+export function guestFileOf(c: GuestConfig): Record<string, unknown> {
+  const f: Record<string, unknown> = {
+    mode: c.mode,
+    iommu: c.iommu,
+    arch: c.arch,
+    dom0: c.dom0,
+    mem: c.mem,
+    machine: c.machine,
+    layout: c.layout,
+    ...(c.swiotlb === undefined ? {} : { swiotlb: c.swiotlb }),
+    force: c.force,
+    passthrough: c.passthrough,
+    late_init: c.lateInit,
+    bus_skew: c.busSkew,
+    identity: c.identity,
+    policy: c.policy,
+    variant: c.variant,
+    seed: c.seed,
+    pool_offset: c.poolOffset,
+    debug: c.debug,
+  };
+  if (c.faults.failNext !== undefined) f.fail_exchanges = c.faults.failNext;
+  if (c.faults.failBelowBits !== undefined) f.fail_below = c.faults.failBelowBits;
+  if (c.faults.exhaustLowBits !== undefined) f.exhaust_low = c.faults.exhaustLowBits;
+  return f;
+}
+
+/**
  * Validates `value` for `key` against the schema; the value as given, or a LabError that
  * names the key, the value and what was expected.
  *

@@ -8,7 +8,14 @@
 import { parseSize } from "../../addr.ts";
 import { LabError } from "../../errors.ts";
 import { EventLog } from "../../events.ts";
-import { Guest, type GuestInput, parseGuestFile, parseSwiotlb, PRESETS } from "../../guest/mod.ts";
+import {
+  Guest,
+  guestFileOf,
+  type GuestInput,
+  parseGuestFile,
+  parseSwiotlb,
+  PRESETS,
+} from "../../guest/mod.ts";
 import { GUEST_FILE_MAX_BYTES, readUserFile, sizeWords } from "../files.ts";
 import { fillPattern, parseBits, parseBytes, parseCount, parseNum } from "../args.ts";
 import { hexdump, MAX_SHOWN_BYTES, notShown, toColonHex, toHex } from "../render/format.ts";
@@ -193,7 +200,7 @@ export const guestCommands: CommandSpec[] = [
       }
       const json: Record<string, unknown> = {
         ...guestJson(view),
-        config: snakeKeys({ ...g.config }),
+        config: guestFileOf(g.config),
         devices: devices.map(deviceJson),
         buffers: buffers.map((b) => ({ buf: b.name, phys: b.phys, size: b.size })),
       };

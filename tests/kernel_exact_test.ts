@@ -153,6 +153,26 @@ Deno.test("faithful: a stale node of the failed attempt refuses a retry segment 
   }
 });
 
+Deno.test("faithful: a fixup failing part-way leaves stale nodes that refuse the retry, end to end", () => {
+  // Six exchange calls go through (segment 0 at dma_bits 18…21, segments 1 and 2 at 21),
+  // then twelve fail: segment 3 exhausts 21…32 with segments 0-2 in the tree.
+  const faults = { failAfter: 6, failNext: 12 };
+  const checked = Guest.create({ preset: "arm-dom0", swiotlb: 2048, faults });
+  assertEquals(checked.init.attempts.map((a) => a.fixup.okSegments), [3, 8]);
+  assertEquals([checked.init.ok, checked.tree().nodes], [true, 8]);
+  const faithful = Guest.create({ preset: "arm-dom0", swiotlb: 2048, faults, policy: "faithful" });
+  const starts = faithful.init.attempts.map((a) => a.poolPhys);
+  assertEquals(new Set(starts).size, 1, "each retry's pool starts where the freed one did");
+  const refused = faithful.init.log.filter((l) => l.includes("already exists"));
+  assertEquals(refused.length, 3, "attempts 2-4 each meet a stale node");
+  assertStringIncludes(
+    refused[0],
+    "phys=0x0000000180140000 -> dma=0x0000000000140000 already exists",
+  );
+  assertEquals(faithful.init.ok, false);
+  assertStringIncludes(faithful.init.panic ?? "", "Failed to get contiguous memory");
+});
+
 Deno.test("the early path panics: the kernel's line, then every DMA command is refused", () => {
   const s = new Session({ color: false });
   const out = runLine(s, "guest new --preset pvh-dom0").output.join("\n");

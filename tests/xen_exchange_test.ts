@@ -356,6 +356,19 @@ Deno.test("Faults.failNext fails the next N exchanges, optionally after some chu
   assertEquals(xen.faults.describe(), "no fault injection");
 });
 
+Deno.test("Faults.failNext after K calls: K exchanges go through untouched, then N fail", () => {
+  const { xen, dom } = setup();
+  const req = { inPfns: range(0, 4), inOrder: 0, outOrder: 1, addressBits: 32 };
+  xen.faults.failNext(2, 0, 3);
+  assertEquals(xen.faults.describe(), "next 2 exchange(s) fail, after 3 more go through");
+  const got = Array.from({ length: 6 }, () => exchange(xen, dom, req).nrExchanged);
+  assertEquals(got, [4, 4, 4, 0, 0, 4]);
+  assertEquals(xen.faults.describe(), "no fault injection");
+  // Without failures to come, nothing is held back.
+  xen.faults.failNext(0, 0, 3);
+  assertEquals(xen.faults.state.failAfterExchanges, 0);
+});
+
 Deno.test("Faults.failBelow fails every exchange under a width", () => {
   const { xen, dom } = setup();
   xen.faults.failBelow(30);
@@ -385,13 +398,14 @@ Deno.test("Faults.exhaustLow hands low memory to Xen until restored", () => {
   assertEquals(xen.machine.freeFrames(24), 4096 - 256, "the 25-bit extent lies above");
   assertEquals(xen.machine.owner(0x300), FREE);
   assertEquals(xen.machine.owner(17), DOMID_XEN, "Xen's own low MiB stays");
-  xen.faults.failNext(3);
+  xen.faults.failNext(3, 0, 2);
   xen.faults.failBelow(20);
   xen.faults.exhaustLow(20);
   xen.faults.reset();
   assertEquals(xen.faults.state, {
     failNext: 0,
     failAfterChunks: 0,
+    failAfterExchanges: 0,
     failBelowBits: 0,
     exhaustedFrames: 0,
   });

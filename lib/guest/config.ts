@@ -25,6 +25,8 @@ export type Layout = "contiguous" | "fragmented" | "reverse";
 export interface FaultConfig {
   /** Make the next N exchanges fail. */
   failNext?: number;
+  /** With failNext: this many exchange calls go through first (a fixup that fails part-way). */
+  failAfter?: number;
   /** Fail every exchange asking for fewer address bits than this. */
   failBelowBits?: number;
   /** Take every free machine frame below 2^bits away. */
@@ -206,6 +208,7 @@ export function resolveConfig(input: GuestInput): GuestConfig {
   checkSetting("seed", cfg.seed);
   const f = cfg.faults;
   if (f.failNext !== undefined) checkSetting("fail_exchanges", f.failNext);
+  if (f.failAfter !== undefined) checkSetting("fail_after", f.failAfter);
   if (f.failBelowBits !== undefined) checkSetting("fail_below", f.failBelowBits);
   if (f.exhaustLowBits !== undefined) checkSetting("exhaust_low", f.exhaustLowBits);
   if (!Number.isInteger(cfg.poolOffset) || cfg.poolOffset < 0) {

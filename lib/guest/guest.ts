@@ -144,7 +144,7 @@ export class Guest {
     const f = config.faults;
     if (f.exhaustLowBits !== undefined) this.xen.faults.exhaustLow(f.exhaustLowBits);
     if (f.failBelowBits !== undefined) this.xen.faults.failBelow(f.failBelowBits);
-    if (f.failNext !== undefined) this.xen.faults.failNext(f.failNext);
+    if (f.failNext !== undefined) this.xen.faults.failNext(f.failNext, 0, f.failAfter ?? 0);
     const platform = guestPlatform(this.xen, this.domain);
     const use = useReason(config);
     const swiotlbXen = use !== "auto-iommu" && use !== "pv-domu";

@@ -76,6 +76,11 @@ export const SETTINGS: Record<string, Setting> = {
     expected: "a whole number of exchanges from 0 to 1000000",
     set: (v, o) => (o.faults = { ...o.faults, failNext: v as number }),
   },
+  fail_after: {
+    schema: z.number().int().min(0).max(1_000_000),
+    expected: "a whole number of exchanges from 0 to 1000000",
+    set: (v, o) => (o.faults = { ...o.faults, failAfter: v as number }),
+  },
   fail_below: {
     schema: BITS,
     expected: "a whole number of address bits from 0 to 64",
@@ -126,6 +131,7 @@ export function guestFileOf(c: GuestConfig): Record<string, unknown> {
     debug: c.debug,
   };
   if (c.faults.failNext !== undefined) f.fail_exchanges = c.faults.failNext;
+  if (c.faults.failAfter !== undefined) f.fail_after = c.faults.failAfter;
   if (c.faults.failBelowBits !== undefined) f.fail_below = c.faults.failBelowBits;
   if (c.faults.exhaustLowBits !== undefined) f.exhaust_low = c.faults.exhaustLowBits;
   return f;

@@ -73,6 +73,7 @@ export function guestNewLine(input: GuestInput): string {
   if (input.seed !== undefined) words.push("--seed", String(input.seed));
   const f = input.faults ?? {};
   if (f.failNext !== undefined) words.push("--fail-exchanges", String(f.failNext));
+  if (f.failAfter !== undefined) words.push("--fail-after", String(f.failAfter));
   if (f.failBelowBits !== undefined) words.push("--fail-below", String(f.failBelowBits));
   if (f.exhaustLowBits !== undefined) words.push("--exhaust-low", String(f.exhaustLowBits));
   return words.join(" ");

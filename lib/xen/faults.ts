@@ -4,7 +4,7 @@
  * can be driven on purpose:
  *
  * - fail the next N exchanges (optionally after some chunks succeeded, for partial
- *   results);
+ *   results), optionally after K untouched calls (a fixup failing part-way);
  * - fail every exchange whose address limit is below B bits;
  * - exhaust low memory: every free frame below 2^B becomes Xen's (DOMID_XEN), so the
  *   allocator genuinely finds nothing there, until restored.
@@ -28,6 +28,8 @@ export interface FaultState {
   failNext: number;
   /** Chunks each of those exchanges completes before failing. */
   failAfterChunks: number;
+  /** Exchange calls still to go through untouched before those failures start. */
+  failAfterExchanges: number;
   /** Exchanges with 0 < address_bits < this fail; 0 = off. */
   failBelowBits: number;
   /** Frames currently taken from the free pool by {@link Faults.exhaustLow}. */
@@ -39,6 +41,7 @@ export class Faults {
   readonly #machine: Machine;
   #failNext = 0;
   #failAfterChunks = 0;
+  #failAfterExchanges = 0;
   #failBelowBits = 0;
   #exhausted: FrameRun[] = [];
 
@@ -48,11 +51,15 @@ export class Faults {
 
   /**
    * Makes the next `count` exchanges fail. With `afterChunks` > 0 each of them first
-   * completes that many chunks, which yields a partial `nrExchanged`.
+   * completes that many chunks, which yields a partial `nrExchanged`. With
+   * `afterExchanges` > 0 that many exchange calls go through untouched first (each may
+   * still fail on its own), so a fixup fails part-way:
+   * the segments before the failing one are in the tree when the pool is given up.
    */
-  failNext(count: number, afterChunks = 0): void {
+  failNext(count: number, afterChunks = 0, afterExchanges = 0): void {
     if (
-      !Number.isInteger(count) || count < 0 || !Number.isInteger(afterChunks) || afterChunks < 0
+      !Number.isInteger(count) || count < 0 || !Number.isInteger(afterChunks) || afterChunks < 0 ||
+      !Number.isInteger(afterExchanges) || afterExchanges < 0
     ) {
       throw new LabError(
         `Cannot fail ${count} exchanges after ${afterChunks} chunks: expected counts`,
@@ -60,6 +67,7 @@ export class Faults {
     }
     this.#failNext = count;
     this.#failAfterChunks = afterChunks;
+    this.#failAfterExchanges = count > 0 ? afterExchanges : 0;
   }
 
   /** Makes every exchange asking for frames below 2^bits (bits < `bits`) fail; 0 turns it off. */
@@ -107,6 +115,7 @@ export class Faults {
   reset(): void {
     this.#failNext = 0;
     this.#failAfterChunks = 0;
+    this.#failAfterExchanges = 0;
     this.#failBelowBits = 0;
     this.restoreLow();
   }
@@ -116,6 +125,7 @@ export class Faults {
     return {
       failNext: this.#failNext,
       failAfterChunks: this.#failAfterChunks,
+      failAfterExchanges: this.#failAfterExchanges,
       failBelowBits: this.#failBelowBits,
       exhaustedFrames: this.#exhausted.reduce((n, r) => n + r.count, 0),
     };
@@ -133,6 +143,10 @@ export class Faults {
       };
     }
     if (this.#failNext > 0) {
+      if (this.#failAfterExchanges > 0) {
+        this.#failAfterExchanges--;
+        return undefined;
+      }
       this.#failNext--;
       return {
         atChunk: this.#failAfterChunks,
@@ -149,7 +163,8 @@ export class Faults {
     if (s.failNext > 0) {
       parts.push(
         `next ${s.failNext} exchange(s) fail` +
-          (s.failAfterChunks > 0 ? ` after ${s.failAfterChunks} chunk(s)` : ""),
+          (s.failAfterChunks > 0 ? ` after ${s.failAfterChunks} chunk(s)` : "") +
+          (s.failAfterExchanges > 0 ? `, after ${s.failAfterExchanges} more go through` : ""),
       );
     }
     if (s.failBelowBits > 0) parts.push(`exchanges below ${s.failBelowBits} bits fail`);

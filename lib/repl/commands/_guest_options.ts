@@ -61,6 +61,11 @@ export const GUEST_NEW_OPTIONS = [
   { flags: "--debug", help: "DMA-API debug layer on (default in the REPL)" },
   { flags: "--no-debug", help: "DMA-API debug layer off" },
   { flags: "--fail-exchanges <n>", help: "fault: the next N XENMEM_exchange calls fail" },
+  {
+    flags: "--fail-after <n>",
+    help:
+      "fault: with --fail-exchanges, N exchange calls go through first (a fixup failing part-way)",
+  },
   { flags: "--fail-below <bits>", help: "fault: every exchange under BITS address bits fails" },
   { flags: "--exhaust-low <bits>", help: "fault: no free machine memory below 2^BITS" },
 ] as const;

@@ -92,6 +92,8 @@ function guestInput(ctx: Ctx, o: Opts): GuestInput {
   const faults: NonNullable<GuestInput["faults"]> = {};
   const failNext = str(o.failExchanges);
   if (failNext !== undefined) faults.failNext = parseCount(failNext, vars, "--fail-exchanges");
+  const failAfter = str(o.failAfter);
+  if (failAfter !== undefined) faults.failAfter = parseCount(failAfter, vars, "--fail-after");
   const failBelow = str(o.failBelow);
   if (failBelow !== undefined) faults.failBelowBits = parseBits(failBelow, "--fail-below");
   const exhaust = str(o.exhaustLow);

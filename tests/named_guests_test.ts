@@ -78,3 +78,18 @@ Deno.test("named guests: without --name, guest new replaces the current guest", 
   assertEquals([...s.guests.keys()], ["main"]);
   assertEquals(s.guest?.config.name, "pv-dom0");
 });
+
+Deno.test("named guests: after the current guest is dropped, a plain guest new takes a free name", () => {
+  const s = new Session();
+  run(s, "guest new --preset arm-dom0");
+  run(s, "guest new --preset pv-dom0 --name nd");
+  run(s, "guest drop nd");
+  // "main" is still held: the new guest must not take the dropped name nor replace main.
+  const made = run(s, "guest new --preset arm-dom0-smmu");
+  assertEquals(made.text.includes("replaced"), false, made.text);
+  assertEquals([...s.guests.keys()], ["main", "main2"]);
+  run(s, "guest drop main2");
+  run(s, "guest drop main");
+  run(s, "guest new --preset pvh-dom0-iommu");
+  assertEquals([...s.guests.keys()], ["main"]);
+});

@@ -236,6 +236,13 @@ export class Session {
       this.guest = undefined;
       this.vars.clear();
     }
+    // With no current guest, a plain `guest new` makes one of its own, under a name no
+    // guest holds ("main" once it is free again).
+    if (!this.guest) {
+      let free = "main";
+      for (let i = 2; this.guests.has(free); i++) free = `main${i}`;
+      this.guestName = free;
+    }
     return g;
   }
 

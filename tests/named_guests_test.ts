@@ -93,3 +93,18 @@ Deno.test("named guests: after the current guest is dropped, a plain guest new t
   run(s, "guest new --preset pvh-dom0-iommu");
   assertEquals([...s.guests.keys()], ["main"]);
 });
+
+Deno.test("named guests: guest new and guest show --json agree on name (the session's) and preset", () => {
+  const s = new Session({ json: true });
+  for (
+    const [line, name] of [["guest new --preset arm-dom0", "main"], [
+      "guest new --preset pv-dom0 --name pv",
+      "pv",
+    ]]
+  ) {
+    const made = JSON.parse(runLine(s, line).output[0]);
+    const shown = JSON.parse(runLine(s, "guest show").output[0]);
+    assertEquals([made.name, made.preset], [name, line.split(" ")[3]]);
+    assertEquals([shown.name, shown.preset], [made.name, made.preset]);
+  }
+});

@@ -202,6 +202,7 @@ export const guestCommands: CommandSpec[] = [
       }
       const json: Record<string, unknown> = {
         ...guestJson(view),
+        name: ctx.session.guestName,
         config: guestFileOf(g.config),
         devices: devices.map(deviceJson),
         buffers: buffers.map((b) => ({ buf: b.name, phys: b.phys, size: b.size })),

@@ -139,7 +139,8 @@ export function guestJson(g: GuestView): Record<string, unknown> {
     nslabs: init.nslabs,
     pool_phys: init.poolPhys,
     log: [...init.log],
-    name: c.name,
+    // The preset it started from ("custom" without one); `name` is the session's name for it.
+    preset: c.name,
     dom0: c.dom0,
     init_ok: init.ok,
     early: init.early,

@@ -67,6 +67,7 @@ Deno.test("DmaDebug: a clean map / dma_mapping_error / unmap reports nothing", (
     // arm's 4,096 entries, one taken and given back.
     entries: { total: 4096, free: 4096, minFree: 4095 },
     outOfMemory: false,
+    seenAll: true,
   });
 });
 
@@ -414,6 +415,7 @@ Deno.test("DmaDebug: off — no reports, no records, no leaks; switching forgets
     dropped: 0,
     entries: { total: 4096, free: 4096, minFree: 4096 },
     outOfMemory: false,
+    seenAll: false,
   });
 
   const on = armGuest();
@@ -421,6 +423,7 @@ Deno.test("DmaDebug: off — no reports, no records, no leaks; switching forgets
   on.g.setDebug(false);
   assertEquals(on.g.debugReport().live, []);
   on.g.setDebug(true);
+  assertEquals(on.g.debugReport().seenAll, false, "it missed what was mapped meanwhile");
   // Made before the layer came back: it has no record of it.
   on.g.unmap("nic", m.bus, 8192, DMA_TO_DEVICE);
   assertEquals(debugLines(on.g).length, 1);

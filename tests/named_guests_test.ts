@@ -108,3 +108,33 @@ Deno.test("named guests: guest new and guest show --json agree on name (the sess
     assertEquals([shown.name, shown.preset], [made.name, made.preset]);
   }
 });
+
+Deno.test("named guests: with the debug layer off, the live mappings are said to be unknown, not 0", () => {
+  const s = new Session();
+  for (
+    const l of [
+      "guest new --preset pv-dom0 --no-debug --name nd",
+      "device add nic --mask 32",
+      "buf alloc rx 8K",
+      "map nic rx 8K to",
+    ]
+  ) {
+    run(s, l);
+  }
+  assertStringIncludes(
+    run(s, "guest list").text,
+    "live mappings not known (the debug layer was off), 4 slots in use",
+  );
+  run(s, "guest new --preset arm-dom0 --name arm");
+  for (const l of ["device add nic --mask 32", "buf alloc rx 8K", "map nic rx 8K to"]) run(s, l);
+  assertStringIncludes(
+    run(s, "guest list").text,
+    "arm-dom0 (arm, auto), 1 live mapping, 4 slots in use",
+  );
+  run(s, "debug off");
+  run(s, "debug on");
+  assertStringIncludes(
+    run(s, "guest drop arm").text,
+    "live mappings not known (the debug layer was off) and 4 bounce slots in use",
+  );
+});

@@ -107,6 +107,8 @@ export class DmaDebug {
   #minFree: number;
   /** global_disable after the pool ran dry: nothing is checked or recorded any more. */
   #outOfMemory = false;
+  /** On since the guest was built, never off nor out of entries: its records are every mapping. */
+  #seenAll: boolean;
 
   constructor(opts: DmaDebugOptions) {
     this.#enabled = opts.enabled;
@@ -116,6 +118,7 @@ export class DmaDebug {
     this.#deviceLabel = opts.deviceLabel;
     this.#total = opts.entries ?? PREALLOC_DMA_DEBUG_ENTRIES[opts.arch];
     this.#minFree = this.#total;
+    this.#seenAll = opts.enabled;
   }
 
   /**
@@ -134,6 +137,7 @@ export class DmaDebug {
    */
   setEnabled(on: boolean): void {
     if (!on || this.#outOfMemory) {
+      this.#seenAll = false;
       this.#live.clear();
       this.#slots.clear();
       this.#released.length = 0;
@@ -160,6 +164,7 @@ export class DmaDebug {
     // dma_entry_alloc: with every entry in use the layer says so once and disables itself.
     if (this.#inUse === this.#total) {
       this.#outOfMemory = true;
+      this.#seenAll = false;
       this.#events.log("dma-debug", OUT_OF_MEMORY_MESSAGE);
       return undefined;
     }
@@ -405,6 +410,7 @@ export class DmaDebug {
       dropped: this.#dropped,
       entries: { total: this.#total, free: this.#total - this.#inUse, minFree: this.#minFree },
       outOfMemory: this.#outOfMemory,
+      seenAll: this.#seenAll,
     };
   }
 

@@ -159,6 +159,11 @@ export interface DebugReportView {
    * records it had, until `debug off` / `debug on` starts it afresh.
    */
   outOfMemory: boolean;
+  /**
+   * The layer has been on since the guest was built (never switched off, never out of
+   * entries), so `live` is every live mapping; false: it holds only those made since.
+   */
+  seenAll: boolean;
 }
 
 /** A mapping released by a mismatching unmap, and that unmap's call. */

@@ -25,16 +25,26 @@ export function checkGuestName(name: string): string {
   return name;
 }
 
-/** What a guest still holds: live mappings (per device) and bounce slots in use. */
-function holdings(g: Guest): { live: number; perDevice: string; slots: number } {
-  const live = g.debugReport().live;
+/**
+ * What a guest still holds: live mappings (per device) and bounce slots in use. The
+ * mappings are the debug layer's records; `live` is null when the layer has not seen
+ * them all (off, or switched off since the guest was built).
+ */
+function holdings(g: Guest): { live: number | null; perDevice: string; slots: number } {
+  const d = g.debugReport();
   const per = new Map<string, number>();
-  for (const m of live) per.set(m.device, (per.get(m.device) ?? 0) + 1);
+  for (const m of d.live) per.set(m.device, (per.get(m.device) ?? 0) + 1);
   return {
-    live: live.length,
-    perDevice: [...per].map(([d, n]) => `${d}: ${n}`).join(", "),
+    live: d.seenAll ? d.live.length : null,
+    perDevice: d.seenAll ? [...per].map(([dev, n]) => `${dev}: ${n}`).join(", ") : "",
     slots: g.stats().slots_used,
   };
+}
+
+/** "2 live mappings (nic: 2)", or why they are not known. */
+function liveWords(h: { live: number | null; perDevice: string }): string {
+  if (h.live === null) return "live mappings not known (the debug layer was off)";
+  return `${plural(h.live, "live mapping")}${h.perDevice ? ` (${h.perDevice})` : ""}`;
 }
 
 /** The note when `guest new` (or drop) lets go of a guest that still holds mappings. */
@@ -42,8 +52,7 @@ export function replacedWords(name: string, old: Guest, _fmt: Fmt, verb = "repla
   const h = holdings(old);
   if (h.live === 0 && h.slots === 0) return [`  (${verb} guest '${name}', which held no mappings)`];
   return [
-    `  ${verb} guest '${name}' (${old.config.name}), and with it ` +
-    `${plural(h.live, "live mapping")}${h.perDevice ? ` (${h.perDevice})` : ""}` +
+    `  ${verb} guest '${name}' (${old.config.name}), and with it ${liveWords(h)}` +
     ` and ${plural(h.slots, "bounce slot")} in use`,
   ];
 }
@@ -104,7 +113,7 @@ export const guestsCommands: CommandSpec[] = [
         ? ["no guests (guest new --preset arm-dom0 --name NAME)"]
         : rows.map((r) =>
           `${r.current ? "*" : " "} ${r.name.padEnd(12)} ${r.preset} (${r.arch}, ${r.mode}` +
-          `${r.iommu ? ", IOMMU" : ""}), ${plural(r.live_mappings, "live mapping")}, ` +
+          `${r.iommu ? ", IOMMU" : ""}), ${liveWords({ live: r.live_mappings, perDevice: "" })}, ` +
           `${plural(r.slots_used, "slot")} in use`
         );
       return { json: { guests: rows, current: s.guest ? s.guestName : null }, text };

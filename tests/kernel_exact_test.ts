@@ -496,3 +496,18 @@ Deno.test("without --bus-skew every segment is aligned and no map is flagged", (
     assertEquals(map.events ?? [], []);
   }
 });
+
+Deno.test("a failed fixup says why: the tree's refusal (PVH's bus 0) or a segment out of widths", () => {
+  const s = new Session({ json: true });
+  const pvh = json(s, "guest new --preset pvh-dom0 --swiotlb 1M");
+  const a = (pvh.attempts as Array<Record<string, unknown>>)[0];
+  assertEquals([a.refused_insert, a.exhausted_segment], [{ segment: 1, dma_addr: 0 }, null]);
+  const arm = json(s, "guest new --preset arm-dom0 --swiotlb 4M --fail-exchanges 15");
+  const b = (arm.attempts as Array<Record<string, unknown>>)[0];
+  assertEquals([b.refused_insert, b.exhausted_segment], [null, 0]);
+  const text = runLine(new Session(), "guest new --preset pvh-dom0 --swiotlb 1M").output.join("\n");
+  assertStringIncludes(
+    text,
+    "→ fixup failed: xen_dma_add_entry refused segment 1's node at dma 0x0 (-EINVAL)",
+  );
+});

@@ -56,11 +56,20 @@ export interface FixupSummary {
   firstSuccess: { segment: number; dmaBits: number } | null;
   /** Tries that failed by fault injection. */
   injectedFailures: number;
+  /**
+   * The segment whose node xen_dma_add_entry refused (-EINVAL: the RFC's duplicate test,
+   * SPEC §6), which aborts the fixup; null when every insert went in.
+   */
+  refusedInsert: { segment: number; dmaAddr: number } | null;
+  /** The segment no width up to max_dma_bits could make contiguous; null when none. */
+  exhausted: number | null;
 }
 
 /** Sums up the tries of one attempt. */
 export function summarizeFixup(tries: readonly FixupTry[]): FixupSummary {
   const first = tries.find((t) => t.ok);
+  const refused = tries.find((t) => t.inserted === false);
+  const last = tries[tries.length - 1];
   return {
     exchanges: tries.length,
     segments: new Set(tries.map((t) => t.segment)).size,
@@ -69,6 +78,8 @@ export function summarizeFixup(tries: readonly FixupTry[]): FixupSummary {
     dmaBitsLast: tries.length ? tries[tries.length - 1].dmaBits : null,
     firstSuccess: first ? { segment: first.segment, dmaBits: first.dmaBits } : null,
     injectedFailures: tries.filter((t) => !t.ok && t.injected).length,
+    refusedInsert: refused ? { segment: refused.segment, dmaAddr: refused.dmaAddr ?? 0 } : null,
+    exhausted: last && !last.ok ? last.segment : null,
   };
 }
 

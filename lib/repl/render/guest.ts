@@ -31,6 +31,19 @@ function flavour(g: GuestView): string {
   ].join(", ");
 }
 
+/** Why a fixup failed: the tree refused a node, or a segment found no memory at any width. */
+function fixupWhy(f: GuestView["init"]["attempts"][number]["fixup"], fmt: Fmt): string {
+  if (f.refusedInsert) {
+    return fmt.err(
+      `: xen_dma_add_entry refused segment ${f.refusedInsert.segment}'s node at dma ` +
+        `${fmt.num(f.refusedInsert.dmaAddr)} (-EINVAL)`,
+    );
+  }
+  return f.exhausted === null
+    ? ""
+    : fmt.err(`: segment ${f.exhausted} found no contiguous memory up to dma_bits 32`);
+}
+
 /** The fixup story of each init attempt in one line (SPEC §5 step 3). */
 function fixupLines(g: GuestView, fmt: Fmt): string[] {
   const attempts = g.init.attempts;
@@ -49,7 +62,7 @@ function fixupLines(g: GuestView, fmt: Fmt): string[] {
     const verdict = a.failure === "enomem"
       ? fmt.err(" → no memory for the pool")
       : a.failure === "efixup"
-      ? fmt.err(" → fixup failed")
+      ? fmt.err(" → fixup failed") + fixupWhy(f, fmt)
       : fmt.green(" → ok");
     const label = attempts.length > 1 ? `attempt ${k + 1}: ` : "";
     return `  ${label}${
@@ -178,6 +191,8 @@ export function guestJson(g: GuestView): Record<string, unknown> {
       dma_bits_first: a.fixup.dmaBitsFirst,
       dma_bits_last: a.fixup.dmaBitsLast,
       first_success: snakeKeys(a.fixup.firstSuccess),
+      refused_insert: snakeKeys(a.fixup.refusedInsert),
+      exhausted_segment: a.fixup.exhausted,
       injected_failures: a.fixup.injectedFailures,
     })),
   };

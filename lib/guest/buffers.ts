@@ -6,7 +6,7 @@
  */
 
 import { PAGE_SIZE, pfnOf } from "../addr.ts";
-import { LabError, msg } from "../errors.ts";
+import { addr, LabError, msg } from "../errors.ts";
 import type { Domain } from "../xen/mod.ts";
 import type { BufferView, P2mView } from "./views.ts";
 
@@ -101,7 +101,9 @@ export class BufferTable {
     const b = this.get(name);
     if (offset < 0 || len < 0 || offset + len > b.size) {
       throw new LabError(
-        msg`Range ${offset}+${len} is outside buffer "${name}" (${b.size} bytes)`,
+        offset > b.size
+          ? msg`Offset ${addr(offset)} is past the end of buffer "${name}" (${b.size} bytes)`
+          : msg`Range ${addr(offset)}+${len} is outside buffer "${name}" (${b.size} bytes)`,
         "usage",
         "out-of-range",
       );

@@ -289,8 +289,12 @@ export class SwiotlbCore {
     if (events.tracing) {
       events.trace(
         "swiotlb",
-        `map ${size} bytes (${nslots} slots, stride ${stride}): slot ${found} after ${probes} probes` +
-          (boundarySkips ? `, ${boundarySkips} boundary skips` : "") +
+        `map ${size} bytes (${nslots} slots, stride ${stride}): slot ${found} after ${probes} probe${
+          probes === 1 ? "" : "s"
+        }` +
+          (boundarySkips
+            ? `, ${boundarySkips} boundary skip${boundarySkips === 1 ? "" : "s"}`
+            : "") +
           `; hint → ${this.hint}`,
       );
     }

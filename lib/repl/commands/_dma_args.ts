@@ -23,7 +23,7 @@ export const DIR: ArgSpec = {
 };
 export const FOR: OptSpec = {
   flags: "--for <target>",
-  help: "cpu (sync_single_for_cpu) or device (…_for_device)",
+  help: "cpu (dma_sync_*_for_cpu) or device (dma_sync_*_for_device)",
   choices: ["cpu", "device"],
   required: true,
 };

@@ -118,6 +118,9 @@ function startGuest(ctx: Ctx, input: GuestInput, extra: Record<string, unknown> 
   return { json: { ...guestJson(view), ...extra, name }, text };
 }
 
+/** What `buf read` without a LEN shows: a glance (the rest is a command away). */
+const DEFAULT_SHOWN_BYTES = 256;
+
 /** The guest verbs. */
 export const guestCommands: CommandSpec[] = [
   {
@@ -143,8 +146,9 @@ export const guestCommands: CommandSpec[] = [
         line: "guest new --preset pv-dom0 --force --swiotlb 1M",
       },
       {
-        caption: "The fixup retries: the first three exchanges fail",
-        line: "guest new --preset arm-dom0 --swiotlb 1M --fail-exchanges 3",
+        caption:
+          "Five exchanges fail: dma_bits climbs past 21, the first width with free memory, to 23",
+        line: "guest new --preset arm-dom0 --swiotlb 1M --fail-exchanges 5",
       },
     ],
     run: (ctx, _args, o) =>
@@ -433,7 +437,12 @@ export const guestCommands: CommandSpec[] = [
     args: [
       { name: "NAME", help: "a buffer", complete: "buffer" },
       { name: "OFF", help: "offset (default 0)", optional: true },
-      { name: "LEN", help: "bytes (default: to the end; text shows at most 256)", optional: true },
+      {
+        name: "LEN",
+        help: `bytes (default: to the end, of which the first ${DEFAULT_SHOWN_BYTES} are shown; ` +
+          `at most ${MAX_SHOWN_BYTES} with LEN)`,
+        optional: true,
+      },
     ],
     options: [],
     examples: [
@@ -447,11 +456,13 @@ export const guestCommands: CommandSpec[] = [
       const offset = off === undefined ? 0 : parseNum(off, vars, "offset");
       const n = len === undefined ? Math.max(0, buf.size - offset) : parseNum(len, vars, "length");
       // The whole range is checked; only what is shown is read and printed.
-      const bytes = g.readBuffer(name, offset, n, len === undefined ? 256 : MAX_SHOWN_BYTES);
+      const most = len === undefined ? DEFAULT_SHOWN_BYTES : MAX_SHOWN_BYTES;
+      const bytes = g.readBuffer(name, offset, n, most);
       const fmt = ctx.session.fmt;
       const text = [`${name}+${fmt.num(offset)} (phys ${fmt.num(buf.phys + offset)}), ${n} bytes:`];
       text.push(...hexdump(bytes, buf.phys + offset, fmt));
-      text.push(...notShown(n - bytes.length, `buf read ${name} ${offset + bytes.length} LEN`));
+      const next = `buf read ${name} ${fmt.num(offset + bytes.length)} LEN`;
+      text.push(...notShown(n - bytes.length, next, most));
       return {
         json: { buf: name, offset, bytes: toHex(bytes), length: n, shown: bytes.length },
         text,

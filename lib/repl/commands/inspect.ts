@@ -26,6 +26,7 @@ import { slotsSvg } from "../render/svg/slots.ts";
 import { treeSvg } from "../render/svg/tree.ts";
 import { SVG_OPTION, writeSvg } from "./_svg_out.ts";
 import { plural } from "../render/format.ts";
+import { snakeKeys } from "../render/json_keys.ts";
 
 const ADDR = { name: "ADDR", help: "an address: 0x7f841010, 4K, $bus+0x10" };
 
@@ -42,7 +43,9 @@ export const inspectCommands: CommandSpec[] = [
     summary: "bus → phys, showing the path: tree nodes visited and each comparison",
     description:
       "Autotranslated guests walk the tree with the interval test dma_addr <= b < dma_addr + " +
-      "size (the reviewer asked for ==; the seed explains why it is <=). PV guests use the m2p.",
+      "size: a handle map_page hands out lies anywhere inside a segment, not only at its first " +
+      "byte (the RFC's review asked for ==; the answer shows what == would have done). PV " +
+      "guests use the m2p.",
     args: [ADDR],
     options: [SVG_OPTION],
     examples: [
@@ -232,7 +235,7 @@ export const inspectCommands: CommandSpec[] = [
         })),
         valid: t.problems.length === 0,
         problems: t.problems.map((p) => p.message),
-        problem_details: t.problems,
+        problem_details: snakeKeys(t.problems),
         nodes: t.preorder.length,
         height: t.height,
       };

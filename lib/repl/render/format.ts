@@ -124,11 +124,16 @@ export function toHex(bytes: Uint8Array): string {
 /** The most bytes a `buf read` / `dma read` shows (text and JSON); the rest is not built. */
 export const MAX_SHOWN_BYTES = 65536;
 
-/** "… N more bytes not shown (…)", when a read was longer than what is shown. */
-export function notShown(more: number, next: string): string[] {
-  return more > 0
-    ? [`  … ${more} more bytes not shown (at most ${MAX_SHOWN_BYTES} per read: ${next})`]
-    : [];
+/**
+ * "… N more bytes not shown (…)", when a read was longer than what is shown: `shown` is
+ * the most that read could show (less without a LEN: a default read is a glance).
+ */
+export function notShown(more: number, next: string, shown = MAX_SHOWN_BYTES): string[] {
+  if (more <= 0) return [];
+  const why = shown < MAX_SHOWN_BYTES
+    ? `${shown} without LEN, at most ${MAX_SHOWN_BYTES} with one`
+    : `at most ${MAX_SHOWN_BYTES} per read`;
+  return [`  … ${more} more bytes not shown (${why}: ${next})`];
 }
 
 /** Colon-separated hex for short byte strings in text ("de:ad:be:ef"). */

@@ -50,7 +50,11 @@ export const GUEST_NEW_OPTIONS = [
     help: "checked refuses what the kernel leaves undefined; faithful does it and reports UB",
     choices: ["checked", "faithful"],
   },
-  { flags: "--variant <variant>", help: "RFC revision (SPEC §6)", choices: ["rfc", "rfc-v1"] },
+  {
+    flags: "--variant <variant>",
+    help: "which posting of the RFC to follow: the later one, or the first (its translation)",
+    choices: ["rfc", "rfc-v1"],
+  },
   { flags: "--seed <n>", help: "seed of the layout shuffle and allocators" },
   { flags: "--pool-offset <size>", help: "guest memory skipped before the pool (unaligns it)" },
   {

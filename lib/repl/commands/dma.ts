@@ -52,7 +52,7 @@ export const dmaCommands: CommandSpec[] = [
     summary: "dma_map_single/page: map SIZE bytes of a buffer for a device",
     description:
       "PV guests take the fast path when the range is dma_capable and machine-contiguous; " +
-      "autotranslated guests always bounce through the pool (SPEC §7). Sets $bus and $phys.",
+      "autotranslated guests always bounce through the pool. Sets $bus and $phys.",
     args: [
       DEV,
       {
@@ -132,10 +132,9 @@ export const dmaCommands: CommandSpec[] = [
   {
     path: ["map-error"],
     summary: "dma_mapping_error: is this handle the error code? (the debug layer notes the check)",
-    description:
-      "x86 recognises 0, arm only all-ones (SPEC §7). With the DMA-API debug layer on, a " +
+    description: "x86 recognises 0, arm only all-ones. With the DMA-API debug layer on, a " +
       "mapping whose handle never went through map-error is reported at unmap as " +
-      "'failed to check map error' (SPEC §8).",
+      "'failed to check map error'.",
     args: [DEV, BUS],
     options: [],
     examples: [

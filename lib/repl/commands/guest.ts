@@ -128,7 +128,8 @@ export const guestCommands: CommandSpec[] = [
     summary: "build a guest and initialise swiotlb-xen (or not, per its mode)",
     description:
       "Builds Xen, the domain and its DMA ops, then runs xen_swiotlb_init with the RFC's fixup " +
-      "(SPEC §5). Flags given with --preset override the preset's values. A failed retry reuses " +
+      "(xen_swiotlb_fixup). Flags given with --preset override the preset's values. A failed " +
+      "retry reuses " +
       "the memory the failed pool freed (top-down on x86, first fit on ARM). dom0 and a forced " +
       "PV domU initialise at boot: a failed init ends in a kernel panic, as 3.11's does, and " +
       "the guest is dead until the next guest new; --late-init (and a PV domU with a " +
@@ -222,10 +223,10 @@ export const guestCommands: CommandSpec[] = [
   },
   {
     path: ["guest", "presets"],
-    summary: "list the presets of SPEC §12",
+    summary: "list the ready-made guests (presets) and what each shows",
     args: [],
     options: [],
-    examples: [{ caption: "The guests of SPEC §12", line: "guest presets" }],
+    examples: [{ caption: "The ready-made guests", line: "guest presets" }],
     run: (ctx) => ({
       json: {
         presets: Object.entries(PRESETS).map(([name, p]) => ({

@@ -50,8 +50,8 @@ export const sessionCommands: CommandSpec[] = [
       "parent', 'Case 3 - right rotate at gparent', the three structural cases of " +
       "__rb_erase_augmented and the four colour cases of ____rb_erase_color, mirrors " +
       "included), each node by its bus interval; and every slot search of the swiotlb core " +
-      "(map, map-sg, SPEC §3) from the hint aligned up to the stride, through each boundary " +
-      "skip, each index too short (long runs summarised) and the wrap to 0, to the slot " +
+      "(map, map-sg: swiotlb_tbl_map_single) from the hint aligned up to the stride, " +
+      "through each boundary skip, each index too short (long runs summarised) and the wrap to 0, to the slot " +
       "taken or the failure. A command with many operations (guest new: one insert per " +
       "segment) gets one line per operation. --json answers carry every step in an " +
       "'explain' array. Carried over to the guests made after it; off costs nothing.",
@@ -85,10 +85,13 @@ export const sessionCommands: CommandSpec[] = [
     path: ["debug"],
     summary: "the DMA-API debug layer: live mappings and reports, or switch it on|off",
     description:
-      "On by default in the REPL (SPEC §8). Each mapping is recorded with the line that made " +
-      "it; unmap, sync, free-coherent, map-error and device remove are checked against the " +
-      "record, and each problem is one '<driver> <dev>: DMA-API: …' line, as the kernel " +
-      "prints it. 'debug on|off' switches the current guest and the guests made after it " +
+      "On by default in the REPL, as CONFIG_DMA_API_DEBUG. Each mapping is recorded with " +
+      "the line that made it; unmap, sync, free-coherent, map-error and device remove are " +
+      "checked against the record, and each problem is one '<driver> <dev>: DMA-API: …' line in the kernel's " +
+      "format: Linux 3.11's own reports word for word, and the lab's checks beyond it " +
+      "(overlapping live bounce slots, a bus address the IOMMU would fault on, a mapping " +
+      "across its segment boundary, a failed map-sg's stale copy back) in the same form. " +
+      "'debug on|off' switches the current guest and the guests made after it " +
       "(guest new --debug|--no-debug per guest); off forgets the live mappings. The kernel's " +
       "knobs: 'debug filter DRIVER|off' prints only that driver's reports (driver_filter), " +
       "'debug errors N|all' prints only the next N (show_num_errors; the kernel's default is " +

@@ -91,8 +91,20 @@ function section(id: string, title: string, body: string, cls = ""): string {
   return `<section id="${id}"${c}><h2>${esc(title)}</h2>\n${body}\n</section>`;
 }
 
+/**
+ * How far the page may shrink a drawing to fit its column (report_css.ts scales each to
+ * the column's width): at 3/4 the drawings' 11 px text is still 8 px; a drawing that
+ * would need more (a big tree) stops there and its figure scrolls.
+ */
+const MIN_SCALE = 0.75;
+
 function figure(svg: string, caption: string): string {
-  return `<figure>${svg}<figcaption>${esc(caption)}</figcaption></figure>`;
+  const width = Number(/^<svg\b[^>]*?\swidth="(\d+)"/.exec(svg)?.[1] ?? 0);
+  const fitted = svg.replace(
+    /^<svg\b/,
+    `<svg style="min-width:${Math.round(width * MIN_SCALE)}px"`,
+  );
+  return `<figure>${fitted}<figcaption>${esc(caption)}</figcaption></figure>`;
 }
 
 /** The verdict of each command: ✓ expect held, ✗ it did not, failed, or plain ok. */

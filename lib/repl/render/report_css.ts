@@ -14,6 +14,9 @@ export const REPORT_CSS = [
   "pre,code{font:12.5px/1.4 ui-monospace,Menlo,Consolas,monospace}",
   "pre{background:#f5f7f8;padding:8px 10px;overflow-x:auto;margin:4px 0 10px}",
   "figure{margin:8px 0 14px;overflow:auto;max-height:900px;border:1px solid #eceff1}",
+  // Each drawing shrinks to its column (never grows); its inline min-width (report.ts)
+  // keeps the text readable, and past that the figure scrolls.
+  "figure svg{display:block;max-width:100%;height:auto}",
   "figcaption{font-size:13px;color:#616161;padding:4px 8px}",
   "table{border-collapse:collapse;margin:6px 0;font-size:13px}",
   "th,td{border:1px solid #e0e0e0;padding:3px 8px;text-align:left;vertical-align:top}",

@@ -191,5 +191,20 @@ Deno.test("report: every guest of the session — current, other named ones, rep
     const ub = all(doc, "table.events tr").find((tr) => (tr.textContent ?? "").includes("UB"))!;
     assertStringIncludes(ub.textContent ?? "", "main (arm-dom0)");
     assertStringIncludes(doc.querySelector("title")!.textContent ?? "", "guest main (arm-dom0)");
+    // Three guests' drawings in one page, and no id twice (each slot drawing defines a
+    // hatch pattern); each drawing's url(#…) names a pattern of its own.
+    assert(all(doc, "svg").length >= 9);
+    const ids = all(doc, "[id]").map((e) => e.getAttribute("id")!);
+    assertEquals(ids.filter((x, i) => ids.indexOf(x) !== i), []);
+    let refs = 0;
+    for (const svg of all(doc, "svg")) {
+      for (
+        const [, id] of (svg.querySelector("style")?.textContent ?? "").matchAll(/url\(#([^)]+)\)/g)
+      ) {
+        assert(svg.querySelector(`[id="${id}"]`), `${svg.getAttribute("class")}: #${id}`);
+        refs++;
+      }
+    }
+    assertEquals(refs, all(doc, "svg.swl-slots").length);
   });
 });

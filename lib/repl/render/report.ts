@@ -25,7 +25,7 @@ import { fixupSvg } from "./svg/fixup.ts";
 import { segmentsSvg } from "./svg/segments.ts";
 import { slotsSvg } from "./svg/slots.ts";
 import { treeSvg } from "./svg/tree.ts";
-import { esc } from "./svg/_xml.ts";
+import { esc, prefixIds } from "./svg/_xml.ts";
 
 /** A guest's views, as the report shows them. */
 export interface ReportGuest {
@@ -98,9 +98,10 @@ function section(id: string, title: string, body: string, cls = ""): string {
  */
 const MIN_SCALE = 0.75;
 
-function figure(svg: string, caption: string): string {
+/** A drawing inline; `key` (its section's id, unique in the page) prefixes its ids. */
+function figure(svg: string, caption: string, key: string): string {
   const width = Number(/^<svg\b[^>]*?\swidth="(\d+)"/.exec(svg)?.[1] ?? 0);
-  const fitted = svg.replace(
+  const fitted = prefixIds(svg, `${key}-`).replace(
     /^<svg\b/,
     `<svg style="min-width:${Math.round(width * MIN_SCALE)}px"`,
   );
@@ -225,7 +226,7 @@ function guestSections(g: ReportGuest, fmt: Fmt, id: string): string[] {
         : `<p class="panic">${esc(`The guest is dead (kernel panic): ${init.panic}`)}</p>`) +
         pre(init.log.length ? init.log : ["(no kernel messages)"], "log") +
         (init.attempts.length
-          ? figure(fixupSvg(init, fmt), "The fixup, exchange by exchange")
+          ? figure(fixupSvg(init, fmt), "The fixup, exchange by exchange", `${id}init`)
           : ""),
     ),
   ];
@@ -243,7 +244,11 @@ function guestSections(g: ReportGuest, fmt: Fmt, id: string): string[] {
     out.push(section(
       `${id}segments`,
       `${g.name}: segment array (phys → bus)`,
-      figure(segmentsSvg(seg, fmt, v.config.variant), "Each segment's phys and the bus Xen gave") +
+      figure(
+        segmentsSvg(seg, fmt, v.config.variant),
+        "Each segment's phys and the bus Xen gave",
+        `${id}segments`,
+      ) +
         (rows.length > 32
           ? `<details><summary>All ${rows.length} segments</summary>${tableHtml}</details>`
           : tableHtml),
@@ -256,12 +261,16 @@ function guestSections(g: ReportGuest, fmt: Fmt, id: string): string[] {
     out.push(section(
       `${id}tree`,
       `${g.name}: bus → phys tree`,
-      figure(treeSvg(g.tree, fmt, g.lookup ? { lookup: g.lookup } : {}), caption),
+      figure(treeSvg(g.tree, fmt, g.lookup ? { lookup: g.lookup } : {}), caption, `${id}tree`),
     ));
   }
   if (g.slots) {
     out.push(
-      section(`${id}slots`, `${g.name}: bounce slots`, figure(slotsSvg(g.slots, fmt), "The pool")),
+      section(
+        `${id}slots`,
+        `${g.name}: bounce slots`,
+        figure(slotsSvg(g.slots, fmt), "The pool", `${id}slots`),
+      ),
     );
   }
   const stats = Object.entries(g.stats).map(([k, x]) => [`<code>${esc(k)}</code>`, String(x)]);

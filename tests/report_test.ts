@@ -6,6 +6,7 @@
 
 import { assert, assertEquals, assertStringIncludes } from "@std/assert";
 import { fromFileUrl } from "@std/path";
+import { guestFileOf } from "../lib/guest/mod.ts";
 import { runLine, Session } from "../lib/repl/mod.ts";
 import { MAX_TRANSCRIPT } from "../lib/repl/transcript.ts";
 import { all, parseHtml } from "./_dom.ts";
@@ -80,6 +81,30 @@ Deno.test("report: one self-contained page with every section, drawing and comma
       "DMA-API: device driver frees DMA memory with different size",
     );
     assertStringIncludes(doc.querySelector("p.summary")!.textContent ?? "", "2 ✓, 1 ✗");
+  });
+});
+
+Deno.test("report: the settings table says what a guest file would — its snake_case keys and values", () => {
+  withDir((dir) => {
+    const s = new Session({ cwd: dir });
+    const lines = [
+      "guest new --preset arm-dom0 --swiotlb 1M --bus-skew 4K --pool-offset 8K --fail-exchanges 2",
+      "report r.html",
+    ];
+    for (const l of lines) assert(runLine(s, l).ok, l);
+    const doc = parseHtml(Deno.readTextFileSync(`${dir}/r.html`));
+    const cells = all(doc, "table.config td").map((td) => td.textContent ?? "");
+    const table = new Map<string, string>();
+    for (let i = 0; i < cells.length; i += 2) table.set(cells[i], cells[i + 1]);
+    assertEquals([...table.keys()], Object.keys(guestFileOf(s.guest!.config)));
+    for (const [k, v] of [["bus_skew", "4K"], ["pool_offset", "8K"], ["late_init", "false"]]) {
+      assertEquals(table.get(k), v, k);
+    }
+    assertEquals(table.get("fail_exchanges"), "2");
+    assertEquals(table.get("mem"), "2G");
+    // No engine-side names: camelCase keys, the faults object, the preset's name.
+    for (const k of table.keys()) assert(/^[a-z0-9_]+$/.test(k), k);
+    for (const k of ["faults", "name", "busSkew"]) assert(!table.has(k), k);
   });
 });
 

@@ -36,6 +36,8 @@ export interface ReportGuest {
   /** For a replaced guest: the command that replaced it. */
   replacedAt: number | null;
   view: GuestView;
+  /** Its settings as a guest file writes them (lib/guest's guestFileOf): snake_case keys. */
+  settings: Record<string, unknown>;
   segments: SegmentsView;
   tree: TreeView;
   /** null when the guest has no bounce pool (a failed init). */
@@ -65,10 +67,12 @@ function pageTitle(input: ReportInput): string {
     (g ? ` — guest ${g.name} (${g.view.config.name})` : "");
 }
 
-/** A guest setting's value: sizes as one would type them, an unset one as the default. */
+/** The guest-file keys whose values are sizes (lib/guest/schema.ts SETTINGS). */
+const SIZE_KEYS = new Set(["mem", "machine", "bus_skew", "pool_offset"]);
+
+/** A guest setting's value: sizes as one would type them in a guest file ("2G"). */
 function settingText(key: string, x: unknown): string {
-  if (x === undefined) return "default";
-  if (typeof x === "number" && (key === "mem" || key === "machine") && x > 0) return sizeArg(x);
+  if (typeof x === "number" && SIZE_KEYS.has(key) && x > 0) return sizeArg(x);
   return typeof x === "object" ? JSON.stringify(x) : String(x);
 }
 
@@ -197,7 +201,7 @@ function guestArticle(g: ReportGuest, fmt: Fmt, id: string): string {
 function guestSections(g: ReportGuest, fmt: Fmt, id: string): string[] {
   const v = g.view;
   // Three settings a row keeps the table short; sizes read as one would type them.
-  const cells = Object.entries(v.config).map(([k, x]) =>
+  const cells = Object.entries(g.settings).map(([k, x]) =>
     `<code>${esc(k)}</code></td><td>${esc(settingText(k, x))}`
   );
   const config: string[][] = [];

@@ -31,6 +31,7 @@ function reportGuest(
   }
   return {
     name,
+    ...s.guestNames(g),
     state,
     replacedAt,
     view: g.view(),

@@ -23,9 +23,11 @@ export const REPORT_CSS = [
   "th{background:#eceff1}td pre{margin:0;padding:0;background:none;white-space:pre-wrap;" +
   "overflow-wrap:anywhere}",
   "table.events{width:100%;table-layout:auto}",
+  "table.events td:nth-child(2),table.events td:nth-child(3){white-space:nowrap}",
   "li.cmd pre{white-space:pre-wrap;overflow-wrap:anywhere}",
   ".panic{color:#b71c1c;font-weight:bold}.summary{font-weight:bold}",
   "ol.transcript{padding-left:3.2em}li.cmd{margin:6px 0}li.cmd .line{font-weight:bold}",
+  ".on{display:block;color:#37474f;font-size:12px;font-weight:bold;margin-top:10px}",
   ".where{color:#757575;font-size:12px}.mark{font-weight:bold;margin-left:6px}",
   "li.pass .mark{color:#2e7d32}li.fail .mark,li.error .mark{color:#c62828}",
   "li.fail pre,li.error pre{border-left:3px solid #c62828}li.expected-error .mark{color:#757575}",

@@ -115,6 +115,44 @@ Deno.test({
           `${kind}: ${JSON.stringify(box)}`,
         );
       }
+      // At 1200 and 800 px every drawing fits its column (nothing cut off on the right),
+      // shrunk no further than 3/4 so its text stays readable.
+      for (const width of [1200, 800]) {
+        await page.setViewport({ width, height: 900 });
+        const figures = await page.$$eval("figure", (fs) =>
+          fs.map((f) => {
+            const svg = f.querySelector("svg")!;
+            return {
+              kind: svg.getAttribute("class"),
+              overflow: f.scrollWidth - f.clientWidth,
+              scale: svg.getBoundingClientRect().width / svg.viewBox.baseVal.width,
+            };
+          }));
+        assertEquals(figures.length, 4);
+        for (const f of figures) {
+          assert(f.overflow <= 0 && f.scale >= 0.749, `${width} px: ${JSON.stringify(f)}`);
+        }
+      }
+      // A drawing too wide for that (the 16-segment tree of a 4 MiB pool, 1358 px) stops
+      // at 3/4 at 800 px and its figure scrolls; at 1200 px it shrinks to fit.
+      const big = new Session({ cwd: dir });
+      assert(runLine(big, "guest new --preset arm-dom0 --swiotlb 4M").ok);
+      assert(runLine(big, "report big.html").ok);
+      await page.goto(toFileUrl(`${dir}/big.html`).href);
+      const tree = (width: number) =>
+        page.setViewport({ width, height: 900 }).then(() =>
+          page.$eval("figure:has(svg.swl-tree)", (f) => ({
+            overflow: f.scrollWidth - f.clientWidth,
+            scale: f.querySelector("svg")!.getBoundingClientRect().width /
+              f.querySelector("svg")!.viewBox.baseVal.width,
+          }))
+        );
+      const at1200 = await tree(1200);
+      assert(at1200.overflow <= 0 && at1200.scale >= 0.75, JSON.stringify(at1200));
+      const at800 = await tree(800);
+      assert(at800.overflow > 0 && Math.abs(at800.scale - 0.75) < 0.01, JSON.stringify(at800));
+      await page.setViewport({ width: 1280, height: 900 });
+      await page.goto(toFileUrl(`${dir}/report.html`).href);
       const passed = await count(page, "li.cmd.pass");
       assertEquals(passed, s.transcript.entries().filter((e) => e.expect === true).length);
       assert(passed > 5);

@@ -6,6 +6,7 @@
 
 import { assert, assertEquals, assertStringIncludes } from "@std/assert";
 import { fromFileUrl } from "@std/path";
+import { guestFileOf } from "../lib/guest/mod.ts";
 import { runLine, Session } from "../lib/repl/mod.ts";
 import { MAX_TRANSCRIPT } from "../lib/repl/transcript.ts";
 import { all, parseHtml } from "./_dom.ts";
@@ -80,6 +81,30 @@ Deno.test("report: one self-contained page with every section, drawing and comma
       "DMA-API: device driver frees DMA memory with different size",
     );
     assertStringIncludes(doc.querySelector("p.summary")!.textContent ?? "", "2 ✓, 1 ✗");
+  });
+});
+
+Deno.test("report: the settings table says what a guest file would — its snake_case keys and values", () => {
+  withDir((dir) => {
+    const s = new Session({ cwd: dir });
+    const lines = [
+      "guest new --preset arm-dom0 --swiotlb 1M --bus-skew 4K --pool-offset 8K --fail-exchanges 2",
+      "report r.html",
+    ];
+    for (const l of lines) assert(runLine(s, l).ok, l);
+    const doc = parseHtml(Deno.readTextFileSync(`${dir}/r.html`));
+    const cells = all(doc, "table.config td").map((td) => td.textContent ?? "");
+    const table = new Map<string, string>();
+    for (let i = 0; i < cells.length; i += 2) table.set(cells[i], cells[i + 1]);
+    assertEquals([...table.keys()], Object.keys(guestFileOf(s.guest!.config)));
+    for (const [k, v] of [["bus_skew", "4K"], ["pool_offset", "8K"], ["late_init", "false"]]) {
+      assertEquals(table.get(k), v, k);
+    }
+    assertEquals(table.get("fail_exchanges"), "2");
+    assertEquals(table.get("mem"), "2G");
+    // No engine-side names: camelCase keys, the faults object, the preset's name.
+    for (const k of table.keys()) assert(/^[a-z0-9_]+$/.test(k), k);
+    for (const k of ["faults", "name", "busSkew"]) assert(!table.has(k), k);
   });
 });
 
@@ -188,8 +213,73 @@ Deno.test("report: every guest of the session — current, other named ones, rep
     const replaced = doc.querySelector(`article[data-state="replaced"]`)!;
     assertStringIncludes(replaced.textContent ?? "", "replaced at command 9");
     assert(replaced.querySelector("svg.swl-slots"));
+    // The UB is the first main's: its row names that guest and links to its article; the
+    // second guest called main is "main #2".
     const ub = all(doc, "table.events tr").find((tr) => (tr.textContent ?? "").includes("UB"))!;
-    assertStringIncludes(ub.textContent ?? "", "main (arm-dom0)");
-    assertStringIncludes(doc.querySelector("title")!.textContent ?? "", "guest main (arm-dom0)");
+    const whose = ub.querySelector("td:nth-child(2) a")!;
+    assertEquals(whose.textContent, "main (arm-dom0, faithful)");
+    assertEquals(
+      whose.getAttribute("href"),
+      `#${replaced.querySelector("section")!.getAttribute("id")}`,
+    );
+    assertStringIncludes(
+      doc.querySelector("title")!.textContent ?? "",
+      "guest main #2 (arm-dom0, checked)",
+    );
+    // The transcript says which guest its commands ran on, where that changes.
+    assertEquals(all(doc, "li.cmd .on").map((e) => e.textContent), [
+      "on main (arm-dom0, faithful)",
+      "on pv (pv-dom0, checked)",
+      "on main (arm-dom0, faithful)",
+      "on main #2 (arm-dom0, checked)",
+    ]);
+    // Three guests' drawings in one page, and no id twice (each slot drawing defines a
+    // hatch pattern); each drawing's url(#…) names a pattern of its own.
+    assert(all(doc, "svg").length >= 9);
+    const ids = all(doc, "[id]").map((e) => e.getAttribute("id")!);
+    assertEquals(ids.filter((x, i) => ids.indexOf(x) !== i), []);
+    let refs = 0;
+    for (const svg of all(doc, "svg")) {
+      for (
+        const [, id] of (svg.querySelector("style")?.textContent ?? "").matchAll(/url\(#([^)]+)\)/g)
+      ) {
+        assert(svg.querySelector(`[id="${id}"]`), `${svg.getAttribute("class")}: #${id}`);
+        refs++;
+      }
+    }
+    assertEquals(refs, all(doc, "svg.swl-slots").length);
+    // And every in-page link (events → command, → guest) lands on one.
+    for (const a of all(doc, "a[href]")) {
+      assert(ids.includes(a.getAttribute("href")!.slice(1)), a.getAttribute("href")!);
+    }
+  });
+});
+
+Deno.test("report of flaw-double-unmap.txt: each DMA-API row names its own guest of the two called main", () => {
+  withDir((dir) => {
+    const s = new Session({ cwd: dir, keepGoing: true });
+    for (const l of Deno.readTextFileSync(`${root}examples/flaw-double-unmap.txt`).split("\n")) {
+      runLine(s, l);
+    }
+    assert(runLine(s, "report r.html").ok);
+    const doc = parseHtml(Deno.readTextFileSync(`${dir}/r.html`));
+    const rows = all(doc, "table.events tbody tr").map((tr) =>
+      [0, 1, 2].map((k) => tr.querySelectorAll("td")[k].textContent).join(" ")
+    );
+    // Faithful first (its bad unmap is UB too), then checked, which refuses the same unmap.
+    assertEquals(rows, [
+      "13 main (arm-dom0, faithful) DMA-API",
+      "18 main (arm-dom0, faithful) DMA-API",
+      "18 main (arm-dom0, faithful) UB",
+      "41 main #2 (arm-dom0, checked) DMA-API",
+      "44 main #2 (arm-dom0, checked) DMA-API",
+    ]);
+    assertEquals(
+      all(doc, "article.guest").map((a) => a.querySelector("h2")!.textContent),
+      [
+        "Guest main #2 (arm-dom0, checked) — current at the end",
+        "Guest main (arm-dom0, faithful) — replaced at command 32 (as it was then)",
+      ],
+    );
   });
 });

@@ -189,6 +189,21 @@ Deno.test("slotsSvg: after the double-unmap flaw, the later mapping is painted o
   const painted = all(doc, "g.used").filter((g) => g.querySelectorAll("rect").length === 2);
   assertEquals(painted.length, 1);
   assertStringIncludes(doc.querySelector("svg")!.textContent ?? "", "painted over");
+  // The whole pool's drawing is as wide as a row of slots: the released mapping's long
+  // legend line wraps (onto two lines) instead of running past the right edge.
+  const pool = parseSvg(slotsSvg(s.guest!.slots(), fmt));
+  const width = Number(pool.querySelector("svg")!.getAttribute("width"));
+  assertEquals(width, 74 + 128 * 7 + 10);
+  const released = all(pool, "g.legend").find((g) =>
+    (g.textContent ?? "").includes("released by")
+  )!;
+  const lines = all(released, "text").map((t) => t.textContent ?? "");
+  assertEquals(lines.length, 2);
+  assert(lines[1].endsWith("never unmapped"), lines[1]);
+  for (const t of all(pool, "g.legend text, text.bad")) {
+    const right = Number(t.getAttribute("x")) + (t.textContent ?? "").length * 6.6;
+    assert(right <= width, `${t.textContent} ends at ${right} px of ${width}`);
+  }
 });
 
 Deno.test("fixupSvg: a mark per exchange; PVH's refused inserts are ringed", () => {

@@ -203,6 +203,12 @@ export class Session {
     this.guest = g;
     this.guestName = name;
     this.vars.clear();
+    // The k-th guest of a name is "NAME #k" (the first plain NAME), so two guests that
+    // shared a name — one replaced by the other — read apart in the report.
+    const k = (this.#installs.get(name) ?? 0) + 1;
+    this.#installs.set(name, k);
+    const tag = k === 1 ? name : `${name} #${k}`;
+    this.#labels.set(g, { tag, label: `${tag} (${g.config.name}, ${g.config.policy})` });
     return old;
   }
 
@@ -247,22 +253,26 @@ export class Session {
   }
 
   /**
-   * The current guest as the report names it ("main (arm-dom0)"), null without one; the
-   * same string for every command until the guest changes (the transcript keeps 2000).
+   * The current guest as the report names it ("main #2 (arm-dom0, faithful)"), null
+   * without one; one string per guest, made when it was installed, so every command on
+   * it shares it (the transcript keeps 2000).
    */
   guestLabel(): string | null {
-    const g = this.guest;
-    if (!g) return null;
-    if (this.#label?.guest !== g || this.#label.name !== this.guestName) {
-      this.#label = {
-        guest: g,
-        name: this.guestName,
-        text: `${this.guestName} (${g.config.name})`,
-      };
-    }
-    return this.#label.text;
+    return this.guest ? this.guestNames(this.guest).label : null;
   }
-  #label: { guest: Guest; name: string; text: string } | undefined;
+
+  /**
+   * What the report calls guest `g` of this session: `tag` ("main", "main #2" for the
+   * second guest called main) and `label`, the tag with its preset and policy.
+   */
+  guestNames(g: Guest): { tag: string; label: string } {
+    const n = this.#labels.get(g);
+    if (!n) throw new Error(`Guest '${g.config.name}' was never installed in this session`);
+    return n;
+  }
+  /** Guests installed under each name so far (the k of "main #k"). */
+  readonly #installs = new Map<string, number>();
+  readonly #labels = new WeakMap<Guest, { tag: string; label: string }>();
 
   /** The guest, or a usage error that says how to make one. */
   requireGuest(): Guest {

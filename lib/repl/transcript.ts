@@ -21,7 +21,7 @@ export interface TranscriptEntry {
   line: string;
   /** "file:line" inside a script or a sourced file; null at the prompt. */
   where: string | null;
-  /** The guest it ran on ("main (arm-dom0)"), null without one. */
+  /** The guest it ran on ("main #2 (arm-dom0, faithful)", Session.guestLabel), null without one. */
   guest: string | null;
   verb: string | null;
   ok: boolean;
@@ -41,7 +41,7 @@ export interface TranscriptInput {
   /** The script the command came from (null at the prompt) and its line there. */
   file: string | null;
   at: number;
-  /** The guest it ran on ("main (arm-dom0)"), null without one. */
+  /** The guest it ran on ("main #2 (arm-dom0, faithful)", Session.guestLabel), null without one. */
   guest: string | null;
   verb: string | null;
   ok: boolean;

@@ -8,7 +8,7 @@
  */
 
 import { LabError } from "../../errors.ts";
-import type { Guest } from "../../guest/mod.ts";
+import { type Guest, guestFileOf } from "../../guest/mod.ts";
 import { type ReportGuest, reportHtml } from "../render/report.ts";
 import type { Session } from "../session.ts";
 import type { CommandSpec } from "../table.ts";
@@ -31,9 +31,12 @@ function reportGuest(
   }
   return {
     name,
+    ...s.guestNames(g),
     state,
     replacedAt,
     view: g.view(),
+    // The keys and values a guest file would hold, so the table reads as one.
+    settings: guestFileOf(g.config),
     segments: g.segments(),
     tree: g.tree(),
     slots,

@@ -25,17 +25,23 @@ import { fixupSvg } from "./svg/fixup.ts";
 import { segmentsSvg } from "./svg/segments.ts";
 import { slotsSvg } from "./svg/slots.ts";
 import { treeSvg } from "./svg/tree.ts";
-import { esc } from "./svg/_xml.ts";
+import { esc, prefixIds } from "./svg/_xml.ts";
 
 /** A guest's views, as the report shows them. */
 export interface ReportGuest {
   /** Its name in the session (`guest new --name`; "main" by default). */
   name: string;
+  /** The name, told apart from earlier guests of that name: "main", "main #2". */
+  tag: string;
+  /** The tag with the preset and policy, as the transcript labels its commands. */
+  label: string;
   /** The current guest, another live one, or one a later guest new (or drop) replaced. */
   state: "current" | "other" | "replaced";
   /** For a replaced guest: the command that replaced it. */
   replacedAt: number | null;
   view: GuestView;
+  /** Its settings as a guest file writes them (lib/guest's guestFileOf): snake_case keys. */
+  settings: Record<string, unknown>;
   segments: SegmentsView;
   tree: TreeView;
   /** null when the guest has no bounce pool (a failed init). */
@@ -62,13 +68,15 @@ export interface ReportInput {
 function pageTitle(input: ReportInput): string {
   const g = input.guest;
   return `swiotlb-lab report — ${input.source}` +
-    (g ? ` — guest ${g.name} (${g.view.config.name})` : "");
+    (g ? ` — guest ${g.label}` : "");
 }
 
-/** A guest setting's value: sizes as one would type them, an unset one as the default. */
+/** The guest-file keys whose values are sizes (lib/guest/schema.ts SETTINGS). */
+const SIZE_KEYS = new Set(["mem", "machine", "bus_skew", "pool_offset"]);
+
+/** A guest setting's value: sizes as one would type them in a guest file ("2G"). */
 function settingText(key: string, x: unknown): string {
-  if (x === undefined) return "default";
-  if (typeof x === "number" && (key === "mem" || key === "machine") && x > 0) return sizeArg(x);
+  if (typeof x === "number" && SIZE_KEYS.has(key) && x > 0) return sizeArg(x);
   return typeof x === "object" ? JSON.stringify(x) : String(x);
 }
 
@@ -91,8 +99,21 @@ function section(id: string, title: string, body: string, cls = ""): string {
   return `<section id="${id}"${c}><h2>${esc(title)}</h2>\n${body}\n</section>`;
 }
 
-function figure(svg: string, caption: string): string {
-  return `<figure>${svg}<figcaption>${esc(caption)}</figcaption></figure>`;
+/**
+ * How far the page may shrink a drawing to fit its column (report_css.ts scales each to
+ * the column's width): at 3/4 the drawings' 11 px text is still 8 px; a drawing that
+ * would need more (a big tree) stops there and its figure scrolls.
+ */
+const MIN_SCALE = 0.75;
+
+/** A drawing inline; `key` (its section's id, unique in the page) prefixes its ids. */
+function figure(svg: string, caption: string, key: string): string {
+  const width = Number(/^<svg\b[^>]*?\swidth="(\d+)"/.exec(svg)?.[1] ?? 0);
+  const fitted = prefixIds(svg, `${key}-`).replace(
+    /^<svg\b/,
+    `<svg style="min-width:${Math.round(width * MIN_SCALE)}px"`,
+  );
+  return `<figure>${fitted}<figcaption>${esc(caption)}</figcaption></figure>`;
 }
 
 /** The verdict of each command: ✓ expect held, ✗ it did not, failed, or plain ok. */
@@ -118,7 +139,7 @@ const MARK: Record<Verdict, string> = {
   ok: "",
 };
 
-function sessionSection(input: ReportInput): string {
+function sessionSection(input: ReportInput, articles: ReadonlyMap<string, string>): string {
   const entries = input.transcript;
   const v = verdicts(entries);
   const count = (k: Verdict) => v.filter((x) => x === k).length;
@@ -127,11 +148,16 @@ function sessionSection(input: ReportInput): string {
     `${count("fail")} ✗; ${plural(count("error"), "unexpected error")}` +
     (dropped > 0 ? `; the first ${dropped} are not kept (only the last ${entries.length})` : "");
   const items = entries.map((e, i) => {
+    // The guest a command ran on, where it changes (a guest new, a guest use).
+    const on = e.guest !== (i === 0 ? null : entries[i - 1].guest) && e.guest !== null
+      ? `<span class="on">on ${guestLink(e.guest, articles)}</span> `
+      : "";
     const where = e.where ? `<span class="where">${esc(e.where)}</span> ` : "";
     const mark = MARK[v[i]] ? `<span class="mark">${esc(MARK[v[i]])}</span>` : "";
     const more = e.moreLines > 0 ? [`… ${e.moreLines} more lines not kept`] : [];
     const answer = e.text.length + more.length > 0 ? pre([...e.text, ...more]) : "";
-    return `<li class="cmd ${v[i]}" value="${e.n}" data-verdict="${v[i]}">${where}` +
+    return `<li class="cmd ${v[i]}" id="cmd-${e.n}" value="${e.n}" data-verdict="${v[i]}">` +
+      `${on}${where}` +
       `<code class="line">${esc(e.line)}</code> ${mark}${answer}</li>`;
   });
   return section(
@@ -141,14 +167,21 @@ function sessionSection(input: ReportInput): string {
   );
 }
 
-function eventsSection(input: ReportInput): string {
+/** A guest's label, linked to its article when the report has one. */
+function guestLink(label: string | null, articles: ReadonlyMap<string, string>): string {
+  if (label === null) return "";
+  const id = articles.get(label);
+  return id === undefined ? esc(label) : `<a href="#${id}">${esc(label)}</a>`;
+}
+
+function eventsSection(input: ReportInput, articles: ReadonlyMap<string, string>): string {
   const rows: string[][] = [];
   for (const e of input.transcript) {
     for (const ev of e.events) {
       if (ev.kind !== "ub" && ev.kind !== "debug") continue;
       rows.push([
-        `<a href="#session">${e.n}</a>`,
-        esc(e.guest ?? ""),
+        `<a href="#cmd-${e.n}">${e.n}</a>`,
+        guestLink(e.guest, articles),
         ev.kind === "ub" ? "UB" : "DMA-API",
         `<code>${esc(ev.source)}</code>`,
         `<pre>${esc(ev.message)}</pre>`,
@@ -184,7 +217,7 @@ function guestArticle(g: ReportGuest, fmt: Fmt, id: string): string {
 function guestSections(g: ReportGuest, fmt: Fmt, id: string): string[] {
   const v = g.view;
   // Three settings a row keeps the table short; sizes read as one would type them.
-  const cells = Object.entries(v.config).map(([k, x]) =>
+  const cells = Object.entries(g.settings).map(([k, x]) =>
     `<code>${esc(k)}</code></td><td>${esc(settingText(k, x))}`
   );
   const config: string[][] = [];
@@ -193,7 +226,7 @@ function guestSections(g: ReportGuest, fmt: Fmt, id: string): string[] {
   const out = [
     section(
       `${id}guest`,
-      `Guest ${g.name} (${v.config.name}) — ${stateWords(g)}`,
+      `Guest ${g.label} — ${stateWords(g)}`,
       `<p>${
         esc(
           `${v.config.arch}, ${v.config.mode}, ${v.config.iommu ? "IOMMU" : "no IOMMU"}, ` +
@@ -207,13 +240,13 @@ function guestSections(g: ReportGuest, fmt: Fmt, id: string): string[] {
     ),
     section(
       `${id}init`,
-      `${g.name}: swiotlb-xen init`,
+      `${g.tag}: swiotlb-xen init`,
       (init.panic === null
         ? ""
         : `<p class="panic">${esc(`The guest is dead (kernel panic): ${init.panic}`)}</p>`) +
         pre(init.log.length ? init.log : ["(no kernel messages)"], "log") +
         (init.attempts.length
-          ? figure(fixupSvg(init, fmt), "The fixup, exchange by exchange")
+          ? figure(fixupSvg(init, fmt), "The fixup, exchange by exchange", `${id}init`)
           : ""),
     ),
   ];
@@ -230,8 +263,12 @@ function guestSections(g: ReportGuest, fmt: Fmt, id: string): string[] {
     const tableHtml = table(["j", "phys_addr", "dma_addr", "size", "slots used", "aligned"], rows);
     out.push(section(
       `${id}segments`,
-      `${g.name}: segment array (phys → bus)`,
-      figure(segmentsSvg(seg, fmt, v.config.variant), "Each segment's phys and the bus Xen gave") +
+      `${g.tag}: segment array (phys → bus)`,
+      figure(
+        segmentsSvg(seg, fmt, v.config.variant),
+        "Each segment's phys and the bus Xen gave",
+        `${id}segments`,
+      ) +
         (rows.length > 32
           ? `<details><summary>All ${rows.length} segments</summary>${tableHtml}</details>`
           : tableHtml),
@@ -243,17 +280,21 @@ function guestSections(g: ReportGuest, fmt: Fmt, id: string): string[] {
       : "The bus→phys tree";
     out.push(section(
       `${id}tree`,
-      `${g.name}: bus → phys tree`,
-      figure(treeSvg(g.tree, fmt, g.lookup ? { lookup: g.lookup } : {}), caption),
+      `${g.tag}: bus → phys tree`,
+      figure(treeSvg(g.tree, fmt, g.lookup ? { lookup: g.lookup } : {}), caption, `${id}tree`),
     ));
   }
   if (g.slots) {
     out.push(
-      section(`${id}slots`, `${g.name}: bounce slots`, figure(slotsSvg(g.slots, fmt), "The pool")),
+      section(
+        `${id}slots`,
+        `${g.tag}: bounce slots`,
+        figure(slotsSvg(g.slots, fmt), "The pool", `${id}slots`),
+      ),
     );
   }
   const stats = Object.entries(g.stats).map(([k, x]) => [`<code>${esc(k)}</code>`, String(x)]);
-  out.push(section(`${id}stats`, `${g.name}: stats`, table(["counter", "value"], stats, "stats")));
+  out.push(section(`${id}stats`, `${g.tag}: stats`, table(["counter", "value"], stats, "stats")));
   return out;
 }
 
@@ -276,13 +317,18 @@ function guestSections(g: ReportGuest, fmt: Fmt, id: string): string[] {
 export function reportHtml(input: ReportInput): string {
   const fmt = input.fmt;
   const title = pageTitle(input);
+  // Each guest's label → the heading of its article, for the links of events and commands.
+  const articles = new Map<string, string>(
+    input.others.map((g, k) => [g.label, `g${k + 1}-guest`]),
+  );
+  if (input.guest) articles.set(input.guest.label, "guest");
   const sections = [
     input.guest
       ? guestArticle(input.guest, fmt, "")
       : section("guest", "Guest", "<p>No guest at the end of the session.</p>"),
-    eventsSection(input),
+    eventsSection(input, articles),
     ...input.others.map((g, k) => guestArticle(g, fmt, `g${k + 1}-`)),
-    sessionSection(input),
+    sessionSection(input, articles),
   ];
   // The current guest's parts, then one link per other guest.
   const nav = [
@@ -291,7 +337,7 @@ export function reportHtml(input: ReportInput): string {
     .map((m) => `<a href="#${m[1]}">${m[2].replace(/^[^:]+: /, "")}</a>`)
     .concat(
       input.others.map((g, k) =>
-        `<a href="#g${k + 1}-guest">guest ${esc(g.name)} (${g.state})</a>`
+        `<a href="#g${k + 1}-guest">guest ${esc(g.label)}, ${g.state}</a>`
       ),
     )
     .join(" · ");

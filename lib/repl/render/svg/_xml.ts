@@ -83,6 +83,32 @@ export function scopeStyle(style: string, scope: string): string {
 }
 
 /**
+ * `svg` with each id it defines (a pattern, a marker) prefixed by `prefix`, and every
+ * `url(#…)` and `href="#…"` that names one following it: drawings inlined in one HTML
+ * page (the report) must not repeat an id, or a later drawing would use the first one's
+ * pattern. A standalone drawing keeps its own ids.
+ *
+ * @example
+ * ```ts
+ * import { assertEquals } from "@std/assert";
+ * import { prefixIds } from "./_xml.ts";
+ * const svg = '<svg><style>.o{fill:url(#h)}</style><pattern id="h"/><use href="#h"/></svg>';
+ * assertEquals(
+ *   prefixIds(svg, "s1-"),
+ *   '<svg><style>.o{fill:url(#s1-h)}</style><pattern id="s1-h"/><use href="#s1-h"/></svg>',
+ * );
+ * ```
+ */
+export function prefixIds(svg: string, prefix: string): string {
+  const ids = new Set(Array.from(svg.matchAll(/\sid="([^"]+)"/g), (m) => m[1]));
+  if (ids.size === 0) return svg;
+  return svg.replace(
+    /(\sid="|url\(#|\shref="#)([^")]+)/g,
+    (m, head: string, id: string) => ids.has(id) ? head + prefix + id : m,
+  );
+}
+
+/**
  * A whole SVG document of `width` × `height` px, with a title and a style sheet scoped to
  * the class `swl-KIND` (tree, segments, slots, fixup).
  */

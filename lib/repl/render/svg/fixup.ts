@@ -13,7 +13,8 @@ import type { FixupTry, InitAttemptView, InitView } from "../../../guest/mod.ts"
 import { type Fmt, plural } from "../format.ts";
 import { el, esc, svgDoc, title } from "./_xml.ts";
 
-const WIDTH = 1100;
+/** Scaled to 3/4 (the report's floor), this fits the column of an 800 px window. */
+const WIDTH = 960;
 const LEFT = 56;
 const RIGHT = 20;
 const CHART_H = 120;

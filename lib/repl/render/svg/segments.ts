@@ -16,7 +16,8 @@ import type { SegmentRow, SegmentsView } from "../../../guest/mod.ts";
 import { type Fmt, plural, sizeArg } from "../format.ts";
 import { el, esc, svgDoc, title } from "./_xml.ts";
 
-const WIDTH = 1200;
+/** Scaled to 3/4 (the report's floor), this fits the column of an 800 px window. */
+const WIDTH = 960;
 const MARGIN = 20;
 const PHYS_Y = 70;
 const BUS_Y = 250;

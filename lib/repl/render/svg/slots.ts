@@ -24,6 +24,8 @@ const TOP = 52;
 const SLOTS_PER_SEGMENT = 128;
 /** Folded free stretches are this tall. */
 const FOLD_H = 14;
+/** A character of 10 px monospace, generously (most fonts draw 6 px). */
+const CHAR_W = 6.6;
 
 const PALETTE = [
   "#1e88e5",
@@ -177,29 +179,35 @@ export function slotsSvg(view: SlotsView, fmt: Fmt): string {
   if (orphans > 0) {
     notes.push(`${plural(orphans, "run")} of used slots no live mapping explains (hatched)`);
   }
+  // The drawing is as wide as a row of slots; longer legend lines and notes wrap, so a
+  // long mapping (a released one names its unmap too) does not widen the page.
+  const width = LEFT + SLOTS_PER_SEGMENT * cw + 10;
+  const chars = Math.floor((width - LEFT - 16 - 8) / CHAR_W);
   y += 6;
-  legend.forEach((l, i) => {
+  for (const l of legend) {
+    const lines = wrap(l.text, chars);
     body.push(el(
       "g",
       { class: "legend" },
-      el("rect", { x: LEFT, y: y + i * 15, width: 10, height: 10, fill: l.colour }) +
-        el("text", { x: LEFT + 16, y: y + i * 15 + 9 }, esc(l.text)),
+      el("rect", { x: LEFT, y, width: 10, height: 10, fill: l.colour }) +
+        lines.map((t, k) => el("text", { x: LEFT + 16, y: y + 9 + k * 13 }, esc(t))).join(""),
     ));
-  });
-  y += legend.length * 15 + 4;
-  notes.forEach((n, i) =>
-    body.push(el("text", { class: "bad", x: LEFT, y: y + 10 + i * 15 }, esc(n)))
-  );
-  y += notes.length * 15 + 10;
+    y += 15 + (lines.length - 1) * 13;
+  }
+  y += 4;
+  for (const n of notes) {
+    for (const t of wrap(n, chars + 2)) {
+      body.push(el("text", { class: "bad", x: LEFT, y: y + 10 }, esc(t)));
+      y += 15;
+    }
+  }
+  y += 10;
   const heading = (view.segment === null ? "bounce pool" : `segment ${view.segment}`) +
     `: ${view.used} of ${view.segment === null ? view.nslabs : view.list.length} slots used, ` +
     `hint ${view.hint} (segment ${view.hintSegment})`;
   const defs = '<defs><pattern id="swl-hatch" width="4" height="4" ' +
     'patternUnits="userSpaceOnUse"><rect width="4" height="4" fill="#b0bec5"/>' +
     '<path d="M0,4 l4,-4" stroke="#37474f" stroke-width="1"/></pattern></defs>';
-  // Wide enough for the longest legend line (about 6.6 px a character at 10 px).
-  const longest = Math.max(0, ...legend.map((l) => l.text.length), ...notes.map((n) => n.length));
-  const width = Math.max(LEFT + SLOTS_PER_SEGMENT * cw + 20, LEFT + 16 + longest * 6.6 + 20);
   return svgDoc("slots", width, y, heading, STYLE, [
     defs,
     el("text", { class: "head", x: 8, y: 20 }, esc(heading)),
@@ -210,6 +218,29 @@ export function slotsSvg(view: SlotsView, fmt: Fmt): string {
     ),
     ...body,
   ]);
+}
+
+/**
+ * `text` in lines of at most `chars` characters, broken at spaces (a word longer than a
+ * line is cut).
+ */
+function wrap(text: string, chars: number): string[] {
+  const lines: string[] = [];
+  let line = "";
+  for (let word of text.split(" ")) {
+    while (word.length > chars) {
+      if (line) lines.push(line);
+      lines.push(word.slice(0, chars));
+      word = word.slice(chars);
+      line = "";
+    }
+    if (line && line.length + 1 + word.length > chars) {
+      lines.push(line);
+      line = word;
+    } else line = line ? `${line} ${word}` : word;
+  }
+  if (line) lines.push(line);
+  return lines;
 }
 
 /** A used run: one colour, split colours when two mappings claim it, hatched when none. */

@@ -341,7 +341,9 @@ export function renderStats(stats: StatsView, fmt: Fmt): string[] {
   const isBytes = (k: string) => k.startsWith("bytes_") || k.endsWith("_bytes");
   return keys.map((k) => {
     const v = stats[k];
-    return `  ${k.padEnd(w)}  ${isBytes(k) && v > 0 ? `${v} (${fmt.size(v)})` : String(v)}`;
+    // The size in words only where it says more than the count ("8192 (8 KiB)").
+    const size = isBytes(k) && v > 0 ? fmt.size(v) : "";
+    return `  ${k.padEnd(w)}  ${size && size !== `${v} bytes` ? `${v} (${size})` : String(v)}`;
   });
 }
 

@@ -317,6 +317,10 @@ interface Ran {
  * ```
  */
 export function runLine(session: Session, line: string): LineResult {
+  // A command typed at the prompt is a new top-level run: a Ctrl-C that stopped the one
+  // before it (a repeat reports it and leaves the flag up) must not stop this one, nor a
+  // compare, whose fresh sessions read this session's flag.
+  if (session.where.length === 0 && session.repeatDepth === 0) session.interrupt.clear();
   let command: readonly Token[] = [];
   let plumbing: Plumbing | undefined;
   let early: unknown;

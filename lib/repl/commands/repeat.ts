@@ -49,9 +49,9 @@ export const repeatCommands: CommandSpec[] = [{
     }
     const command = m[2];
     if (s.where.length === 0 && s.repeatDepth === 0) {
-      // At the prompt the loop is a top-level run of its own: its own budget and Ctrl-C.
+      // At the prompt the loop is a top-level run of its own: its own budget (runLine has
+      // forgotten any Ctrl-C from before it).
       s.linesRun = 0;
-      s.interrupt.clear();
     }
     const saved = s.vars.get("i");
     s.repeatDepth++;

@@ -15,6 +15,13 @@
  *   kernel does, and `expect` reads the failure), and the expectation lets the replay go
  *   on past it as the session did, checking that it fails the same way. A failed `expect`
  *   changes nothing and would stop the replay: it is written commented out.
+ * - **A failure that came from a file**, not from the engine (a file that could not be
+ *   written or read, error code "file"; any failed `guest load`, which reads its file)
+ *   changed nothing, and where the replay runs the file may well be there: replayed, the
+ *   command could succeed and its `expect error` fail. It is written commented out, with
+ *   its error.
+ * - **An `expect` of a command the replay does not run** (one of those, or a command that
+ *   writes a file) is written commented out: replayed, it would check the command before.
  * - **`source FILE`** is written as the commands it ran (after a `# source FILE` comment),
  *   so the replay needs no other file; `guest load FILE` as the `guest new` line it made.
  * - `record` is never written (nor does it count as the command `expect` checks); `quit`
@@ -46,6 +53,8 @@ export interface Ran {
   verb: string | undefined;
   ok: boolean;
   error: string | undefined;
+  /** The failure's reason code ("file": a file that could not be read or written). */
+  code?: string;
 }
 
 /** A recording in progress. */
@@ -73,7 +82,11 @@ interface Settings {
  * One kept command: a line that succeeded as is (most of them), or what its lines are
  * made from; a comment; or a block of lines that succeeded, joined.
  */
-type Kept = string | { ran: Ran; made?: string } | { comment: string } | { block: string };
+type Kept =
+  | string
+  | { ran: Ran; made?: string; unchecked?: true }
+  | { comment: string }
+  | { block: string };
 
 /**
  * Lines that succeeded are gathered this many at a time and joined into one string: a
@@ -103,6 +116,8 @@ export class Recorder {
   #file: Recording | undefined;
   /** Why the recording stopped on its own, until the line's answer says so. */
   #warning: string | undefined;
+  /** The command an `expect` now checks is not replayed (so neither is the expect). */
+  #unreplayed = false;
 
   constructor(settings: Settings) {
     this.#settings = { ...settings };
@@ -197,9 +212,15 @@ export class Recorder {
       }
       const kept: Kept = made && verb === "guest load"
         ? { ran, made: guestNewLine(configInput(made.config)) }
+        : verb === "expect" && this.#unreplayed
+        ? { ran, unchecked: true }
         : ok && verb !== "source" && !writesFile(ran)
         ? line
         : { ran };
+      // The commands `expect` checks (lib/repl/run.ts sets session.last for them).
+      if (verb !== "expect" && verb !== "source") {
+        this.#unreplayed = typeof kept !== "string" && !replayed(kept);
+      }
       const commands = verb === "source" ? 0 : 1;
       this.#keep(kept, line.length + (ran.error?.length ?? 0), commands);
       if (this.#file) this.#write(session, keptLines(kept), commands);
@@ -277,13 +298,38 @@ function keptLines(kept: Kept): string[] {
   if (ran.verb === "expect" && !ran.ok) {
     return [`# failed when recorded, so not replayed: ${line}  (${error})`];
   }
+  if ("unchecked" in kept) {
+    return [`# not replayed (it checks a command the replay does not run): ${line}`];
+  }
+  if (writesFile(ran)) {
+    const failed = ran.ok ? "" : `  (it failed: ${error})`;
+    return [`# not replayed (it writes a file): ${line}${failed}`];
+  }
+  if (!ran.ok && failedOnFile(ran)) {
+    return [`# not replayed (it failed on a file, and changed nothing): ${line}  (${error})`];
+  }
   if (!ran.ok) {
     const want = quoteWord([...error].slice(0, EXPECT_CHARS).join(""));
     return [line, `expect error ${want}  # the session went on after this error`];
   }
   if (made !== undefined) return [`# ${line}: the guest new line it made`, made];
-  if (writesFile(ran)) return [`# not replayed (it writes a file): ${line}`];
   return [line];
+}
+
+/** Whether a kept command is run by the replay (not only a comment). */
+function replayed(kept: Exclude<Kept, string>): boolean {
+  return keptLines(kept).some((l) => !l.startsWith("#"));
+}
+
+/**
+ * Whether a failure came from the files of the machine the session ran on, not from the
+ * engine: a file that could not be written or read (refused before the command acted,
+ * so nothing changed), or a `guest load`, whose failure leaves the guest as it was and
+ * whose file the replay may not have (a guest load that worked is written as the guest
+ * new line it made, so the replay needs no file).
+ */
+function failedOnFile(ran: Ran): boolean {
+  return ran.code === "file" || ran.verb === "guest load";
 }
 
 /**

@@ -429,6 +429,7 @@ function runCommand(
     verb,
     ok,
     error: reply.error,
+    code: ok ? undefined : (reply.json.code as string | undefined),
   });
   if (stopped !== undefined) json.record_stopped = stopped;
   const drawn = answerText(reply, where, explained, after, events, stopped, session.fmt);

@@ -24,7 +24,11 @@ export const recordCommands: CommandSpec[] = [
       " of them), so a replay rebuilds the guest, its devices, buffers, mappings, slots, " +
       "counters and debug records exactly. A failed command is written with an 'expect " +
       "error' line after it (a replay goes on past it, as the session did, and checks it " +
-      "fails the same way); a failed expect is written commented out. source FILE is " +
+      "fails the same way); a failed expect is written commented out. Written commented " +
+      "out too, with a note: a command that writes a file (report, --svg, --dot, > FILE), " +
+      "one that failed on a file rather than in the engine (a file it could not write or " +
+      "read, such as permission denied; any failed guest load), which changed nothing and " +
+      "could succeed where the replay runs, and an expect of either. source FILE is " +
       "written as the commands it ran (its own summary line is not replayed) and guest " +
       "load FILE as the guest new line it made, so the replay needs no other file (a " +
       "compare line is written as typed: it reads its files again). record " +

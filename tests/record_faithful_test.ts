@@ -1,0 +1,72 @@
+/**
+ * `record` writes what replays: a failure that came from the machine the session ran on
+ * (a file it could not write or read) is not an `expect error` the replay would break on,
+ * and an `expect` of a command the replay does not run is not replayed either.
+ */
+
+import { assert, assertEquals } from "@std/assert";
+import { runLine, runScriptFile, Session } from "../lib/repl/mod.ts";
+import type { FileAccess } from "../lib/repl/mod.ts";
+import { memFiles } from "./_mem_files.ts";
+
+/** Files that refuse every write under /ro (as a run without --allow-write there does). */
+function readOnlyUnder(files: FileAccess): FileAccess {
+  const refuse = (p: string) => {
+    if (p.startsWith("/ro/")) throw new Deno.errors.PermissionDenied(`write ${p}`);
+  };
+  return {
+    ...files,
+    writeText: (p, t) => (refuse(p), files.writeText(p, t)),
+    appendText: (p, t) => (refuse(p), files.appendText(p, t)),
+  };
+}
+
+/** Runs `lines` recording to /lab/rec.txt; the file's text. */
+function record(files: FileAccess, before: string[], lines: string[]): string {
+  const s = new Session({ cwd: "/lab", files });
+  for (const l of before) assert(runLine(s, l).ok, l);
+  assert(runLine(s, "record rec.txt").ok);
+  for (const l of lines) runLine(s, l);
+  runLine(s, "record off");
+  return files.readText("/lab/rec.txt");
+}
+
+/** Replays `text` as a script where every file can be written and `extra` exist. */
+function replay(text: string, extra: Record<string, string> = {}) {
+  const files = memFiles({ "/lab/rec.txt": text, ...extra });
+  const s = new Session({ cwd: "/lab", files });
+  const r = runScriptFile(s, "rec.txt", { keepGoing: false, runLine });
+  return { s, r, files: files.files };
+}
+
+const SETUP = [
+  "guest new --preset arm-dom0 --swiotlb 1M",
+  "device add nic --mask 32",
+  "buf alloc rx 8K",
+];
+
+Deno.test("record: a command refused for a file is not replayed as an expected error", () => {
+  const files = memFiles();
+  const text = record(readOnlyUnder(files), SETUP, [
+    "map nic rx 4K to",
+    "tree --dot /ro/t.dot", // Cannot write --dot /ro/t.dot: permission denied
+    'expect error "Cannot write"', // the user's own check of it
+    "guest load missing.toml", // Cannot read guest file missing.toml
+    "stats > /ro/s.txt", // the redirection cannot be opened: stats never ran
+    "expect ok",
+    "unmap nic $bus 4K to",
+  ]);
+  const commands = text.split("\n").filter((l) => l !== "" && !l.startsWith("#"));
+  assert(!commands.some((l) => l.startsWith("expect error")), text);
+  assert(!commands.some((l) => /\/ro\/|missing\.toml/.test(l)), text);
+  // Replayed where the file can be written and the guest file exists, it stays green, and
+  // writes nothing and loads nothing the session did not.
+  const { s, r, files: written } = replay(text, {
+    "/lab/missing.toml": 'preset = "pv-dom0"\n',
+  });
+  assert(r.ok, r.output.filter((l) => l.includes("error")).join("\n"));
+  assertEquals(s.guest!.config.name, "arm-dom0");
+  assertEquals(s.guest!.stats().maps, 1);
+  assertEquals(s.guest!.stats().core_unmaps, 1);
+  assertEquals([...written.keys()].filter((p) => p.startsWith("/ro")), []);
+});

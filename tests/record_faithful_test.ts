@@ -70,3 +70,21 @@ Deno.test("record: a command refused for a file is not replayed as an expected e
   assertEquals(s.guest!.stats().core_unmaps, 1);
   assertEquals([...written.keys()].filter((p) => p.startsWith("/ro")), []);
 });
+
+Deno.test("repeat: refused, it is the command expect checks; an iteration's failure replays", () => {
+  const files = memFiles();
+  const s = new Session({ cwd: "/lab", files });
+  for (const l of SETUP) assert(runLine(s, l).ok, l);
+  assert(runLine(s, "record rec.txt").ok);
+  assert(runLine(s, "map nic rx 4K to").ok);
+  assert(!runLine(s, "repeat 5000000 stats").ok);
+  // The map before it succeeded: this expect checks the refused repeat.
+  const e = runLine(s, 'expect error "repeat: at most 100000 times"');
+  assert(e.ok, e.error);
+  // Unmapping a handle never mapped fails in the first iteration: the loop stops there.
+  assert(!runLine(s, "repeat 3 unmap nic 0x7000000+$i*4K 4K to").ok);
+  runLine(s, "record off");
+  const { s: again, r } = replay(files.readText("/lab/rec.txt"));
+  assert(r.ok, r.output.filter((l) => l.includes("error")).join("\n"));
+  assertEquals(again.guest!.stats(), s.guest!.stats());
+});

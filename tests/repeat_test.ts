@@ -107,3 +107,24 @@ Deno.test("repeat: the most a prompt allows, a script's line allows too", () => 
   assertEquals(over.ok, false);
   assertStringIncludes(over.output.join("\n"), `at most ${MAX_SCRIPT_LINES} lines in all`);
 });
+
+Deno.test("repeat: refused, stopped or empty, the repeat is what expect checks", () => {
+  const s = session();
+  assert(runLine(s, "map nic b 4K to").ok);
+  runLine(s, "repeat 5000000 stats");
+  assert(runLine(s, 'expect error "at most 100000 times"').ok, "refused before running");
+  runLine(s, "repeat 400 repeat 400 set radix 16");
+  assert(runLine(s, 'expect error "repeat: stopped after"').ok, "stopped at the budget");
+  assert(!runLine(s, "unmap nic 0x7000000 4K to").ok);
+  runLine(s, "repeat 0 stats");
+  assert(runLine(s, "expect ok").ok, "ran none: the repeat, not the failed unmap before it");
+  let polls = 0;
+  const c = session({ interrupt: { pending: () => ++polls > 3, clear: () => {} } });
+  runLine(c, "repeat 100 stats");
+  assert(runLine(c, 'expect error "repeat: interrupted (Ctrl-C)"').ok, "stopped by Ctrl-C");
+  // An iteration's failure: the failed iteration, whose own error the expect sees.
+  runLine(s, "repeat 3 unmap nic 0x7000000+$i*4K 4K to");
+  const e = runLine(s, 'expect error "is in no tree node"');
+  assert(e.ok, e.error);
+  assert(!runLine(s, 'expect error "repeat: iteration"').ok);
+});

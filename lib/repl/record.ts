@@ -20,8 +20,9 @@
  *   changed nothing, and where the replay runs the file may well be there: replayed, the
  *   command could succeed and its `expect error` fail. It is written commented out, with
  *   its error.
- * - **An `expect` of a command the replay does not run** (one of those, or a command that
- *   writes a file) is written commented out: replayed, it would check the command before.
+ * - **An `expect` of a command the replay does not run as it ran** (one of those, or a
+ *   command that writes a file) is written commented out: replayed, it would check
+ *   another command.
  * - **`source FILE`** is written as the commands it ran (after a `# source FILE` comment),
  *   so the replay needs no other file; `guest load FILE` as the `guest new` line it made.
  * - `record` is never written (nor does it count as the command `expect` checks); `quit`
@@ -55,6 +56,8 @@ export interface Ran {
   error: string | undefined;
   /** The failure's reason code ("file": a file that could not be read or written). */
   code?: string;
+  /** The error an `expect error` after the line checks (a repeat's: its failed iteration's). */
+  expectSees?: string;
 }
 
 /** A recording in progress. */
@@ -309,7 +312,8 @@ function keptLines(kept: Kept): string[] {
     return [`# not replayed (it failed on a file, and changed nothing): ${line}  (${error})`];
   }
   if (!ran.ok) {
-    const want = quoteWord([...error].slice(0, EXPECT_CHARS).join(""));
+    const sees = (ran.expectSees ?? error).split("\n")[0];
+    const want = quoteWord([...sees].slice(0, EXPECT_CHARS).join(""));
     return [line, `expect error ${want}  # the session went on after this error`];
   }
   if (made !== undefined) return [`# ${line}: the guest new line it made`, made];

@@ -88,3 +88,49 @@ Deno.test("repeat: refused, it is the command expect checks; an iteration's fail
   assert(r.ok, r.output.filter((l) => l.includes("error")).join("\n"));
   assertEquals(again.guest!.stats(), s.guest!.stats());
 });
+
+Deno.test("record: a repeat stopped by Ctrl-C is written as the iterations that ran", () => {
+  // One Ctrl-C, raised `after` polls from when it is armed, forgotten once cleared.
+  let countdown = -1;
+  let raised = false;
+  const interrupt = {
+    pending: () => (raised ||= --countdown === 0),
+    clear: () => void (raised = false),
+  };
+  const files = memFiles();
+  const s = new Session({ cwd: "/lab", files, interrupt });
+  for (const l of SETUP) assert(runLine(s, l).ok, l);
+  assert(runLine(s, "record rec.txt").ok);
+  countdown = 6;
+  const r = runLine(s, "repeat 100 map nic rx+$i*16 16 to");
+  assertEquals(r.error, "repeat: interrupted (Ctrl-C) after 5 of 100");
+  // The user checks it; the replay, which does not stop there, does not.
+  assert(runLine(s, 'expect error "interrupted"').ok);
+  assert(runLine(s, "stats").ok);
+  // Stopped before its first iteration: nothing to replay.
+  countdown = 1;
+  assert(!runLine(s, "repeat 10 map nic rx 16 to").ok);
+  // Stopped inside a nested loop, where a replay cannot stop: not replayed, said so.
+  countdown = 7;
+  assertEquals(
+    runLine(s, "repeat 3 repeat 4 stats").error,
+    "repeat: interrupted (Ctrl-C) inside iteration $i = 1 (of 3)",
+  );
+  // Stopped between two of its iterations, a nested loop is exact again.
+  countdown = 6;
+  assertEquals(
+    runLine(s, "repeat 3 repeat 4 stats").error,
+    "repeat: interrupted (Ctrl-C) after 1 of 3",
+  );
+  runLine(s, "record off");
+  const text = files.readText("/lab/rec.txt");
+  assert(text.includes("\nrepeat 5 map nic rx+$i*16 16 to\n"), text);
+  assert(text.includes("\n# not replayed (repeat: interrupted (Ctrl-C) after 0 of 10): repeat 10"));
+  assert(text.includes("the state may differ from here): repeat 3 repeat 4 stats\n"), text);
+  assert(text.includes("\nrepeat 1 repeat 4 stats\n"), text);
+  const { s: again, r: run } = replay(text);
+  assert(run.ok, run.output.filter((l) => l.includes("error")).join("\n"));
+  assertEquals(again.guest!.stats().maps, 5);
+  assertEquals(again.guest!.stats(), s.guest!.stats());
+  assertEquals(runLine(again, "slots").json, runLine(s, "slots").json);
+});

@@ -20,6 +20,11 @@
  *   changed nothing, and where the replay runs the file may well be there: replayed, the
  *   command could succeed and its `expect error` fail. It is written commented out, with
  *   its error.
+ * - **A repeat that did not end as its replay would** (stopped by Ctrl-C, or at an
+ *   iteration that failed on a file) is written as the iterations that ran to their end,
+ *   `repeat K COMMAND`, so the replay reaches the same state. One that Ctrl-C stopped
+ *   inside an iteration (a nested `repeat` or `source`), where a replay cannot stop, is
+ *   written commented out, with a note that the state may differ from there.
  * - **An `expect` of a command the replay does not run as it ran** (one of those, or a
  *   command that writes a file) is written commented out: replayed, it would check
  *   another command.
@@ -38,6 +43,7 @@ import { SCRIPT_MAX_BYTES, sizeWords } from "./files.ts";
 import { configInput, guestNewLine } from "./guest_line.ts";
 import { recordHeader } from "./render/record.ts";
 import type { Session } from "./session.ts";
+import type { LoopEnd } from "./table.ts";
 import { quoteWord, tokenize } from "./tokenize.ts";
 
 /** Characters of commands the session keeps for a recording started mid-session. */
@@ -58,6 +64,8 @@ export interface Ran {
   code?: string;
   /** The error an `expect error` after the line checks (a repeat's: its failed iteration's). */
   expectSees?: string;
+  /** How a `repeat` ended. */
+  loop?: LoopEnd;
 }
 
 /** A recording in progress. */
@@ -222,7 +230,7 @@ export class Recorder {
         : { ran };
       // The commands `expect` checks (lib/repl/run.ts sets session.last for them).
       if (verb !== "expect" && verb !== "source") {
-        this.#unreplayed = typeof kept !== "string" && !replayed(kept);
+        this.#unreplayed = typeof kept !== "string" && !replayedAsRan(kept);
       }
       const commands = verb === "source" ? 0 : 1;
       this.#keep(kept, line.length + (ran.error?.length ?? 0), commands);
@@ -302,11 +310,25 @@ function keptLines(kept: Kept): string[] {
     return [`# failed when recorded, so not replayed: ${line}  (${error})`];
   }
   if ("unchecked" in kept) {
-    return [`# not replayed (it checks a command the replay does not run): ${line}`];
+    return [`# not replayed (it checks a command the replay does not run as it ran): ${line}`];
   }
   if (writesFile(ran)) {
     const failed = ran.ok ? "" : `  (it failed: ${error})`;
     return [`# not replayed (it writes a file): ${line}${failed}`];
+  }
+  const ranToEnd = ran.loop && loopPrefix(ran);
+  if (ran.loop && ranToEnd !== undefined) {
+    if (ran.loop.inside) {
+      return [
+        `# not replayed (${error}: a replay cannot stop there, so the state may differ ` +
+        `from here): ${line}`,
+      ];
+    }
+    if (ranToEnd === 0) return [`# not replayed (${error}): ${line}`];
+    return [
+      `# ${line}: ${error}; replayed as the ${ranToEnd} iterations that ran to their end:`,
+      `repeat ${ranToEnd} ${ran.loop.command}`,
+    ];
   }
   if (!ran.ok && failedOnFile(ran)) {
     return [`# not replayed (it failed on a file, and changed nothing): ${line}  (${error})`];
@@ -320,9 +342,22 @@ function keptLines(kept: Kept): string[] {
   return [line];
 }
 
-/** Whether a kept command is run by the replay (not only a comment). */
-function replayed(kept: Exclude<Kept, string>): boolean {
+/** Whether the replay runs a kept command as it ran (not a comment, nor a shorter repeat). */
+function replayedAsRan(kept: Exclude<Kept, string>): boolean {
+  if ("ran" in kept && kept.ran.loop && loopPrefix(kept.ran) !== undefined) return false;
   return keptLines(kept).some((l) => !l.startsWith("#"));
+}
+
+/**
+ * For a repeat that did not end as its replay would, the iterations that ran to their
+ * end: all that ran before Ctrl-C, those before an iteration that failed on a file.
+ */
+function loopPrefix(ran: Ran): number | undefined {
+  const loop = ran.loop;
+  if (loop?.stop === "interrupted") return loop.ran;
+  const onFile = ran.code === "file" || /^\s*guest\s+load\s/.test(loop?.command ?? "");
+  if (loop?.stop === "failed" && onFile) return loop.ran - 1;
+  return undefined;
 }
 
 /**

@@ -440,6 +440,7 @@ function runCommand(
     // Of the command an `expect` after the line checks (a repeat's failed iteration).
     code: ok || typeof checked.json.code !== "string" ? undefined : checked.json.code,
     expectSees: checked.error,
+    loop,
   });
   if (stopped !== undefined) json.record_stopped = stopped;
   const drawn = answerText(reply, where, explained, after, events, stopped, session.fmt);

@@ -75,6 +75,8 @@ export interface LoopEnd {
   command: string;
   /** Ran them all, stopped at a failed one, at Ctrl-C, or at the line budget. */
   stop: "done" | "failed" | "interrupted" | "line-limit";
+  /** Ctrl-C stopped the last one part-way (a nested repeat or source), not between two. */
+  inside?: true;
 }
 
 /** Everything a handler gets besides its arguments. */

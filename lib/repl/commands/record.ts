@@ -28,7 +28,11 @@ export const recordCommands: CommandSpec[] = [
       "out too, with a note: a command that writes a file (report, --svg, --dot, > FILE), " +
       "one that failed on a file rather than in the engine (a file it could not write or " +
       "read, such as permission denied; any failed guest load), which changed nothing and " +
-      "could succeed where the replay runs, and an expect of either. source FILE is " +
+      "could succeed where the replay runs, and an expect of either. A repeat stopped by " +
+      "Ctrl-C is written as the iterations that ran (repeat K COMMAND), so the replay " +
+      "reaches the same state (an expect after it is commented out: it checked the stopped " +
+      "repeat); one stopped inside a nested repeat or source, where a replay cannot stop, " +
+      "is commented out with a note that the state may differ from there. source FILE is " +
       "written as the commands it ran (its own summary line is not replayed) and guest " +
       "load FILE as the guest new line it made, so the replay needs no other file (a " +
       "compare line is written as typed: it reads its files again). record " +

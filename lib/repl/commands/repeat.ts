@@ -63,6 +63,7 @@ export const repeatCommands: CommandSpec[] = [{
     let ran = 0;
     let failure: string | undefined;
     let stop: LoopEnd["stop"] = "done";
+    let inside = false;
     try {
       for (let i = 0; i < n; i++) {
         if (s.interrupt.pending()) {
@@ -83,6 +84,13 @@ export const repeatCommands: CommandSpec[] = [{
           else dropped++;
         }
         if (r.quit) break;
+        if (!r.ok && (r.verb === "repeat" || r.verb === "source") && s.interrupt.pending()) {
+          // Ctrl-C stopped the iteration itself, part-way: the loop was interrupted.
+          failure = `interrupted (Ctrl-C) inside iteration $i = ${i} (of ${n})`;
+          stop = "interrupted";
+          inside = true;
+          break;
+        }
         if (!r.ok && !s.keepGoing) {
           failure = `iteration $i = ${i} failed: ${r.error}`;
           stop = "failed";
@@ -97,7 +105,7 @@ export const repeatCommands: CommandSpec[] = [{
     // In --json every line stays one JSON object: the count goes in repeat's own.
     if (dropped > 0 && !s.json) output.push(`… ${dropped} more lines not shown`);
     const json = { repeat: n, ran, command, not_shown: dropped };
-    const loop: LoopEnd = { ran, command, stop };
+    const loop: LoopEnd = inside ? { ran, command, stop, inside } : { ran, command, stop };
     if (failure !== undefined) {
       return { json, nested: output, text: [], error: `repeat: ${failure}`, loop };
     }

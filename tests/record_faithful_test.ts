@@ -134,3 +134,17 @@ Deno.test("record: a repeat stopped by Ctrl-C is written as the iterations that 
   assertEquals(again.guest!.stats(), s.guest!.stats());
   assertEquals(runLine(again, "slots").json, runLine(s, "slots").json);
 });
+
+Deno.test("record: guest load --name is written as a guest new line with that name", () => {
+  const files = memFiles({ "/lab/g.toml": 'preset = "arm-dom0"\nswiotlb = "1M"\n' });
+  const text = record(files, ["guest new --preset pv-dom0 --swiotlb 1M"], [
+    "guest load g.toml --name arm",
+    "device add nic --mask 32",
+    "guest use main",
+  ]);
+  const { s, r } = replay(text);
+  assert(r.ok, r.output.filter((l) => l.includes("error")).join("\n"));
+  assertEquals([...s.guests.keys()], ["main", "arm"]);
+  assertEquals(s.guests.get("arm")!.devices().map((d) => d.name), ["nic"]);
+  assertEquals(s.guestName, "main");
+});

@@ -39,6 +39,7 @@
  */
 
 import { LabError } from "../errors.ts";
+import type { Guest } from "../guest/mod.ts";
 import { SCRIPT_MAX_BYTES, sizeWords } from "./files.ts";
 import { configInput, guestNewLine } from "./guest_line.ts";
 import { recordHeader } from "./render/record.ts";
@@ -222,7 +223,7 @@ export class Recorder {
         };
       }
       const kept: Kept = made && verb === "guest load"
-        ? { ran, made: guestNewLine(configInput(made.config)) }
+        ? { ran, made: loadedLine(made, session.guestName, line) }
         : verb === "expect" && this.#unreplayed
         ? { ran, unchecked: true }
         : ok && verb !== "source" && !writesFile(ran)
@@ -289,6 +290,16 @@ export class Recorder {
     f.bytes += bytes;
     f.commands += commands;
   }
+}
+
+/**
+ * The `guest new` line a `guest load` made: the guest file's settings, and the name it
+ * was given with --name (without one, the replay's current name is the session's, as it
+ * was here).
+ */
+function loadedLine(g: Guest, name: string, line: string): string {
+  const made = guestNewLine(configInput(g.config));
+  return /(^|\s)--name(\s|=|$)/.test(line) ? `${made} --name ${quoteWord(name)}` : made;
 }
 
 /** A line as one line of the file (a `runLine` caller may pass a newline inside). */

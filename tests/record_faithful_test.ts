@@ -148,3 +148,89 @@ Deno.test("record: guest load --name is written as a guest new line with that na
   assertEquals(s.guests.get("arm")!.devices().map((d) => d.name), ["nic"]);
   assertEquals(s.guestName, "main");
 });
+
+/** The state lines of a recording: the commands before "# recording started". */
+function stateOf(text: string): string[] {
+  return text.slice(0, text.indexOf("# recording started")).split("\n")
+    .filter((l) => l !== "" && !l.startsWith("#"));
+}
+
+/** Records `after` following `before`, replays it, and checks it rebuilt every guest. */
+function recordGuests(before: string[], after: string[]): string[] {
+  const files = memFiles();
+  const s = new Session({ cwd: "/lab", files });
+  for (const l of before) assert(runLine(s, l).ok, l);
+  assert(runLine(s, "record rec.txt").ok);
+  for (const l of after) assert(runLine(s, l).ok, l);
+  runLine(s, "record off");
+  const text = files.readText("/lab/rec.txt");
+  const { s: again, r } = replay(text);
+  assert(r.ok, r.output.filter((l) => l.includes("error")).join("\n"));
+  assertEquals([...again.guests.keys()], [...s.guests.keys()]);
+  assertEquals(again.guestName, s.guestName);
+  for (const [name, g] of s.guests) {
+    const h = again.guests.get(name)!;
+    assertEquals([h.config, h.stats()], [g.config, g.stats()], name);
+    assertEquals(h.devices().map((d) => d.name), g.devices().map((d) => d.name), name);
+  }
+  return stateOf(text);
+}
+
+const THREE = [
+  "guest new --preset arm-dom0 --swiotlb 1M",
+  "device add nic --mask 32",
+  "help map",
+  "guest new --preset pv-dom0 --swiotlb 1M --name other",
+  "buf alloc x 4K",
+  "guest drop main",
+  "expect field dropped main", // checks the drop: left out with it
+  "guest new --preset arm-dom0 --swiotlb 1M --name gap",
+  "device add d --mask 64",
+];
+
+Deno.test("record with named guests: the state starts at the oldest guest it needs", () => {
+  // main is gone and nothing acted on it after other was made: from other's guest new,
+  // without main's drop.
+  assertEquals(recordGuests(THREE, ["guest use other", "buf alloc y 4K"]).slice(2), [
+    "guest new --preset pv-dom0 --swiotlb 1M --name other",
+    "buf alloc x 4K",
+    "guest new --preset arm-dom0 --swiotlb 1M --name gap",
+    "device add d --mask 64",
+  ]);
+  // Only gap is left: from its guest new.
+  assertEquals(recordGuests([...THREE, "guest drop other"], ["stats"]).slice(2), [
+    "guest new --preset arm-dom0 --swiotlb 1M --name gap",
+    "device add d --mask 64",
+  ]);
+});
+
+Deno.test("record with named guests: a guest acted on later keeps its commands", () => {
+  // main was used after b was made: the replay needs it from its own guest new.
+  const used = [
+    "guest new --preset arm-dom0 --swiotlb 1M",
+    "guest new --preset pv-dom0 --swiotlb 1M --name b",
+    "guest use main",
+    "device add z --mask 32",
+    "guest use b",
+    "guest drop main",
+  ];
+  assertEquals(recordGuests(used, ["stats"]).slice(2), used);
+  // guest list shows every guest: one it listed is acted on.
+  const listed = [
+    "guest new --preset arm-dom0 --swiotlb 1M",
+    "guest new --preset pv-dom0 --swiotlb 1M --name b",
+    "guest list",
+    "guest drop main",
+  ];
+  assertEquals(recordGuests(listed, ["stats"]).slice(2), listed);
+  // A guest new without --name takes the current name ("b" here), which a replay starting
+  // at it would not: the history goes back to a guest made under its own name.
+  const unnamed = [
+    "guest new --preset arm-dom0 --swiotlb 1M",
+    "guest new --preset pv-dom0 --swiotlb 1M --name b",
+    "guest drop b",
+    "guest new --preset pv-dom0 --swiotlb 1M",
+    "guest drop main",
+  ];
+  assertEquals(recordGuests(unnamed, ["stats"]).slice(2), unnamed);
+});

@@ -6,7 +6,9 @@
  * - **The state first.** The engine is deterministic (SPEC §4: same config and seed, same
  *   frames), so the state is rebuilt by running the same commands again: the session
  *   settings as they were when the guest was made (`set radix`, `debug`, `trace`), then
- *   every command since the last successful `guest new|load`. A header of views (the
+ *   every command since the `guest new|load` that made it. With several guests, since
+ *   that of the oldest guest the state needs (lib/repl/record_guests.ts): each guest
+ *   still in the session, and each one gone since that a later command acted on. A header of views (the
  *   guest's flags, its devices and buffers) could not rebuild live mappings, the free
  *   list, the hint, the counters or the debug layer's records. The session keeps those
  *   commands (at most {@link HISTORY_MAX_CHARS}) whether or not it records.
@@ -42,6 +44,7 @@ import { LabError } from "../errors.ts";
 import type { Guest } from "../guest/mod.ts";
 import { SCRIPT_MAX_BYTES, sizeWords } from "./files.ts";
 import { configInput, guestNewLine } from "./guest_line.ts";
+import { GuestEras } from "./record_guests.ts";
 import { recordHeader } from "./render/record.ts";
 import type { Session } from "./session.ts";
 import type { LoopEnd } from "./table.ts";
@@ -67,6 +70,8 @@ export interface Ran {
   expectSees?: string;
   /** How a `repeat` ended. */
   loop?: LoopEnd;
+  /** The guest current when the line started. */
+  before?: Guest;
 }
 
 /** A recording in progress. */
@@ -96,7 +101,8 @@ interface Settings {
  */
 type Kept =
   | string
-  | { ran: Ran; made?: string; unchecked?: true }
+  /** `dropped`: a `guest drop` of a guest other than the current one. */
+  | { ran: Ran; made?: string; unchecked?: true; dropped?: Guest }
   | { comment: string }
   | { block: string };
 
@@ -130,6 +136,8 @@ export class Recorder {
   #warning: string | undefined;
   /** The command an `expect` now checks is not replayed (so neither is the expect). */
   #unreplayed = false;
+  /** Where the state may start with several guests (lib/repl/record_guests.ts). */
+  #eras = new GuestEras<Settings>();
 
   constructor(settings: Settings) {
     this.#settings = { ...settings };
@@ -159,7 +167,9 @@ export class Recorder {
           "make a guest (guest new) and record from there",
       );
     }
-    const s = this.#settings;
+    const from = this.#eras.start(session);
+    const s = from.settings ?? this.#settings;
+    const { kept, left } = stateFrom(this.#sealed().slice(from.at), from.before);
     const lines = [
       ...recordHeader(),
       // A session that never ran `set radix` prints hex and reads decimal; `set radix 16`
@@ -169,14 +179,14 @@ export class Recorder {
         : `set radix ${s.radix}`,
       `debug ${s.debug ? "on" : "off"}`,
       `trace ${s.trace ? "on" : "off"}`,
-      ...this.#sealed().flatMap(keptLines),
+      ...kept.flatMap(keptLines),
       "# recording started",
     ];
     const text = lines.join("\n") + "\n";
     const bytes = encoder.encode(text).length;
     const path = session.writeOutput(name, text, "record");
     this.#file = { name, path, commands: 0, bytes };
-    return { path, state: this.#commands };
+    return { path, state: this.#commands - from.commands - left };
   }
 
   /** Ends the recording; what it was. */
@@ -215,17 +225,25 @@ export class Recorder {
         this.#commands = 0;
         this.#chars = 0;
         this.#lost = false;
-        this.#settings = {
-          radix: session.fmt.radix,
-          inputRadix: session.vars.inputRadix,
-          debug: session.debug,
-          trace: session.trace,
-        };
+        this.#settings = settingsOf(session);
+        this.#eras.reset(fresh);
       }
+      const dropped = fresh || this.#lost || !this.keepHistory ? undefined : this.#eras.note(
+        session,
+        { verb, line, before: ran.before },
+        () => this.#history.length,
+        () => ({
+          at: this.#sealed().length,
+          settings: settingsOf(session),
+          commands: this.#commands,
+        }),
+      );
       const kept: Kept = made && verb === "guest load"
         ? { ran, made: loadedLine(made, session.guestName, line) }
         : verb === "expect" && this.#unreplayed
         ? { ran, unchecked: true }
+        : dropped
+        ? { ran, dropped }
         : ok && verb !== "source" && !writesFile(ran)
         ? line
         : { ran };
@@ -250,6 +268,7 @@ export class Recorder {
       this.#history = [];
       this.#plain = [];
       this.#commands = 0;
+      this.#eras.reset(undefined);
       return;
     }
     if (typeof kept === "string") {
@@ -300,6 +319,48 @@ export class Recorder {
 function loadedLine(g: Guest, name: string, line: string): string {
   const made = guestNewLine(configInput(g.config));
   return /(^|\s)--name(\s|=|$)/.test(line) ? `${made} --name ${quoteWord(name)}` : made;
+}
+
+/**
+ * The history from where the state starts, less the drops of guests made before it (the
+ * replay never makes them) and the expects right after such a drop, which checked it;
+ * `left` counts the drops left out.
+ */
+function stateFrom(history: Kept[], before: (g: Guest) => boolean): { kept: Kept[]; left: number } {
+  const kept: Kept[] = [];
+  let left = 0;
+  let checks = false;
+  for (const k of history) {
+    if (typeof k !== "string" && "ran" in k && k.dropped && before(k.dropped)) {
+      left++;
+      checks = true;
+    } else if (!checks) kept.push(k);
+    else if (typeof k === "string" || "block" in k) {
+      const lines = typeof k === "string" ? [k] : k.block.split("\n");
+      const n = lines.findIndex((l) => !/^\s*expect\s/.test(l));
+      const expects = n < 0 ? lines.length : n;
+      for (let i = 0; i < expects; i++) {
+        lines[i] = `# not replayed (it checks a guest drop the replay does not run): ${lines[i]}`;
+      }
+      kept.push({ block: lines.join("\n") });
+      checks = n < 0;
+    } else {
+      kept.push(k);
+      // A comment or a failed expect (written commented out) leaves the drop the one checked.
+      checks = "comment" in k || k.ran.verb === "expect";
+    }
+  }
+  return { kept, left };
+}
+
+/** The session settings a replay starts from, as they are now. */
+function settingsOf(session: Session): Settings {
+  return {
+    radix: session.fmt.radix,
+    inputRadix: session.vars.inputRadix,
+    debug: session.debug,
+    trace: session.trace,
+  };
 }
 
 /** A line as one line of the file (a `runLine` caller may pass a newline inside). */

@@ -374,6 +374,7 @@ function runCommand(
   early?: unknown,
 ): Ran {
   const table = cmdTable();
+  const before = session.guest;
   let reply: Reply;
   let verb: string | undefined;
   let ctx: LineCtx | undefined;
@@ -441,6 +442,7 @@ function runCommand(
     code: ok || typeof checked.json.code !== "string" ? undefined : checked.json.code,
     expectSees: checked.error,
     loop,
+    before,
   });
   if (stopped !== undefined) json.record_stopped = stopped;
   const drawn = answerText(reply, where, explained, after, events, stopped, session.fmt);

@@ -22,7 +22,12 @@ export const recordCommands: CommandSpec[] = [
       "trace) as they were when the guest was made, then every command since that guest " +
       "new or guest load (the session keeps up to " + sizeWords(HISTORY_MAX_CHARS) +
       " of them), so a replay rebuilds the guest, its devices, buffers, mappings, slots, " +
-      "counters and debug records exactly. A failed command is written with an 'expect " +
+      "counters and debug records exactly. With several guests (guest new --name) it is " +
+      "the guest new of the oldest guest still in the session, or of an older one gone " +
+      "since that a later command acted on (guest use, guest list; further back when that " +
+      "guest new took the current name, not --name); the commands on every guest from " +
+      "there are replayed, help lines included, " +
+      "but not the guest drop of a guest made before it. A failed command is written with an 'expect " +
       "error' line after it (a replay goes on past it, as the session did, and checks it " +
       "fails the same way); a failed expect is written commented out. Written commented " +
       "out too, with a note: a command that writes a file (report, --svg, --dot, > FILE), " +

@@ -234,3 +234,19 @@ Deno.test("record with named guests: a guest acted on later keeps its commands",
   ];
   assertEquals(recordGuests(unnamed, ["stats"]).slice(2), unnamed);
 });
+
+Deno.test("record: a redirected command is replayed without its redirection", () => {
+  const files = memFiles();
+  const text = record(files, SETUP, [
+    "map nic rx 4K to > /lab/m.txt", // the map happens; its answer goes to the file
+    "expect bounced",
+    "stats | grep maps >> /lab/m.txt",
+    "map nic nosuch 4K to > /lab/m.txt", // fails: never piped, the error shows
+  ]);
+  assert(text.includes("\nmap nic rx 4K to\n"), text);
+  assert(text.includes("\nstats | grep maps\n"), text);
+  const { s, r, files: written } = replay(text);
+  assert(r.ok, r.output.filter((l) => l.includes("error")).join("\n"));
+  assertEquals(s.guest!.stats().maps, 1);
+  assertEquals([...written.keys()], ["/lab/rec.txt"]);
+});

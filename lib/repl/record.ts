@@ -30,6 +30,9 @@
  * - **An `expect` of a command the replay does not run as it ran** (one of those, or a
  *   command that writes a file) is written commented out: replayed, it would check
  *   another command.
+ * - **A redirected command** (`> FILE`, `>> FILE`) ran once its file was opened, and may
+ *   have changed state (`map … > out.txt`): it is replayed without the redirection, so
+ *   the replay writes no file (its text answer is then printed, not written).
  * - **`source FILE`** is written as the commands it ran (after a `# source FILE` comment),
  *   so the replay needs no other file; `guest load FILE` as the `guest new` line it made.
  * - `record` is never written (nor does it count as the command `expect` checks); `quit`
@@ -244,7 +247,7 @@ export class Recorder {
         ? { ran, unchecked: true }
         : dropped
         ? { ran, dropped }
-        : ok && verb !== "source" && !writesFile(ran)
+        : ok && verb !== "source" && !writesFile(ran) && unredirected(line) === undefined
         ? line
         : { ran };
       // The commands `expect` checks (lib/repl/run.ts sets session.last for them).
@@ -397,21 +400,28 @@ function keptLines(kept: Kept): string[] {
       ];
     }
     if (ranToEnd === 0) return [`# not replayed (${error}): ${line}`];
+    const command = unredirected(ran.loop.command) ?? ran.loop.command;
     return [
       `# ${line}: ${error}; replayed as the ${ranToEnd} iterations that ran to their end:`,
-      `repeat ${ranToEnd} ${ran.loop.command}`,
+      `repeat ${ranToEnd} ${command}`,
     ];
   }
   if (!ran.ok && failedOnFile(ran)) {
     return [`# not replayed (it failed on a file, and changed nothing): ${line}  (${error})`];
   }
+  // A redirected command ran (its file was opened first): the replay runs it, and writes
+  // no file (lib/repl/plumb.ts: the redirection ends the line).
+  const command = unredirected(line);
+  const lines = command === undefined
+    ? [line]
+    : [`# ${line}: replayed without its redirection (a replay writes no file)`, command];
   if (!ran.ok) {
     const sees = (ran.expectSees ?? error).split("\n")[0];
     const want = quoteWord([...sees].slice(0, EXPECT_CHARS).join(""));
-    return [line, `expect error ${want}  # the session went on after this error`];
+    return [...lines, `expect error ${want}  # the session went on after this error`];
   }
   if (made !== undefined) return [`# ${line}: the guest new line it made`, made];
-  return [line];
+  return lines;
 }
 
 /** Whether the replay runs a kept command as it ran (not a comment, nor a shorter repeat). */
@@ -444,16 +454,26 @@ function failedOnFile(ran: Ran): boolean {
 }
 
 /**
- * Whether a line that ran wrote a file (report, --svg, --dot, > FILE): a replay must
- * not write it again, perhaps somewhere its grant does not reach. They change no state.
+ * Whether a line's work is to write a file (report, --svg, --dot): a replay must not
+ * write it again, perhaps somewhere its grant does not reach. These verbs change no
+ * state; a `> FILE` can follow any command, so it is {@link unredirected} instead.
  */
 function writesFile(ran: Ran): boolean {
   if (ran.verb === "report") return true;
   try {
-    return tokenize(ran.line).some((t) =>
-      t.op === ">" || t.op === ">>" || (!t.quoted && (t.text === "--svg" || t.text === "--dot"))
-    );
+    return tokenize(ran.line).some((t) => !t.quoted && (t.text === "--svg" || t.text === "--dot"));
   } catch {
     return false;
+  }
+}
+
+/** The line before its `> FILE` or `>> FILE`; undefined when it has none. */
+function unredirected(line: string): string | undefined {
+  if (!line.includes(">")) return undefined;
+  try {
+    const at = tokenize(line).find((t) => t.op === ">" || t.op === ">>");
+    return at === undefined ? undefined : line.slice(0, at.start).trimEnd();
+  } catch {
+    return undefined;
   }
 }

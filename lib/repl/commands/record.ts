@@ -30,7 +30,8 @@ export const recordCommands: CommandSpec[] = [
       "but not the guest drop of a guest made before it. A failed command is written with an 'expect " +
       "error' line after it (a replay goes on past it, as the session did, and checks it " +
       "fails the same way); a failed expect is written commented out. Written commented " +
-      "out too, with a note: a command that writes a file (report, --svg, --dot, > FILE), " +
+      "out too, with a note: a command that writes a file (report, --svg, --dot; a command " +
+      "with > FILE or >> FILE is replayed without it, as it may change state), " +
       "one that failed on a file rather than in the engine (a file it could not write or " +
       "read, such as permission denied; any failed guest load), which changed nothing and " +
       "could succeed where the replay runs, and an expect of either. A repeat stopped by " +

@@ -191,14 +191,14 @@ const THREE = [
 Deno.test("record with named guests: the state starts at the oldest guest it needs", () => {
   // main is gone and nothing acted on it after other was made: from other's guest new,
   // without main's drop.
-  assertEquals(recordGuests(THREE, ["guest use other", "buf alloc y 4K"]).slice(2), [
+  assertEquals(recordGuests(THREE, ["guest use other", "buf alloc y 4K"]).slice(3), [
     "guest new --preset pv-dom0 --swiotlb 1M --name other",
     "buf alloc x 4K",
     "guest new --preset arm-dom0 --swiotlb 1M --name gap",
     "device add d --mask 64",
   ]);
   // Only gap is left: from its guest new.
-  assertEquals(recordGuests([...THREE, "guest drop other"], ["stats"]).slice(2), [
+  assertEquals(recordGuests([...THREE, "guest drop other"], ["stats"]).slice(3), [
     "guest new --preset arm-dom0 --swiotlb 1M --name gap",
     "device add d --mask 64",
   ]);
@@ -214,7 +214,7 @@ Deno.test("record with named guests: a guest acted on later keeps its commands",
     "guest use b",
     "guest drop main",
   ];
-  assertEquals(recordGuests(used, ["stats"]).slice(2), used);
+  assertEquals(recordGuests(used, ["stats"]).slice(3), used);
   // guest list shows every guest: one it listed is acted on.
   const listed = [
     "guest new --preset arm-dom0 --swiotlb 1M",
@@ -222,7 +222,7 @@ Deno.test("record with named guests: a guest acted on later keeps its commands",
     "guest list",
     "guest drop main",
   ];
-  assertEquals(recordGuests(listed, ["stats"]).slice(2), listed);
+  assertEquals(recordGuests(listed, ["stats"]).slice(3), listed);
   // A guest new without --name takes the current name ("b" here), which a replay starting
   // at it would not: the history goes back to a guest made under its own name.
   const unnamed = [
@@ -232,7 +232,7 @@ Deno.test("record with named guests: a guest acted on later keeps its commands",
     "guest new --preset pv-dom0 --swiotlb 1M",
     "guest drop main",
   ];
-  assertEquals(recordGuests(unnamed, ["stats"]).slice(2), unnamed);
+  assertEquals(recordGuests(unnamed, ["stats"]).slice(3), unnamed);
 });
 
 Deno.test("record: a redirected command is replayed without its redirection", () => {
@@ -249,4 +249,17 @@ Deno.test("record: a redirected command is replayed without its redirection", ()
   assert(r.ok, r.output.filter((l) => l.includes("error")).join("\n"));
   assertEquals(s.guest!.stats().maps, 1);
   assertEquals([...written.keys()], ["/lab/rec.txt"]);
+});
+
+Deno.test("record: explain on before the guest was made is part of the state", () => {
+  const files = memFiles();
+  const s = new Session({ cwd: "/lab", files });
+  for (const l of ["explain on", ...SETUP, "record rec.txt"]) assert(runLine(s, l).ok, l);
+  assert(runLine(s, "map nic rx 4K to").ok);
+  runLine(s, "record off");
+  const { s: again } = replay(files.readText("/lab/rec.txt"));
+  // The next map tells its slot search as the session's does.
+  const want = runLine(s, "map nic rx 4K to").output;
+  assert(want.some((l) => l.startsWith("explain: slot search")), want.join("\n"));
+  assertEquals(runLine(again, "map nic rx 4K to").output, want);
 });

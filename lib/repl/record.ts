@@ -5,7 +5,8 @@
  *
  * - **The state first.** The engine is deterministic (SPEC §4: same config and seed, same
  *   frames), so the state is rebuilt by running the same commands again: the session
- *   settings as they were when the guest was made (`set radix`, `debug`, `trace`), then
+ *   settings as they were when the guest was made (`set radix`, `debug`, `trace`,
+ *   `explain`), then
  *   every command since the `guest new|load` that made it. With several guests, since
  *   that of the oldest guest the state needs (lib/repl/record_guests.ts): each guest
  *   still in the session, and each one gone since that a later command acted on. A header of views (the
@@ -96,6 +97,8 @@ interface Settings {
   inputRadix: 10 | 16;
   debug: boolean;
   trace: boolean;
+  /** Carried over to each new guest, as trace is (its narration is in the answers). */
+  explain: boolean;
 }
 
 /**
@@ -182,6 +185,7 @@ export class Recorder {
         : `set radix ${s.radix}`,
       `debug ${s.debug ? "on" : "off"}`,
       `trace ${s.trace ? "on" : "off"}`,
+      `explain ${s.explain ? "on" : "off"}`,
       ...kept.flatMap(keptLines),
       "# recording started",
     ];
@@ -363,6 +367,7 @@ function settingsOf(session: Session): Settings {
     inputRadix: session.vars.inputRadix,
     debug: session.debug,
     trace: session.trace,
+    explain: session.explain,
   };
 }
 

@@ -176,6 +176,7 @@ export class Session {
       inputRadix: this.vars.inputRadix,
       debug: this.debug,
       trace: this.trace,
+      explain: this.explain,
     });
   }
 

@@ -19,7 +19,7 @@ export const recordCommands: CommandSpec[] = [
       "leaves every command so far), until record off or quit; a relative FILE starts " +
       "from the working directory; record ./off writes a file named off. The file opens " +
       "with the state recording started from: the session settings (set radix, debug, " +
-      "trace) as they were when the guest was made, then every command since that guest " +
+      "trace, explain) as they were when the guest was made, then every command since that guest " +
       "new or guest load (the session keeps up to " + sizeWords(HISTORY_MAX_CHARS) +
       " of them), so a replay rebuilds the guest, its devices, buffers, mappings, slots, " +
       "counters and debug records exactly. With several guests (guest new --name) it is " +

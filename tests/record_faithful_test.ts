@@ -263,3 +263,15 @@ Deno.test("record: explain on before the guest was made is part of the state", (
   assert(want.some((l) => l.startsWith("explain: slot search")), want.join("\n"));
   assertEquals(runLine(again, "map nic rx 4K to").output, want);
 });
+
+Deno.test("record: a repeat of the most lines the prompt allows replays in the script", () => {
+  const files = memFiles();
+  const text = record(files, SETUP, [
+    "map nic rx 4K to",
+    "repeat 100000 lookup bus 0x100000+$i",
+    "expect ok",
+  ]);
+  const { s, r } = replay(text);
+  assert(r.ok, r.output.filter((l) => l.includes("error")).join("\n"));
+  assertEquals(s.guest!.stats().lookups, 100_000);
+});

@@ -89,15 +89,20 @@ Deno.test("record: a repeat is written once, not its iterations; file writers ar
     assertEquals(text.split("\n").filter((l) => l.startsWith("repeat") || l.startsWith("map")), [
       "repeat 4 map disk big+$i*4K 4K bidi",
     ]);
-    for (const f of ["tree --svg t.svg", "stats > s.txt", "report r.html"]) {
+    for (const f of ["tree --svg t.svg", "report r.html"]) {
       assert(text.includes(`# not replayed (it writes a file): ${f}\n`), f);
     }
+    // A redirection can follow a command that changes state: the command is replayed.
+    assert(text.includes("# stats > s.txt: replayed without its redirection"), text);
+    assert(text.includes("\nstats\n"), text);
     Deno.removeSync(`${dir}/t.svg`);
+    Deno.removeSync(`${dir}/s.txt`);
     const r = replay(dir, "r.txt");
     assertEquals(r.guest!.stats().maps, s.guest!.stats().maps);
     assertEquals(r.guest!.stats().maps, 4);
     // Nothing was written again.
     assertThrows(() => Deno.statSync(`${dir}/t.svg`));
+    assertThrows(() => Deno.statSync(`${dir}/s.txt`));
   } finally {
     Deno.removeSync(dir, { recursive: true });
   }

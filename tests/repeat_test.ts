@@ -5,7 +5,8 @@
  */
 
 import { assert, assertEquals, assertStringIncludes } from "@std/assert";
-import { runLine, Session } from "../lib/repl/mod.ts";
+import { runLine, runScriptText, Session } from "../lib/repl/mod.ts";
+import { memFiles } from "./_mem_files.ts";
 import { MAX_SCRIPT_LINES } from "../lib/repl/files.ts";
 import type { Interrupt } from "../lib/repl/session.ts";
 
@@ -79,4 +80,51 @@ Deno.test("repeat: a long loop keeps its output bounded; --json lines stay JSON"
   assertEquals(r.output.length, 10_001);
   for (const l of r.output) JSON.parse(l);
   assertEquals(JSON.parse(r.output[10_000]).not_shown, 500);
+});
+
+Deno.test("repeat: the most a prompt allows, a script's line allows too", () => {
+  // README: each line of a script runs at most 100,000 lines through nested sources and
+  // repeats; the line itself is not one of them, as a line at the prompt is not.
+  const line = `repeat ${MAX_SCRIPT_LINES} lookup bus 0x100000+$i`;
+  const at = session({ json: true });
+  const typed = runLine(at, line);
+  assert(typed.ok, typed.error);
+  const script = session({ json: true });
+  const r = runScriptText(script, `${line}\nexpect ok\n`, "s.txt", { keepGoing: false, runLine });
+  assert(r.ok, r.output.filter((l) => l.includes("error")).join("\n"));
+  // Through a sourced file the repeat line is one of the lines: one iteration fewer fits.
+  const files = memFiles({
+    "/lab/fits.txt": `repeat ${MAX_SCRIPT_LINES - 1} set radix 16\n`,
+    "/lab/over.txt": `repeat ${MAX_SCRIPT_LINES} set radix 16\n`,
+  });
+  const run = (text: string) =>
+    runScriptText(new Session({ cwd: "/lab", files }), text, "s.txt", {
+      keepGoing: false,
+      runLine,
+    });
+  assertEquals(run("source fits.txt\n").ok, true);
+  const over = run("source over.txt\n");
+  assertEquals(over.ok, false);
+  assertStringIncludes(over.output.join("\n"), `at most ${MAX_SCRIPT_LINES} lines in all`);
+});
+
+Deno.test("repeat: refused, stopped or empty, the repeat is what expect checks", () => {
+  const s = session();
+  assert(runLine(s, "map nic b 4K to").ok);
+  runLine(s, "repeat 5000000 stats");
+  assert(runLine(s, 'expect error "at most 100000 times"').ok, "refused before running");
+  runLine(s, "repeat 400 repeat 400 set radix 16");
+  assert(runLine(s, 'expect error "repeat: stopped after"').ok, "stopped at the budget");
+  assert(!runLine(s, "unmap nic 0x7000000 4K to").ok);
+  runLine(s, "repeat 0 stats");
+  assert(runLine(s, "expect ok").ok, "ran none: the repeat, not the failed unmap before it");
+  let polls = 0;
+  const c = session({ interrupt: { pending: () => ++polls > 3, clear: () => {} } });
+  runLine(c, "repeat 100 stats");
+  assert(runLine(c, 'expect error "repeat: interrupted (Ctrl-C)"').ok, "stopped by Ctrl-C");
+  // An iteration's failure: the failed iteration, whose own error the expect sees.
+  runLine(s, "repeat 3 unmap nic 0x7000000+$i*4K 4K to");
+  const e = runLine(s, 'expect error "is in no tree node"');
+  assert(e.ok, e.error);
+  assert(!runLine(s, 'expect error "repeat: iteration"').ok);
 });

@@ -253,3 +253,21 @@ Deno.test("compare's table shows at most 200 rows and counts the rest", () => {
   assertEquals(all.filter((l) => /^│ \d+: /.test(l)).length, 200);
   assertEquals(all.at(-1), "… 100 more rows not shown (at most 200; --json has all)");
 });
+
+Deno.test("compare works after a repeat stopped by Ctrl-C at the prompt", () => {
+  // One Ctrl-C, raised while the repeat runs; forgotten once cleared (as the CLI's flag is).
+  let polls = 0;
+  let raised = false;
+  const interrupt = {
+    pending: () => (raised ||= ++polls === 5),
+    clear: () => void (raised = false),
+  };
+  const s = new Session({ cwd: root, interrupt });
+  assert(runLine(s, "guest new --preset arm-dom0 --swiotlb 1M").ok);
+  const r = runLine(s, "repeat 100 tree --validate");
+  assertStringIncludes(String(r.error), "repeat: interrupted (Ctrl-C) after 4 of 100");
+  const c = runLine(s, `compare ${SCRIPT} --preset pv-dom0 --preset arm-dom0`);
+  assert(c.ok, c.error);
+  // The Ctrl-C is forgotten for every later command, not only the first.
+  assert(runLine(s, `compare ${SCRIPT} --preset pv-dom0 --preset arm-dom0`).ok);
+});

@@ -66,9 +66,14 @@ Deno.test("source: a file that sources itself three times stops at the line budg
 
 Deno.test("source: the line budget is per top-level command, and depth is still bounded", () => {
   const s = session(
-    memFiles({ "/lab/a.txt": "set radix 10\n", "/lab/loop.txt": "source loop.txt\n" }),
+    memFiles({
+      "/lab/a.txt": "source b.txt\n",
+      "/lab/b.txt": "set radix 10\n",
+      "/lab/loop.txt": "source loop.txt\n",
+    }),
   );
   for (let i = 0; i < 3; i++) assertEquals(runLine(s, "source a.txt").ok, true);
+  // a.txt's line is top-level (not counted), b.txt's line is the one it ran.
   assertEquals(s.linesRun, 1, "each source at the prompt starts a new budget");
   const deep = runLine(s, "source loop.txt");
   assertEquals(deep.ok, false);

@@ -191,8 +191,8 @@ for (const json of [false, true]) {
     // Nothing ran before: the state is the settings alone (the default radix is left as it
     // is: `set radix 16` would make the replay read bare numbers as hex).
     assertEquals(
-      text.split("\n").filter((l) => !l.startsWith("#")).slice(0, 3),
-      ["debug on", "trace off", "set radix 10"],
+      text.split("\n").filter((l) => !l.startsWith("#")).slice(0, 4),
+      ["debug on", "trace off", "explain off", "set radix 10"],
     );
   });
 
@@ -204,6 +204,7 @@ for (const json of [false, true]) {
       "set radix 10",
       "debug on",
       "trace off",
+      "explain off",
       ...SETUP.slice(1, -2),
       "unmap nic $bus 4K bidi",
       'expect error "bus 1048576: unmap of slot 0 (6443499520) with 4096 bytes, b"  # the session went on after this error',
@@ -223,6 +224,7 @@ Deno.test("record mid-session after a new guest: only the commands since it", ()
     "set radix 10",
     "debug on",
     "trace on",
+    "explain off",
     "guest new --preset pv-dom0 --swiotlb 1M",
     "trace off",
   ]);

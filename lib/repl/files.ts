@@ -126,7 +126,10 @@ function checkUserFile(
   what: string,
   maxBytes: number,
 ): { fail: (why: string) => LabError; over: (size: number) => LabError } {
-  const fail = (why: string) => new LabError(`Cannot read ${what} ${clip(name)}: ${why}`);
+  // Code "file": the failure is the machine's (a missing or unreadable file), not the
+  // engine's; a recording does not replay it (lib/repl/record.ts).
+  const fail = (why: string) =>
+    new LabError(`Cannot read ${what} ${clip(name)}: ${why}`, "usage", "file");
   let st: FileStat;
   try {
     st = files.stat(path);

@@ -317,6 +317,10 @@ interface Ran {
  * ```
  */
 export function runLine(session: Session, line: string): LineResult {
+  // A command typed at the prompt is a new top-level run: a Ctrl-C that stopped the one
+  // before it (a repeat reports it and leaves the flag up) must not stop this one, nor a
+  // compare, whose fresh sessions read this session's flag.
+  if (session.where.length === 0 && session.repeatDepth === 0) session.interrupt.clear();
   let command: readonly Token[] = [];
   let plumbing: Plumbing | undefined;
   let early: unknown;
@@ -370,6 +374,7 @@ function runCommand(
   early?: unknown,
 ): Ran {
   const table = cmdTable();
+  const before = session.guest;
   let reply: Reply;
   let verb: string | undefined;
   let ctx: LineCtx | undefined;
@@ -420,17 +425,30 @@ function runCommand(
     }));
   }
   if (explained.length > 0) json.explain = explained.map(explainJson);
+  // A repeat that ran to its end, or to a failed iteration, leaves `expect` the last
+  // iteration; one refused, stopped by Ctrl-C or its budget, or that ran none, is itself
+  // the command checked (lib/repl/commands/repeat.ts).
+  const loop = reply.loop;
+  const leavesLast = loop !== undefined && loop.ran > 0 &&
+    (loop.stop === "done" || loop.stop === "failed");
+  const iteration = leavesLast ? session.last : undefined;
+  const checked = iteration ?? { error: reply.error, json: reply.json };
   const stopped = session.recorder.note(session, {
     line,
     verb,
     ok,
     error: reply.error,
+    // Of the command an `expect` after the line checks (a repeat's failed iteration).
+    code: ok || typeof checked.json.code !== "string" ? undefined : checked.json.code,
+    expectSees: checked.error,
+    loop,
+    before,
   });
   if (stopped !== undefined) json.record_stopped = stopped;
   const drawn = answerText(reply, where, explained, after, events, stopped, session.fmt);
   const last = new LastRun(verb ?? "?", ok, reply.error, reply.json, drawn);
   // The session verbs that are not commands of their own leave `expect` the one before.
-  if (verb !== "expect" && verb !== "source" && verb !== "record" && verb !== "repeat") {
+  if (verb !== "expect" && verb !== "source" && verb !== "record" && !leavesLast) {
     session.last = last;
   }
   const at = session.where[session.where.length - 1];

@@ -159,7 +159,7 @@ export function runScriptLines(
       if (l === undefined) break;
       where.line = l.n;
       if (top) session.linesRun = 0;
-      const stop = stopBefore(session);
+      const stop = stopBefore(session, !top);
       if (stop !== undefined) {
         session.stopped = stop;
         const why = stop === "interrupted"
@@ -206,10 +206,14 @@ export function runScriptLines(
   return result;
 }
 
-/** Whether the next line may run: not after Ctrl-C, nor past the line budget. */
-function stopBefore(session: Session): StopReason | undefined {
+/**
+ * Whether the next line may run: not after Ctrl-C, nor past the line budget. A top-level
+ * line is not `counted`: the budget is of the lines it runs through nested sources and
+ * repeats, as at the prompt (a `repeat 100000 …` typed there runs in a script too).
+ */
+function stopBefore(session: Session, counted: boolean): StopReason | undefined {
   if (session.interrupt.pending()) return "interrupted";
-  if (++session.linesRun > MAX_SCRIPT_LINES) return "line-limit";
+  if (counted && ++session.linesRun > MAX_SCRIPT_LINES) return "line-limit";
   return undefined;
 }
 

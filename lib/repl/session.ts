@@ -102,7 +102,10 @@ export interface LineSeen {
 export interface Interrupt {
   /** True once the user asked to stop (Ctrl-C). */
   pending(): boolean;
-  /** Forgets a request (done when a new top-level command or script starts). */
+  /**
+   * Forgets a request: done when a new command starts at the prompt (lib/repl/run.ts) and
+   * when a top-level script starts (lib/repl/script.ts).
+   */
   clear(): void;
 }
 
@@ -173,6 +176,7 @@ export class Session {
       inputRadix: this.vars.inputRadix,
       debug: this.debug,
       trace: this.trace,
+      explain: this.explain,
     });
   }
 

@@ -63,6 +63,20 @@ export interface Reply {
   quit?: boolean;
   /** Output of the commands this one ran (repeat), printed before its own, in both modes. */
   nested?: string[];
+  /** How a `repeat` loop ended: which command `expect` checks, and what `record` writes. */
+  loop?: LoopEnd;
+}
+
+/** How a `repeat N COMMAND` ended. */
+export interface LoopEnd {
+  /** Iterations that ran. */
+  ran: number;
+  /** The COMMAND, as typed. */
+  command: string;
+  /** Ran them all, stopped at a failed one, at Ctrl-C, or at the line budget. */
+  stop: "done" | "failed" | "interrupted" | "line-limit";
+  /** Ctrl-C stopped the last one part-way (a nested repeat or source), not between two. */
+  inside?: true;
 }
 
 /** Everything a handler gets besides its arguments. */

@@ -13,6 +13,7 @@ export function recordHeader(): string[] {
   return [
     "# swiotlb-lab session written by 'record FILE'; replay it with repl.ts --script FILE or source FILE.",
     "# A failed command is followed by 'expect error', as the session went on after it.",
+    "# A '# not replayed' line says why: the command wrote or failed on a file, was cut short, or checked one that was.",
     "# First the state recording started from: the settings, then the commands since guest new.",
   ];
 }

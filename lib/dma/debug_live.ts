@@ -70,6 +70,7 @@ export class LiveMappings {
     const h = this.#live.get(device)?.get(bus);
     return h && h.list.length > 0 ? h.list : undefined;
   }
+
   /**
    * hash_bucket_find: among this device's live mappings at exactly `ref.bus`, the one
    * that matches size, type, direction and nents best (all four: at once).

@@ -547,3 +547,21 @@ Deno.test("REPL: guest new --no-debug, and device remove prints the leak reports
     } [size=8192 bytes] [mapped with DMA_TO_DEVICE] [mapped as single] made by 'dma_map_single(nic, 0x180200000, 8192, DMA_TO_DEVICE)'`,
   ]);
 });
+
+Deno.test("REPL debug: reports counted but not printed are said to be, so the summary and the list agree", () => {
+  const s = new Session({ color: false });
+  for (const l of ["guest new --preset arm-dom0", "device add nic --mask 32", "buf alloc rx 8K"]) {
+    runLine(s, l);
+  }
+  for (let i = 0; i < 3; i++) {
+    runLine(s, "map nic rx 8K to");
+    runLine(s, "unmap nic $bus 8K to");
+  }
+  const out = runLine(s, "debug").output;
+  assertEquals(out[0], "DMA-API debug on: 0 live mappings, 3 reports");
+  assertEquals(out.filter((l) => l.includes("DMA-API: device driver")).length, 1);
+  assertEquals(
+    out.at(-1)?.startsWith("  (2 counted but not printed: 'failed to check map error'"),
+    true,
+  );
+});

@@ -93,5 +93,14 @@ export function renderDebug(v: DebugReportView, fmt: Fmt): string[] {
   }
   const kinds = Object.entries(v.counts).filter(([, n]) => n > 0);
   if (kinds.length > 0) out.push("counts: " + kinds.map(([k, n]) => `${k} ${n}`).join(", "));
+  // Counted, never listed: the reports the layer held back (said once per device, or past
+  // 'debug errors N').
+  const unlisted = total - v.reports.length - v.dropped;
+  if (unlisted > 0) {
+    out.push(
+      `  (${unlisted} counted but not printed: 'failed to check map error' is printed once ` +
+        "per device, and 'debug filter' / 'debug errors N' hold reports back)",
+    );
+  }
   return out;
 }

@@ -10,6 +10,7 @@ import { jsonReplacer } from "../addr.ts";
 import { LabError } from "../errors.ts";
 import { parseAddrArg, parseBytes, parseNum } from "./args.ts";
 import { ADDRESS_FIELDS, toColonHex } from "./render/format.ts";
+import { problemLine } from "./render/tree.ts";
 import type { LastCommand, Session } from "./session.ts";
 
 /** The outcome of one expectation. */
@@ -207,7 +208,7 @@ export function checkExpectation(
       return {
         ok: valid === (rest[0] === "valid"),
         expected: `tree ${rest[0]}`,
-        actual: valid ? "tree valid" : `tree invalid: ${problems[0].message}`,
+        actual: valid ? "tree valid" : `tree invalid: ${problemLine(problems[0], s.fmt)}`,
       };
     }
     case "bytes": {

@@ -112,15 +112,22 @@ export function validateLines(problems: readonly TreeProblem[], nodes: number, f
   }
   return [
     `tree ${fmt.err("INVALID")}: ${plural(problems.length, "problem")}`,
-    ...problems.map((p) =>
-      `  ✗ ${p.rule}: ` +
-      (p.node
-        ? `node ${fmt.interval(p.node.dmaAddr, p.node.size)} phys ${fmt.num(p.node.physAddr)}` +
-          ` at ${p.path}: `
-        : "") +
-      problemWords(p.rule)
-    ),
+    ...problems.map((p) => `  ✗ ${problemLine(p, fmt)}`),
   ];
+}
+
+/**
+ * One problem of the validator in words, its node in the session's radix: "overlap: node
+ * [0x120000,+256K) phys 0x1a0000000 at root/l/r: its bus interval overlaps …". The
+ * validator's own sentence (`message`, hex) stays for `--json`.
+ */
+export function problemLine(p: TreeProblem, fmt: Fmt): string {
+  return `${p.rule}: ` +
+    (p.node
+      ? `node ${fmt.interval(p.node.dmaAddr, p.node.size)} phys ${fmt.num(p.node.physAddr)}` +
+        ` at ${p.path}: `
+      : "") +
+    problemWords(p.rule);
 }
 
 /**

@@ -15,6 +15,7 @@ import { hierarchy, type HierarchyPointNode, tree as tidyTree } from "d3-hierarc
 import type { BusLookupView, TreeRow, TreeView } from "../../../guest/mod.ts";
 import { type Fmt, plural, sizeArg } from "../format.ts";
 import { comparisonWords } from "../inspect.ts";
+import { problemLine } from "../tree.ts";
 import { el, esc, svgDoc, title } from "./_xml.ts";
 
 /** One place in the drawing: a node of the engine's tree, or a nil leaf under one. */
@@ -125,7 +126,7 @@ export function treeSvg(view: TreeView, fmt: Fmt, opts: TreeSvgOptions = {}): st
   // The validator's findings, each at the node it names (outlined red).
   const broken = new Set(view.problems.map((p) => p.path));
   for (const p of view.problems) {
-    steps.push(`✗ ${p.rule} at ${p.path}: ${p.message}`);
+    steps.push(`✗ ${problemLine(p, fmt)}`);
   }
   const head = HEAD + steps.length * 14;
   const missAt = lookup && !lookup.found && lookup.visited.length > 0

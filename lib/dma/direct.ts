@@ -8,7 +8,7 @@
  * @module
  */
 
-import { type Addr, getOrder, IO_TLB_SEGSIZE, type Mask, orderBytes, segmentOf } from "../addr.ts";
+import { type Addr, getOrder, type Mask, orderBytes, segmentOf } from "../addr.ts";
 import {
   type Direction,
   DMA_BIDIRECTIONAL,
@@ -29,7 +29,7 @@ import type {
   SgElement,
   SgResult,
 } from "./ops.ts";
-import { notBounced } from "./ops.ts";
+import { failedMap, notBounced, poolFull } from "./ops.ts";
 import type { XenPlatform } from "./platform.ts";
 import { failedSgList, syncSgList, undoSgPrefix, unmapSgList } from "./sg.ts";
 
@@ -77,20 +77,8 @@ export class DirectDma implements DmaOps {
       dir,
       segBoundary: dev.segBoundary,
     });
-    const fail = (failure: MapFailure): MapResult => ({
-      ...result(route),
-      bus: dmaErrorCode(arch),
-      error: true,
-      failure,
-    });
-    if (map === MAP_ERROR) {
-      const nslots = slotsFor(size);
-      return fail(
-        nslots > IO_TLB_SEGSIZE
-          ? { code: "over-segment", size, nslots, segmentSlots: IO_TLB_SEGSIZE }
-          : { code: "swiotlb-full", size, nslots, probes: this.core.lastMap.probes },
-      );
-    }
+    const fail = (failure: MapFailure) => failedMap(dmaErrorCode(arch), phys, route, failure);
+    if (map === MAP_ERROR) return fail(poolFull(size, this.core.lastMap.probes));
     if (!dmaCapable(arch, dev, map, size)) {
       this.core.unmapSingle(map, size, dir);
       return {

@@ -6,9 +6,9 @@
  * @module
  */
 
-import type { Addr, Mask } from "../addr.ts";
+import { type Addr, IO_TLB_SEGSIZE, type Mask } from "../addr.ts";
 import type { Direction } from "../direction.ts";
-import type { SwiotlbCore, SyncTarget } from "../swiotlb/mod.ts";
+import { slotsFor, type SwiotlbCore, type SyncTarget } from "../swiotlb/mod.ts";
 import type { Device } from "./device.ts";
 
 export type { SyncTarget };
@@ -102,6 +102,27 @@ export function notBounced(bus: Addr, phys: number, route: MapRoute): MapResult 
     standsFor: null,
     crossesBoundary: null,
   };
+}
+
+/** A map that failed: no bounce, the arch's error code (or `bus`) handed out, and why. */
+export function failedMap(
+  bus: Addr,
+  phys: number,
+  route: MapRoute,
+  failure: MapFailure,
+): MapResult {
+  return { ...notBounced(bus, phys, route), error: true, failure };
+}
+
+/**
+ * Why swiotlb_tbl_map_single found no slots for `size` bytes: a request over one segment
+ * can never succeed; anything else is "swiotlb buffer is full" after `probes` probes.
+ */
+export function poolFull(size: number, probes: number): MapFailure {
+  const nslots = slotsFor(size);
+  return nslots > IO_TLB_SEGSIZE
+    ? { code: "over-segment", size, nslots, segmentSlots: IO_TLB_SEGSIZE }
+    : { code: "swiotlb-full", size, nslots, probes };
 }
 
 /** One scatterlist element after dma_map_sg. */

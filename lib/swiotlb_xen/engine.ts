@@ -15,14 +15,7 @@
  * @module
  */
 
-import {
-  type Addr,
-  crossesBoundary,
-  formatHex,
-  IO_TLB_SEGSIZE,
-  IO_TLB_SIZE,
-  type Mask,
-} from "../addr.ts";
+import { type Addr, crossesBoundary, formatHex, IO_TLB_SIZE, type Mask } from "../addr.ts";
 import {
   type Arch,
   type Device,
@@ -40,7 +33,7 @@ import type {
   SgElement,
   SgResult,
 } from "../dma/ops.ts";
-import { notBounced } from "../dma/ops.ts";
+import { failedMap, notBounced, poolFull } from "../dma/ops.ts";
 import type { XenPlatform } from "../dma/platform.ts";
 import { failedSgList, syncSgList, undoSgPrefix, unmapSgList } from "../dma/sg.ts";
 import { type Direction, DMA_BIDIRECTIONAL, DMA_NONE, DMA_TO_DEVICE } from "../direction.ts";
@@ -201,25 +194,6 @@ export class XenSwiotlb implements DmaOps, XenTranslation {
     };
   }
 
-  /** A map that did not bounce: failed (with `failure`), or the fast path (null). */
-  #fail(phys: number, route: MapRoute, failure: MapFailure | null, bus: Addr): MapResult {
-    return {
-      bus,
-      phys,
-      bounced: false,
-      slot: null,
-      nslots: 0,
-      segment: null,
-      copied: 0,
-      error: true,
-      route,
-      failure,
-      released: false,
-      standsFor: null,
-      crossesBoundary: null,
-    };
-  }
-
   /** Why this map must bounce (null: the PV fast path applies). */
   #route(dev: Device, phys: number, size: number, devAddr: Addr): MapRoute {
     if (this.autotranslate) return { code: "autotranslate" };
@@ -235,14 +209,6 @@ export class XenSwiotlb implements DmaOps, XenTranslation {
         : { code: "beyond-mask", bus: devAddr, size, mask: dev.dmaMask };
     }
     return { code: "straddles", phys, size };
-  }
-
-  /** The core's failure, named: a request over a segment can never succeed (swiotlb_full). */
-  #full(size: number): MapFailure {
-    const nslots = slotsFor(size);
-    return nslots > IO_TLB_SEGSIZE
-      ? { code: "over-segment", size, nslots, segmentSlots: IO_TLB_SEGSIZE }
-      : { code: "swiotlb-full", size, nslots, probes: this.core.lastMap.probes };
   }
 
   /** xen_swiotlb_map_page (3.11 + RFC). */
@@ -261,7 +227,12 @@ export class XenSwiotlb implements DmaOps, XenTranslation {
       segBoundary: dev.segBoundary,
     });
     if (map === MAP_ERROR) {
-      return this.#fail(phys, route, this.#full(size), dmaErrorCode(this.arch));
+      return failedMap(
+        dmaErrorCode(this.arch),
+        phys,
+        route,
+        poolFull(size, this.core.lastMap.probes),
+      );
     }
     const bus = this.physToBus(map);
     if (!dmaCapable(this.arch, dev, bus, size)) {
@@ -308,7 +279,7 @@ export class XenSwiotlb implements DmaOps, XenTranslation {
     });
     if (caught || this.policy === "checked") {
       const handedOut = caught ? 0 : errorCode;
-      return { ...this.#fail(map, route, failure(handedOut), handedOut), released: true };
+      return { ...failedMap(handedOut, map, route, failure(handedOut)), released: true };
     }
     this.#events.ub(
       "swiotlb-xen",
@@ -432,7 +403,7 @@ export class XenSwiotlb implements DmaOps, XenTranslation {
       });
       if (map === MAP_ERROR) {
         // Unmap the prefix, zero element 0's dma length, return the error code.
-        const failure = this.#full(length);
+        const failure = poolFull(length, this.core.lastMap.probes);
         const faithful = this.policy === "faithful" ? { events: this.#events } : null;
         const staleCopied = undoSgPrefix(this, dev, out, dir, faithful);
         return {

@@ -18,7 +18,7 @@ import process from "node:process";
 import { fromFileUrl, join } from "@std/path";
 import { main } from "../../lib/repl/cli.ts";
 import { REPO } from "./paths.ts";
-import type { Metric, Target } from "./schema.ts";
+import { type Metric, type Target, target } from "./schema.ts";
 import { median } from "./stats.ts";
 import { fixed } from "./units.ts";
 
@@ -127,28 +127,26 @@ export function replSpeedTargets(r: ReplSpeed): Target[] {
   const lines = slowest.linesPerSec / 1e3;
   const million = largest.lines >= 1e6;
   return [
-    {
-      id: "repl-lines",
-      name: "REPL --json map/unmap script",
-      value: lines,
-      unit: "k lines/s",
-      op: ">=",
-      threshold: 150,
-      pass: lines >= 150,
-      note: `the slower preset (${slowest.preset}), ${slowest.lines} lines`,
-    },
-    {
-      id: "repl-rss",
-      name: "REPL 1 M-line --json script, peak RSS",
+    target(
+      "repl-lines",
+      "REPL --json map/unmap script",
+      lines,
+      "k lines/s",
+      ">=",
+      150,
+      `the slower preset (${slowest.preset}), ${slowest.lines} lines`,
+    ),
+    target(
+      "repl-rss",
+      "REPL 1 M-line --json script, peak RSS",
       value,
-      unit: "MB",
-      op: "<",
-      threshold: 250,
-      pass: value < 250,
-      note: `the larger preset (${largest.preset})${
-        million ? "" : `, ${largest.lines} lines (--quick)`
-      }${largest.peakIsHwm ? ", maxrss" : ", RSS at the end (no getrusage here)"}`,
-    },
+      "MB",
+      "<",
+      250,
+      `the larger preset (${largest.preset})${million ? "" : `, ${largest.lines} lines (--quick)`}${
+        largest.peakIsHwm ? ", maxrss" : ", RSS at the end (no getrusage here)"
+      }`,
+    ),
   ];
 }
 

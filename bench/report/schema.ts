@@ -181,6 +181,35 @@ export interface Target {
   note: string;
 }
 
+/**
+ * A target and its verdict: `value` (NaN, a MISS, when not measured) against `threshold`
+ * by `op`; `skipped` says why it could not be measured.
+ */
+export function target(
+  id: string,
+  name: string,
+  value: number | null | undefined,
+  unit: string,
+  op: Target["op"],
+  threshold: number,
+  note: string,
+  skipped?: string,
+): Target {
+  const v = value ?? NaN;
+  const pass = op === ">=" ? v >= threshold : op === "<=" ? v <= threshold : v < threshold;
+  return {
+    id,
+    name,
+    value: v,
+    unit,
+    op,
+    threshold,
+    pass,
+    note,
+    ...(skipped === undefined ? {} : { skipped }),
+  };
+}
+
 /** The whole report file. */
 export interface Report {
   schema: 1;

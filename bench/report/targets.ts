@@ -5,7 +5,8 @@
  * @module
  */
 
-import type { Better, Metric, Report, Target } from "./schema.ts";
+import { type Better, type Metric, type Report, type Target, target } from "./schema.ts";
+import { replSpeedMetrics, replSpeedTargets } from "./repl_speed.ts";
 import { fastMetrics, fastTargets } from "./targets_fast.ts";
 import { fixed, GiB, KiB, MiB, sizeLabel } from "./units.ts";
 
@@ -23,20 +24,7 @@ function coreRefTargets(r: Report): Target[] {
     op: "<=" | ">=",
     threshold: number,
     note: string,
-  ): Target => {
-    const v = value ?? NaN;
-    return {
-      id,
-      name,
-      value: v,
-      unit: "×",
-      op,
-      threshold,
-      pass: op === "<=" ? v <= threshold : v >= threshold,
-      note,
-      ...(skipped === undefined ? {} : { skipped }),
-    };
-  };
+  ) => target(id, name, value, "×", op, threshold, note, skipped);
   const bar = row("bar");
   const speedup = (id: string) => {
     const x = row(id);
@@ -78,31 +66,12 @@ function coreRefTargets(r: Report): Target[] {
   ];
 }
 
-import { replSpeedMetrics, replSpeedTargets } from "./repl_speed.ts";
-
 /** The targets of the throughput issues, PASS/MISS. */
 export function targets(r: Report): Target[] {
   const core4k = r.coreThroughput.rows.find((x) => x.size === 4 * KiB);
   const look = r.lookup.rows.find((x) => x.poolBytes === 64 * MiB);
   const init16 = r.poolInit.rows.find((x) => x.poolBytes === 16 * GiB);
-  const t = (
-    id: string,
-    name: string,
-    value: number,
-    unit: string,
-    op: ">=" | "<",
-    threshold: number,
-    note: string,
-  ): Target => ({
-    id,
-    name,
-    value,
-    unit,
-    op,
-    threshold,
-    pass: op === ">=" ? value >= threshold : value < threshold,
-    note,
-  });
+  const t = target;
   return [
     t(
       "core-pairs",

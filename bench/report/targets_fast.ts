@@ -5,34 +5,14 @@
  * @module
  */
 
-import type { Better, Metric, Report, Target } from "./schema.ts";
+import { type Better, type Metric, type Report, type Target, target } from "./schema.ts";
 import { fixed, GiB, KiB, MiB, sizeLabel } from "./units.ts";
 
 const SIZES = [4 * KiB, 64 * KiB, 256 * KiB];
 
 /** Each target with its measured value and threshold (NaN, a MISS, when not measured). */
 export function fastTargets(r: Report): Target[] {
-  const t = (
-    id: string,
-    name: string,
-    value: number | undefined,
-    unit: string,
-    op: ">=" | "<",
-    threshold: number,
-    note: string,
-  ): Target => {
-    const v = value ?? NaN;
-    return {
-      id,
-      name,
-      value: v,
-      unit,
-      op,
-      threshold,
-      pass: op === ">=" ? v >= threshold : v < threshold,
-      note,
-    };
-  };
+  const t = target;
   const pairs = (mode: string, size: number) =>
     r.throughput.rows.find((x) => x.mode === mode && x.size === size)?.pairsPerCpuSec;
   const bounce = { [4 * KiB]: 1.2e6, [64 * KiB]: 150e3, [256 * KiB]: 35e3 };
